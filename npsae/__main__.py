@@ -1,0 +1,7 @@
+"""``python -m npsae`` runs the command line."""
+
+import sys
+
+from npsae.cli import main
+
+sys.exit(main())

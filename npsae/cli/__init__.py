@@ -1,0 +1,45 @@
+"""The command line: ``python -m npsae COMMAND`` (or the ``npsae`` console script).
+
+Each sub-command lives in its own module of this package with two functions:
+``register(subparsers)`` adds its parser (and sets ``func`` to its ``run(args) -> int``), and
+``run`` does the work. Heavy imports (Numba, matplotlib) happen inside ``run`` so that
+``--help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from npsae import __version__
+
+# Sub-command modules, in the order ``--help`` lists them.
+COMMANDS = ("data", "gradcheck")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="npsae",
+        description="Sparse autoencoders from scratch: NumPy reference, Numba kernels.",
+    )
+    parser.add_argument("--version", action="version", version=f"npsae {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"npsae.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen sub-command; returns the process exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
