@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+
+import numpy as np
 
 
 @contextlib.contextmanager
@@ -31,3 +34,25 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def save_npz(path: str | os.PathLike, arrays: dict) -> None:
+    """Write ``arrays`` (name -> array) to an uncompressed ``.npz`` file, atomically."""
+    with atomic_write(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def load_npz(path: str | os.PathLike) -> dict:
+    """Read every array of an ``.npz`` file written by ``save_npz``, never unpickling anything.
+
+    Raises FileNotFoundError for a missing file and ValueError naming the file for one that is
+    truncated, not an npz archive, or holds object arrays (which would need pickle).
+    """
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{path}: not a readable npsae .npz file ({err})") from err

@@ -1,0 +1,147 @@
+"""The penalty terms added to the reconstruction loss: sparsity (pluggable) and weight decay.
+
+Every sparsity penalty here depends on the hidden activations ``H: (m, n_hidden)`` only through
+their column sums ``h_j = sum_i H_ij`` (activations are non-negative, so ``sum_i |H_ij| = h_j``).
+Its gradient is therefore the same for every sample,
+
+    dP / dH_ij = c_j ,
+
+a vector ``c: (n_hidden,)`` that both backends add to ``dH`` before the activation derivative.
+A new penalty implements ``value``, ``hidden_grad`` and, if it involves the decoder weights,
+``decoder_grad``; ``make_sparsity`` maps a name to its class.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+# rho^ is clipped into [RHO_HAT_EPS, 1 - RHO_HAT_EPS] before the logarithms of the KL divergence.
+RHO_HAT_EPS = 1e-6
+
+
+def kl_divergence(rho: float, rho_hat: np.ndarray) -> np.ndarray:
+    """KL(rho || rho^) between Bernoulli distributions, element-wise over rho^:
+
+    KL = rho log(rho / rho^) + (1 - rho) log((1 - rho) / (1 - rho^))
+    """
+    return rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat))
+
+
+def kl_divergence_grad(rho: float, rho_hat: np.ndarray) -> np.ndarray:
+    """d KL(rho || rho^) / d rho^ = -rho / rho^ + (1 - rho) / (1 - rho^)."""
+    return -rho / rho_hat + (1 - rho) / (1 - rho_hat)
+
+
+def mean_activation(h_sum: np.ndarray, m: int) -> np.ndarray:
+    """rho^_j = (1/m) sum_i H_ij, from the column sums ``h_sum: (n_hidden,)``."""
+    return h_sum / m
+
+
+class Sparsity:
+    """No sparsity penalty; the base class of the others."""
+
+    name: str | None = None
+
+    def __init__(self, beta: float = 0.0) -> None:
+        self.beta = float(beta)
+
+    def value(self, h_sum: np.ndarray, m: int, W2: np.ndarray) -> float:
+        """The penalty P for a batch of m samples whose activations sum to ``h_sum``."""
+        return 0.0
+
+    def hidden_grad(self, h_sum: np.ndarray, m: int, W2: np.ndarray) -> np.ndarray:
+        """c: (n_hidden,) float64, with dP/dH_ij = c_j for every sample i."""
+        return np.zeros(W2.shape[0])
+
+    def decoder_grad(self, h_sum: np.ndarray, m: int, W2: np.ndarray) -> np.ndarray | None:
+        """dP/dW2: (n_hidden, n_in), or None when P does not involve the decoder."""
+        return None
+
+
+class KLSparsity(Sparsity):
+    """P = beta sum_j KL(rho || rho^_j),  rho^_j = (1/m) sum_i H_ij  (Ng's sparse autoencoder).
+
+    Gradient. rho^_j depends on H_ij with d rho^_j / d H_ij = 1/m, so by the chain rule
+
+        dP / dH_ij = (beta / m) (-rho / rho^_j + (1 - rho) / (1 - rho^_j)) = c_j ,
+
+    the same for every sample i; the backward pass adds c_j to dH_ij before multiplying by the
+    activation derivative f'(Z1_ij).
+
+    KL needs rho^ in (0, 1). Sigmoid units guarantee it; ReLU units do not (their mean can be 0 or
+    exceed 1), so rho^ is clipped into [eps, 1 - eps] with eps = ``RHO_HAT_EPS``. Where the clip is
+    active the penalty is flat in rho^_j, so that unit's gradient c_j is exactly 0: the honest
+    derivative of the clipped function, which a gradient check confirms. It also means a ReLU unit
+    whose mean activation passes 1 feels no sparsity pressure at all.
+    """
+
+    name = "kl"
+
+    def __init__(self, beta: float = 0.1, rho: float = 0.05) -> None:
+        super().__init__(beta)
+        self.rho = float(rho)
+
+    def _rho_hat(self, h_sum: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+        rho_hat = mean_activation(h_sum, m)
+        clipped = np.clip(rho_hat, RHO_HAT_EPS, 1 - RHO_HAT_EPS)
+        return clipped, clipped != rho_hat
+
+    def value(self, h_sum: np.ndarray, m: int, W2: np.ndarray) -> float:
+        rho_hat, _ = self._rho_hat(h_sum, m)
+        return self.beta * float(np.sum(kl_divergence(self.rho, rho_hat)))
+
+    def hidden_grad(self, h_sum: np.ndarray, m: int, W2: np.ndarray) -> np.ndarray:
+        rho_hat, clipped = self._rho_hat(h_sum, m)
+        c = self.beta / m * kl_divergence_grad(self.rho, rho_hat)
+        c[clipped] = 0.0
+        return c
+
+
+class L1Sparsity(Sparsity):
+    """P = beta sum_ij |H_ij| / m;  with H >= 0,  dP/dH_ij = beta / m  (0 where H_ij = 0 for ReLU,
+    which the activation derivative enforces anyway)."""
+
+    name = "l1"
+
+    def value(self, h_sum: np.ndarray, m: int, W2: np.ndarray) -> float:
+        return self.beta * float(np.sum(h_sum)) / m
+
+    def hidden_grad(self, h_sum: np.ndarray, m: int, W2: np.ndarray) -> np.ndarray:
+        return np.full(W2.shape[0], self.beta / m)
+
+
+SPARSITY = {None: Sparsity, "kl": KLSparsity, "l1": L1Sparsity}
+
+
+def make_sparsity(name: str | None, *, beta: float, rho: float, hidden: str) -> Sparsity:
+    """The sparsity penalty called ``name`` ("kl", "l1" or None), validated for ``hidden``."""
+    if name not in SPARSITY:
+        choices = ", ".join(repr(k) for k in SPARSITY)
+        raise ValueError(f"sparsity={name!r} is not known; choose one of {choices}")
+    if name == "kl":
+        if hidden == "relu":
+            warnings.warn(
+                "KL sparsity assumes hidden activations in (0, 1), but ReLU units are unbounded: "
+                "their mean activation rho^ is clipped into (0, 1), and a unit whose mean leaves "
+                "that interval gets no sparsity gradient. Prefer hidden='sigmoid' with KL, or "
+                "sparsity='l1' with ReLU.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return KLSparsity(beta=beta, rho=rho)
+    return SPARSITY[name](beta=beta) if name else Sparsity()
+
+
+def weight_decay(params: dict, lam: float) -> float:
+    """(lambda / 2) (||W1||^2 + ||W2||^2), biases not decayed."""
+    return 0.5 * lam * sum(float(np.sum(np.square(params[k], dtype=np.float64))) for k in WEIGHTS)
+
+
+def weight_decay_grad(W: np.ndarray, lam: float) -> np.ndarray:
+    """d/dW of (lambda / 2) ||W||^2 = lambda W."""
+    return W * W.dtype.type(lam)
+
+
+WEIGHTS = ("W1", "W2")

@@ -1,0 +1,204 @@
+"""The NumPy reference backend: every equation of the sparse autoencoder, written to be read.
+
+Notation, for a batch ``X: (m, n_in)`` of ``m`` samples::
+
+    Z1 = X W1 + b1          W1: (n_in, n_hidden)   b1: (n_hidden,)
+    H  = f(Z1)              H:  (m, n_hidden)      hidden activations
+    Z2 = H W2 + b2          W2: (n_hidden, n_in)   b2: (n_in,)
+    X^ = g(Z2)              X^: (m, n_in)          the reconstruction
+
+The fast backend (``npsae.kernels``) has a function of the same name and contract for each of the
+three *stages* below (``hidden_activation``, ``output_layer``, ``hidden_backward``); a test holds the
+two equal. The matrix products between the stages are plain BLAS calls in both backends.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+# --------------------------------------------------------------------------- activations
+
+
+def sigmoid(Z: np.ndarray) -> np.ndarray:
+    """sigma(z) = 1 / (1 + e^(-z)), element-wise, in the dtype of ``Z``."""
+    # e^(-z) overflows to inf for very negative z, and 1 / (1 + inf) = 0 is the correct limit.
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-Z))
+
+
+def sigmoid_grad(A: np.ndarray) -> np.ndarray:
+    """sigma'(z) written through the output A = sigma(z):  sigma'(z) = A (1 - A)."""
+    return A * (1.0 - A)
+
+
+def relu(Z: np.ndarray) -> np.ndarray:
+    """relu(z) = max(z, 0), element-wise."""
+    return np.maximum(Z, 0)
+
+
+def relu_grad(A: np.ndarray) -> np.ndarray:
+    """relu'(z) written through the output A = relu(z):  1 where A > 0, else 0.
+
+    At z = 0 exactly the derivative is undefined; like every deep-learning library we take 0.
+    """
+    return (A > 0).astype(A.dtype)
+
+
+def linear(Z: np.ndarray) -> np.ndarray:
+    """The identity, for a linear output layer."""
+    return Z
+
+
+def linear_grad(A: np.ndarray) -> np.ndarray:
+    """The identity's derivative: 1 everywhere."""
+    return np.ones_like(A)
+
+
+ACTIVATIONS = {"sigmoid": sigmoid, "relu": relu, "linear": linear}
+ACTIVATION_GRADS = {"sigmoid": sigmoid_grad, "relu": relu_grad, "linear": linear_grad}
+
+# --------------------------------------------------------------------------- reconstruction losses
+
+
+def mse(X_hat: np.ndarray, X: np.ndarray) -> float:
+    """Mean squared error, as Keras computes it:  sum((X^ - X)^2) / (m n_in)."""
+    D = (X_hat - X).astype(np.float64)
+    return float(np.sum(D * D) / X.size)
+
+
+def mse_grad(X_hat: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """d mse / d X^ = 2 (X^ - X) / (m n_in)."""
+    return (X_hat - X) * X_hat.dtype.type(2.0 / X.size)
+
+
+def sse(X_hat: np.ndarray, X: np.ndarray) -> float:
+    """UFLDL's squared error:  sum((X^ - X)^2) / (2 m), half the summed error per sample."""
+    D = (X_hat - X).astype(np.float64)
+    return float(np.sum(D * D) / (2 * X.shape[0]))
+
+
+def sse_grad(X_hat: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """d sse / d X^ = (X^ - X) / m."""
+    return (X_hat - X) * X_hat.dtype.type(1.0 / X.shape[0])
+
+
+RECON_LOSSES = {"mse": mse, "sse": sse}
+RECON_GRADS = {"mse": mse_grad, "sse": sse_grad}
+
+# --------------------------------------------------------------------------- the three stages
+
+
+def hidden_activation(Z1: np.ndarray, b1: np.ndarray, hidden: str) -> tuple[np.ndarray, np.ndarray]:
+    """Encoder non-linearity:  H = f(Z1 + b1), and the column sums  h_j = sum_i H_ij.
+
+    Args:
+        Z1: (m, n_hidden), the product X W1 (bias not yet added).
+        b1: (n_hidden,).
+        hidden: "sigmoid" or "relu".
+
+    Returns:
+        H: (m, n_hidden) in the dtype of Z1; h_sum: (n_hidden,) float64. The sparsity penalties
+        use ``h_sum / m``, the mean activation rho^ of each unit.
+    """
+    H = ACTIVATIONS[hidden](Z1 + b1)
+    return H, H.sum(axis=0, dtype=np.float64)
+
+
+def output_layer(
+    Z2: np.ndarray,
+    b2: np.ndarray,
+    X: np.ndarray,
+    output: str,
+    recon: str,
+    recon_scale: float = 1.0,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Decoder non-linearity, reconstruction loss, and its gradient back through the decoder:
+
+        X^ = g(Z2 + b2),   L = recon(X^, X),
+        dZ2 = dL/dX^ * g'(Z2) ,   db2 = sum_i dZ2_i
+
+    Args:
+        Z2: (m, n_in), the product H W2 (bias not yet added).
+        b2: (n_in,).
+        X: (m, n_in), the batch to reconstruct.
+        output: "sigmoid" or "linear"; recon: "mse" or "sse".
+        recon_scale: multiplies the gradient (1 to train; 0 to differentiate other terms alone).
+
+    Returns:
+        (L, dZ2 (m, n_in), db2 (n_in,)).
+    """
+    X_hat = ACTIVATIONS[output](Z2 + b2)
+    loss = RECON_LOSSES[recon](X_hat, X)
+    dX_hat = RECON_GRADS[recon](X_hat, X) * X_hat.dtype.type(recon_scale)
+    dZ2 = dX_hat * ACTIVATION_GRADS[output](X_hat)
+    db2 = dZ2.sum(axis=0, dtype=np.float64).astype(dZ2.dtype)
+    return loss, dZ2, db2
+
+
+def hidden_backward(
+    dH: np.ndarray, H: np.ndarray, c: np.ndarray, hidden: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Back through the encoder non-linearity, with the sparsity gradient added first:
+
+        dZ1 = (dH + c) * f'(Z1),   db1 = sum_i dZ1_i
+
+    Args:
+        dH: (m, n_hidden), the reconstruction's gradient dZ2 W2^T.
+        H: (m, n_hidden), the hidden activations (f' is written through them).
+        c: (n_hidden,), the sparsity penalty's gradient dP/dH_ij, the same for every sample i
+            (see ``npsae.sparsity``).
+        hidden: "sigmoid" or "relu".
+
+    Returns:
+        (dZ1 (m, n_hidden), db1 (n_hidden,)).
+    """
+    dZ1 = (dH + c.astype(dH.dtype)) * ACTIVATION_GRADS[hidden](H)
+    return dZ1, dZ1.sum(axis=0, dtype=np.float64).astype(dZ1.dtype)
+
+
+# --------------------------------------------------------------------------- the whole model
+
+
+class Cache(NamedTuple):
+    """What the backward pass needs from the forward pass."""
+
+    X: np.ndarray  # (m, n_in)
+    H: np.ndarray  # (m, n_hidden)
+    h_sum: np.ndarray  # (n_hidden,) float64
+
+
+def encode(params: dict, X: np.ndarray, hidden: str) -> tuple[np.ndarray, np.ndarray]:
+    """H = f(X W1 + b1) and its column sums; X: (m, n_in) -> H: (m, n_hidden)."""
+    return hidden_activation(X @ params["W1"], params["b1"], hidden)
+
+
+def decode(params: dict, H: np.ndarray, output: str) -> np.ndarray:
+    """X^ = g(H W2 + b2); H: (m, n_hidden) -> X^: (m, n_in)."""
+    return ACTIVATIONS[output](H @ params["W2"] + params["b2"])
+
+
+def loss_and_grads(params: dict, X: np.ndarray, spec) -> tuple[dict, dict, Cache]:
+    """Forward and backward pass of the sparse autoencoder on one batch.
+
+    ``spec`` is the model's ``Spec`` (activations, losses, sparsity object, decay, and which terms
+    to differentiate). Returns the loss terms, the gradients (keys of ``params``) and the cache.
+    """
+    W1, W2 = params["W1"], params["W2"]
+    m = X.shape[0]
+    # Forward
+    H, h_sum = hidden_activation(X @ W1, params["b1"], spec.hidden)
+    recon, dZ2, db2 = output_layer(
+        H @ W2, params["b2"], X, spec.output, spec.recon, spec.recon_scale
+    )
+    loss = spec.loss_terms(recon, h_sum, m, params)
+    # Backward: decoder weights, then into the hidden layer, then encoder weights
+    dW2 = H.T @ dZ2
+    dH = dZ2 @ W2.T
+    c, dW2_sparsity = spec.sparsity_grads(h_sum, m, W2)
+    dZ1, db1 = hidden_backward(dH, H, c, spec.hidden)
+    dW1 = X.T @ dZ1
+    grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+    spec.add_penalty_grads(grads, params, dW2_sparsity)
+    return loss, grads, Cache(X, H, h_sum)
