@@ -1,4 +1,4 @@
-"""``SparseAutoencoder``: one hidden layer trained to reconstruct its input, with a sparsity penalty.
+"""``SparseAutoencoder``: one hidden layer that learns to reconstruct its input, sparsely.
 
 For a batch ``X: (m, n_in)``::
 

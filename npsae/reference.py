@@ -7,9 +7,9 @@ Notation, for a batch ``X: (m, n_in)`` of ``m`` samples::
     Z2 = H W2 + b2          W2: (n_hidden, n_in)   b2: (n_in,)
     X^ = g(Z2)              X^: (m, n_in)          the reconstruction
 
-The fast backend (``npsae.kernels``) has a function of the same name and contract for each of the
-three *stages* below (``hidden_activation``, ``output_layer``, ``hidden_backward``); a test holds the
-two equal. The matrix products between the stages are plain BLAS calls in both backends.
+The fast backend (``npsae.kernels``) has a function of the same name and contract for each of
+the three *stages* below (``hidden_activation``, ``output_layer``, ``hidden_backward``); a test
+holds the two equal. The matrix products between the stages are plain BLAS calls in both backends.
 """
 
 from __future__ import annotations
