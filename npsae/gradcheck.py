@@ -30,17 +30,17 @@ THRESHOLD = 1e-7
 
 
 def numerical_gradient(
-    f: Callable[[], float],
+    f: Callable[[np.ndarray], float],
     x: np.ndarray,
     eps: float = 1e-6,
     indices: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Centred differences of the scalar ``f()`` with respect to the array ``x``:
+    """Centred differences of the scalar ``f(x)`` with respect to the array ``x``:
 
         df/dx_i ~ (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)
 
-    ``f`` takes no argument and reads ``x``, which is changed in place entry by entry and always
-    restored. ``indices`` (flat) limits the work to some entries; the others are left 0.
+    ``x`` is changed in place entry by entry (and always restored), so ``f`` may also ignore its
+    argument and read ``x`` from elsewhere, e.g. a model's parameters. ``indices`` (flat) limits the work to some entries; the others are left 0.
     Returns an array shaped like ``x``. The error is O(eps^2) plus rounding O(u |f| / eps).
     """
     if eps <= 0:
@@ -53,9 +53,9 @@ def numerical_gradient(
         old = flat[i]
         try:
             flat[i] = old + eps
-            f_plus = f()
+            f_plus = f(x)
             flat[i] = old - eps
-            f_minus = f()
+            f_minus = f(x)
         finally:
             flat[i] = old
         gflat[i] = (f_plus - f_minus) / (2 * eps)
@@ -189,7 +189,7 @@ def gradient_check(
             else:
                 idx = np.sort(rng.choice(p.size, max_entries, replace=False))
                 a = analytic[name].ravel()[idx]
-            n = numerical_gradient(lambda t=term: check.loss(X)[t], p, eps, idx).ravel()
+            n = numerical_gradient(lambda _, t=term: check.loss(X)[t], p, eps, idx).ravel()
             n = n if idx is None else n[idx]
             rel = relative_error(a, n, floor)
             rows.append(CheckRow(term, name, rel, norm_error(a, n), a.size, rel <= threshold))
