@@ -1,0 +1,150 @@
+"""The Numba kernels compute the same numbers as the NumPy reference, stage by stage and whole."""
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+
+from npsae import kernels, reference
+from npsae.model import SparseAutoencoder
+
+# Agreement required between the backends (relative to the largest entry of each array).
+RTOL = {np.float64: 1e-12, np.float32: 1e-5}
+DTYPES = (np.float64, np.float32)
+
+
+def rel_diff(a, b) -> float:
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    scale = max(np.max(np.abs(a)), np.max(np.abs(b)), 1e-300)
+    return float(np.max(np.abs(a - b)) / scale)
+
+
+def random_batch(rng, m, n, dtype):
+    return rng.random((m, n)).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("hidden", ["sigmoid", "relu"])
+def test_hidden_activation_stage(dtype, hidden):
+    rng = np.random.default_rng(1)
+    Z1 = rng.normal(size=(33, 17)).astype(dtype)
+    b1 = rng.normal(size=17).astype(dtype)
+    H_ref, s_ref = reference.hidden_activation(Z1, b1, hidden)
+    H, s = kernels.hidden_activation(Z1.copy(), b1, hidden)
+    assert H.dtype == H_ref.dtype == dtype
+    assert rel_diff(H, H_ref) <= RTOL[dtype]
+    assert rel_diff(s, s_ref) <= RTOL[dtype]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    ("output", "recon"), list(itertools.product(["sigmoid", "linear"], ["mse", "sse"]))
+)
+@pytest.mark.parametrize("recon_scale", [1.0, 0.0])
+def test_output_layer_stage(dtype, output, recon, recon_scale):
+    rng = np.random.default_rng(2)
+    Z2 = rng.normal(size=(29, 23)).astype(dtype)
+    b2 = rng.normal(size=23).astype(dtype)
+    X = random_batch(rng, 29, 23, dtype)
+    L_ref, dZ_ref, db_ref = reference.output_layer(Z2, b2, X, output, recon, recon_scale)
+    L, dZ, db = kernels.output_layer(Z2.copy(), b2, X, output, recon, recon_scale)
+    assert abs(L - L_ref) <= RTOL[dtype] * abs(L_ref)
+    assert dZ.dtype == db.dtype == dtype
+    if recon_scale:
+        assert rel_diff(dZ, dZ_ref) <= RTOL[dtype]
+        assert rel_diff(db, db_ref) <= RTOL[dtype]
+    else:
+        assert not dZ.any() and not db.any()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("hidden", ["sigmoid", "relu"])
+def test_hidden_backward_stage(dtype, hidden):
+    rng = np.random.default_rng(3)
+    dH = rng.normal(size=(31, 11)).astype(dtype)
+    H = reference.ACTIVATIONS[hidden](rng.normal(size=(31, 11))).astype(dtype)
+    c = rng.normal(size=11)
+    dZ_ref, db_ref = reference.hidden_backward(dH, H, c, hidden)
+    dZ, db = kernels.hidden_backward(dH.copy(), H, c, hidden)
+    assert rel_diff(dZ, dZ_ref) <= RTOL[dtype]
+    assert rel_diff(db, db_ref) <= RTOL[dtype]
+
+
+def test_stages_overwrite_their_first_argument_and_keep_the_rest():
+    """The kernels' documented in-place contract: Z1 -> H, Z2 -> dZ2, dH -> dZ1."""
+    rng = np.random.default_rng(4)
+    Z1 = rng.normal(size=(5, 3))
+    b1 = rng.normal(size=3)
+    b1_before = b1.copy()
+    H, _ = kernels.hidden_activation(Z1, b1, "sigmoid")
+    assert H is Z1 and np.array_equal(b1, b1_before)
+
+
+CONFIGS = [
+    dict(hidden=h, output=o, recon=r, sparsity=s, weight_decay=wd)
+    for h, o, r, s, wd in itertools.product(
+        ["sigmoid", "relu"], ["sigmoid", "linear"], ["mse", "sse"], ["kl", "l1", None], [0.0, 1e-3]
+    )
+]
+
+
+def make_pair(dtype, n_in=20, n_hidden=9, seed=0, **config):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        ref = SparseAutoencoder(n_in, n_hidden, dtype=dtype, backend="numpy", seed=seed, **config)
+    return ref, ref.copy(backend="numba")
+
+
+def assert_same_loss_and_grads(ref, fast, X, rtol):
+    loss_ref, grads_ref = ref.loss_and_grads(X)
+    loss, grads = fast.loss_and_grads(X)
+    for term in loss_ref:
+        assert loss[term] == pytest.approx(loss_ref[term], rel=rtol, abs=1e-300), term
+    for name in grads_ref:
+        assert grads[name].dtype == grads_ref[name].dtype
+        assert rel_diff(grads[name], grads_ref[name]) <= rtol, name
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: "-".join(str(v) for v in c.values()))
+def test_backends_agree_on_random_batches(dtype, config):
+    ref, fast = make_pair(dtype, beta=0.3, rho=0.1, **config)
+    X = random_batch(np.random.default_rng(5), 40, 20, dtype)
+    assert_same_loss_and_grads(ref, fast, X, RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_backends_agree_on_mnist(mnist_root, dtype):
+    from npsae.datasets import load_mnist
+
+    images, _ = load_mnist("train", root=mnist_root, download=False)
+    ref, fast = make_pair(dtype, n_in=784, n_hidden=64, hidden="relu", sparsity="kl", seed=3)
+    X = ref.as_input(images[:256])
+    assert_same_loss_and_grads(ref, fast, X, RTOL[dtype])
+    # Inference paths too
+    assert rel_diff(fast.encode(X), ref.encode(X)) <= RTOL[dtype]
+    assert rel_diff(fast.reconstruct(X), ref.reconstruct(X)) <= RTOL[dtype]
+    for term, value in ref.loss(X).items():
+        assert fast.loss(X)[term] == pytest.approx(value, rel=RTOL[dtype], abs=1e-300)
+
+
+def test_numba_backend_reuses_buffers_between_batches_of_one_size():
+    _, fast = make_pair(np.float32)
+    X = random_batch(np.random.default_rng(6), 16, 20, np.float32)
+    _, _, cache1 = fast.forward_backward(X)
+    H1 = cache1.H
+    _, _, cache2 = fast.forward_backward(X)
+    assert cache2.H is H1  # no new allocation for the hidden layer
+    _, _, cache3 = fast.forward_backward(X[:7])  # a last, smaller batch gets its own buffer
+    assert cache3.H.shape == (7, 9)
+
+
+def test_gradients_are_fresh_arrays_not_buffers():
+    _, fast = make_pair(np.float32)
+    X = random_batch(np.random.default_rng(7), 16, 20, np.float32)
+    _, g1 = fast.loss_and_grads(X)
+    kept = {k: v.copy() for k, v in g1.items()}
+    fast.loss_and_grads(X[::-1] * 0.5)
+    for k in kept:
+        assert np.array_equal(g1[k], kept[k])
