@@ -80,10 +80,12 @@ def relative_error(a: np.ndarray, n: np.ndarray, tiny: float = 1e-12) -> float:
 
 
 def norm_error(a: np.ndarray, n: np.ndarray) -> float:
-    """UFLDL's measure: ||n - a|| / ||n + a||; 0 when both are zero."""
+    """UFLDL's measure: ||n - a|| / ||n + a||; 0 when both are zero, inf when n = -a != 0."""
     a, n = np.asarray(a, np.float64), np.asarray(n, np.float64)
-    denom = np.linalg.norm(n + a)
-    return float(np.linalg.norm(n - a) / denom) if denom > 0 else 0.0
+    num, denom = np.linalg.norm(n - a), np.linalg.norm(n + a)
+    if denom == 0:
+        return 0.0 if num == 0 else float("inf")
+    return float(num / denom)
 
 
 @dataclasses.dataclass
