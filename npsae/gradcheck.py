@@ -40,8 +40,9 @@ def numerical_gradient(
         df/dx_i ~ (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)
 
     ``x`` is changed in place entry by entry (and always restored), so ``f`` may also ignore its
-    argument and read ``x`` from elsewhere, e.g. a model's parameters. ``indices`` (flat) limits the work to some entries; the others are left 0.
-    Returns an array shaped like ``x``. The error is O(eps^2) plus rounding O(u |f| / eps).
+    argument and read ``x`` from elsewhere, e.g. a model's parameters. ``indices`` (flat) limits
+    the work to some entries; the others are left 0. Returns an array shaped like ``x``.
+    The error is O(eps^2) plus rounding O(u |f| / eps).
     """
     if eps <= 0:
         raise ValueError(f"eps={eps!r} must be > 0")

@@ -64,6 +64,19 @@ def _hidden_activation(Z, b, code, h_sum):
 
 
 @njit(cache=CACHE)
+def _keep_top_k(H, k, h_sum):
+    m, n = H.shape
+    h_sum[:] = 0.0
+    for i in range(m):
+        # A stable sort breaks ties by position, as the reference's does.
+        order = np.argsort(-H[i], kind="mergesort")
+        for r in range(k, n):
+            H[i, order[r]] = 0.0
+        for j in range(n):
+            h_sum[j] += H[i, j]
+
+
+@njit(cache=CACHE)
 def _output_activation(Z, b, code):
     m, n = Z.shape
     for i in range(m):
@@ -101,13 +114,16 @@ def _hidden_backward(dH, H, c, code, db):
 # --------------------------------------------------------------------------- the three stages
 
 
-def hidden_activation(Z1: np.ndarray, b1: np.ndarray, hidden: str) -> tuple[np.ndarray, np.ndarray]:
-    """H = f(Z1 + b1) and h_sum = column sums of H, as ``reference.hidden_activation``.
-
-    Overwrites ``Z1: (m, n_hidden)`` with H and returns it.
+def hidden_activation(
+    Z1: np.ndarray, b1: np.ndarray, hidden: str, k: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """H = f(Z1 + b1) (top k per sample when k > 0) and h_sum = column sums of H, as
+    ``reference.hidden_activation``. Overwrites ``Z1: (m, n_hidden)`` with H and returns it.
     """
     h_sum = np.empty(Z1.shape[1])
     _hidden_activation(Z1, b1, CODES[hidden], h_sum)
+    if k:
+        _keep_top_k(Z1, k, h_sum)
     return Z1, h_sum
 
 
@@ -157,9 +173,11 @@ class NumbaBackend:
             buf = self._buffers[name] = np.empty(shape, dtype)
         return buf
 
-    def encode(self, params: dict, X: np.ndarray, hidden: str) -> tuple[np.ndarray, np.ndarray]:
-        """H = f(X W1 + b1) and its column sums (H freshly allocated)."""
-        return hidden_activation(X @ params["W1"], params["b1"], hidden)
+    def encode(
+        self, params: dict, X: np.ndarray, hidden: str, k: int = 0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """H = f(X W1 + b1) (top k per sample when k > 0) and its column sums (H fresh)."""
+        return hidden_activation(X @ params["W1"], params["b1"], hidden, k)
 
     def decode(self, params: dict, H: np.ndarray, output: str) -> np.ndarray:
         """X^ = g(H W2 + b2) (freshly allocated)."""
@@ -175,7 +193,7 @@ class NumbaBackend:
         dtype = W1.dtype
         # Forward
         H = np.dot(X, W1, out=self._buffer("H", (m, n_hidden), dtype))
-        H, h_sum = hidden_activation(H, params["b1"], spec.hidden)
+        H, h_sum = hidden_activation(H, params["b1"], spec.hidden, spec.sparsity.k)
         dZ2 = np.dot(H, W2, out=self._buffer("Z2", (m, n_in), dtype))
         recon, dZ2, db2 = output_layer(
             dZ2, params["b2"], X, spec.output, spec.recon, spec.recon_scale

@@ -25,6 +25,7 @@ from npsae._fileio import load_npz, save_npz
 from npsae.penalties import (
     WEIGHTS,
     Sparsity,
+    decoder_norms,
     make_sparsity,
     weight_decay,
     weight_decay_grad,
@@ -100,7 +101,8 @@ class SparseAutoencoder:
         hidden: hidden activation f, "sigmoid" or "relu".
         output: output activation g, "sigmoid" (inputs in [0, 1]) or "linear".
         recon: "mse" (Keras: mean over all entries) or "sse" (UFLDL: half the sum, per sample).
-        sparsity: "kl", "l1" or None.
+        sparsity: "kl", "l1", "l1-decoder" (L1 weighted by decoder norms), "topk" (keep the
+            k largest ReLU activations of each sample) or None; see ``npsae.penalties``.
         rho: target mean activation of each hidden unit, for "kl"; in (0, 1).
         beta: weight of the sparsity penalty, >= 0.
         weight_decay: lambda of the (lambda / 2) ||W||^2 penalty on W1 and W2, >= 0.
@@ -109,6 +111,9 @@ class SparseAutoencoder:
         seed: seeds the initial weights.
         init: "glorot" (Keras' default: U(-r, r), r = sqrt(6 / (n_in + n_hidden))) or "ufldl"
             (r = sqrt(6 / (n_in + n_hidden + 1))); biases start at zero either way.
+        k: the number of units "topk" keeps per sample (only with sparsity="topk").
+        unit_norm_decoder: keep every decoder row W2_j at unit length: the trainer calls
+            ``constrain_grads`` before each optimiser step and ``apply_constraints`` after it.
 
     Attributes:
         params: dict ``W1 (n_in, n_hidden)``, ``b1 (n_hidden,)``, ``W2 (n_hidden, n_in)``,
@@ -131,6 +136,8 @@ class SparseAutoencoder:
         backend: str = "numba",
         seed: int = 0,
         init: str = "glorot",
+        k: int | None = None,
+        unit_norm_decoder: bool = False,
     ) -> None:
         for name, value in (("n_in", n_in), ("n_hidden", n_hidden)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -161,11 +168,16 @@ class SparseAutoencoder:
             "backend": backend,
             "seed": int(seed),
             "init": init,
+            "k": None if k is None else int(k),
+            "unit_norm_decoder": bool(unit_norm_decoder),
         }
-        self.sparsity = make_sparsity(sparsity, beta=beta, rho=rho, hidden=hidden)
+        self.sparsity = make_sparsity(
+            sparsity, beta=beta, rho=rho, hidden=hidden, k=k, n_hidden=int(n_hidden)
+        )
         self._spec = Spec(hidden, output, recon, self.sparsity, float(weight_decay))
         self.params = init_params(int(n_in), int(n_hidden), np.dtype(dtype_name), seed, init)
         self._engine = _make_engine(backend)
+        self.apply_constraints()
 
     # ------------------------------------------------------------------ properties
 
@@ -247,14 +259,15 @@ class SparseAutoencoder:
     def loss(self, X: np.ndarray) -> dict:
         """The loss terms on ``X: (m, n_in)``, without gradients."""
         X = self.as_input(X)
-        H, h_sum = self._engine.encode(self.params, X, self.config["hidden"])
+        H, h_sum = self._engine.encode(self.params, X, self.config["hidden"], self.sparsity.k)
         X_hat = self._engine.decode(self.params, H, self.config["output"])
         recon = reference.RECON_LOSSES[self.config["recon"]](X_hat, X)
         return self._spec.loss_terms(recon, h_sum, X.shape[0], self.params)
 
     def encode(self, X: np.ndarray) -> np.ndarray:
         """Hidden activations H = f(X W1 + b1); X: (m, n_in) -> H: (m, n_hidden)."""
-        return self._engine.encode(self.params, self.as_input(X), self.config["hidden"])[0]
+        X = self.as_input(X)
+        return self._engine.encode(self.params, X, self.config["hidden"], self.sparsity.k)[0]
 
     def decode(self, H: np.ndarray) -> np.ndarray:
         """Reconstruction X^ = g(H W2 + b2); H: (m, n_hidden) -> X^: (m, n_in)."""
@@ -267,6 +280,24 @@ class SparseAutoencoder:
     def reconstruct(self, X: np.ndarray) -> np.ndarray:
         """X^ = g(f(X W1 + b1) W2 + b2); X: (m, n_in) -> X^: (m, n_in)."""
         return self.decode(self.encode(X))
+
+    # ------------------------------------------------------------------ constraints
+
+    def constrain_grads(self, grads: dict) -> None:
+        """Before an optimiser step: with ``unit_norm_decoder``, remove from each decoder row's
+        gradient its component along the (unit) row, g_j <- g_j - (g_j . W2_j) W2_j, so the step
+        moves the row along the unit sphere rather than changing its length. In place."""
+        if self.config["unit_norm_decoder"]:
+            W2, g = self.params["W2"], grads["W2"]
+            g -= np.sum(g * W2, axis=1, keepdims=True) * W2
+
+    def apply_constraints(self) -> None:
+        """After an optimiser step: with ``unit_norm_decoder``, rescale each decoder row W2_j to
+        unit length (rows of norm 0 are left alone). In place."""
+        if self.config["unit_norm_decoder"]:
+            W2 = self.params["W2"]
+            norms = decoder_norms(W2).astype(W2.dtype)[:, None]
+            np.divide(W2, norms, out=W2, where=norms > 0)
 
     # ------------------------------------------------------------------ copies and files
 

@@ -43,6 +43,8 @@ class Sparsity:
     """No sparsity penalty; the base class of the others."""
 
     name: str | None = None
+    # k > 0 keeps only the k largest hidden activations of each sample (see TopKSparsity).
+    k: int = 0
 
     def __init__(self, beta: float = 0.0) -> None:
         self.beta = float(beta)
@@ -112,14 +114,83 @@ class L1Sparsity(Sparsity):
         return np.full(W2.shape[0], self.beta / m)
 
 
-SPARSITY = {None: Sparsity, "kl": KLSparsity, "l1": L1Sparsity}
+class L1DecoderSparsity(Sparsity):
+    """L1 weighted by each unit's decoder norm:  P = beta sum_ij |H_ij| ||W2_j|| / m.
+
+    Plain L1 can be dodged: halve every code and double the decoder rows, and the reconstruction
+    is unchanged while the penalty halves. Weighting unit j by the norm of its decoder row W2_j
+    (the direction it writes into the input space) closes that loophole. With H >= 0,
+
+        dP/dH_ij = beta ||W2_j|| / m = c_j,     dP/dW2_j = (beta h_j / m) W2_j / ||W2_j||,
+
+    where h_j = sum_i H_ij; a row of norm 0 gets the subgradient 0.
+    """
+
+    name = "l1-decoder"
+
+    def value(self, h_sum: np.ndarray, m: int, W2: np.ndarray) -> float:
+        return self.beta * float(np.dot(h_sum, decoder_norms(W2))) / m
+
+    def hidden_grad(self, h_sum: np.ndarray, m: int, W2: np.ndarray) -> np.ndarray:
+        return self.beta / m * decoder_norms(W2)
+
+    def decoder_grad(self, h_sum: np.ndarray, m: int, W2: np.ndarray) -> np.ndarray:
+        norms = decoder_norms(W2)
+        scale = np.divide(self.beta / m * h_sum, norms, out=np.zeros_like(norms), where=norms > 0)
+        return scale[:, None] * W2
 
 
-def make_sparsity(name: str | None, *, beta: float, rho: float, hidden: str) -> Sparsity:
-    """The sparsity penalty called ``name`` ("kl", "l1" or None), validated for ``hidden``."""
+class TopKSparsity(Sparsity):
+    """TopK: each sample keeps its k largest ReLU activations and the rest are set to 0.
+
+    Sparsity is enforced by the architecture, not by a penalty: P = 0, and the gradient flows
+    only through the kept units (the ReLU derivative, 1 where H > 0, already says so).
+    """
+
+    name = "topk"
+
+    def __init__(self, k: int) -> None:
+        super().__init__(0.0)
+        self.k = int(k)
+
+
+def decoder_norms(W2: np.ndarray) -> np.ndarray:
+    """||W2_j||: the Euclidean norm of each decoder row; W2: (n_hidden, n_in) -> (n_hidden,)."""
+    return np.sqrt(np.square(W2, dtype=np.float64).sum(axis=1))
+
+
+SPARSITY = {
+    None: Sparsity,
+    "kl": KLSparsity,
+    "l1": L1Sparsity,
+    "l1-decoder": L1DecoderSparsity,
+    "topk": TopKSparsity,
+}
+
+
+def make_sparsity(
+    name: str | None,
+    *,
+    beta: float,
+    rho: float,
+    hidden: str,
+    k: int | None = None,
+    n_hidden: int | None = None,
+) -> Sparsity:
+    """The sparsity term called ``name`` (a key of ``SPARSITY``), validated for ``hidden``."""
     if name not in SPARSITY:
         choices = ", ".join(repr(k) for k in SPARSITY)
         raise ValueError(f"sparsity={name!r} is not known; choose one of {choices}")
+    if (k is not None) != (name == "topk"):
+        raise ValueError("k is the number of units TopK keeps: give k exactly when sparsity='topk'")
+    if name == "topk":
+        if hidden != "relu":
+            raise ValueError(
+                "sparsity='topk' keeps the k largest ReLU activations: use hidden='relu'"
+            )
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n_hidden:
+            raise ValueError(f"k={k!r} must be an integer between 1 and n_hidden={n_hidden}")
+        return TopKSparsity(k)
     if name == "kl":
         if hidden == "relu":
             warnings.warn(

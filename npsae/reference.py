@@ -90,19 +90,36 @@ RECON_GRADS = {"mse": mse_grad, "sse": sse_grad}
 # --------------------------------------------------------------------------- the three stages
 
 
-def hidden_activation(Z1: np.ndarray, b1: np.ndarray, hidden: str) -> tuple[np.ndarray, np.ndarray]:
+def keep_top_k(H: np.ndarray, k: int) -> np.ndarray:
+    """Zero all but the k largest entries of each row of ``H: (m, n_hidden)``.
+
+    Ties are broken by position, the lower index kept first (a stable sort), so the result is
+    the same on every machine. Gradients flow only through the kept entries.
+    """
+    kept = np.argsort(-H, axis=1, kind="stable")[:, :k]
+    mask = np.zeros(H.shape, dtype=bool)
+    np.put_along_axis(mask, kept, True, axis=1)
+    return np.where(mask, H, 0).astype(H.dtype)
+
+
+def hidden_activation(
+    Z1: np.ndarray, b1: np.ndarray, hidden: str, k: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Encoder non-linearity:  H = f(Z1 + b1), and the column sums  h_j = sum_i H_ij.
 
     Args:
         Z1: (m, n_hidden), the product X W1 (bias not yet added).
         b1: (n_hidden,).
         hidden: "sigmoid" or "relu".
+        k: with k > 0, keep only the k largest activations of each sample (TopK sparsity).
 
     Returns:
         H: (m, n_hidden) in the dtype of Z1; h_sum: (n_hidden,) float64. The sparsity penalties
         use ``h_sum / m``, the mean activation rho^ of each unit.
     """
     H = ACTIVATIONS[hidden](Z1 + b1)
+    if k:
+        H = keep_top_k(H, k)
     return H, H.sum(axis=0, dtype=np.float64)
 
 
@@ -169,9 +186,12 @@ class Cache(NamedTuple):
     h_sum: np.ndarray  # (n_hidden,) float64
 
 
-def encode(params: dict, X: np.ndarray, hidden: str) -> tuple[np.ndarray, np.ndarray]:
-    """H = f(X W1 + b1) and its column sums; X: (m, n_in) -> H: (m, n_hidden)."""
-    return hidden_activation(X @ params["W1"], params["b1"], hidden)
+def encode(params: dict, X: np.ndarray, hidden: str, k: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """H = f(X W1 + b1) (top k per sample when k > 0) and its column sums.
+
+    X: (m, n_in) -> H: (m, n_hidden).
+    """
+    return hidden_activation(X @ params["W1"], params["b1"], hidden, k)
 
 
 def decode(params: dict, H: np.ndarray, output: str) -> np.ndarray:
@@ -188,7 +208,7 @@ def loss_and_grads(params: dict, X: np.ndarray, spec) -> tuple[dict, dict, Cache
     W1, W2 = params["W1"], params["W2"]
     m = X.shape[0]
     # Forward
-    H, h_sum = hidden_activation(X @ W1, params["b1"], spec.hidden)
+    H, h_sum = hidden_activation(X @ W1, params["b1"], spec.hidden, spec.sparsity.k)
     recon, dZ2, db2 = output_layer(
         H @ W2, params["b2"], X, spec.output, spec.recon, spec.recon_scale
     )
