@@ -204,13 +204,20 @@ def kink_free_batch(
 ) -> np.ndarray:
     """A random batch ``X: (m, n_in)`` in [0, 1) whose pre-activations all stay ``margin`` away
     from 0, so that a ReLU's kink cannot spoil a finite difference (which would straddle it).
+    For TopK the k-th and (k+1)-th largest pre-activations of each sample are also ``margin``
+    apart, so that no perturbation changes which units are kept.
 
     Raises ValueError if ``tries`` draws all come too close (try a smaller ``m`` or margin).
     """
     rng = np.random.default_rng(seed)
+    k = model.sparsity.k
     for _ in range(tries):
         X = rng.random((m, model.n_in))
         Z1 = X @ model.params["W1"].astype(np.float64) + model.params["b1"]
-        if np.min(np.abs(Z1)) > margin:
+        gaps = [np.abs(Z1).min()]
+        if 0 < k < model.n_hidden:
+            ranked = -np.sort(-Z1, axis=1)
+            gaps.append((ranked[:, k - 1] - ranked[:, k]).min())
+        if min(gaps) > margin:
             return X
     raise ValueError(f"no batch of {m} samples kept its pre-activations {margin} away from 0")

@@ -148,3 +148,21 @@ def test_gradients_are_fresh_arrays_not_buffers():
     fast.loss_and_grads(X[::-1] * 0.5)
     for k in kept:
         assert np.array_equal(g1[k], kept[k])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "config",
+    [
+        dict(hidden="relu", sparsity="topk", k=3),
+        dict(hidden="relu", sparsity="l1-decoder"),
+        dict(hidden="sigmoid", sparsity="l1-decoder", weight_decay=1e-3),
+    ],
+    ids=["topk", "l1-decoder-relu", "l1-decoder-sigmoid"],
+)
+def test_backends_agree_on_the_modern_variants(dtype, config):
+    ref, fast = make_pair(dtype, **config)
+    ref.params["b1"][:] = 0.2  # most ReLU units on, so TopK has a real choice to make
+    fast.params["b1"][:] = 0.2
+    X = random_batch(np.random.default_rng(8), 40, 20, dtype)
+    assert_same_loss_and_grads(ref, fast, X, RTOL[dtype])

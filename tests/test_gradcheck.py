@@ -194,3 +194,10 @@ def test_cli_exits_nonzero_on_failure(monkeypatch, capsys):
 def test_cli_rejects_bad_settings(capsys):
     status, out = run_cli(["--rho", "2"], capsys)
     assert status == 2 and "rho" in out
+
+
+def test_cli_checks_the_modern_variants(capsys):
+    status, out = run_cli(["--hidden", "relu", "--sparsity", "topk", "--k", "2"], capsys)
+    assert status == 0 and "topk" in out and "PASSED" in out
+    status, out = run_cli(["--sparsity", "l1-decoder"], capsys)
+    assert status == 0 and "l1-decoder" in out

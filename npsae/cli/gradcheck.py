@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--hidden", choices=HIDDEN, default="sigmoid")
     p.add_argument("--output", choices=OUTPUT, default="sigmoid")
     p.add_argument("--recon", choices=RECON, default="mse")
-    p.add_argument("--sparsity", choices=("kl", "l1", "none"), default="kl")
+    p.add_argument("--sparsity", choices=("kl", "l1", "l1-decoder", "topk", "none"), default="kl")
+    p.add_argument("--k", type=int, default=None, help="units kept per sample, for topk")
     p.add_argument("--rho", type=float, default=0.05)
     p.add_argument("--beta", type=float, default=0.1)
     p.add_argument("--weight-decay", type=float, default=1e-3)
@@ -55,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
                 dtype=np.float64,
                 backend=args.backend,
                 seed=args.seed,
+                k=args.k,
             )
         X = kink_free_batch(model, args.samples, seed=args.seed)
         result = gradient_check(model, X, eps=args.eps, max_entries=args.max_entries)
