@@ -1,0 +1,204 @@
+# %% [markdown]
+# # 04 - Backpropagation term by term, and the gradient check
+#
+# Training needs the gradient of the loss with respect to every parameter (W1, b1, W2, b2).
+# Here we derive it with the chain rule, one line of NumPy per equation, compare with what the
+# model computes, and then check both against finite differences, the test every hand-written
+# gradient must pass. Finally we plant two classic bugs and watch the check catch them.
+#
+# Setting (Ng's sparse autoencoder): sigmoid hidden and output units, the sse reconstruction
+# error, a KL sparsity penalty and weight decay:
+#
+#     loss = (1 / 2m) sum_ik (X^_ik - X_ik)^2 + beta sum_j KL(rho || rho^_j)
+#            + (lambda / 2)(||W1||^2 + ||W2||^2)
+#
+# Run:  python tutorials/04_backprop_gradcheck.py [FIGURE_FOLDER]
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+from _common import save
+
+from npsae.gradcheck import (
+    gradient_check,
+    kink_free_batch,
+    norm_error,
+    numerical_gradient,
+    relative_error,
+    resolution_floor,
+)
+from npsae.model import SparseAutoencoder
+from npsae.penalties import kl_divergence, kl_divergence_grad
+from npsae.reference import sigmoid, sigmoid_grad, sse
+
+# A small model (gradient checks cost two loss evaluations per parameter entry) in float64:
+# in float32 the finite differences themselves are only good to about three digits.
+rho, beta, lam = 0.1, 3.0, 1e-3
+model = SparseAutoencoder(
+    n_in=12, n_hidden=5, recon="sse", rho=rho, beta=beta, weight_decay=lam, dtype=np.float64
+)
+rng = np.random.default_rng(0)
+X = rng.random((8, 12))
+m = X.shape[0]
+print(model)
+print("X", X.shape, " params:", {k: v.shape for k, v in model.params.items()})
+
+# %% [markdown]
+# ## The forward pass, keeping what the backward pass needs
+
+# %%
+# Z1 = X W1 + b1,  H = sigmoid(Z1),  Z2 = H W2 + b2,  X^ = sigmoid(Z2),  rho^_j = mean_i H_ij
+W1, b1, W2, b2 = (model.params[k] for k in ("W1", "b1", "W2", "b2"))
+H = sigmoid(X @ W1 + b1)
+X_hat = sigmoid(H @ W2 + b2)
+rho_hat = H.mean(axis=0)
+loss = sse(X_hat, X) + beta * kl_divergence(rho, rho_hat).sum()
+loss += lam / 2 * (np.sum(W1**2) + np.sum(W2**2))
+print(f"H {H.shape}  X^ {X_hat.shape}  rho^ {rho_hat.shape}")
+print(f"loss by hand {loss:.10f}   model.loss {model.loss(X)['total']:.10f}")
+
+# %% [markdown]
+# ## The backward pass, from the loss back to the inputs
+#
+# Each line is one application of the chain rule. Shapes follow the parameters: dW1 has the shape
+# of W1, and so on. "d" below always means "derivative of the total loss with respect to".
+
+# %%
+# 1. The reconstruction error:  d sse / d X^ = (X^ - X) / m                        (m, n_in)
+dX_hat = (X_hat - X) / m
+# 2. Through the output sigmoid, sigma'(Z2) = X^ (1 - X^):  dZ2 = dX^ * X^ (1 - X^)  (m, n_in)
+dZ2 = dX_hat * sigmoid_grad(X_hat)
+# 3. Z2 = H W2 + b2 is linear:  dW2 = H^T dZ2 + lambda W2,  db2 = sum_i dZ2_i
+dW2 = H.T @ dZ2 + lam * W2
+db2 = dZ2.sum(axis=0)
+# 4. Back to the hidden activations:  dH = dZ2 W2^T                                 (m, n_hidden)
+dH = dZ2 @ W2.T
+# 5. The sparsity term touches H through rho^_j = (1/m) sum_i H_ij only, so each sample gets
+#    c_j = (beta / m) (-rho / rho^_j + (1 - rho) / (1 - rho^_j))                   (n_hidden,)
+c = beta / m * kl_divergence_grad(rho, rho_hat)
+# 6. Through the hidden sigmoid:  dZ1 = (dH + c) * H (1 - H)                        (m, n_hidden)
+dZ1 = (dH + c) * sigmoid_grad(H)
+# 7. Z1 = X W1 + b1 is linear:  dW1 = X^T dZ1 + lambda W1,  db1 = sum_i dZ1_i
+dW1 = X.T @ dZ1 + lam * W1
+db1 = dZ1.sum(axis=0)
+by_hand = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+for name, g in {"dX^": dX_hat, "dZ2": dZ2, "dH": dH, "c": c, "dZ1": dZ1}.items():
+    print(f"{name:<4} {g.shape}")
+for name, g in by_hand.items():
+    print(f"d{name:<3} {g.shape}  (the shape of {name}: {model.params[name].shape})")
+
+# %%
+# The model's backward pass (here its Numba kernels) must give the same numbers.
+model_loss, grads = model.loss_and_grads(X)
+print(f"{'param':<6}{'max |hand - model|':>20}")
+for name, g in by_hand.items():
+    diff = np.abs(g - grads[name]).max()
+    print(f"{name:<6}{diff:20.2e}")
+    assert diff < 1e-12
+print("the hand-written backward pass equals model.loss_and_grads")
+
+# %% [markdown]
+# ## The gradient check
+#
+# Both could share the same mistake. The independent judge is the definition of a derivative:
+#
+#     dL/dtheta_i ~ (L(theta + eps e_i) - L(theta - eps e_i)) / (2 eps)
+#
+# one pair of loss evaluations per entry. Two ways to compare analytic a with numerical n:
+#
+#     CS231n (entry-wise):  max_i |a_i - n_i| / max(|a_i| + |n_i|, tiny)    want <= 1e-7
+#     UFLDL (whole vector): ||n - a|| / ||n + a||                          UFLDL expects ~1e-9
+
+# %%
+# numerical_gradient perturbs the array in place, so the function may simply re-read the model.
+eps = 1e-6
+numeric_W1 = numerical_gradient(lambda _: model.loss(X)["total"], model.params["W1"], eps)
+tiny = resolution_floor(model_loss["total"], eps)  # below this, finite differences cannot resolve
+print("dW1 analytic [0, :4]", dW1[0, :4])
+print("dW1 numeric  [0, :4]", numeric_W1[0, :4])
+print(f"entry-wise relative error {relative_error(dW1, numeric_W1, tiny):.2e}")
+print(f"norm error                {norm_error(dW1, numeric_W1):.2e}")
+
+# %%
+# gradient_check does this for every parameter and every loss term on its own (so a failing line
+# says which term is wrong), on a float64 copy of the model.
+result = gradient_check(model, X)
+print(result)
+assert result.passed
+
+# %%
+# With ReLU units the derivative jumps at z = 0; a finite difference that straddles the kink is
+# wrong, whatever the code does. kink_free_batch draws inputs whose pre-activations stay clear of 0.
+relu_model = SparseAutoencoder(12, 5, hidden="relu", sparsity="l1", beta=0.01, dtype=np.float64)
+relu_check = gradient_check(relu_model, kink_free_batch(relu_model, m=8))
+print(f"ReLU + L1: {'PASSED' if relu_check.passed else 'FAILED'}, "
+      f"largest relative error {relu_check.max_rel_error:.1e}")  # fmt: skip
+
+# %% [markdown]
+# ## What a wrong gradient looks like
+#
+# The same backward pass as above, packed into a function with two switches for two classic bugs:
+#
+# * forgetting the 1/m of the mean (dX^ = X^ - X): every reconstruction gradient m times too big;
+# * a sign error in the KL derivative (c_j -> -c_j): the penalty would push rho^ AWAY from rho.
+
+
+# %%
+def backprop(params, X, drop_mean=False, flip_kl=False):
+    """The gradients of the total loss, as derived above, with two optional bugs."""
+    W1, b1, W2, b2 = (params[k] for k in ("W1", "b1", "W2", "b2"))
+    m = X.shape[0]
+    H = sigmoid(X @ W1 + b1)
+    X_hat = sigmoid(H @ W2 + b2)
+    dZ2 = (X_hat - X) / (1 if drop_mean else m) * sigmoid_grad(X_hat)
+    c = beta / m * kl_divergence_grad(rho, H.mean(axis=0)) * (-1 if flip_kl else 1)
+    dZ1 = (dZ2 @ W2.T + c) * sigmoid_grad(H)
+    return {
+        "W1": X.T @ dZ1 + lam * W1,
+        "b1": dZ1.sum(axis=0),
+        "W2": H.T @ dZ2 + lam * W2,
+        "b2": dZ2.sum(axis=0),
+    }
+
+
+# The numerical gradient of the (correct) loss, once for every parameter.
+numeric = {
+    k: numerical_gradient(lambda _: model.loss(X)["total"], p, eps) for k, p in model.params.items()
+}
+versions = {
+    "correct": backprop(model.params, X),
+    "no 1/m": backprop(model.params, X, drop_mean=True),
+    "KL sign flipped": backprop(model.params, X, flip_kl=True),
+}
+print(f"{'version':<16} {'param':<5} {'rel error':>10} {'norm error':>10}  ok")
+for label, analytic in versions.items():
+    for k in analytic:
+        rel = relative_error(analytic[k], numeric[k], tiny)
+        ne = norm_error(analytic[k], numeric[k])
+        print(f"{label:<16} {k:<5} {rel:10.2e} {ne:10.2e}  {'yes' if rel <= 1e-7 else 'NO'}")
+# What to read in the table:
+# * "no 1/m": the decoder (W2, b2) fails with relative error (m - 1)/(m + 1) = 7/9 = 0.78: the
+#   gradient is m times too big, the signature of a missing 1/m. The encoder fails less clearly,
+#   because there the (correct) KL term dominates the gradient at this starting point.
+# * "KL sign flipped": W2 and b2 still pass (the KL term never reaches the decoder), W1 and b1
+#   fail: the check points at the layer, and by elimination at the term, that is wrong.
+
+# %%
+# The same three versions as pictures: each dot is one entry of dW1 (top) or dW2 (bottom),
+# analytic against numerical. A correct gradient lies on the diagonal. Without the 1/m the decoder
+# gradient lies on a line of slope m = 8; with the KL sign flipped the encoder gradient is mirrored.
+fig, axes = plt.subplots(2, 3, figsize=(12, 8))
+for col, (label, analytic) in enumerate(versions.items()):
+    for row, k in enumerate(("W1", "W2")):
+        ax = axes[row, col]
+        n, a = numeric[k].ravel(), analytic[k].ravel()
+        lim = 1.1 * max(np.abs(n).max(), np.abs(a).max())
+        ax.plot([-lim, lim], [-lim, lim], color="grey", lw=0.8, ls="--")
+        ax.scatter(n, a, s=10)
+        ax.set(xlim=(-lim, lim), ylim=(-lim, lim), xlabel=f"numerical dL/d{k}", aspect="equal")
+        ax.set_title(f"{label}, d{k}: rel. error {relative_error(a, n, tiny):.1e}", fontsize=10)
+    axes[0, col].set_ylabel("analytic dL/dW1")
+    axes[1, col].set_ylabel("analytic dL/dW2")
+fig.suptitle("Gradient check: a correct gradient lies on the diagonal")
+fig.tight_layout()
+save(fig, "04_gradient_check.png")
