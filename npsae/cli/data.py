@@ -1,0 +1,73 @@
+"""``npsae data``: check (and if need be download) a data set, then summarise it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+DATASETS = ("mnist", "fashion-mnist", "bars")
+
+# The bars problem is generated, not stored: these many samples stand for each split.
+BARS_SAMPLES = {"train": 10_000, "test": 2_000}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "data",
+        help="check or download a data set and print a summary",
+        description="Load both splits of a data set, checking every file against its known "
+        "checksum and downloading missing files, then print where the files are, the arrays' "
+        "shapes and dtypes, the label counts and the mean pixel value. MNIST and "
+        "Fashion-MNIST are looked for in ROOT/mnist/ and ROOT/fashion-mnist/; ROOT defaults to "
+        "$NPSAE_DATA, else ./data.",
+    )
+    p.add_argument("--dataset", choices=DATASETS, default="mnist", help="default mnist")
+    p.add_argument("--root", metavar="DIR", default=None, help="data root (see above)")
+    p.add_argument(
+        "--no-download", action="store_true", help="fail instead of downloading missing files"
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from npsae import datasets
+    from npsae.idx import IDXFormatError
+
+    try:
+        if args.dataset == "bars":
+            print("bars: generated on the fly (npsae.datasets.make_bars), nothing on disk")
+            for seed, (split, n) in enumerate(BARS_SAMPLES.items()):
+                X, features = datasets.make_bars(n, seed=seed)
+                on = (X.reshape(n, 1, -1) >= features).all(axis=2).sum(axis=1)
+                print(
+                    f"{split:>5}: X {X.shape} {X.dtype}, bars {features.shape}, "
+                    f"{on.mean():.2f} full bars per image, pixel mean {X.mean():.4f}"
+                )
+            return 0
+        folder = datasets.data_root(args.root) / args.dataset
+        loaded = {
+            split: datasets.load_mnist(
+                split,
+                root=args.root,
+                kind=args.dataset,
+                download=not args.no_download,
+                progress=True,
+            )
+            for split in datasets.FILES
+        }
+    except (datasets.DatasetError, IDXFormatError, OSError, ValueError) as err:
+        print(f"npsae data: error: {err}", file=sys.stderr)
+        return 1
+    print(f"{args.dataset}: {folder.resolve()} (checksums verified)")
+    for split, (images, labels) in loaded.items():
+        files = ", ".join(datasets.find_idx_file(folder, n).name for n in datasets.FILES[split])
+        counts = np.bincount(labels, minlength=10)
+        print(f"{split:>5}: {files}")
+        print(
+            f"       images {images.shape} {images.dtype}, labels {labels.shape} {labels.dtype}, "
+            f"pixel mean {images.mean() / 255:.4f} (of 1)"
+        )
+        print("       label counts " + " ".join(f"{k}:{c}" for k, c in enumerate(counts)))
+    return 0
