@@ -136,7 +136,8 @@ def read_idx(path: str | os.PathLike, mmap: bool = False) -> np.ndarray:
     ``np.memmap`` whose multi-byte dtypes stay big-endian as on disk (``>i2``, ``>f4``, ...);
     NumPy computes with them correctly, just a little slower, and ``np.asarray(a, a.dtype.
     newbyteorder("="))`` makes a native copy. An array with no elements cannot be mapped and
-    comes back as an ordinary empty array. A gzipped file cannot be mapped: ValueError.
+    comes back as an ordinary (read-only) empty array. A gzipped file cannot be mapped:
+    ValueError.
 
     Raises FileNotFoundError for a missing file and IDXFormatError, naming the file and the
     fault, for a malformed one: wrong leading bytes, unknown type code, header cut short,
@@ -159,19 +160,24 @@ def read_idx(path: str | os.PathLike, mmap: bool = False) -> np.ndarray:
         _check_payload(name, shape, nbytes, os.fstat(raw.fileno()).st_size - header_size)
         if mmap and nbytes > 0:
             return np.memmap(raw, dtype=dtype, mode="r", offset=header_size, shape=shape)
-        out = np.empty(shape, dtype)
+        # Native dtype from the start: after the raw bytes go in, one in-place byte swap fixes the
+        # values, and the array owns its memory.
+        out = np.empty(shape, dtype if mmap else dtype.newbyteorder("="))
         got = raw.readinto(out.reshape(-1).view(np.uint8))
         if got != nbytes:  # the file shrank since fstat
             raise IDXFormatError(f"{name}: payload cut short: read {got} of {nbytes} bytes")
-    return _to_native(out)
+    if mmap:  # an empty "map": read-only like any other
+        out.flags.writeable = False
+        return out
+    return _swap_if_needed(out, dtype)
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     """Write ``array`` to ``path`` as an IDX file (gzipped when the name ends in ``.gz``).
 
     The exact inverse of :func:`read_idx`. The dtype must be one IDX holds (uint8, int8, int16,
-    int32, float32, float64, any byte order), with at most 255 dimensions each below 2**32;
-    otherwise ValueError naming the dtype or shape. The file is written atomically: a failure
+    int32, float32, float64, any byte order) and every size below 2**32; otherwise ValueError
+    naming the dtype or shape. The file is written atomically: a failure
     leaves ``path`` as it was.
     """
     path = Path(path)
@@ -180,8 +186,6 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     if disk is None or array.dtype.kind not in "uif":
         names = ", ".join(t.name for t in TYPE_CODES.values())
         raise ValueError(f"IDX cannot hold dtype {array.dtype}; use one of {names}")
-    if array.ndim > 255:
-        raise ValueError(f"IDX holds at most 255 dimensions, the array has {array.ndim}")
     if any(n >= 2**32 for n in array.shape):
         raise ValueError(f"IDX sizes must be below 2**32, the array's shape is {array.shape}")
     code = next(c for c, t in TYPE_CODES.items() if t == disk)
@@ -273,7 +277,7 @@ def _read_gzip(raw, name: str) -> np.ndarray:
             "but more follow it"
         )
     _check_payload(name, shape, expected, got)
-    out = np.empty(shape, dtype)
+    out = np.empty(shape, dtype.newbyteorder("="))
     flat = out.reshape(-1).view(np.uint8)
     pos = 0
     chunks.reverse()
@@ -281,10 +285,11 @@ def _read_gzip(raw, name: str) -> np.ndarray:
         chunk = chunks.pop()
         flat[pos : pos + len(chunk)] = np.frombuffer(chunk, np.uint8)
         pos += len(chunk)
-    return _to_native(out)
+    return _swap_if_needed(out, dtype)
 
 
-def _to_native(a: np.ndarray) -> np.ndarray:
-    if a.dtype.isnative:
-        return a
-    return a.byteswap(inplace=True).view(a.dtype.newbyteorder("="))
+def _swap_if_needed(native: np.ndarray, disk: np.dtype) -> np.ndarray:
+    """``native`` holds the raw bytes of ``disk`` elements; make its values right, in place."""
+    if not disk.isnative:
+        native.byteswap(inplace=True)
+    return native
