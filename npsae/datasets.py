@@ -150,7 +150,7 @@ def load_mnist(
     root : the data root, see :func:`data_root`; the files live in ``root/<kind>/``.
     kind : "mnist" or "fashion-mnist".
     download : fetch missing files from ``mirrors``; with False a missing file is an error.
-    mirrors : URL prefixes to fetch ``<prefix><name>.gz`` from, tried in turn; by default
+    mirrors : URL prefixes (or one) to fetch ``<prefix>/<name>.gz`` from, tried in turn; by default
         :data:`MNIST_MIRRORS` or :data:`FASHION_MNIST_MIRRORS`.
     timeout : seconds to wait for each connection or read before moving to the next mirror.
     progress : report downloads on stderr; otherwise nothing is printed.
@@ -171,7 +171,9 @@ def load_mnist(
     if kind not in MD5:
         raise ValueError(f"kind={kind!r} is not known; choose one of {', '.join(MD5)}")
     folder = data_root(root) / kind
-    mirrors = MIRRORS[kind] if mirrors is None else tuple(mirrors)
+    if mirrors is None:
+        mirrors = MIRRORS[kind]
+    mirrors = (mirrors,) if isinstance(mirrors, str) else tuple(mirrors)
     names = FILES[split]
     missing = [name for name in names if find_idx_file(folder, name) is None]
     if missing and not download:
