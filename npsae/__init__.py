@@ -1,3 +1,38 @@
-"""npsae: the sparse autoencoder from scratch, in NumPy (to read) and Numba (to run fast)."""
+"""npsae: the sparse autoencoder from scratch, in NumPy (to read) and Numba (to run fast).
+
+The names most programs need are importable from here; the modules hold the rest:
+``npsae.reference`` (the equations in NumPy), ``npsae.kernels`` (the same in Numba),
+``npsae.penalties``, ``npsae.gradcheck``, ``npsae.idx``, ``npsae.datasets``.
+"""
 
 __version__ = "0.1.0"
+
+from npsae.datasets import (
+    DatasetError,
+    DatasetNotFoundError,
+    as_float,
+    data_root,
+    load_idx_folder,
+    load_mnist,
+    make_bars,
+)
+from npsae.gradcheck import gradient_check, numerical_gradient
+from npsae.idx import IDXFormatError, read_idx, write_idx
+from npsae.model import SparseAutoencoder
+
+__all__ = [
+    "DatasetError",
+    "DatasetNotFoundError",
+    "IDXFormatError",
+    "SparseAutoencoder",
+    "__version__",
+    "as_float",
+    "data_root",
+    "gradient_check",
+    "load_idx_folder",
+    "load_mnist",
+    "make_bars",
+    "numerical_gradient",
+    "read_idx",
+    "write_idx",
+]

@@ -12,12 +12,13 @@ REPO = Path(__file__).resolve().parent.parent
 def mnist_root() -> Path:
     """The data root holding ``mnist/`` with the four canonical files; fails (never skips) if not.
 
-    ``$NPSAE_DATA`` if set, else the shared copy beside the repository, ``<repo>/../shared/data``.
+    ``$NPSAE_DATA`` if set, else the repository's ``data/`` folder, where
+    ``python -m npsae data`` downloads MNIST (the README's test command runs it first).
     """
     from npsae.datasets import FILES, find_idx_file
 
     env = os.environ.get("NPSAE_DATA")
-    root = Path(env) if env else REPO.parent / "shared" / "data"
+    root = Path(env) if env else REPO / "data"
     missing = [
         name
         for names in FILES.values()
@@ -27,8 +28,9 @@ def mnist_root() -> Path:
     if missing:
         pytest.fail(
             f"MNIST not found: {root / 'mnist'} lacks {', '.join(missing)} (gzipped or not). "
-            "Set NPSAE_DATA to a folder whose mnist/ subfolder holds the four canonical IDX "
-            "files; the MNIST tests must run, so they fail rather than skip.",
+            "Run `python -m npsae data` to download it, or set NPSAE_DATA to a folder whose "
+            "mnist/ subfolder holds the four canonical IDX files; the MNIST tests must run, so "
+            "they fail rather than skip.",
             pytrace=False,
         )
     return root
