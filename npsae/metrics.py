@@ -1,0 +1,121 @@
+"""Measures of a trained code: how sparse it is, how many units it uses, how well it
+reconstructs. Small pure functions on arrays, plus ``ActivationStats``, which accumulates the
+hidden-layer statistics batch by batch so that the trainer never keeps all of H.
+
+Notation: ``H: (m, n_hidden)`` hidden activations, ``X, X^: (m, n_in)`` inputs and their
+reconstructions. A unit *fires* on a sample when its activation exceeds the threshold given by
+``firing_threshold``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Sigmoid units never output exactly 0; below this they count as silent (see firing_threshold).
+SIGMOID_FIRING_THRESHOLD = 0.1
+
+
+def firing_threshold(hidden: str) -> float:
+    """The activation above which a unit of kind ``hidden`` counts as firing: H > threshold.
+
+    A ReLU unit is either exactly 0 or firing, so its threshold is 0. A sigmoid unit never
+    outputs exactly 0 (sigma(z) > 0 for every z), so "H > 0" would call every unit always active;
+    with sparse targets such as rho = 0.05 a silent sigmoid unit sits near 0.01-0.05, and 0.1
+    separates it from a unit that responds (sigma(z) > 0.1 means z > -2.2).
+    """
+    if hidden == "relu":
+        return 0.0
+    if hidden == "sigmoid":
+        return SIGMOID_FIRING_THRESHOLD
+    raise ValueError(f"hidden={hidden!r} is not known; choose 'sigmoid' or 'relu'")
+
+
+def fire_counts(H: np.ndarray, threshold: float) -> np.ndarray:
+    """How many samples each unit fires on:  n_j = #{i : H_ij > threshold}.
+
+    H: (m, n_hidden) -> (n_hidden,) int64.
+    """
+    return np.count_nonzero(H > threshold, axis=0).astype(np.int64)
+
+
+def l0(H: np.ndarray, threshold: float) -> float:
+    """L0 "norm" of the code: the mean number of firing units per sample,
+    (1/m) sum_i #{j : H_ij > threshold}. H: (m, n_hidden)."""
+    H = np.asarray(H)
+    return float(np.count_nonzero(H > threshold)) / H.shape[0]
+
+
+def dead_fraction(fire_counts: np.ndarray) -> float:
+    """The fraction of units that never fired:  #{j : n_j = 0} / n_hidden.
+
+    ``fire_counts: (n_hidden,)`` holds n_j, the number of samples unit j fired on.
+    """
+    fire_counts = np.asarray(fire_counts)
+    return float(np.count_nonzero(fire_counts == 0)) / fire_counts.size
+
+
+def feature_density(fire_counts: np.ndarray, n_samples: int) -> np.ndarray:
+    """How often each unit fires:  d_j = n_j / n_samples, in [0, 1]. (n_hidden,) float64."""
+    if n_samples <= 0:
+        raise ValueError(f"n_samples={n_samples!r} must be positive")
+    return np.asarray(fire_counts, dtype=np.float64) / n_samples
+
+
+def fraction_variance_explained(X: np.ndarray, X_hat: np.ndarray) -> float:
+    """FVE = 1 - sum_i ||x_i - x^_i||^2 / sum_i ||x_i - xbar||^2,  xbar = (1/m) sum_i x_i.
+
+    1 for a perfect reconstruction, 0 for one no better than predicting the mean image, negative
+    for a worse one. X, X^: (m, n_in); computed in float64. NaN when X has no variance at all.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    X_hat = np.asarray(X_hat, dtype=np.float64)
+    if X.shape != X_hat.shape:
+        raise ValueError(f"X {X.shape} and X_hat {X_hat.shape} must have the same shape")
+    residual = np.sum(np.square(X - X_hat))
+    total = np.sum(np.square(X - X.mean(axis=0)))
+    return float(1.0 - residual / total) if total > 0 else float("nan")
+
+
+class ActivationStats:
+    """Accumulates, batch by batch, what the per-epoch hidden-layer metrics need.
+
+    ``update(H)`` adds each unit's activation sum (float64) and firing count; the properties
+    are then the metrics over every sample seen so far::
+
+        mean_activation = (1 / (N n_hidden)) sum_ij H_ij   (the mean of rho^_j over units)
+        l0              = (1 / N) sum_j n_j                (firing units per sample)
+        dead_fraction   = #{j : n_j = 0} / n_hidden
+    """
+
+    def __init__(self, n_hidden: int, threshold: float) -> None:
+        self.threshold = float(threshold)
+        self.n_samples = 0
+        self.h_sum = np.zeros(n_hidden)
+        self.fire_counts = np.zeros(n_hidden, np.int64)
+
+    def update(self, H: np.ndarray, h_sum: np.ndarray | None = None) -> None:
+        """Add a batch ``H: (m, n_hidden)``; pass its column sums ``h_sum`` if already known."""
+        self.n_samples += H.shape[0]
+        self.h_sum += H.sum(axis=0, dtype=np.float64) if h_sum is None else h_sum
+        self.fire_counts += fire_counts(H, self.threshold)
+
+    @property
+    def rho_hat(self) -> np.ndarray:
+        """rho^_j = (1/N) sum_i H_ij, each unit's mean activation. (n_hidden,) float64."""
+        return self.h_sum / max(self.n_samples, 1)
+
+    @property
+    def mean_activation(self) -> float:
+        return float(self.rho_hat.mean())
+
+    @property
+    def l0(self) -> float:
+        return float(self.fire_counts.sum()) / max(self.n_samples, 1)
+
+    @property
+    def dead_fraction(self) -> float:
+        return dead_fraction(self.fire_counts)
+
+    @property
+    def feature_density(self) -> np.ndarray:
+        return feature_density(self.fire_counts, max(self.n_samples, 1))
