@@ -1,0 +1,89 @@
+"""``npsae exercises``: classroom exercises with an autograder (list, start, check)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+# The verdict column of ``check``, by Result.status.
+_MARKS = {"passed": "PASS", "failed": "FAIL", "not implemented": "TODO", "error": "ERROR"}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "exercises",
+        help="classroom exercises with an autograder",
+        description="Write the sparse autoencoder's pieces yourself, one function per file, and "
+        "have them graded against npsae's own implementation: 'start DIR' writes the stubs, "
+        "'check DIR' grades them and names the likely mistake of each failure.",
+    )
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="the exercises, one a line").set_defaults(func=run_list)
+    start = actions.add_parser(
+        "start",
+        help="write one stub file per exercise into DIR",
+        description="Write one stub file per exercise into DIR (created if needed): the "
+        "function's signature, a docstring with the maths, the shapes and a hint, and a body "
+        "that raises NotImplementedError. Existing files are kept unless --force.",
+    )
+    start.add_argument("dir", type=Path, metavar="DIR")
+    start.add_argument("names", nargs="*", metavar="NAME", help="only these exercises")
+    start.add_argument("--force", action="store_true", help="overwrite existing files")
+    start.set_defaults(func=run_start)
+    check = actions.add_parser(
+        "check",
+        help="grade the solutions in DIR",
+        description="Import each exercise's function from its file in DIR and grade it on "
+        "random inputs (float32 and float64, several shapes) and edge cases. Exits with status "
+        "0 when every exercise checked passes, 1 otherwise.",
+    )
+    check.add_argument("dir", type=Path, metavar="DIR")
+    check.add_argument("names", nargs="*", metavar="NAME", help="only these exercises")
+    check.set_defaults(func=run_check)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from npsae.exercises import list_exercises
+
+    exercises = list_exercises()
+    width = max(len(e.name) for e in exercises)
+    for e in exercises:
+        print(f"{e.number:2d}. {e.name:<{width}}  {e.summary}")
+    return 0
+
+
+def run_start(args: argparse.Namespace) -> int:
+    from npsae.exercises import start
+
+    try:
+        written, kept = start(args.dir, args.names, force=args.force)
+    except (ValueError, OSError) as err:
+        print(f"npsae exercises start: {err}")
+        return 2
+    for path in written:
+        print(f"wrote {path}")
+    for path in kept:
+        print(f"kept  {path} (your work; --force overwrites it)")
+    print(f"Next: fill in the functions, then run  python -m npsae exercises check {args.dir}")
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from npsae.exercises import check_dir
+
+    if not args.dir.is_dir():
+        print(f"npsae exercises check: {args.dir} is not a folder (run 'start' first)")
+        return 2
+    try:
+        results = check_dir(args.dir, args.names)
+    except ValueError as err:
+        print(f"npsae exercises check: {err}")
+        return 2
+    width = max(len(r.name) for r in results)
+    for r in results:
+        print(f"{_MARKS[r.status]:<5} {r.name:<{width}}  {r.message}")
+        for line in r.diagnostics:
+            print(f"{'':<5} {'':<{width}}    {line}")
+    passed = sum(r.passed for r in results)
+    print(f"{passed} of {len(results)} passed")
+    return 0 if passed == len(results) else 1

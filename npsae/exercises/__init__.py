@@ -1,0 +1,124 @@
+"""Classroom exercises with a built-in autograder.
+
+The student writes the sparse autoencoder's pieces (the sigmoid, the forward pass, the losses, the
+KL penalty and its gradient, backpropagation, Adam, the IDX header, finite differences), one
+function per file, and the grader compares each with the package's own implementation on random
+inputs of several shapes, in float32 and float64, and on edge cases. A failure names the likely
+mistake ("off by a factor of m", "sign flipped", "transposed?", "not summed over the batch"...).
+
+    from npsae import exercises
+    exercises.start("my_exercises")              # one stub file per exercise
+    results = exercises.check_dir("my_exercises")
+    exercises.check("sigmoid", my_sigmoid)        # or grade a function directly
+
+The same from the command line: ``python -m npsae exercises list | start DIR | check DIR``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from npsae._fileio import atomic_write
+from npsae.exercises.catalogue import EXERCISES, Exercise
+from npsae.exercises.grading import ERROR, FAILED, NOT_IMPLEMENTED, PASSED, Result, grade
+from npsae.exercises.loader import LoadError, load_function
+
+__all__ = [
+    "ERROR",
+    "EXERCISES",
+    "FAILED",
+    "NOT_IMPLEMENTED",
+    "PASSED",
+    "Exercise",
+    "Result",
+    "check",
+    "check_dir",
+    "get",
+    "list_exercises",
+    "reference_source",
+    "start",
+    "stub_source",
+]
+
+
+def list_exercises() -> list[Exercise]:
+    """Every exercise, in course order (``.name``, ``.summary``, ``.filename``, ``.number``)."""
+    return list(EXERCISES.values())
+
+
+def get(name: str) -> Exercise:
+    """The exercise called ``name``; ValueError listing the names for an unknown one."""
+    if name not in EXERCISES:
+        raise ValueError(f"no exercise {name!r}; the exercises are {', '.join(EXERCISES)}")
+    return EXERCISES[name]
+
+
+def check(name: str, fn: Callable) -> Result:
+    """Grade ``fn`` as the solution of exercise ``name``.
+
+    Returns a Result: ``.passed``, ``.status`` ("passed", "failed", "not implemented"),
+    ``.message`` (the diagnosis, e.g. "sign flipped: ...") and ``.diagnostics`` (the failing
+    case and details).
+    """
+    exercise = get(name)
+    return grade(exercise.name, exercise.spec, fn)
+
+
+def check_dir(directory: str | os.PathLike, names: Iterable[str] | None = None) -> list[Result]:
+    """Grade the student's files in ``directory``: every exercise, or those in ``names``.
+
+    Each exercise's function is imported from its file (``Exercise.filename``); a missing file
+    or one that fails to import gives that exercise the status "error", without stopping the
+    others.
+    """
+    exercises = [get(n) for n in names] if names else list_exercises()
+    results = []
+    for exercise in exercises:
+        path = Path(directory) / exercise.filename
+        try:
+            fn = load_function(path, exercise.name)
+        except LoadError as err:
+            results.append(Result(exercise.name, ERROR, str(err)))
+            continue
+        results.append(grade(exercise.name, exercise.spec, fn))
+    return results
+
+
+def stub_source(name: str) -> str:
+    """The source of exercise ``name``'s stub: signature, docstring (maths, shapes, hint) and
+    a body raising NotImplementedError."""
+    return get(name).stub(total=len(EXERCISES))
+
+
+def reference_source(name: str) -> str:
+    """A solution file for exercise ``name`` that hands over to npsae's own implementation: the
+    instructor's answer key, to see every exercise pass (it teaches nothing to a student)."""
+    exercise = get(name)
+    return (
+        f'"""Answer key for exercise {exercise.number}: npsae\'s own implementation."""\n\n'
+        "from npsae.exercises import get\n\n"
+        f"{exercise.name} = get({exercise.name!r}).spec.reference\n"
+    )
+
+
+def start(
+    directory: str | os.PathLike, names: Iterable[str] | None = None, force: bool = False
+) -> tuple[list[Path], list[Path]]:
+    """Write the stub of every exercise (or of those in ``names``) into ``directory``.
+
+    A file that already exists is the student's work: it is kept unless ``force``.
+    Returns ``(written, kept)``, two lists of paths.
+    """
+    exercises = [get(n) for n in names] if names else list_exercises()
+    written, kept = [], []
+    for exercise in exercises:
+        path = Path(directory) / exercise.filename
+        if path.exists() and not force:
+            kept.append(path)
+            continue
+        with atomic_write(path, "w") as f:
+            f.write(stub_source(exercise.name))
+        written.append(path)
+    return written, kept

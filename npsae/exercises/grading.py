@@ -1,0 +1,391 @@
+"""The autograder: run a student's function on every case of an exercise and explain failures.
+
+A case fails for the first of these reasons, checked in order:
+
+1. the function raised (``NotImplementedError`` means "not implemented yet");
+2. it changed one of its array arguments and left it changed;
+3. it returned the wrong kind of thing (None, a tuple of the wrong length, missing dict keys);
+4. its values differ from the reference solution's beyond the tolerance of the input dtype.
+
+For 4, the grader then looks for the *likely mistake*: it computes the output of every known
+mistake of the exercise (the reference's output transformed, or a deliberately buggy variant) and
+names the first one the student's output equals. Failing that it explains a wrong shape
+(transposed, not summed over the batch, ...), NaN entries, or the largest error it found.
+The reference is always evaluated on float64 copies of the inputs: it is the exact answer that
+a float32 result must approach to within float32 precision.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import traceback
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+# Largest allowed error, relative to the size of the expected values, per input dtype: a few
+# hundred roundings of each precision, loose enough for any sound order of operations.
+RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-8}
+
+PASSED, FAILED, NOT_IMPLEMENTED, ERROR = "passed", "failed", "not implemented", "error"
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One call of the student's function.
+
+    ``args`` are passed positionally; ``dtype`` sets the tolerance; ``m`` (the batch size, when
+    the exercise has one) feeds the shape and factor-of-m diagnostics; with ``raises`` set the
+    function must raise that exception type instead of returning.
+    """
+
+    label: str
+    args: tuple
+    dtype: np.dtype = np.dtype(np.float64)
+    m: int | None = None
+    raises: type[BaseException] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Mistake:
+    """A known mistake: ``output(case, expected)`` is what a function making it returns.
+
+    ``expected`` is the reference's output as a dict (output name -> value); ``output`` returns
+    the same kind of dict, or None when the mistake cannot be told apart on this case.
+    """
+
+    message: str
+    output: Callable[[Case, dict], dict | None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """The verdict on one exercise.
+
+    ``status`` is "passed", "failed", "not implemented" or "error" (the file could not be
+    loaded); ``message`` is the one-line diagnostic and ``diagnostics`` the details under it.
+    """
+
+    name: str
+    status: str
+    message: str
+    diagnostics: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+    def __str__(self) -> str:
+        return "\n".join([f"{self.name}: {self.message}", *(f"    {d}" for d in self.diagnostics)])
+
+
+def map_arrays(out: dict, fn: Callable[[Any], Any]) -> dict:
+    """``fn`` applied to every numeric value of the output dict ``out``; other values kept."""
+    return {k: fn(v) if _is_numeric(v) else v for k, v in out.items()}
+
+
+def scaled(message: str, factor: Callable[[Case], float | None]) -> Mistake:
+    """The mistake of returning the expected output times ``factor(case)`` (None: not
+    applicable to this case)."""
+
+    def output(case: Case, expected: dict) -> dict | None:
+        f = factor(case)
+        return None if f is None or f == 1 else map_arrays(expected, lambda v: np.multiply(v, f))
+
+    return Mistake(message, output)
+
+
+def buggy(message: str, fn: Callable[..., Any], returns: Sequence[str] = ("result",)) -> Mistake:
+    """The mistake made by ``fn``, a variant of the solution with the student's signature."""
+
+    def output(case: Case, expected: dict) -> dict | None:
+        return as_outputs(fn(*_float64(case.args)), returns)
+
+    return Mistake(message, output)
+
+
+def _batch(case: Case) -> float | None:
+    return case.m if case.m and case.m > 1 else None
+
+
+SIGN_FLIPPED = scaled("sign flipped: the result has the opposite sign", lambda c: -1)
+TIMES_M = scaled(
+    "off by a factor of m (the batch size): did you forget to average over the batch?", _batch
+)
+OVER_M = scaled(
+    "off by a factor of 1/m: you divided by the batch size m where none was needed",
+    lambda c: 1 / c.m if c.m and c.m > 1 else None,
+)
+TIMES_2 = scaled("off by a factor of 2: a 2 (or a 1/2) is missing or extra", lambda c: 2)
+HALF = scaled("off by a factor of 1/2: a 2 (or a 1/2) is missing or extra", lambda c: 0.5)
+# The mistakes any numeric result can make, and those of a result computed over a batch;
+# exercises list them after their own.
+SCALE_MISTAKES = (SIGN_FLIPPED, TIMES_2, HALF)
+COMMON_MISTAKES = (*SCALE_MISTAKES, TIMES_M, OVER_M)
+
+
+def as_outputs(out: Any, returns: Sequence[str]) -> dict:
+    """The function's return value as a dict name -> value, following ``returns``: one name for
+    a single value, several for a tuple. A dict return is passed through (see ``Spec``).
+    Raises TypeError with a student-facing message for the wrong kind of value."""
+    if out is None:
+        raise TypeError("returned None: did you forget the return statement?")
+    if isinstance(out, Mapping):
+        return dict(out)
+    if len(returns) == 1:
+        return {returns[0]: out}
+    if not isinstance(out, (tuple, list)) or len(out) != len(returns):
+        what = (
+            f"a {type(out).__name__} of {len(out)} values"
+            if isinstance(out, (tuple, list))
+            else f"a value of type {type(out).__name__}"
+        )
+        raise TypeError(
+            f"returned {what}; expected a tuple of {len(returns)}: {', '.join(returns)}"
+        )
+    return dict(zip(returns, out, strict=True))
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """How an exercise is graded (the ``Exercise`` adds its name, stub and summary).
+
+    ``returns`` names the outputs: one name for a single value, several for a tuple; with
+    ``returns_dict`` the function returns a dict with these keys. ``keep_dtype`` requires array
+    results in the dtype of the (float32 or float64) inputs. The hints are appended to the
+    diagnostics of transposed shapes, NaN results and arguments changed in place.
+    """
+
+    reference: Callable[..., Any]
+    cases: Callable[[np.random.Generator], list[Case]]
+    params: tuple[str, ...]
+    returns: tuple[str, ...] = ("result",)
+    returns_dict: bool = False
+    mistakes: tuple[Mistake, ...] = COMMON_MISTAKES
+    keep_dtype: bool = True
+    transpose_hint: str = ""
+    nan_hint: str = ""
+    mutation_hint: str = "work on a copy, or build new arrays"
+    seed: int = 0
+
+
+def grade(name: str, spec: Spec, fn: Callable[..., Any]) -> Result:
+    """Run ``fn`` on every case of ``spec``; the first failing case decides the Result."""
+    cases = spec.cases(np.random.default_rng(spec.seed))
+    # An error raised in the student's own file is located by line.
+    code = getattr(fn, "__code__", None)
+    where = code.co_filename if code is not None else ""
+    for number, case in enumerate(cases, 1):
+        failure = _grade_case(spec, fn, case, where)
+        if failure is not None:
+            status, message, details = failure
+            head = f"case {number} of {len(cases)}: {case.label}"
+            return Result(name, status, message, (head, *details))
+    return Result(name, PASSED, f"passed ({len(cases)} cases)")
+
+
+def _grade_case(spec: Spec, fn: Callable, case: Case, where: str) -> tuple | None:
+    """None when ``fn`` passes ``case``, else (status, message, detail lines)."""
+    expected = None
+    if case.raises is None:
+        expected = _expected(spec, case)
+    # The student gets the case's own arrays (a numerical gradient's f may read its x through a
+    # closure, so x must be the very array perturbed); a copy tells whether they were changed.
+    before = tuple(_copy(a) for a in case.args)
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            # Overflow in exp and the like are the student's to find, through the values.
+            warnings.simplefilter("ignore")
+            out = fn(*case.args)
+    except NotImplementedError:
+        return NOT_IMPLEMENTED, "not implemented yet", ()
+    except Exception as err:  # the student's code may raise anything; report it, never crash
+        if case.raises is not None and isinstance(err, case.raises):
+            return None
+        message = f"raised {type(err).__name__}: {err}"
+        if case.raises is not None:
+            message += f" (expected {case.raises.__name__} for this input)"
+        return FAILED, message, _location(err, where)
+    if case.raises is not None:
+        return FAILED, f"returned {out!r} instead of raising {case.raises.__name__}", ()
+    changed = _changed_argument(spec, before, case.args)
+    if changed:
+        return FAILED, f"left its argument {changed} changed: {spec.mutation_hint}", ()
+    try:
+        got = _outputs(spec, out)
+    except TypeError as err:
+        return FAILED, str(err), ()
+    if _matches(got, expected, case):
+        return _dtype_failure(spec, got, case)
+    return FAILED, *_diagnose(spec, got, expected, case)
+
+
+def _expected(spec: Spec, case: Case) -> dict:
+    with np.errstate(all="ignore"):
+        return _outputs(spec, spec.reference(*_float64(case.args)))
+
+
+def _outputs(spec: Spec, out: Any) -> dict:
+    got = as_outputs(out, spec.returns)
+    if spec.returns_dict:
+        if not isinstance(out, Mapping):
+            raise TypeError(
+                f"returned a value of type {type(out).__name__}; expected a dict with keys "
+                f"{', '.join(map(repr, spec.returns))}"
+            )
+        missing = [k for k in spec.returns if k not in got]
+        if missing:
+            raise TypeError(f"the returned dict lacks the key(s) {', '.join(map(repr, missing))}")
+        got = {k: got[k] for k in spec.returns}
+    elif isinstance(out, Mapping):
+        raise TypeError("returned a dict; expected " + " and ".join(spec.returns))
+    return got
+
+
+def _matches(got: dict, want: dict, case: Case) -> bool:
+    return all(_close(got[k], want[k], case.dtype) for k in want)
+
+
+def _close(got: Any, want: Any, dtype: np.dtype) -> bool:
+    if not _is_numeric(want):
+        return _same(got, want)
+    g, w = _as_array(got), np.asarray(want, dtype=np.float64)
+    if g is None or g.shape != w.shape:
+        return False
+    finite = np.isfinite(w)
+    if not np.array_equal(np.isfinite(g), finite) or not np.array_equal(
+        g[~finite], w[~finite], equal_nan=True
+    ):
+        return False
+    scale = np.max(np.abs(w[finite]), initial=0.0)
+    with np.errstate(invalid="ignore"):
+        return bool(np.all(np.abs(g - w)[finite] <= RTOL[dtype] * (np.abs(w[finite]) + scale)))
+
+
+def _same(got: Any, want: Any) -> bool:
+    """Exact equality of non-numeric outputs, after converting ``got`` to the type of ``want``
+    (so a list may stand for a tuple, a type code for a dtype)."""
+    try:
+        if isinstance(want, np.dtype):
+            return np.dtype(got) == want
+        if isinstance(want, tuple):
+            return tuple(int(x) for x in got) == want
+        return type(want)(got) == want
+    except (TypeError, ValueError):
+        return False
+
+
+def _is_numeric(value: Any) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (int, float, np.number)):
+        return True
+    return isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.number)
+
+
+def _as_array(value: Any) -> np.ndarray | None:
+    """``value`` as a float64 array, or None if it holds no numbers."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        return None
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        return None
+    return arr.astype(np.float64)
+
+
+def _diagnose(spec: Spec, got: dict, expected: dict, case: Case) -> tuple[str, tuple[str, ...]]:
+    """(message, details) for values that differ from the reference's."""
+    for mistake in spec.mistakes:
+        with np.errstate(all="ignore"):
+            wrong = mistake.output(case, expected)
+        if wrong is not None and not _matches(wrong, expected, case) and _matches(got, wrong, case):
+            return mistake.message, ()
+    for key, want in expected.items():
+        if _close(got[key], want, case.dtype):
+            continue
+        label = "" if len(expected) == 1 else f"{key}: "
+        if not _is_numeric(want):
+            return f"{label}got {got[key]!r}, expected {want!r}", ()
+        g = _as_array(got[key])
+        if g is None:
+            return f"{label}returned a {type(got[key]).__name__} where numbers were expected", ()
+        w = np.asarray(want, dtype=np.float64)
+        if g.shape != w.shape:
+            return label + _shape_message(g.shape, w.shape, case, spec.transpose_hint), ()
+        if not np.isfinite(g).all() and np.isfinite(w).all():
+            hint = f": {spec.nan_hint}" if spec.nan_hint else ""
+            return f"{label}NaN or infinite values where all should be finite{hint}", ()
+        return f"{label}wrong values", (_largest_error(g, w),)
+    return "wrong values", ()
+
+
+def _shape_message(got: tuple, want: tuple, case: Case, transpose_hint: str) -> str:
+    """Name the likely cause of a result of shape ``got`` where ``want`` was expected."""
+    message = f"shape {got} where {want} was expected"
+    if want == () and got != ():
+        return f"returned an array of shape {got} where a single number was expected: sum it all?"
+    if len(want) == 2 and got == want[::-1]:
+        return f"{message}: transposed?" + (f" {transpose_hint}" if transpose_hint else "")
+    if case.m is not None and got == (case.m, *want):
+        return f"{message}: not summed over the batch (the m samples, axis 0)?"
+    if case.m is not None and len(want) >= 1 and want[0] == case.m and got == want[1:]:
+        return f"{message}: one row per sample is needed; broadcast over the batch?"
+    return message
+
+
+def _largest_error(got: np.ndarray, want: np.ndarray) -> str:
+    err = np.nan_to_num(np.abs(got - want), nan=np.inf)
+    if err.ndim == 0:
+        return f"expected {float(want):.6g}, got {float(got):.6g}"
+    i = np.unravel_index(int(np.argmax(err)), err.shape)
+    where = tuple(int(j) for j in i)
+    return f"largest error at index {where}: expected {want[i]:.6g}, got {got[i]:.6g}"
+
+
+def _dtype_failure(spec: Spec, got: dict, case: Case) -> tuple | None:
+    if not spec.keep_dtype:
+        return None
+    for key, value in got.items():
+        if isinstance(value, np.ndarray) and value.ndim and value.dtype != case.dtype:
+            label = "" if len(got) == 1 else f"{key}: "
+            return (
+                FAILED,
+                (
+                    f"{label}{value.dtype} result for {case.dtype} input: keep the input's dtype "
+                    "(an array made without dtype=, e.g. np.zeros(shape), is float64)"
+                ),
+                (),
+            )
+    return None
+
+
+def _changed_argument(spec: Spec, originals: tuple, passed: tuple) -> str | None:
+    for name, before, after in zip(spec.params, originals, passed, strict=True):
+        if isinstance(before, np.ndarray) and not np.array_equal(before, after, equal_nan=True):
+            return name
+    return None
+
+
+def _copy(arg: Any) -> Any:
+    return arg.copy() if isinstance(arg, np.ndarray) else arg
+
+
+def _float64(args: tuple) -> tuple:
+    # Float64 arrays are passed as they are (not copied): a function may read its array
+    # argument through a closure, as a numerical gradient's f does.
+    return tuple(
+        a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype == np.float32 else a
+        for a in args
+    )
+
+
+def _location(err: BaseException, where: str) -> tuple[str, ...]:
+    """The line of the student's file where ``err`` was raised, if it was raised there."""
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if where and f.filename == where]
+    if not frames:
+        return ()
+    f = frames[-1]
+    return (f"at {f.filename}, line {f.lineno}: {f.line}",)
