@@ -63,7 +63,9 @@ def run_start(args: argparse.Namespace) -> int:
     for path in written:
         print(f"wrote {path}")
     for path in kept:
-        print(f"kept  {path} (your work; --force overwrites it)")
+        print(f"kept  {path}")
+    if kept:
+        print("(existing files are your work: start never overwrites them without --force)")
     print(f"Next: fill in the functions, then run  python -m npsae exercises check {args.dir}")
     return 0
 

@@ -347,13 +347,16 @@ def _loss_cases(rng: np.random.Generator) -> list[Case]:
     return cases + [Case("float64, X_hat equal to X (3, 5)", (X.copy(), X), m=3)]
 
 
-def _loss_exercise(name: str, divisor: str, formula: str, who: str, reference_loss) -> Exercise:
+def _loss_exercise(
+    name: str, divisor: str, formula: str, who: str, meaning: str, reference_loss: Callable
+) -> Exercise:
     return Exercise(
         name=name,
-        summary=f"the reconstruction loss {formula} ({who})",
+        summary=f"the reconstruction loss {formula}, as {who} defines it",
         signature="(X_hat: np.ndarray, X: np.ndarray) -> float",
         doc=f"""
-The {name} reconstruction loss of a batch ({who}):
+The {name} reconstruction loss of a batch as {who} defines it,
+{meaning}:
 
     {name} = {formula}
 
@@ -379,14 +382,16 @@ MSE = _loss_exercise(
     "mse",
     "m*n",
     "sum_ik (X^_ik - X_ik)^2 / (m n)",
-    "Keras: the mean over all entries",
+    "Keras",
+    "the mean over all entries",
     reference.mse,
 )
 SSE = _loss_exercise(
     "sse",
     "2m",
     "sum_ik (X^_ik - X_ik)^2 / (2 m)",
-    "UFLDL: half the summed error per sample",
+    "UFLDL",
+    "half the summed error per sample",
     reference.sse,
 )
 
