@@ -167,12 +167,18 @@ def test_evaluate_weights_batches_by_size_and_reports_mse():
     X = pixels(70)
     model = small_model(recon="sse", weight_decay=1e-2)
     whole = model.loss(X)
-    ev = evaluate(model, X, batch_size=70)
+    ev = evaluate(model, X, batch_size=70, seed=None)
     assert ev["loss"] == pytest.approx(whole["total"]) and ev["recon"] == pytest.approx(
         whole["recon"]
     )
     ev = evaluate(model, X, batch_size=16)  # recon and decay do not depend on the batching
     assert ev["recon"] == pytest.approx(whole["recon"]) and ev["decay"] == whole["decay"]
+    # The KL term does: batches of a fixed random order (the same each time), or of data order.
+    assert evaluate(model, X, batch_size=16) == ev
+    in_order = evaluate(model, X, batch_size=16, seed=None)
+    chunks = [X[lo : lo + 16] for lo in range(0, 70, 16)]
+    by_hand = sum(model.loss(c)["sparsity"] * len(c) for c in chunks) / 70
+    assert in_order["sparsity"] == pytest.approx(by_hand) and in_order["sparsity"] != ev["sparsity"]
     x = X.astype(np.float64) / 255
     assert ev["mse"] == pytest.approx(np.mean((model.reconstruct(X) - x) ** 2), rel=1e-5)
 
