@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from npsae._fileio import atomic_write
-from npsae.exercises.catalogue import EXERCISES, Exercise
+from npsae.exercises.catalogue import EXERCISES
+from npsae.exercises.exercise import Exercise
 from npsae.exercises.grading import ERROR, FAILED, NOT_IMPLEMENTED, PASSED, Result, grade
 from npsae.exercises.loader import LoadError, load_function
 

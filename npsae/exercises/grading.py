@@ -106,17 +106,26 @@ def buggy(message: str, fn: Callable[..., Any], returns: Sequence[str] = ("resul
     return Mistake(message, output)
 
 
-def _batch(case: Case) -> float | None:
+def batch_size(case: Case) -> int | None:
+    """The case's batch size m, or None when it has none or m = 1 (where a factor of m cannot
+    show)."""
     return case.m if case.m and case.m > 1 else None
+
+
+def over_batch_size(case: Case) -> float | None:
+    """1/m, or None like ``batch_size``."""
+    m = batch_size(case)
+    return None if m is None else 1 / m
 
 
 SIGN_FLIPPED = scaled("sign flipped: the result has the opposite sign", lambda c: -1)
 TIMES_M = scaled(
-    "off by a factor of m (the batch size): did you forget to average over the batch?", _batch
+    "off by a factor of m (the batch size): did you forget to average over the batch?",
+    batch_size,
 )
 OVER_M = scaled(
     "off by a factor of 1/m: you divided by the batch size m where none was needed",
-    lambda c: 1 / c.m if c.m and c.m > 1 else None,
+    over_batch_size,
 )
 TIMES_2 = scaled("off by a factor of 2: a 2 (or a 1/2) is missing or extra", lambda c: 2)
 HALF = scaled("off by a factor of 1/2: a 2 (or a 1/2) is missing or extra", lambda c: 0.5)
@@ -128,10 +137,8 @@ COMMON_MISTAKES = (*SCALE_MISTAKES, TIMES_M, OVER_M)
 
 def as_outputs(out: Any, returns: Sequence[str]) -> dict:
     """The function's return value as a dict name -> value, following ``returns``: one name for
-    a single value, several for a tuple. A dict return is passed through (see ``Spec``).
-    Raises TypeError with a student-facing message for the wrong kind of value."""
-    if out is None:
-        raise TypeError("returned None: did you forget the return statement?")
+    a single value, several for a tuple; a dict is passed through. Raises TypeError with a
+    student-facing message for a tuple of the wrong length."""
     if isinstance(out, Mapping):
         return dict(out)
     if len(returns) == 1:
@@ -230,20 +237,18 @@ def _expected(spec: Spec, case: Case) -> dict:
 
 
 def _outputs(spec: Spec, out: Any) -> dict:
+    """The student's return value as a dict name -> value; TypeError says what is wrong."""
+    if out is None:
+        raise TypeError("returned None: did you forget the return statement?")
+    if isinstance(out, Mapping) != spec.returns_dict:
+        keys = ", ".join(map(repr, spec.returns))
+        expected = f"a dict with keys {keys}" if spec.returns_dict else "no dict"
+        raise TypeError(f"returned a value of type {type(out).__name__}; expected {expected}")
     got = as_outputs(out, spec.returns)
-    if spec.returns_dict:
-        if not isinstance(out, Mapping):
-            raise TypeError(
-                f"returned a value of type {type(out).__name__}; expected a dict with keys "
-                f"{', '.join(map(repr, spec.returns))}"
-            )
-        missing = [k for k in spec.returns if k not in got]
-        if missing:
-            raise TypeError(f"the returned dict lacks the key(s) {', '.join(map(repr, missing))}")
-        got = {k: got[k] for k in spec.returns}
-    elif isinstance(out, Mapping):
-        raise TypeError("returned a dict; expected " + " and ".join(spec.returns))
-    return got
+    missing = [k for k in spec.returns if k not in got]
+    if missing:
+        raise TypeError(f"the returned dict lacks the key(s) {', '.join(map(repr, missing))}")
+    return {k: got[k] for k in spec.returns}
 
 
 def _matches(got: dict, want: dict, case: Case) -> bool:

@@ -1,0 +1,668 @@
+"""Exercises 1-8: the sparse autoencoder's maths (sigmoid, forward pass, losses, KL, backprop).
+
+Each is graded against the package's own function (``npsae.reference``, ``npsae.penalties``,
+``npsae.model``). The mistakes are data: a list per exercise of (message, what the mistaken
+function returns), most of them a solution variant with one thing changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from npsae import reference
+from npsae.exercises.exercise import FLOATS, Exercise, case_label, stub_signature
+from npsae.exercises.grading import (
+    COMMON_MISTAKES,
+    SCALE_MISTAKES,
+    Case,
+    Mistake,
+    Spec,
+    batch_size,
+    buggy,
+    over_batch_size,
+    scaled,
+)
+from npsae.penalties import KLSparsity, kl_divergence, kl_divergence_grad
+from npsae.reference import sigmoid
+
+# --------------------------------------------------------------------------- 1, 2: the sigmoid
+
+# Extreme arguments, where a carelessly written sigmoid overflows into NaN.
+_EXTREMES = np.array([-1000.0, -60.0, -1.0, 0.0, 1.0, 60.0, 1000.0])
+
+
+def _sigmoid_cases(rng: np.random.Generator) -> list[Case]:
+    cases = [
+        Case(case_label(dt, Z=shape), (rng.normal(0, 3, shape).astype(dt),), dt)
+        for dt in FLOATS
+        for shape in ((5, 7), (3,), (2, 3, 4))
+    ]
+    cases += [
+        Case(f"{dt.name}, extreme z = {_EXTREMES}", (_EXTREMES.astype(dt),), dt) for dt in FLOATS
+    ]
+    return cases + [Case("float64, empty Z (0, 4)", (np.zeros((0, 4)),))]
+
+
+def _sigmoid_grad_cases(rng: np.random.Generator) -> list[Case]:
+    edges = np.array([0.0, 1e-6, 0.5, 1 - 1e-6, 1.0])
+    return [
+        Case(case_label(dt, A=shape), (sigmoid(rng.normal(0, 2, shape)).astype(dt),), dt)
+        for dt in FLOATS
+        for shape in ((5, 7), (4,), (2, 3, 4))
+    ] + [Case(f"{dt.name}, A = {edges}", (edges.astype(dt),), dt) for dt in FLOATS]
+
+
+SIGMOID = Exercise(
+    name="sigmoid",
+    summary="the logistic sigmoid sigma(z) = 1 / (1 + e^(-z)), element-wise",
+    signature="(Z: np.ndarray) -> np.ndarray",
+    doc="""
+The logistic sigmoid, element-wise:
+
+    sigma(z) = 1 / (1 + e^(-z))
+
+Args:
+    Z: an array of any shape, float32 or float64.
+
+Returns:
+    An array of the shape and dtype of Z, every entry in [0, 1].
+
+Hint: np.exp works element-wise on arrays. Mind overflow: e^1000 is inf in floating point.
+Which way of writing sigma stays finite for z = 1000 and for z = -1000?
+""",
+    spec=Spec(
+        reference=reference.sigmoid,
+        cases=_sigmoid_cases,
+        params=("Z",),
+        mistakes=(
+            buggy(
+                "sign of z flipped: sigma(z) = 1 / (1 + e^(-z)), with a minus in the exponent",
+                lambda Z: 1 / (1 + np.exp(Z)),
+            ),
+            buggy(
+                "the reciprocal is missing: sigma(z) = 1 / (1 + e^(-z))", lambda Z: 1 + np.exp(-Z)
+            ),
+            buggy("that is tanh(z), not the sigmoid", np.tanh),
+            *SCALE_MISTAKES,
+        ),
+        nan_hint="e^z overflows to inf for large z and inf / inf is NaN; "
+        "1 / (1 + e^(-z)) overflows only towards the right limit, 0",
+    ),
+)
+
+SIGMOID_GRAD = Exercise(
+    name="sigmoid_grad",
+    summary="the sigmoid's derivative, written through its output A = sigma(z)",
+    signature="(A: np.ndarray) -> np.ndarray",
+    doc="""
+The derivative of the sigmoid, sigma'(z), computed from the sigmoid's OUTPUT A = sigma(z)
+(the forward pass has kept A, so the backward pass need not recompute it):
+
+    sigma'(z) = sigma(z) (1 - sigma(z)) = A (1 - A)
+
+Args:
+    A: an array of any shape, float32 or float64, entries in [0, 1]: already sigma(z).
+
+Returns:
+    An array of the shape and dtype of A.
+
+Hint: the argument is A, not z. Do not apply the sigmoid to it again.
+""",
+    spec=Spec(
+        reference=reference.sigmoid_grad,
+        cases=_sigmoid_grad_cases,
+        params=("A",),
+        mistakes=(
+            buggy(
+                "derivative taken at z instead of a: the argument is already A = sigma(z), so "
+                "sigma'(z) = A (1 - A); applying the sigmoid again computes sigma'(A)",
+                lambda A: sigmoid(A) * (1 - sigmoid(A)),
+            ),
+            buggy("the factor (1 - A) is missing: sigma'(z) = A (1 - A)", lambda A: A),
+            buggy("the factor A is missing: sigma'(z) = A (1 - A)", lambda A: 1 - A),
+            buggy("that is A (1 + A); sigma'(z) = A (1 - A)", lambda A: A * (1 + A)),
+            *SCALE_MISTAKES,
+        ),
+    ),
+)
+
+# --------------------------------------------------------------------------- 3: forward pass
+
+# Batch size, input width, hidden width; never two equal, so that every transposition shows.
+_DIMS = ((6, 8, 3), (1, 5, 4), (9, 4, 7))
+
+
+def _model_arrays(rng: np.random.Generator, m: int, n_in: int, n_hidden: int, dt) -> tuple:
+    """X (m, n_in) in [0, 1), W1 (n_in, n_hidden), b1 (n_hidden,), W2 (n_hidden, n_in), b2."""
+    X = rng.random((m, n_in))
+    W1, W2 = rng.normal(0, 0.7, (n_in, n_hidden)), rng.normal(0, 0.7, (n_hidden, n_in))
+    b1, b2 = rng.normal(0, 0.5, n_hidden), rng.normal(0, 0.5, n_in)
+    return tuple(a.astype(dt) for a in (X, W1, b1, W2, b2))
+
+
+def _model_label(dt: np.dtype, m: int, n_in: int, n_hidden: int) -> str:
+    return f"{dt.name}, m={m} samples, n_in={n_in}, n_hidden={n_hidden}"
+
+
+def _forward_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case(_model_label(dt, *dims), _model_arrays(rng, *dims, dt), dt, m=dims[0])
+        for dt in FLOATS
+        for dims in _DIMS
+    ]
+
+
+def _forward(X, W1, b1, W2, b2) -> np.ndarray:
+    params = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+    H, _ = reference.encode(params, X, "sigmoid")
+    return reference.decode(params, H, "sigmoid")
+
+
+def _identity(Z):
+    return Z
+
+
+def _forward_variant(hidden=sigmoid, output=sigmoid, use_b1=True, use_b2=True) -> Callable:
+    def forward(X, W1, b1, W2, b2):
+        H = hidden(X @ W1 + (b1 if use_b1 else 0))
+        return output(H @ W2 + (b2 if use_b2 else 0))
+
+    return forward
+
+
+FORWARD = Exercise(
+    name="forward",
+    summary="the autoencoder's forward pass X -> H -> X^, sigmoid hidden and output units",
+    signature=stub_signature(
+        "X: np.ndarray",
+        "W1: np.ndarray",
+        "b1: np.ndarray",
+        "W2: np.ndarray",
+        "b2: np.ndarray",
+        returns="np.ndarray",
+    ),
+    doc="""
+The forward pass of the sparse autoencoder, for a batch of m samples:
+
+    H  = sigma(X W1 + b1)      the hidden activations
+    X^ = sigma(H W2 + b2)      the reconstruction
+
+Args:
+    X:  (m, n_in), one sample per row.
+    W1: (n_in, n_hidden), b1: (n_hidden,)    the encoder.
+    W2: (n_hidden, n_in), b2: (n_in,)        the decoder.
+    All float32, or all float64.
+
+Returns:
+    X^: (m, n_in), the dtype of X.
+
+Hint: "@" multiplies matrices; adding b1 of shape (n_hidden,) to an (m, n_hidden) array adds it
+to every row (broadcasting). Write your sigmoid here, or import it from your ex01 file.
+""",
+    spec=Spec(
+        reference=_forward,
+        cases=_forward_cases,
+        params=("X", "W1", "b1", "W2", "b2"),
+        mistakes=(
+            buggy(
+                "no sigmoid on the output layer: X^ = sigma(H W2 + b2)",
+                _forward_variant(output=_identity),
+            ),
+            buggy(
+                "no sigmoid on the hidden layer: H = sigma(X W1 + b1)",
+                _forward_variant(hidden=_identity),
+            ),
+            buggy("the bias b1 is missing: H = sigma(X W1 + b1)", _forward_variant(use_b1=False)),
+            buggy("the bias b2 is missing: X^ = sigma(H W2 + b2)", _forward_variant(use_b2=False)),
+            *COMMON_MISTAKES,
+        ),
+        transpose_hint="X (m, n_in) @ W1 (n_in, n_hidden) gives (m, n_hidden); no transposes "
+        "are needed",
+    ),
+)
+
+# --------------------------------------------------------------------------- 4, 5: the losses
+
+# The divisors of the summed squared error that students reach for, and what each one is.
+_DIVISORS: dict[str, tuple[Callable[[int, int], int], str]] = {
+    "m*n": (lambda m, n: m * n, " (that is the mse)"),
+    "2m": (lambda m, n: 2 * m, " (that is the sse)"),
+    "m": (lambda m, n: m, ""),
+    "2*m*n": (lambda m, n: 2 * m * n, ""),
+    "n": (lambda m, n: n, ""),
+    "2": (lambda m, n: 2, ""),
+    "1 (no division)": (lambda m, n: 1, ""),
+}
+
+
+def _summed_squares(divisor: Callable[[int, int], int], power: Callable = np.square):
+    def loss(X_hat, X):
+        return float(np.sum(power(X_hat - X)) / divisor(*X.shape))
+
+    return loss
+
+
+def _loss_mistakes(correct: str) -> tuple[Mistake, ...]:
+    """The mistakes of a squared-error loss whose divisor is ``_DIVISORS[correct]``."""
+    divisor = _DIVISORS[correct][0]
+    wrong_divisors = tuple(
+        buggy(
+            f"divided the summed squared error by {name} instead of {correct}{note}",
+            _summed_squares(fn),
+        )
+        for name, (fn, note) in _DIVISORS.items()
+        if name != correct
+    )
+    return (
+        *wrong_divisors,
+        buggy("not squared: |X^ - X| summed instead of (X^ - X)^2", _summed_squares(divisor, abs)),
+        buggy(
+            "took a square root of the loss (that is the RMSE)",
+            lambda X_hat, X: float(np.sqrt(_summed_squares(divisor)(X_hat, X))),
+        ),
+        *COMMON_MISTAKES,
+    )
+
+
+def _loss_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for dt in FLOATS:
+        for m, n in ((5, 7), (16, 3), (1, 4)):
+            X = rng.random((m, n))
+            X_hat = np.clip(X + rng.normal(0, 0.2, (m, n)), 0, 1)
+            cases.append(
+                Case(
+                    case_label(dt, X_hat=(m, n), X=(m, n)), (X_hat.astype(dt), X.astype(dt)), dt, m
+                )
+            )
+    X = rng.random((3, 5))
+    return cases + [Case("float64, X_hat equal to X (3, 5)", (X.copy(), X), m=3)]
+
+
+def _loss_exercise(
+    name: str, divisor: str, formula: str, who: str, meaning: str, reference_loss: Callable
+) -> Exercise:
+    return Exercise(
+        name=name,
+        summary=f"the reconstruction loss {formula}, as {who} defines it",
+        signature="(X_hat: np.ndarray, X: np.ndarray) -> float",
+        doc=f"""
+The {name} reconstruction loss of a batch as {who} defines it,
+{meaning}:
+
+    {name} = {formula}
+
+Args:
+    X_hat: (m, n), the reconstruction; X: (m, n), the batch (m samples of n entries).
+    float32 or float64.
+
+Returns:
+    A single number (a Python float).
+
+Hint: sum over everything, then divide by {divisor}.
+""",
+        spec=Spec(
+            reference=reference_loss,
+            cases=_loss_cases,
+            params=("X_hat", "X"),
+            mistakes=_loss_mistakes(divisor),
+        ),
+    )
+
+
+MSE = _loss_exercise(
+    "mse",
+    "m*n",
+    "sum_ik (X^_ik - X_ik)^2 / (m n)",
+    "Keras",
+    "the mean over all entries",
+    reference.mse,
+)
+SSE = _loss_exercise(
+    "sse",
+    "2m",
+    "sum_ik (X^_ik - X_ik)^2 / (2 m)",
+    "UFLDL",
+    "half the summed error per sample",
+    reference.sse,
+)
+
+# --------------------------------------------------------------------------- 6, 7: KL sparsity
+
+
+def _kl_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for dt in FLOATS:
+        for (m, n), rho, beta in (((10, 4), 0.05, 3.0), ((3, 6), 0.2, 0.1), ((1, 5), 0.1, 0.5)):
+            H = sigmoid(rng.normal(-1, 1.5, (m, n))).astype(dt)
+            cases.append(
+                Case(f"{case_label(dt, H=(m, n))}, rho={rho}, beta={beta}", (H, rho, beta), dt, m)
+            )
+    return cases
+
+
+def _kl(H, rho, beta, rho_hat=None, kl=kl_divergence):
+    rho_hat = H.mean(axis=0) if rho_hat is None else rho_hat
+    return beta * float(np.sum(kl(rho, rho_hat)))
+
+
+def _kl_penalty(H, rho, beta) -> float:
+    # The penalty reads only the column sums of H; W2 matters to other penalties, not to KL.
+    m, n_hidden = H.shape
+    return KLSparsity(beta=beta, rho=rho).value(H.sum(axis=0), m, np.empty((n_hidden, 0)))
+
+
+def _kl_penalty_grad(H, rho, beta) -> np.ndarray:
+    m, n_hidden = H.shape
+    c = KLSparsity(beta=beta, rho=rho).hidden_grad(H.sum(axis=0), m, np.empty((n_hidden, 0)))
+    return np.broadcast_to(c, H.shape)
+
+
+_KL_DOC_HEAD = """
+The KL sparsity penalty of Ng's sparse autoencoder. Each hidden unit j should be active a
+fraction rho of the time; its mean activation over the batch is
+
+    rho^_j = (1/m) sum_i H_ij
+
+and the penalty adds up, over the units, the Kullback-Leibler divergence between Bernoulli
+distributions of means rho and rho^_j:
+
+    P = beta sum_j KL(rho || rho^_j)
+    KL(rho || rho^) = rho log(rho / rho^) + (1 - rho) log((1 - rho) / (1 - rho^))
+"""
+
+KL_PENALTY = Exercise(
+    name="kl_penalty",
+    summary="the KL sparsity penalty beta sum_j KL(rho || rho^_j)",
+    signature="(H: np.ndarray, rho: float, beta: float) -> float",
+    doc=_KL_DOC_HEAD
+    + """
+Args:
+    H: (m, n_hidden), the sigmoid hidden activations, entries in (0, 1); float32 or float64.
+    rho: the target mean activation, in (0, 1). beta: the penalty's weight.
+
+Returns:
+    P, a single number (a Python float).
+
+Hint: which axis of H runs over the samples? rho^ has one entry per hidden unit.
+""",
+    spec=Spec(
+        reference=_kl_penalty,
+        cases=_kl_cases,
+        params=("H", "rho", "beta"),
+        mistakes=(
+            buggy(
+                "rho^ averaged over the hidden units (axis 1) instead of over the samples "
+                "(axis 0): rho^_j = (1/m) sum_i H_ij",
+                lambda H, rho, beta: _kl(H, rho, beta, H.mean(axis=1)),
+            ),
+            buggy(
+                "rho^ is the sum over the samples, not the mean: rho^_j = (1/m) sum_i H_ij",
+                lambda H, rho, beta: _kl(H, rho, beta, H.sum(axis=0)),
+            ),
+            buggy(
+                "the arguments of KL are swapped: KL(rho || rho^) = rho log(rho / rho^) + ...",
+                lambda H, rho, beta: _kl(H, rho, beta, kl=lambda r, r_hat: kl_divergence(r_hat, r)),
+            ),
+            buggy(
+                "a term of KL is missing: KL(rho || rho^) = rho log(rho / rho^) "
+                "+ (1 - rho) log((1 - rho) / (1 - rho^))",
+                lambda H, rho, beta: _kl(H, rho, beta, kl=lambda r, r_hat: r * np.log(r / r_hat)),
+            ),
+            buggy(
+                "beta is missing: P = beta sum_j KL(rho || rho^_j)",
+                lambda H, rho, beta: _kl(H, rho, 1.0),
+            ),
+            buggy(
+                "averaged KL over the hidden units: P sums it, P = beta sum_j KL(rho || rho^_j)",
+                lambda H, rho, beta: _kl(H, rho, beta) / H.shape[1],
+            ),
+            scaled(
+                "divided by m: rho^ is already a mean over the batch, P is not averaged again",
+                over_batch_size,
+            ),
+            *COMMON_MISTAKES,
+        ),
+        nan_hint="log of a negative number or of 0: is rho^ a mean, between 0 and 1?",
+    ),
+)
+
+
+def _kl_grad(H, rho, beta, sign_rho=-1.0, sign_rest=1.0, scale=1.0):
+    m = H.shape[0]
+    rho_hat = H.mean(axis=0)
+    c = beta / m * scale * (sign_rho * rho / rho_hat + sign_rest * (1 - rho) / (1 - rho_hat))
+    return np.broadcast_to(c, H.shape)
+
+
+KL_PENALTY_GRAD = Exercise(
+    name="kl_penalty_grad",
+    summary="the KL penalty's gradient dP/dH_ij, the same for every sample",
+    signature="(H: np.ndarray, rho: float, beta: float) -> np.ndarray",
+    doc=_KL_DOC_HEAD
+    + """
+This function returns its gradient with respect to every activation H_ij. By the chain rule,
+with d rho^_j / d H_ij = 1/m,
+
+    dP / dH_ij = (beta / m) (-rho / rho^_j + (1 - rho) / (1 - rho^_j))
+
+the same value for every sample i.
+
+Args:
+    H: (m, n_hidden), the sigmoid hidden activations, entries in (0, 1); float32 or float64.
+    rho: the target mean activation, in (0, 1). beta: the penalty's weight.
+
+Returns:
+    dH: (m, n_hidden), the dtype of H: row i is the gradient for sample i.
+
+Hint: compute one row of n_hidden values, then repeat it for the m samples (np.broadcast_to or
+np.tile).
+""",
+    spec=Spec(
+        reference=_kl_penalty_grad,
+        cases=_kl_cases,
+        params=("H", "rho", "beta"),
+        mistakes=(
+            scaled(
+                "sign flipped in the KL derivative: d KL / d rho^ = -rho / rho^ "
+                "+ (1 - rho) / (1 - rho^)",
+                lambda c: -1,
+            ),
+            buggy(
+                "the sign of -rho / rho^ is wrong: d KL / d rho^ = -rho / rho^ "
+                "+ (1 - rho) / (1 - rho^)",
+                lambda H, rho, beta: _kl_grad(H, rho, beta, sign_rho=1.0),
+            ),
+            buggy(
+                "the sign of (1 - rho) / (1 - rho^) is wrong: d KL / d rho^ = -rho / rho^ "
+                "+ (1 - rho) / (1 - rho^)",
+                lambda H, rho, beta: _kl_grad(H, rho, beta, sign_rest=-1.0),
+            ),
+            scaled(
+                "off by a factor of m: d rho^_j / d H_ij = 1/m, so the gradient carries beta / m",
+                batch_size,
+            ),
+            buggy(
+                "beta is missing: dP / dH_ij = (beta / m) (...)",
+                lambda H, rho, beta: _kl_grad(H, rho, beta, scale=1 / beta),
+            ),
+            *COMMON_MISTAKES,
+        ),
+        nan_hint="division by 0: is rho^ a mean, between 0 and 1?",
+    ),
+)
+
+# --------------------------------------------------------------------------- 8: backward pass
+
+
+_GRADS = ("W1", "b1", "W2", "b2")
+
+
+def _backward(X, W1, b1, W2, b2, rho, beta) -> dict:
+    from npsae.model import SparseAutoencoder
+
+    m, n_in = X.shape
+    model = SparseAutoencoder(
+        n_in,
+        W1.shape[1],
+        recon="mse",
+        sparsity="kl",
+        rho=rho,
+        beta=beta,
+        dtype=np.float64,
+        backend="numpy",
+    )
+    model.params = {
+        k: np.array(v, np.float64) for k, v in zip(_GRADS, (W1, b1, W2, b2), strict=True)
+    }
+    _, grads = model.loss_and_grads(X)
+    # The model works in float64 for accuracy; the student's result keeps the inputs' dtype.
+    return {k: g.astype(X.dtype) for k, g in grads.items()}
+
+
+# The sigmoid derivative, correct and as mistaken, from the pre-activation Z and output A.
+_SIGMOID_DERIVATIVES = {
+    "a": lambda Z, A: A * (1 - A),
+    "z": lambda Z, A: Z * (1 - Z),
+    "twice": lambda Z, A: sigmoid(A) * (1 - sigmoid(A)),
+    "none": lambda Z, A: np.ones_like(A),
+}
+
+
+def _backward_variant(
+    recon=lambda m, n: 2 / (m * n),
+    kl=lambda m: 1.0,
+    hidden="a",
+    output="a",
+    kl_after_derivative=False,
+) -> Callable:
+    """The backward pass with one thing changed: the factor ``recon(m, n)`` of the mse gradient,
+    a factor ``kl(m)`` on the sparsity gradient, either layer's sigmoid derivative (a key of
+    ``_SIGMOID_DERIVATIVES``), or the sparsity gradient added after the hidden derivative."""
+
+    def backward(X, W1, b1, W2, b2, rho, beta):
+        m, n_in = X.shape
+        Z1 = X @ W1 + b1
+        H = sigmoid(Z1)
+        Z2 = H @ W2 + b2
+        X_hat = sigmoid(Z2)
+        dZ2 = recon(m, n_in) * (X_hat - X) * _SIGMOID_DERIVATIVES[output](Z2, X_hat)
+        c = kl(m) * beta / m * kl_divergence_grad(rho, H.mean(axis=0))
+        f_prime = _SIGMOID_DERIVATIVES[hidden](Z1, H)
+        dH = dZ2 @ W2.T
+        dZ1 = dH * f_prime + c if kl_after_derivative else (dH + c) * f_prime
+        return {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": H.T @ dZ2, "b2": dZ2.sum(axis=0)}
+
+    return backward
+
+
+_C_FORMULA = "c_j = (beta / m) (-rho / rho^_j + (1 - rho) / (1 - rho^_j))"
+# (message, how the mistaken backward pass differs from the solution)
+_BACKWARD_MISTAKES = (
+    (
+        "used the sse gradient (X^ - X) / m: the mse's is 2 (X^ - X) / (m n)",
+        {"recon": lambda m, n: 1 / m},
+    ),
+    (
+        "off by a factor of m n: the mse gradient 2 (X^ - X) / (m n) was not divided by m n",
+        {"recon": lambda m, n: 2},
+    ),
+    (
+        "the factor 2 of the mse gradient 2 (X^ - X) / (m n) is missing",
+        {"recon": lambda m, n: 1 / (m * n)},
+    ),
+    (f"sign flipped in the KL derivative: {_C_FORMULA}", {"kl": lambda m: -1.0}),
+    (f"the sparsity gradient is off by a factor of m: {_C_FORMULA}", {"kl": lambda m: m}),
+    (f"the sparsity gradient is missing: add {_C_FORMULA} to dH", {"kl": lambda m: 0.0}),
+    (
+        "the sparsity gradient c was added after multiplying by sigma'(Z1): "
+        "dZ1 = (dH + c) * H (1 - H)",
+        {"kl_after_derivative": True},
+    ),
+    *(
+        (f"{message} ({where})", {layer: kind for layer in layers})
+        for kind, message in (
+            (
+                "z",
+                "sigmoid derivative taken at z instead of a: sigma'(z) = A (1 - A) with "
+                "A = sigma(z), not Z (1 - Z)",
+            ),
+            ("twice", "sigmoid applied twice: A is already sigma(z), so sigma'(z) = A (1 - A)"),
+            ("none", "the sigmoid derivative A (1 - A) is missing"),
+        )
+        for where, layers in (
+            ("in both layers", ("hidden", "output")),
+            ("in the hidden layer", ("hidden",)),
+            ("in the output layer", ("output",)),
+        )
+    ),
+)
+
+
+def _backward_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for dt in FLOATS:
+        for dims, rho, beta in zip(_DIMS, (0.1, 0.05, 0.2), (3.0, 0.5, 0.1), strict=True):
+            label = f"{_model_label(dt, *dims)}, rho={rho}, beta={beta}"
+            cases.append(Case(label, (*_model_arrays(rng, *dims, dt), rho, beta), dt, m=dims[0]))
+    return cases
+
+
+BACKWARD = Exercise(
+    name="backward",
+    summary="the gradients of mse + KL sparsity for W1, b1, W2, b2 (backpropagation)",
+    signature=stub_signature(
+        "X: np.ndarray",
+        "W1: np.ndarray",
+        "b1: np.ndarray",
+        "W2: np.ndarray",
+        "b2: np.ndarray",
+        "rho: float",
+        "beta: float",
+        returns="dict",
+    ),
+    doc="""
+The gradients of the sparse autoencoder's loss, by backpropagation. The model (sigmoid hidden
+and output units) and its loss:
+
+    Z1 = X W1 + b1,  H = sigma(Z1),  Z2 = H W2 + b2,  X^ = sigma(Z2)
+    L  = sum_ik (X^_ik - X_ik)^2 / (m n_in)  +  beta sum_j KL(rho || rho^_j)
+
+Backwards, from the loss to the parameters; every gradient has its parameter's shape:
+
+    dX^ = dL / dX^              (m, n_in)        the mse's derivative
+    dZ2 = dX^ * sigma'(Z2)      (m, n_in)        sigma' through its output, as in exercise 2
+    dW2 (n_hidden, n_in), db2 (n_in,)            from H and dZ2
+    dH  = (from dZ2 and W2) + c   (m, n_hidden)  c: the KL gradient of exercise 7
+    dZ1                         (m, n_hidden)
+    dW1 (n_in, n_hidden), db1 (n_hidden,)        from X and dZ1
+
+Args:
+    X: (m, n_in); W1: (n_in, n_hidden), b1: (n_hidden,); W2: (n_hidden, n_in), b2: (n_in,);
+    all float32 or all float64. rho: the target mean activation; beta: the KL weight.
+
+Returns:
+    A dict {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}, each of the shape and dtype of its
+    parameter.
+
+Hint: "*" multiplies element-wise, "@" is the matrix product. Check every shape as you go: a
+gradient always has the shape of its parameter. Reuse your earlier exercises if you like.
+""",
+    spec=Spec(
+        reference=_backward,
+        cases=_backward_cases,
+        params=("X", "W1", "b1", "W2", "b2", "rho", "beta"),
+        returns=_GRADS,
+        returns_dict=True,
+        mistakes=(
+            *(
+                buggy(message, _backward_variant(**change), _GRADS)
+                for message, change in _BACKWARD_MISTAKES
+            ),
+            *COMMON_MISTAKES,
+        ),
+        transpose_hint="dW1 has the shape of W1, (n_in, n_hidden): dW1 = X^T dZ1, not dZ1^T X",
+    ),
+)

@@ -1,0 +1,328 @@
+"""Exercises 9-11: the tools around the model (an Adam step, the IDX header, finite
+differences), graded against ``npsae.optim``, ``npsae.idx`` and ``npsae.gradcheck``.
+
+``npsae.optim`` is imported only when Adam is graded: it imports Numba, which listing or
+starting the exercises does not need.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+
+import numpy as np
+
+from npsae.exercises.exercise import FLOATS, Exercise, case_label, stub_signature
+from npsae.exercises.grading import SCALE_MISTAKES, Case, Mistake, Spec, buggy, map_arrays, scaled
+from npsae.gradcheck import numerical_gradient
+from npsae.idx import TYPE_CODES, parse_idx_header
+
+# --------------------------------------------------------------------------- 9: Adam
+
+
+def _adam(p, g, m, v, t, lr, beta1, beta2, eps):
+    from npsae.optim import adam_step  # Numba compiles the optimiser's kernels: import late
+
+    return adam_step(p, g, m, v, t, lr, beta1, beta2, eps)
+
+
+def _adam_variant(
+    correct_m=True, correct_v=True, dt=0, eps_inside=False, square=True, ascend=False
+) -> Callable:
+    """Adam with one thing changed: no bias correction of m or v, the step count off by ``dt``,
+    eps inside the square root, g instead of g^2 in v, or a step up the gradient."""
+
+    def adam(p, g, m, v, t, lr, beta1, beta2, eps):
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * (g * g if square else g)
+        m_hat = m / (1 - beta1 ** (t + dt)) if correct_m else m
+        v_hat = v / (1 - beta2 ** (t + dt)) if correct_v else v
+        step = lr * m_hat / (np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps)
+        return p + step if ascend else p - step, m, v
+
+    return adam
+
+
+_ADAM = ("p", "m", "v")
+_ADAM_MISTAKES = (
+    (
+        "bias correction missing: m^ = m / (1 - beta1^t), v^ = v / (1 - beta2^t)",
+        {"correct_m": False, "correct_v": False},
+    ),
+    ("bias correction of m missing: m^ = m / (1 - beta1^t)", {"correct_m": False}),
+    ("bias correction of v missing: v^ = v / (1 - beta2^t)", {"correct_v": False}),
+    ("step count off by one: t is 1 at the first step, and beta^t uses it as given", {"dt": 1}),
+    ("step count off by one: t is 1 at the first step, and beta^t uses it as given", {"dt": -1}),
+    ("eps inside the square root: p = p - lr m^ / (sqrt(v^) + eps)", {"eps_inside": True}),
+    ("v must average the squared gradient: v = beta2 v + (1 - beta2) g^2", {"square": False}),
+    ("the step went up the gradient: p = p - lr m^ / (sqrt(v^) + eps)", {"ascend": True}),
+)
+
+
+def _adam_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    settings = (((4, 5), 1, 0.01, 1e-8), ((7,), 3, 0.1, 1e-8), ((2, 3, 2), 50, 0.05, 1e-3))
+    for dt in FLOATS:
+        for shape, t, lr, eps in settings:
+            p, g = rng.normal(0, 1, shape), rng.normal(0, 1, shape)
+            # At the first step the moments are still 0; later they hold some history.
+            m = np.zeros(shape) if t == 1 else rng.normal(0, 0.3, shape)
+            v = np.zeros(shape) if t == 1 else rng.uniform(0, 0.01, shape)
+            arrays = tuple(a.astype(dt) for a in (p, g, m, v))
+            label = f"{case_label(dt, p=shape)}, t={t}, lr={lr}, eps={eps}"
+            cases.append(Case(label, (*arrays, t, lr, 0.9, 0.999, eps), dt))
+    return cases
+
+
+ADAM_STEP = Exercise(
+    name="adam_step",
+    summary="one step of the Adam optimiser, with bias correction",
+    signature=stub_signature(
+        *(f"{name}: np.ndarray" for name in ("p", "g", "m", "v")),
+        "t: int",
+        *(f"{name}: float" for name in ("lr", "beta1", "beta2", "eps")),
+        returns="tuple[np.ndarray, np.ndarray, np.ndarray]",
+    ),
+    doc="""
+One step of Adam (Kingma & Ba 2015, Algorithm 1) on a parameter p with gradient g.
+m and v are running averages of the gradient and of its square; they start at 0, so early
+averages are too small, which the bias correction undoes. For step number t = 1, 2, ...:
+
+    m  = beta1 m + (1 - beta1) g
+    v  = beta2 v + (1 - beta2) g^2
+    m^ = m / (1 - beta1^t)
+    v^ = v / (1 - beta2^t)
+    p  = p - lr m^ / (sqrt(v^) + eps)
+
+Args:
+    p, g, m, v: arrays of one shape, all float32 or all float64.
+    t: this step's number, 1 at the first step. lr, beta1, beta2, eps: the hyper-parameters.
+
+Returns:
+    The new (p, m, v), in the dtype of p. Do not change the arrays passed in: return new ones.
+
+Hint: every operation is element-wise. "p -= ..." would change the caller's array; write
+"p = p - ..." instead.
+""",
+    spec=Spec(
+        reference=_adam,
+        cases=_adam_cases,
+        params=("p", "g", "m", "v", "t", "lr", "beta1", "beta2", "eps"),
+        returns=_ADAM,
+        mistakes=tuple(
+            buggy(message, _adam_variant(**change), _ADAM) for message, change in _ADAM_MISTAKES
+        ),
+        mutation_hint="return new arrays (p = p - ..., not p -= ...)",
+    ),
+)
+
+# --------------------------------------------------------------------------- 10: IDX header
+
+
+def _idx_variant(elements=">", sizes=">", header_length=lambda d: 4 + 4 * d) -> Callable:
+    """The header parser with one thing changed: the elements' or the sizes' byte order, or
+    the header's length as a function of the number of dimensions d."""
+
+    def parse(data):
+        d = data[3]
+        shape = struct.unpack(f"{sizes}{d}I", data[4 : 4 + 4 * d])
+        return TYPE_CODES[data[2]].newbyteorder(elements), tuple(shape), header_length(d)
+
+    return parse
+
+
+_IDX = ("dtype", "shape", "header length")
+_IDX_MISTAKES = (
+    (
+        "little-endian element dtype: IDX stores multi-byte numbers big-endian, "
+        "np.dtype('>i4') for 0x0C for instance",
+        {"elements": "<"},
+    ),
+    (
+        "the sizes were read little-endian: they are big-endian uint32, struct.unpack('>I', ...) "
+        "or int.from_bytes(..., 'big')",
+        {"sizes": "<"},
+    ),
+    (
+        "the header length misses the 4 leading bytes (zeros, type, d): it is 4 + 4 d",
+        {"header_length": lambda d: 4 * d},
+    ),
+    ("each size takes 4 bytes: the header length is 4 + 4 d", {"header_length": lambda d: 4 + d}),
+)
+
+
+def _idx_bytes(code: int, shape: tuple, payload: int = 8) -> bytes:
+    return (
+        bytes([0, 0, code, len(shape)]) + struct.pack(f">{len(shape)}I", *shape) + b"\xab" * payload
+    )
+
+
+def _idx_cases(rng: np.random.Generator) -> list[Case]:
+    good = (
+        ("MNIST training images: uint8 60000 x 28 x 28", 0x08, (60000, 28, 28)),
+        ("MNIST labels: uint8, one dimension of 10000", 0x08, (10000,)),
+        ("int32, 3 x 70000", 0x0C, (3, 70000)),
+        ("float32, 2 x 3", 0x0D, (2, 3)),
+        ("int16, 1 x 2 x 3 x 300", 0x0B, (1, 2, 3, 300)),
+        ("float64, no dimensions (d = 0): one element", 0x0E, ()),
+        ("int8, 5 elements, no payload after the header", 0x09, (5,)),
+    )
+    bad = (
+        ("gzip-compressed data (starts 1f 8b)", b"\x1f\x8b\x08\x00" + bytes(12)),
+        ("unknown element type code 0x07", _idx_bytes(0x07, (2, 2))),
+        ("header cut short: d = 3 but only 6 bytes", bytes([0, 0, 8, 3, 0, 0])),
+        ("only 3 bytes", bytes([0, 0, 8])),
+    )
+    return [
+        Case(label, (_idx_bytes(code, shape, 0 if code == 0x09 else 8),))
+        for label, code, shape in good
+    ] + [Case(f"{label}: must raise ValueError", (data,), raises=ValueError) for label, data in bad]
+
+
+PARSE_IDX_HEADER = Exercise(
+    name="parse_idx_header",
+    summary="read the element type, shape and header length of an IDX file (MNIST's format)",
+    signature="(data: bytes) -> tuple[np.dtype, tuple[int, ...], int]",
+    imports="import struct\n\nimport numpy as np",
+    doc="""
+Parse the header at the start of an IDX file, the format MNIST is distributed in:
+
+    bytes 0, 1   always 0x00 0x00
+    byte  2      element type: 0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32,
+                 0x0D float32, 0x0E float64
+    byte  3      d, the number of dimensions
+    then d sizes, each a big-endian unsigned 32-bit integer; then the elements
+
+MNIST's training images start 00 00 08 03 | 00 00 EA 60 | 00 00 00 1C | 00 00 00 1C.
+
+Args:
+    data: the file's first bytes: at least the header, perhaps followed by elements.
+
+Returns:
+    (dtype, shape, header_length): the element dtype as stored, big-endian for multi-byte types
+    (np.dtype(">i4") for 0x0C); the shape, a tuple of d ints (() when d = 0); and the header's
+    length in bytes, where the elements start.
+
+Raises:
+    ValueError when the first two bytes are not zero, the type code is unknown, or data is
+    shorter than the header.
+
+Hint: data[2] is an int. struct.unpack(">3I", some_bytes) reads three big-endian uint32.
+""",
+    spec=Spec(
+        reference=parse_idx_header,
+        cases=_idx_cases,
+        params=("data",),
+        returns=_IDX,
+        mistakes=tuple(
+            buggy(message, _idx_variant(**change), _IDX) for message, change in _IDX_MISTAKES
+        ),
+        keep_dtype=False,
+    ),
+)
+
+# --------------------------------------------------------------------------- 11: finite differences
+
+
+def _difference(forward: float, backward: float) -> Callable:
+    """(f(x + forward eps e_i) - f(x - backward eps e_i)) / ((forward + backward) eps), with x
+    perturbed in place; (1, 1) is the centred difference."""
+
+    def difference(f, x, eps):
+        grad = np.zeros(x.shape)
+        flat = x.reshape(-1)
+        for i in range(flat.size):
+            old = flat[i]
+            flat[i] = old + forward * eps
+            f_plus = f(x)
+            flat[i] = old - backward * eps
+            f_minus = f(x)
+            flat[i] = old
+            grad.flat[i] = (f_plus - f_minus) / ((forward + backward) * eps)
+        return grad
+
+    return difference
+
+
+def _numgrad_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for shape, eps in (((5,), 1e-3), ((3, 4), 1e-2), ((2, 2, 3), 1e-4), ((1,), 1e-3)):
+        w = rng.normal(0, 1, shape)
+        x = rng.normal(0, 1, shape)
+        label = f"x {shape}, eps={eps}"
+
+        def curved(x, w=w):
+            return float(np.sum(w * np.sin(3 * x)) + np.sum(x**3) / 3)
+
+        cases.append(Case(f"{label}, f(x) = sum(w sin(3x)) + sum(x^3) / 3", (curved, x, eps)))
+    x = rng.normal(0, 1, (3, 4))
+    w = rng.normal(0, 1, (3, 4))
+
+    def reads_x(_, x=x, w=w):
+        # The gradient checker's f: it ignores its argument and reads the model's own array.
+        return float(np.sum(w * np.tanh(x)) + np.sum(x**2))
+
+    return cases + [
+        Case("x (3, 4), eps=1e-3, an f that reads x itself, not its argument", (reads_x, x, 1e-3))
+    ]
+
+
+NUMERICAL_GRADIENT = Exercise(
+    name="numerical_gradient",
+    summary="the centred-difference gradient of f at x, perturbing x in place",
+    signature="(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float) -> np.ndarray",
+    imports="from collections.abc import Callable\n\nimport numpy as np",
+    doc="""
+The numerical gradient of a scalar function f at x, by centred differences, one entry at a
+time:
+
+    df/dx_i ~ (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)
+
+where e_i is 1 at entry i and 0 elsewhere. Its error is O(eps^2), against O(eps) for the
+one-sided (f(x + eps e_i) - f(x)) / eps. This is how a gradient check tests backpropagation.
+
+Change x itself, in place: set entry i to x_i + eps, call f(x), set it to x_i - eps, call f(x),
+then put the original value back. (A gradient checker's f often ignores its argument and reads
+the model's parameters, which are x.) When the function returns, x must be exactly as it was.
+
+Args:
+    f: called as f(x), returns a float.
+    x: a float64 array of any shape.
+    eps: the step, e.g. 1e-6.
+
+Returns:
+    grad: float64, the shape of x.
+
+Hint: x.reshape(-1) is a flat view of a contiguous x: writing into it writes into x. A
+try/finally restores x even if f raises.
+""",
+    spec=Spec(
+        reference=numerical_gradient,
+        cases=_numgrad_cases,
+        params=("f", "x", "eps"),
+        mistakes=(
+            buggy(
+                "forward difference (f(x + eps) - f(x)) / eps, not centred: use "
+                "(f(x + eps e_i) - f(x - eps e_i)) / (2 eps), whose error is O(eps^2)",
+                _difference(1, 0),
+            ),
+            buggy(
+                "backward difference (f(x) - f(x - eps)) / eps, not centred: use "
+                "(f(x + eps e_i) - f(x - eps e_i)) / (2 eps), whose error is O(eps^2)",
+                _difference(0, 1),
+            ),
+            scaled(
+                "divided by eps instead of 2 eps: the centred difference spans 2 eps", lambda c: 2
+            ),
+            Mistake(
+                "all zeros: f never saw the perturbation. Perturb x itself, in place, not a copy "
+                "(f may read x from elsewhere)",
+                lambda case, expected: map_arrays(expected, np.zeros_like),
+            ),
+            *SCALE_MISTAKES,
+        ),
+        keep_dtype=False,
+        mutation_hint="restore each entry after perturbing it (in a try/finally, so that even an "
+        "f that raises leaves x intact)",
+    ),
+)
