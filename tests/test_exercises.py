@@ -4,6 +4,7 @@ student mistake is rejected with a diagnostic that names it; the ``exercises`` c
 import argparse
 import ast
 import struct
+import sys
 
 import numpy as np
 import pytest
@@ -159,6 +160,32 @@ WRONG = [
 ]
 
 
+# A student's own correct solutions, written differently from npsae's: the tolerances accept them.
+RIGHT = [
+    ("sigmoid", sig),
+    ("sigmoid_grad", lambda A: A - A * A),
+    ("forward", lambda X, W1, b1, W2, b2: sig(sig(X @ W1 + b1) @ W2 + b2)),
+    ("mse", lambda X_hat, X: sq(X_hat, X) / X.size),
+    ("sse", lambda X_hat, X: 0.5 * sq(X_hat, X) / X.shape[0]),
+    ("kl_penalty", kl),
+    ("kl_penalty_grad", lambda H, rho, beta: np.tile(kl_grad(H, rho, beta)[0], (len(H), 1))),
+    ("backward", backward),
+    ("adam_step", adam),
+    ("parse_idx_header", idx_header),
+    ("numerical_gradient", numgrad),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), RIGHT, ids=[n for n, _ in RIGHT])
+def test_correct_student_solution_passes(name, fn):
+    result = exercises.check(name, fn)
+    assert result.passed, str(result)
+
+
+def test_right_covers_every_exercise():
+    assert [n for n, _ in RIGHT] == NAMES
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_reference_passes(name):
     result = exercises.check(name, exercises.get(name).spec.reference)
@@ -255,8 +282,6 @@ def test_check_dir_reports_each_file_on_its_own(tmp_path):
     (tmp_path / "helper_for_mse.py").write_text(
         "import numpy as np\n\ndef mse(X_hat, X):\n    return float(np.mean((X_hat - X) ** 2))\n"
     )
-    import sys
-
     results = {
         r.name: r
         for r in exercises.check_dir(tmp_path, ["sigmoid", "sigmoid_grad", "forward", "mse", "sse"])

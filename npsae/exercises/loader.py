@@ -56,7 +56,7 @@ def load_function(path: str | Path, name: str) -> Callable:
 
 def _is_inside(module, folder: Path) -> bool:
     file = getattr(module, "__file__", None)
-    return file is not None and Path(file).resolve().parent == folder
+    return file is not None and folder in Path(file).resolve().parents
 
 
 def _describe(err: Exception, path: Path) -> str:
