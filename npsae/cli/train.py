@@ -9,10 +9,16 @@ batches of 256, 50 shuffled epochs, the test split as validation data.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from npsae.model import SparseAutoencoder
+    from npsae.training import Checkpoint
 
 DATASETS = ("mnist", "fashion-mnist", "bars")
 
@@ -77,6 +83,17 @@ FIGURE_SAMPLES = 2000
 
 class UsageError(Exception):
     """A bad argument, caught before any work starts (exit status 2)."""
+
+
+@dataclasses.dataclass
+class _Plan:
+    """What the checked arguments ask for."""
+
+    settings: dict  # DEFAULTS' keys (for a resumed run: dataset, limit, epochs, batch_size)
+    out: str | None  # the run directory, if any
+    root: str | None  # the data root a resumed run recorded
+    notes: list[str]  # warnings met while checking, to print as notes
+    checkpoint: Checkpoint | None = None  # the run to resume
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -188,7 +205,7 @@ def _check_dataset(name: str) -> None:
         )
 
 
-def _plan(args: argparse.Namespace) -> dict:
+def _plan(args: argparse.Namespace) -> _Plan:
     """Check every argument and build the model (or read the checkpoint); no data yet."""
     if args.resume is not None:
         return _plan_resume(args)
@@ -204,8 +221,6 @@ def _plan(args: argparse.Namespace) -> dict:
                 f"--out {out}: holds a run already; continue it with --resume {out}, "
                 "or choose another folder"
             )
-    from npsae.optim import Adam
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -214,17 +229,10 @@ def _plan(args: argparse.Namespace) -> dict:
             _build_model(settings, 64 if settings["dataset"] == "bars" else 784)
         except ValueError as err:
             raise UsageError(str(err)) from err
-    return {
-        "resume": None,
-        "settings": settings,
-        "optimizer": Adam(lr=settings["lr"]),
-        "notes": _notes(caught),
-        "out": args.out,
-        "root": None,
-    }
+    return _Plan(settings, args.out, None, _notes(caught))
 
 
-def _build_model(settings: dict, n_in: int):
+def _build_model(settings: dict, n_in: int) -> SparseAutoencoder:
     import numpy as np
 
     from npsae.model import SparseAutoencoder
@@ -246,7 +254,7 @@ def _build_model(settings: dict, n_in: int):
     )
 
 
-def _plan_resume(args: argparse.Namespace) -> dict:
+def _plan_resume(args: argparse.Namespace) -> _Plan:
     given = [name for name in RUN_OPTIONS if getattr(args, name, None) is not None]
     if given:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
@@ -285,13 +293,7 @@ def _plan_resume(args: argparse.Namespace) -> dict:
     if dataset["name"] not in DATASETS:
         settings["dataset"] = dataset.get("path", "")
         _check_dataset(settings["dataset"])
-    return {
-        "resume": ckpt,
-        "settings": settings,
-        "notes": _notes(caught),
-        "out": args.resume,
-        "root": dataset.get("root"),
-    }
+    return _Plan(settings, args.resume, dataset.get("root"), _notes(caught), ckpt)
 
 
 def _notes(caught: list) -> list[str]:
@@ -334,20 +336,21 @@ def _load(settings: dict, root: str | None, quiet: bool):
     return X, X_test, y_test, description
 
 
-def _execute(plan: dict, args: argparse.Namespace) -> int:
+def _execute(plan: _Plan, args: argparse.Namespace) -> int:
     import numpy as np
 
     from npsae import training
     from npsae.datasets import DatasetError, as_float
     from npsae.idx import IDXFormatError
     from npsae.metrics import fraction_variance_explained
+    from npsae.optim import Adam
 
     quiet = args.quiet
-    settings = plan["settings"]
+    settings = plan.settings
     if not quiet:
-        for note in plan["notes"]:
+        for note in plan.notes:
             print(f"note: {note}", file=sys.stderr)
-    root = args.data_root if args.data_root is not None else plan["root"]
+    root = args.data_root if args.data_root is not None else plan.root
     try:
         X, X_test, y_test, description = _load(settings, root, quiet)
     except (DatasetError, IDXFormatError, OSError, ValueError) as err:
@@ -355,7 +358,7 @@ def _execute(plan: dict, args: argparse.Namespace) -> int:
         return 1
     verbose = 0 if quiet else 1
     try:
-        if plan["resume"] is None:
+        if plan.checkpoint is None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # already given as a note
                 model = _build_model(settings, int(np.prod(X.shape[1:])))
@@ -364,16 +367,16 @@ def _execute(plan: dict, args: argparse.Namespace) -> int:
                 X,
                 settings["epochs"],
                 batch_size=settings["batch_size"],
-                optimizer=plan["optimizer"],
+                optimizer=Adam(lr=settings["lr"]),
                 seed=settings["seed"],
                 validation=X_test,
                 verbose=verbose,
-                run_dir=plan["out"],
+                run_dir=plan.out,
                 dataset=description,
             )
         else:
             model, history = training.resume(
-                plan["out"], X, settings["epochs"], validation=X_test, verbose=verbose
+                plan.out, X, settings["epochs"], validation=X_test, verbose=verbose
             )
     except training.TrainingDiverged as err:
         print(f"npsae train: {err}", file=sys.stderr)
@@ -397,13 +400,13 @@ def _execute(plan: dict, args: argparse.Namespace) -> int:
             f"test set ({len(X_test)} images): recon ({model.config['recon']}) "
             f"{test['recon']:.4g}, mse {test['mse']:.4g}, variance explained {fve:.3f}"
         )
-    if plan["out"] is not None and X_test is not None:
+    if plan.out is not None and X_test is not None:
         from npsae.report import save_figures
 
         n = min(FIGURE_SAMPLES, len(X_test))
         labels = None if y_test is None else y_test[:n]
         figures = save_figures(
-            plan["out"], model, as_float(X_test[:n], model.dtype), labels=labels, history=history
+            plan.out, model, as_float(X_test[:n], model.dtype), labels=labels, history=history
         )
         if not quiet:
             for path in figures.values():

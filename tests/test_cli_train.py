@@ -1,0 +1,140 @@
+"""``npsae train``: an end-to-end run on MNIST, resume, presets, data sets, and bad arguments."""
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+from npsae import datasets
+from npsae.cli import train
+from npsae.idx import write_idx
+from npsae.model import SparseAutoencoder
+from npsae.training import fit
+
+
+def run_train(*argv) -> int:
+    parser = argparse.ArgumentParser(prog="npsae")
+    train.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["train", *map(str, argv)])
+    return args.func(args)
+
+
+def test_end_to_end_on_an_mnist_slice(mnist_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_train("--limit", 2000, "--epochs", 2, "--data-root", mnist_root, "--out", out) == 0
+    stdout, stderr = capsys.readouterr()
+    assert "784 -> 64 relu -> 784 sigmoid, mse + kl" in stdout
+    assert "epoch 1/2  8 steps" in stdout and "epoch 2/2  8 steps" in stdout
+    assert "trained 2 epochs: final loss" in stdout
+    assert "test set (10000 images): recon (mse) " in stdout
+    # The KL-with-ReLU warning comes once, as a note, not as a Python warning.
+    assert stderr.count("note: KL sparsity assumes hidden activations in (0, 1)") == 1
+    assert "Warning" not in stderr
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["hidden"] == "relu" and config["model"]["n_hidden"] == 64
+    assert config["model"]["rho"] == 0.05 and config["model"]["beta"] == 0.1
+    assert config["training"]["optimizer"]["lr"] == 0.001
+    assert config["training"]["batch_size"] == 256 and config["training"]["shuffle"]
+    assert config["training"]["dataset"]["name"] == "mnist"
+    assert config["training"]["dataset"]["limit"] == 2000
+    assert SparseAutoencoder.load(out / "model.npz").n_in == 784
+    assert len((out / "history.csv").read_text().splitlines()) == 3
+    figures = [line.split(": ", 1)[1] for line in stdout.splitlines() if line.startswith("figure")]
+    assert figures and all((tmp_path / f).exists() or (out / f).exists() for f in figures)
+
+
+def test_resume_from_the_command_line_equals_an_uninterrupted_run(mnist_root, tmp_path, capsys):
+    common = ("--limit", 600, "--hidden", 16, "--data-root", mnist_root, "--quiet")
+    assert run_train(*common, "--epochs", 2, "--out", tmp_path / "straight") == 0
+    assert run_train(*common, "--epochs", 1, "--out", tmp_path / "cut") == 0
+    assert run_train("--resume", tmp_path / "cut", "--epochs", 2, "--quiet") == 0
+    a, b = (SparseAutoencoder.load(tmp_path / d / "model.npz") for d in ("straight", "cut"))
+    assert all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
+    stdout = capsys.readouterr().out
+    assert "epoch" not in stdout  # --quiet: the results only
+    assert stdout.count("test set (10000 images)") == 3
+
+
+def test_preset_ufldl_and_explicit_options_overriding_it(tmp_path, capsys):
+    out = tmp_path / "ufldl"
+    argv = ("--dataset", "bars", "--preset", "ufldl", "--hidden", 12, "--epochs", 1)
+    assert run_train(*argv, "--beta", 1, "--out", out, "--quiet") == 0
+    config = json.loads((out / "config.json").read_text())
+    model = config["model"]
+    assert (model["n_in"], model["n_hidden"], model["beta"]) == (64, 12, 1.0)  # overrides
+    assert model["hidden"] == "sigmoid" and model["recon"] == "sse" and model["rho"] == 0.1
+    assert model["weight_decay"] == 3e-3 and model["init"] == "ufldl"
+    assert config["training"]["optimizer"]["lr"] == 3e-3
+    assert "test set (2000 images): recon (sse) " in capsys.readouterr().out
+
+
+def test_a_folder_of_idx_files_with_and_without_a_test_split(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "idx"
+    for name, n in (("train", 60), ("t10k", 30)):
+        write_idx(folder / f"{name}-images-idx3-ubyte", rng.integers(0, 256, (n, 5, 6), np.uint8))
+        write_idx(folder / f"{name}-labels-idx1-ubyte.gz", rng.integers(0, 3, n, np.uint8))
+    argv = ("--dataset", folder, "--hidden", 4, "--sparsity", "none", "--epochs", 2)
+    assert run_train(*argv, "--batch-size", 16) == 0
+    stdout, stderr = capsys.readouterr()
+    assert "30 -> 4 relu -> 30 sigmoid, mse + None" in stdout and "epoch 2/2  4 steps" in stdout
+    assert "test set (30 images)" in stdout and stderr == ""
+    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte.gz"):
+        (folder / name).unlink()
+    assert run_train(*argv, "--quiet") == 0
+    assert "test set" not in capsys.readouterr().out
+
+
+@pytest.fixture
+def finished_run(tmp_path):
+    """A 2-epoch run directory recorded as an MNIST run (made quickly on random data)."""
+    X = np.random.default_rng(0).integers(0, 256, (50, 784), np.uint8)
+    description = {"name": "mnist", "root": str(tmp_path), "limit": 50}
+    fit(SparseAutoencoder(784, 4), X, epochs=2, run_dir=tmp_path / "done", dataset=description,
+        verbose=0)  # fmt: skip
+    return tmp_path / "done"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--epochs", 0], "--epochs 0: must be a positive integer"),
+        (["--epochs", -3], "--epochs -3: must be a positive integer"),
+        (["--hidden", 0], "--hidden 0: must be a positive integer"),
+        (["--batch-size", 0], "--batch-size 0: must be a positive integer"),
+        (["--limit", 0], "--limit 0: must be a positive number of images"),
+        (["--rho", 1], "--rho 1.0: a target mean activation lies in (0, 1)"),
+        (["--rho", 0], "--rho 0.0: a target mean activation lies in (0, 1)"),
+        (["--beta", -1], "--beta -1.0: must be a finite number >= 0"),
+        (["--weight-decay", "nan"], "--weight-decay nan: must be a finite number >= 0"),
+        (["--lr", 0], "--lr 0.0: the learning rate must be a number > 0"),
+        (["--dataset", "/no/such/folder"], "neither mnist, fashion-mnist, bars nor an existing"),
+        (["--dataset", "{empty}"], "the folder lacks train-images-idx3-ubyte and train-labels"),
+        (["--resume", "{empty}"], "model.npz: no checkpoint there"),
+        (["--resume", "{run}", "--hidden", 8], "drop --hidden (only --epochs, --data-root and"),
+        (["--resume", "{run}", "--epochs", 1], "has done 2 epochs already; give more"),
+        (["--out", "{run}"], "holds a run already; continue it with --resume"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_work(
+    argv, message, tmp_path, finished_run, monkeypatch, capsys
+):
+    def no_loading(*args, **kwargs):
+        raise AssertionError("data was loaded before the arguments were checked")
+
+    monkeypatch.setattr(datasets, "load_mnist", no_loading)
+    monkeypatch.setattr(datasets, "make_bars", no_loading)
+    (tmp_path / "empty").mkdir()
+    paths = {"{empty}": tmp_path / "empty", "{run}": finished_run}
+    assert run_train(*(paths.get(a, a) for a in argv)) == 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("npsae train: error: ") and message in stderr
+    assert "Traceback" not in stderr
+
+
+def test_out_and_resume_together_are_an_argparse_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        run_train("--out", "a", "--resume", "b")
+    assert info.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
