@@ -61,9 +61,7 @@ def _gray_with_gaps() -> Colormap:
     """Gray colour map that draws NaN (the gaps between tiles) as white."""
     from matplotlib import colormaps
 
-    cmap = colormaps["gray"].copy()
-    cmap.set_bad("white")
-    return cmap
+    return colormaps["gray"].with_extremes(bad="white")
 
 
 def grid_shape(k: int, n_cols: int | None = None) -> tuple[int, int]:
@@ -340,7 +338,7 @@ def activation_density(
     alive = freq > 0
     dead = n_hidden - int(alive.sum())
     fig, ax = _axes(ax, (6.0, 3.5))
-    # The smallest possible frequency is 1/m; the bins start at the decade below it.
+    # The lowest possible frequency is 1/m; the bins start at the decade at or below it.
     low = min(-1.0, math.floor(math.log10(1 / m)))
     bins = np.linspace(low, 0.0, 31)
     if alive.any():

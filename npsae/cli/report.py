@@ -1,0 +1,44 @@
+"""``npsae report RUN_DIR``: write RUN_DIR/report.html, one self-contained page with the
+figures, configuration and final metrics of a training run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "report",
+        help="write an HTML report (figures, settings, metrics) of a training run",
+        description="Read a run directory written by `npsae train --out RUN_DIR` (config.json, "
+        "history.csv, model.npz), reload the test split of its data set, and write "
+        "RUN_DIR/report.html: one file, figures included, that opens in any browser. The "
+        "data is read from where the run found it (or --data-root) and never downloaded.",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="the folder given to `npsae train --out`")
+    # The default is npsae.report.DEFAULT_SAMPLES, written out so that --help loads no matplotlib.
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=2000,
+        metavar="N",
+        help="test images used for the activation figures (default 2000)",
+    )
+    p.add_argument("--data-root", metavar="DIR", help="where MNIST is, if it has moved")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.samples < 1:
+        print(f"npsae report: error: --samples {args.samples}: must be >= 1", file=sys.stderr)
+        return 2
+    from npsae.report import write_report
+
+    try:
+        path = write_report(args.run_dir, samples=args.samples, data_root=args.data_root)
+    except (OSError, ValueError) as err:
+        print(f"npsae report: error: {err}", file=sys.stderr)
+        return 1
+    print(f"report: {path}")
+    return 0
