@@ -76,8 +76,9 @@ def test_a_folder_of_idx_files_with_and_without_a_test_split(tmp_path, capsys):
         write_idx(folder / f"{name}-images-idx3-ubyte", rng.integers(0, 256, (n, 5, 6), np.uint8))
         write_idx(folder / f"{name}-labels-idx1-ubyte.gz", rng.integers(0, 3, n, np.uint8))
     argv = ("--dataset", folder, "--hidden", 4, "--sparsity", "none", "--epochs", 2)
-    assert run_train(*argv, "--batch-size", 16) == 0
+    assert run_train(*argv, "--batch-size", 16, "--out", tmp_path / "run") == 0
     stdout, stderr = capsys.readouterr()
+    assert (tmp_path / "run" / "reconstructions.png").exists()  # 5 x 6 images drawn as such
     assert "30 -> 4 relu -> 30 sigmoid, mse + None" in stdout and "epoch 2/2  4 steps" in stdout
     assert "test set (30 images)" in stdout and stderr == ""
     for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte.gz"):

@@ -405,9 +405,10 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
 
         n = min(FIGURE_SAMPLES, len(X_test))
         labels = None if y_test is None else y_test[:n]
-        figures = save_figures(
-            plan.out, model, as_float(X_test[:n], model.dtype), labels=labels, history=history
-        )
+        # Images of a folder of IDX files need not be square: pass their shape on.
+        shape = X_test.shape[1:] if X_test.ndim == 3 else None
+        sample = as_float(X_test[:n], model.dtype)
+        figures = save_figures(plan.out, model, sample, labels, history, shape=shape)
         if not quiet:
             for path in figures.values():
                 print(f"figure: {path}")
