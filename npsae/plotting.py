@@ -235,14 +235,14 @@ def filters(
     tiles = np.divide(units, scale, out=np.zeros_like(units), where=scale > 0)
     image = mosaic(tiles.reshape(-1, int(shape[0]), int(shape[1])), n_cols=n_cols, gap=gap)
     # About 50 mosaic pixels per inch, within a size that fits a report page.
-    size = min(8.0, max(3.0, image.shape[1] / 50))
+    size = min(8.0, max(4.0, image.shape[1] / 50))
     aspect = image.shape[0] / image.shape[1]
     fig, ax = _axes(ax, (size, max(1.5, size * aspect + 0.4)))
     ax.imshow(image, cmap=_gray_with_gaps(), vmin=-1, vmax=1, interpolation="nearest")
     _image_axes(ax)
     if title is None:
-        which = "columns of W1" if axis == 1 else "rows of W2"
-        title = f"Filters of {len(tiles)} hidden units ({which})"
+        which = "W1 columns" if axis == 1 else "W2 rows"
+        title = f"Filters of {len(tiles)} unit{'s' if len(tiles) > 1 else ''} ({which})"
     if title:
         ax.set_title(title)
     return fig

@@ -249,7 +249,12 @@ def write_report(
         test["fve"] = fraction_variance_explained(rows, model.reconstruct(rows))
         test["samples"] = len(X)
         if labels is not None:
-            labels = np.asarray(labels)[:samples]
+            labels = np.asarray(labels)
+            if labels.shape != (len(X),):
+                raise ValueError(
+                    f"labels must have shape ({len(X)},), one per test sample, got {labels.shape}"
+                )
+            labels = labels[:samples]
         figures = model_figures(model, X[:samples], labels, history)
     else:
         shape = plotting.infer_shape(model.n_in)

@@ -117,7 +117,7 @@ def test_filters_mosaic_has_one_tile_per_unit_in_a_near_square_grid(k, grid):
     assert np.isnan(image).sum() == image.size - k * 28 * 28
     if empty_cells:
         assert np.isnan(image[-28:, -28:]).all()
-    assert f"{k} hidden units" in fig.axes[0].get_title()
+    assert fig.axes[0].get_title() == f"Filters of {k} unit{'s' * (k > 1)} (W1 columns)"
     assert_drawn(fig)
 
 
@@ -127,7 +127,7 @@ def test_filters_read_decoder_rows_as_encoder_columns():
     by_row = shown_image(plotting.filters(W1.T.copy()))
     np.testing.assert_array_equal(by_column, by_row)
     np.testing.assert_array_equal(by_row, shown_image(plotting.filters(W1.T, axis=0)))
-    assert "rows of W2" in plotting.filters(W1.T).axes[0].get_title()
+    assert "W2 rows" in plotting.filters(W1.T).axes[0].get_title()
 
 
 def test_filters_other_shapes_grids_and_a_silent_unit():

@@ -213,6 +213,8 @@ def test_report_without_test_data_shows_filters_and_history_and_says_why(tmp_pat
     assert set(page.ids) == ALL_FIGURES and page.rows["test: samples"] == "60"
     recon = model.loss(X_test)["recon"]
     assert float(page.rows["test: reconstruction error (mse)"]) == pytest.approx(recon, rel=1e-4)
+    with pytest.raises(ValueError, match=r"labels must have shape \(60,\)"):
+        report.write_report(run_dir, samples=10, X=X_test, labels=labels[:59])
 
 
 # --------------------------------------------------------------------------- save_figures
