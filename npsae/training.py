@@ -386,6 +386,7 @@ def resume(
     callbacks: Sequence[Callback] = (),
     verbose: int = 1,
     file: IO[str] | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> tuple[SparseAutoencoder, History]:
     """Continue the run in ``run_dir`` from its checkpoint, on the same data ``X``.
 
@@ -393,9 +394,10 @@ def resume(
     ``epochs`` (default: the number the run was started with) ends with exactly the parameters
     an uninterrupted run would have. Returns the model and the whole history (old rows and new).
     Raises ValueError if ``X`` does not have the run's number of samples, or ``epochs`` is below
-    the epochs already done (equal is fine: nothing to do).
+    the epochs already done (equal is fine: nothing to do). ``checkpoint``, the result of
+    ``read_checkpoint(run_dir)`` if the caller has read it already, saves reading it again.
     """
-    ckpt = read_checkpoint(run_dir)
+    ckpt = read_checkpoint(run_dir) if checkpoint is None else checkpoint
     training = dict(ckpt.training)
     if epochs is not None:
         _check_positive("epochs", epochs)

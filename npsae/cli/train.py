@@ -376,7 +376,12 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
             )
         else:
             model, history = training.resume(
-                plan.out, X, settings["epochs"], validation=X_test, verbose=verbose
+                plan.out,
+                X,
+                settings["epochs"],
+                validation=X_test,
+                verbose=verbose,
+                checkpoint=plan.checkpoint,
             )
     except training.TrainingDiverged as err:
         print(f"npsae train: {err}", file=sys.stderr)
