@@ -1,0 +1,318 @@
+"""Seconds per training epoch on full MNIST: npsae's Numba and NumPy backends against PyTorch.
+
+    python bench/epoch.py                 # 5 rounds, both presets, every implementation
+    python bench/epoch.py --quick         # 2 rounds on 10 % of MNIST, to try the script
+    python bench/epoch.py --repeats 9 --presets tutorial --impls numba torch gemm
+
+One *round* trains one epoch with every implementation, preset after preset, so that the
+implementations share whatever else the machine is doing at that moment; the table reports the
+median over rounds (and the spread, min-max). Each implementation gets one warm-up epoch first
+(Numba compiles, PyTorch allocates). Implementations:
+
+    numba, numpy  ``npsae.training.fit(model, X, 1, verbose=0)`` with ``npsae.optim.Adam``: the
+                  whole trainer, batch gathering, uint8 -> float32 and per-epoch metrics included
+    torch         the same model in a plain PyTorch loop (``torch.set_num_threads``), Adam with
+                  the same hyper-parameters, the same loss (recon + beta KL with the same clip
+                  + weight decay), the same uint8 -> float32 conversion of each shuffled batch
+    gemm          only the five matrix products of each step (X W1, H W2, H^T dZ2, dZ2 W2^T,
+                  X^T dZ1) on the same shapes, with preallocated outputs: the floor for any
+                  implementation that calls BLAS
+
+GFLOP/s counts the five products only: 5 x 2 m n_in n_hidden flops per batch of m. Peak memory
+is ``ru_maxrss`` of a fresh subprocess that loads MNIST and trains one epoch (``--no-memory``
+skips it). BLAS and PyTorch get ``--threads`` threads (default 2, this machine's cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+
+THREADS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+# The two models of the issue: the Keras tutorial's, and the UFLDL exercise's.
+PRESETS = {
+    "tutorial": dict(
+        n_hidden=64, hidden="relu", output="sigmoid", recon="mse", sparsity="kl", rho=0.05,
+        beta=0.1, weight_decay=0.0, init="glorot",
+    ),
+    "ufldl": dict(
+        n_hidden=196, hidden="sigmoid", output="sigmoid", recon="sse", sparsity="kl", rho=0.1,
+        beta=3.0, weight_decay=3e-3, init="ufldl",
+    ),
+}  # fmt: skip
+IMPLS = ("numba", "numpy", "torch", "gemm")
+N_IN = 784
+
+
+def _set_threads(threads: int) -> None:
+    # Must happen before NumPy (OpenBLAS) and Numba start their thread pools.
+    for name in THREADS_ENV:
+        os.environ.setdefault(name, str(threads))
+
+
+def default_data_root() -> str:
+    """$NPSAE_DATA, else the repository's data/ if it holds MNIST, else the shared copy beside
+    the clone (where CI finds it)."""
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for root in (os.environ.get("NPSAE_DATA"), os.path.join(repo, "data")):
+        if root and os.path.isdir(os.path.join(root, "mnist")):
+            return root
+    return os.path.join(os.path.dirname(repo), "shared", "data")
+
+
+def load_images(fraction: float = 1.0, root: str | None = None):
+    """MNIST's 60000 training images as uint8 (N, 784) (the first ``fraction`` of them)."""
+    import numpy as np
+
+    from npsae.datasets import load_mnist
+
+    images, _ = load_mnist("train", root=root or default_data_root(), download=False)
+    images = images.reshape(len(images), -1)
+    return np.ascontiguousarray(images[: int(len(images) * fraction)])
+
+
+def make_model(preset: str, backend: str):
+    from npsae.model import SparseAutoencoder
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the tutorial's KL-with-ReLU warning
+        return SparseAutoencoder(N_IN, backend=backend, seed=0, **PRESETS[preset])
+
+
+def flops_per_epoch(n_samples: int, n_hidden: int) -> int:
+    """The five products of a step cost 2 m n_in n_hidden flops each; summed over the epoch."""
+    return 5 * 2 * n_samples * N_IN * n_hidden
+
+
+# --------------------------------------------------------------------------- implementations
+
+
+class NpsaeEpoch:
+    """One epoch of ``npsae.training.fit`` per call, the optimiser's state carried over."""
+
+    def __init__(self, preset: str, backend: str, images, batch_size: int) -> None:
+        from npsae.optim import Adam
+
+        self.model = make_model(preset, backend)
+        self.optimizer = Adam()
+        self.images, self.batch_size = images, batch_size
+        self.epoch = 0
+
+    def __call__(self) -> None:
+        from npsae.training import fit
+
+        self.epoch += 1
+        fit(
+            self.model,
+            self.images,
+            1,
+            batch_size=self.batch_size,
+            optimizer=self.optimizer,
+            seed=self.epoch,
+            verbose=0,
+        )
+
+
+class GemmEpoch:
+    """The five BLAS products of each step of an epoch, and nothing else."""
+
+    def __init__(self, preset: str, images, batch_size: int) -> None:
+        import numpy as np
+
+        n_hidden = PRESETS[preset]["n_hidden"]
+        rng = np.random.default_rng(0)
+        self.sizes = [min(batch_size, len(images) - lo) for lo in range(0, len(images), batch_size)]
+        m = self.sizes[0]
+        self.X = rng.random((m, N_IN), dtype=np.float32)
+        self.W1 = rng.random((N_IN, n_hidden), dtype=np.float32)
+        self.W2 = rng.random((n_hidden, N_IN), dtype=np.float32)
+        self.H = np.empty((m, n_hidden), np.float32)
+        self.Z2 = np.empty((m, N_IN), np.float32)
+        self.dW1 = np.empty_like(self.W1)
+        self.dW2 = np.empty_like(self.W2)
+
+    def __call__(self) -> None:
+        import numpy as np
+
+        for m in self.sizes:
+            X, H, Z2 = self.X[:m], self.H[:m], self.Z2[:m]
+            np.dot(X, self.W1, out=H)
+            np.dot(H, self.W2, out=Z2)
+            np.dot(H.T, Z2, out=self.dW2)
+            np.dot(Z2, self.W2.T, out=H)
+            np.dot(X.T, H, out=self.dW1)
+
+
+class TorchEpoch:
+    """The same model, loss and optimiser as a plain PyTorch training loop."""
+
+    def __init__(self, preset: str, images, batch_size: int, threads: int) -> None:
+        import torch
+
+        from npsae.penalties import RHO_HAT_EPS
+
+        torch.set_num_threads(threads)
+        self.torch = torch
+        self.cfg = PRESETS[preset]
+        self.eps = RHO_HAT_EPS
+        params = make_model(preset, "numpy").params  # the same initial weights
+        self.params = [
+            torch.tensor(params[k], requires_grad=True) for k in ("W1", "b1", "W2", "b2")
+        ]
+        self.opt = torch.optim.Adam(self.params, lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
+        self.images = torch.from_numpy(images)
+        self.batch_size = batch_size
+        self.epoch = 0
+
+    def loss(self, X):
+        torch, cfg = self.torch, self.cfg
+        W1, b1, W2, b2 = self.params
+        Z1 = X @ W1 + b1
+        H = torch.relu(Z1) if cfg["hidden"] == "relu" else torch.sigmoid(Z1)
+        X_hat = torch.sigmoid(H @ W2 + b2)
+        sq = torch.sum((X_hat - X) ** 2)
+        recon = sq / X.numel() if cfg["recon"] == "mse" else sq / (2 * X.shape[0])
+        rho, beta = cfg["rho"], cfg["beta"]
+        rho_hat = torch.clamp(H.mean(dim=0), self.eps, 1 - self.eps)
+        kl = rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))
+        loss = recon + beta * kl.sum()
+        if cfg["weight_decay"]:
+            loss = loss + 0.5 * cfg["weight_decay"] * (W1.square().sum() + W2.square().sum())
+        return loss
+
+    def __call__(self) -> None:
+        torch = self.torch
+        self.epoch += 1
+        gen = torch.Generator().manual_seed(self.epoch)
+        order = torch.randperm(len(self.images), generator=gen)
+        for lo in range(0, len(order), self.batch_size):
+            X = self.images[order[lo : lo + self.batch_size]].to(torch.float32) / 255.0
+            self.opt.zero_grad(set_to_none=True)
+            loss = self.loss(X)
+            loss.backward()
+            self.opt.step()
+        if not torch.isfinite(loss):
+            raise FloatingPointError("PyTorch training diverged")
+
+
+def make_impl(impl: str, preset: str, images, batch_size: int, threads: int):
+    if impl in ("numba", "numpy"):
+        return NpsaeEpoch(preset, impl, images, batch_size)
+    if impl == "gemm":
+        return GemmEpoch(preset, images, batch_size)
+    return TorchEpoch(preset, images, batch_size, threads)
+
+
+# --------------------------------------------------------------------------- peak memory
+
+
+MEMORY_CHILD = """
+import resource, sys
+sys.path.insert(0, {bench_dir!r})
+import epoch
+images = epoch.load_images({fraction})
+epoch.make_impl({impl!r}, {preset!r}, images, {batch_size}, {threads})()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def peak_memory_mb(impl: str, preset: str, fraction: float, batch_size: int, threads: int):
+    """``ru_maxrss`` (MB) of a fresh process that loads MNIST and trains one epoch."""
+    code = MEMORY_CHILD.format(
+        bench_dir=os.path.dirname(os.path.abspath(__file__)),
+        fraction=fraction,
+        impl=impl,
+        preset=preset,
+        batch_size=batch_size,
+        threads=threads,
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    return int(out.split()[-1]) / 1024  # Linux reports kilobytes
+
+
+# --------------------------------------------------------------------------- main
+
+
+def available(impls: list[str]) -> list[str]:
+    if "torch" in impls:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            print("PyTorch is not importable: skipping it", file=sys.stderr)
+            impls = [i for i in impls if i != "torch"]
+    return impls
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="timed rounds (default 5)")
+    parser.add_argument("--quick", action="store_true", help="2 rounds on 10%% of MNIST")
+    parser.add_argument("--presets", nargs="+", choices=list(PRESETS), default=list(PRESETS))
+    parser.add_argument("--impls", nargs="+", choices=IMPLS, default=list(IMPLS))
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
+    args = parser.parse_args(argv)
+    _set_threads(args.threads)
+    fraction, repeats = (0.1, 2) if args.quick else (1.0, args.repeats)
+
+    images = load_images(fraction)
+    impls = available(args.impls)
+    runs = {
+        (p, i): make_impl(i, p, images, args.batch_size, args.threads)
+        for p in args.presets
+        for i in impls
+    }
+    for run in runs.values():  # warm-up: compile, allocate, fault in the pages
+        run()
+    times: dict[tuple[str, str], list[float]] = {key: [] for key in runs}
+    for r in range(repeats):
+        for key, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[key].append(time.perf_counter() - start)
+        print(f"round {r + 1}/{repeats} done", file=sys.stderr, flush=True)
+
+    memory = {}
+    if not args.no_memory:
+        for key in runs:
+            memory[key] = peak_memory_mb(*key[::-1], fraction, args.batch_size, args.threads)
+    print_table(times, memory, len(images), args, repeats)
+
+
+def print_table(times: dict, memory: dict, n_samples: int, args, repeats: int) -> None:
+    print(
+        f"\n{n_samples} images, batch {args.batch_size}, {args.threads} threads, "
+        f"median (min-max) of {repeats} interleaved epochs"
+    )
+    header = (
+        f"{'preset':9} {'impl':6} {'s/epoch':>8} {'min-max':>13} {'GFLOP/s':>8} "
+        f"{'x gemm':>7} {'vs numba':>9} {'peak MB':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    for preset in args.presets:
+        median = {i: statistics.median(t) for (p, i), t in times.items() if p == preset}
+        flops = flops_per_epoch(n_samples, PRESETS[preset]["n_hidden"])
+        for impl, sec in median.items():
+            spread = times[preset, impl]
+            mem = memory.get((preset, impl))
+            print(
+                f"{preset:9} {impl:6} {sec:8.3f} {min(spread):6.3f}-{max(spread):6.3f} "
+                f"{flops / sec / 1e9:8.1f} "
+                + (f"{sec / median['gemm']:7.2f} " if "gemm" in median else f"{'':7} ")
+                + (f"{sec / median['numba']:9.2f} " if "numba" in median else f"{'':9} ")
+                + (f"{mem:8.0f}" if mem is not None else "")
+            )
+
+
+if __name__ == "__main__":
+    main()
