@@ -222,3 +222,14 @@ def test_failed_save_leaves_the_old_file_intact(tmp_path, monkeypatch):
 def test_repr_names_the_architecture():
     text = repr(SparseAutoencoder(784, 64, hidden="sigmoid", sparsity="kl"))
     assert "784 -> 64 sigmoid -> 784 sigmoid" in text and "kl" in text
+
+
+def test_saved_files_get_ordinary_permissions(tmp_path):
+    """Atomic writes go through mkstemp (mode 0600); the final file must follow the umask."""
+    import os
+
+    path = tmp_path / "m.npz"
+    SparseAutoencoder(4, 2).save(path)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
