@@ -19,9 +19,10 @@ def firing_threshold(hidden: str) -> float:
     """The activation above which a unit of kind ``hidden`` counts as firing: H > threshold.
 
     A ReLU unit is either exactly 0 or firing, so its threshold is 0. A sigmoid unit never
-    outputs exactly 0 (sigma(z) > 0 for every z), so "H > 0" would call every unit always active;
-    with sparse targets such as rho = 0.05 a silent sigmoid unit sits near 0.01-0.05, and 0.1
-    separates it from a unit that responds (sigma(z) > 0.1 means z > -2.2).
+    outputs exactly 0 (sigma(z) > 0 for every z), so "H > 0" would call every unit always active.
+    A unit trained toward a small mean activation such as rho = 0.05 outputs small positive values
+    on most samples; counting it as firing only above 0.1 (sigma(z) > 0.1 means z > -2.2) keeps
+    that background out of the counts, at the price of a threshold that is a convention.
     """
     if hidden == "relu":
         return 0.0
