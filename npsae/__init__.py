@@ -2,7 +2,9 @@
 
 The names most programs need are importable from here; the modules hold the rest:
 ``npsae.reference`` (the equations in NumPy), ``npsae.kernels`` (the same in Numba),
-``npsae.penalties``, ``npsae.gradcheck``, ``npsae.idx``, ``npsae.datasets``.
+``npsae.penalties``, ``npsae.gradcheck``, ``npsae.idx``, ``npsae.datasets``, ``npsae.optim``,
+``npsae.training``, ``npsae.metrics``, ``npsae.plotting`` (figures), ``npsae.report`` (a run's
+figures and HTML report) and ``npsae.exercises`` (classroom exercises with an autograder).
 """
 
 __version__ = "0.1.0"
@@ -19,8 +21,18 @@ from npsae.datasets import (
 from npsae.gradcheck import gradient_check, numerical_gradient
 from npsae.idx import IDXFormatError, read_idx, write_idx
 from npsae.model import SparseAutoencoder
+from npsae.optim import SGD, Adam
+from npsae.training import History, TrainingDiverged, evaluate, fit, read_checkpoint, resume
 
 __all__ = [
+    "SGD",
+    "Adam",
+    "History",
+    "TrainingDiverged",
+    "evaluate",
+    "fit",
+    "read_checkpoint",
+    "resume",
     "DatasetError",
     "DatasetNotFoundError",
     "IDXFormatError",

@@ -22,6 +22,7 @@ import numpy as np
 
 from npsae import __version__, reference
 from npsae._fileio import load_npz, save_npz
+from npsae.datasets import as_float
 from npsae.penalties import (
     WEIGHTS,
     Sparsity,
@@ -215,8 +216,7 @@ class SparseAutoencoder:
         """
         X = np.asarray(X)
         if X.ndim >= 2 and X.dtype == np.uint8:
-            X = X.reshape(len(X), -1)
-            X = np.multiply(X, self.dtype.type(1 / 255), dtype=self.dtype)
+            X = as_float(X, dtype=self.dtype)  # the same conversion as the trainer's batches
         if X.ndim != 2 or X.shape[1] != self.n_in:
             raise ValueError(
                 f"{name} must have shape (m, {self.n_in}) for this model, got {X.shape}"
