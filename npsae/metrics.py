@@ -120,3 +120,36 @@ class ActivationStats:
     @property
     def feature_density(self) -> np.ndarray:
         return feature_density(self.fire_counts, max(self.n_samples, 1))
+
+
+def max_cosine_similarity(features: np.ndarray, W2: np.ndarray) -> np.ndarray:
+    """For each true feature, its cosine similarity with the best-matching decoder row:
+
+        s_f = max_j  <F_f, W2_j> / (||F_f|| ||W2_j||)
+
+    features: (n_features, n_in), W2: (n_hidden, n_in) -> (n_features,) in [-1, 1]. A row of
+    norm 0 matches nothing (similarity 0).
+    """
+    F = np.asarray(features, np.float64)
+    D = np.asarray(W2, np.float64)
+    if F.ndim != 2 or D.ndim != 2 or F.shape[1] != D.shape[1]:
+        raise ValueError(
+            f"features {F.shape} and W2 {D.shape} must be 2-d with the same number of columns"
+        )
+    F = F / np.maximum(np.linalg.norm(F, axis=1, keepdims=True), 1e-300)
+    D = D / np.maximum(np.linalg.norm(D, axis=1, keepdims=True), 1e-300)
+    return (F @ D.T).max(axis=1)
+
+
+def mmcs(features: np.ndarray, W2: np.ndarray) -> float:
+    """Mean max cosine similarity: the mean over true features of ``max_cosine_similarity``.
+
+    1 when every true feature is some decoder row's direction exactly; near 0 for random rows
+    in many dimensions.
+    """
+    return float(np.mean(max_cosine_similarity(features, W2)))
+
+
+def features_recovered(features: np.ndarray, W2: np.ndarray, threshold: float = 0.9) -> int:
+    """How many true features have a decoder row with cosine similarity above ``threshold``."""
+    return int(np.count_nonzero(max_cosine_similarity(features, W2) > threshold))

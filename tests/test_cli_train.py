@@ -118,6 +118,9 @@ def finished_run(tmp_path):
         (["--resume", "{run}", "--hidden", 8], "drop --hidden (only --epochs, --data-root and"),
         (["--resume", "{run}", "--epochs", 1], "has done 2 epochs already; give more"),
         (["--out", "{run}"], "holds a run already; continue it with --resume"),
+        (["--sparsity", "topk"], "give k exactly when sparsity='topk'"),
+        (["--sparsity", "topk", "--k", 3], "use hidden='relu'"),
+        (["--activation", "relu", "--sparsity", "topk", "--k", 99], "k=99 must be an integer"),
     ],
 )
 def test_bad_arguments_are_refused_before_any_work(
@@ -141,3 +144,17 @@ def test_out_and_resume_together_are_an_argparse_error(capsys):
         run_train("--out", "a", "--resume", "b")
     assert info.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [["--sparsity", "topk", "--k", 3], ["--sparsity", "l1-decoder", "--beta", 0.05]],
+    ids=["topk", "l1-decoder"],
+)
+def test_modern_variants_on_bars_report_the_recovered_bars(variant, capsys):
+    argv = ["--dataset", "bars", "--hidden", 24, "--activation", "relu", "--output", "linear"]
+    argv += ["--recon", "sse", "--lr", 3e-3, "--epochs", 20, "--batch-size", 64, "--quiet"]
+    assert run_train(*argv, *variant) == 0
+    stdout = capsys.readouterr().out
+    assert "bars recovered: 16 of 16" in stdout
+    assert "L0 " in stdout and "dead units" in stdout

@@ -31,6 +31,8 @@ DEFAULTS = {
     "output": "sigmoid",
     "recon": "mse",
     "sparsity": "kl",
+    "k": None,
+    "unit_norm_decoder": False,
     "rho": 0.05,
     "beta": 0.1,
     "weight_decay": 0.0,
@@ -68,7 +70,11 @@ RUN_OPTIONS = (
     "dataset",
     "hidden",
     "activation",
+    "output",
+    "recon",
     "sparsity",
+    "k",
+    "unit_norm_decoder",
     "rho",
     "beta",
     "weight_decay",
@@ -120,7 +126,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, help="passes over the training set (default 50)")
     p.add_argument("--hidden", type=int, metavar="UNITS", help="hidden units (default 64)")
     p.add_argument("--activation", choices=("relu", "sigmoid"), help="hidden activation")
-    p.add_argument("--sparsity", choices=("kl", "l1", "none"), help="sparsity penalty")
+    p.add_argument("--output", choices=("sigmoid", "linear"), help="output activation")
+    p.add_argument(
+        "--recon", choices=("mse", "sse"), help="reconstruction loss: mean, or half-sum per sample"
+    )
+    p.add_argument(
+        "--sparsity",
+        choices=("kl", "l1", "l1-decoder", "topk", "none"),
+        help="sparsity: KL to rho, L1, L1 weighted by decoder norms, or TopK (with --k)",
+    )
+    p.add_argument("--k", type=int, help="hidden units TopK keeps per sample (--sparsity topk)")
+    p.add_argument(
+        "--unit-norm-decoder",
+        action="store_const",
+        const=True,
+        help="keep every decoder row at unit length (a common companion of L1)",
+    )
     p.add_argument("--rho", type=float, help="KL target mean activation, in (0, 1)")
     p.add_argument("--beta", type=float, help="weight of the sparsity penalty, >= 0")
     p.add_argument("--weight-decay", type=float, metavar="LAMBDA", help="L2 penalty, >= 0")
@@ -253,6 +274,8 @@ def _build_model(settings: dict, n_in: int) -> SparseAutoencoder:
         backend=settings["backend"],
         seed=settings["seed"],
         init=settings["init"],
+        k=settings["k"],
+        unit_norm_decoder=settings["unit_norm_decoder"],
     )
 
 
@@ -338,13 +361,19 @@ def _load(settings: dict, root: str | None, quiet: bool):
     return X, X_test, y_test, description
 
 
+def _bars_features():
+    """The 16 true bars of the 8 x 8 bars problem, (16, 64)."""
+    from npsae.datasets import make_bars
+
+    return make_bars(1)[1]
+
+
 def _execute(plan: _Plan, args: argparse.Namespace) -> int:
     import numpy as np
 
-    from npsae import training
+    from npsae import metrics, training
     from npsae.datasets import DatasetError, as_float
     from npsae.idx import IDXFormatError
-    from npsae.metrics import fraction_variance_explained
     from npsae.optim import Adam
 
     quiet = args.quiet
@@ -402,11 +431,21 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
     if X_test is not None:
         test = training.evaluate(model, X_test, settings["batch_size"])
         X_float = as_float(X_test, model.dtype)
-        fve = fraction_variance_explained(X_float, model.reconstruct(X_float))
+        H = model.encode(X_float)
+        fve = metrics.fraction_variance_explained(X_float, model.decode(H))
+        threshold = metrics.firing_threshold(model.config["hidden"])
+        dead = metrics.dead_fraction(metrics.fire_counts(H, threshold))
         print(
             f"test set ({len(X_test)} images): recon ({model.config['recon']}) "
-            f"{test['recon']:.4g}, mse {test['mse']:.4g}, variance explained {fve:.3f}"
+            f"{test['recon']:.4g}, mse {test['mse']:.4g}, variance explained {fve:.3f}, "
+            f"L0 {metrics.l0(H, threshold):.1f}, dead units {dead:.0%}"
         )
+        if settings["dataset"] == "bars":
+            W2, bars = model.params["W2"], _bars_features()
+            print(
+                f"bars recovered: {metrics.features_recovered(bars, W2)} of {len(bars)} "
+                f"(mean max cosine similarity {metrics.mmcs(bars, W2):.3f})"
+            )
     if plan.out is not None and X_test is not None:
         from npsae.report import save_figures
 
