@@ -119,7 +119,7 @@ def finished_run(tmp_path):
         (["--resume", "{run}", "--epochs", 1], "has done 2 epochs already; give more"),
         (["--out", "{run}"], "holds a run already; continue it with --resume"),
         (["--sparsity", "topk"], "give k exactly when sparsity='topk'"),
-        (["--sparsity", "topk", "--k", 3], "use hidden='relu'"),
+        (["--activation", "sigmoid", "--sparsity", "topk", "--k", 3], "use hidden='relu'"),
         (["--activation", "relu", "--sparsity", "topk", "--k", 99], "k=99 must be an integer"),
     ],
 )
