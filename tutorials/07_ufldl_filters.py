@@ -107,7 +107,9 @@ save(fig, "07_filters_by_epoch.png")
 # * beta = 0: no sparsity at all. Units fire about half the time and every filter mixes many
 #   strokes: a dense code spreads each digit over all units.
 # * rho = 0.02: each unit should fire on 1 image in 50. Fewer updates reach each unit, so its
-#   filter forms more slowly (still noisy after a short run), and fewer units share the work.
+#   filter forms more slowly (still noisy after the quick run). Given time (--full) the filters
+#   become templates of whole digits: with about two units active per image, each must stand for
+#   a whole digit rather than a stroke.
 # * rho = 0.3: a denser code; filters look more like parts of whole digits again.
 
 # %%
