@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from _common import FULL, save
 
-from npsae import plotting
+from npsae import metrics, plotting
 from npsae.datasets import make_bars
 from npsae.model import SparseAutoencoder
 from npsae.optim import Adam
@@ -66,6 +66,11 @@ def mmcs(F, W2):
     """Mean over the true features of the best cosine similarity with any decoder row."""
     return float(cosine_matrix(F, W2).max(axis=1).mean())
 
+
+# npsae.metrics has the same measure; the two agree:
+W_random = np.random.default_rng(1).normal(size=(16, 64))
+print(f"ours {mmcs(bars, W_random):.6f}   npsae.metrics.mmcs {metrics.mmcs(bars, W_random):.6f}")
+assert np.isclose(mmcs(bars, W_random), metrics.mmcs(bars, W_random))
 
 # A sanity check: the bars themselves score 1, random rows score low.
 rng = np.random.default_rng(0)
@@ -116,7 +121,8 @@ best = C.argmax(axis=1)
 print("bar k:     ", " ".join(f"{k:4d}" for k in range(16)))
 print("best unit: ", " ".join(f"{j:4d}" for j in best))
 print("cosine:    ", " ".join(f"{c:4.2f}" for c in C.max(axis=1)))
-print(f"distinct units used: {len(set(best))} of 16")
+print(f"distinct units used: {len(set(best))} of 16;  bars with a row of cosine > 0.9: "
+      f"{metrics.features_recovered(bars, model.params['W2'], threshold=0.9)} of 16")  # fmt: skip
 
 # %%
 # The decoder rows during training, each time reordered so that tile k is the unit that best
