@@ -20,8 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from _common import FULL, save
 
-from npsae import plotting
-from npsae.cli.train import PRESETS
+from npsae import plotting, presets
 from npsae.datasets import as_float, load_mnist
 from npsae.model import SparseAutoencoder
 from npsae.optim import Adam
@@ -32,21 +31,11 @@ X = as_float(images[:10000])  # UFLDL's 10000 training digits
 print("X:", X.shape)
 
 # %%
-# The settings, as SparseAutoencoder arguments. `npsae train --preset ufldl` uses the same ones:
-ufldl = dict(
-    n_hidden=196,
-    hidden="sigmoid",
-    output="sigmoid",
-    recon="sse",
-    sparsity="kl",
-    rho=0.1,
-    beta=3.0,
-    weight_decay=3e-3,
-    init="ufldl",  # weights uniform in [-r, r], r = sqrt(6 / (n_in + n_hidden + 1))
-)
-print("npsae train --preset ufldl:", PRESETS["ufldl"])
-assert PRESETS["ufldl"]["hidden"] == ufldl["n_hidden"]
-assert all(PRESETS["ufldl"][k] == ufldl[k] for k in ("recon", "rho", "beta", "weight_decay"))
+# The settings, as SparseAutoencoder arguments; `npsae train --preset ufldl` starts from the
+# same ones (npsae.presets). init="ufldl" draws the weights uniform in [-r, r] with
+# r = sqrt(6 / (n_in + n_hidden + 1)).
+ufldl = presets.get("ufldl").model
+print("ufldl preset:", ufldl)
 
 # %% [markdown]
 # ## Training, and the filters as they form

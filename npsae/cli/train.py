@@ -16,51 +16,38 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from npsae.presets import PRESETS, Preset
+
 if TYPE_CHECKING:
     from npsae.model import SparseAutoencoder
     from npsae.training import Checkpoint
 
 DATASETS = ("mnist", "fashion-mnist", "bars")
 
-# The tutorial's settings; ``--preset`` replaces some, explicit options override both.
+# The command's option names for the model's keyword arguments, where they differ.
+_OPTION_NAMES = {"n_hidden": "hidden", "hidden": "activation"}
+
+
+def _as_options(preset: Preset) -> dict:
+    """A preset's values under this command's option names."""
+    options = {_OPTION_NAMES.get(k, k): v for k, v in preset.model.items()}
+    options.update(
+        lr=preset.lr, epochs=preset.epochs, batch_size=preset.batch_size, dataset=preset.dataset
+    )
+    return options
+
+
+# The Keras tutorial's settings; ``--preset`` replaces some, explicit options override both.
 DEFAULTS = {
-    "dataset": "mnist",
-    "epochs": 50,
-    "hidden": 64,
-    "activation": "relu",
     "output": "sigmoid",
     "recon": "mse",
-    "sparsity": "kl",
     "k": None,
     "unit_norm_decoder": False,
-    "rho": 0.05,
-    "beta": 0.1,
     "weight_decay": 0.0,
     "init": "glorot",
-    "lr": 1e-3,
-    "batch_size": 256,
+    **_as_options(PRESETS["keras"]),
     "seed": 0,
     "backend": "numba",
-}
-
-# Ng's UFLDL sparse autoencoder exercise (on MNIST). UFLDL minimised the whole-batch objective
-# with L-BFGS; here Adam takes its place. Adam's step does not scale with the loss (sse sums over
-# the pixels), so lr was chosen by trial on 20000 images: after 8 epochs the test objective was
-# 24.8 with lr 1e-3 and 20.8 with 3e-3; after 25, 17.9 with 3e-3, 17.7 with 1e-2, and 19.7 with
-# 3e-2, whose training loss no longer fell steadily. 3e-3 is the safe side of the best.
-PRESETS = {
-    "ufldl": {
-        "hidden": 196,
-        "activation": "sigmoid",
-        "output": "sigmoid",
-        "recon": "sse",
-        "sparsity": "kl",
-        "rho": 0.1,
-        "beta": 3.0,
-        "weight_decay": 3e-3,
-        "init": "ufldl",
-        "lr": 3e-3,
-    },
 }
 
 # Options that describe a run: with --resume they come from its checkpoint, so giving them is
@@ -122,7 +109,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="mnist (default), fashion-mnist, bars (8x8 bars images, input width 64), or a "
         "folder of IDX files named as MNIST's (train-images-idx3-ubyte[.gz], ...)",
     )
-    p.add_argument("--preset", choices=sorted(PRESETS), help="start from a classic setting")
+    p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        help="start from a named setting of npsae.presets (ufldl: Ng's exercise; bars-*: one "
+        "recipe per sparsity variant on the bars problem)",
+    )
     p.add_argument("--epochs", type=int, help="passes over the training set (default 50)")
     p.add_argument("--hidden", type=int, metavar="UNITS", help="hidden units (default 64)")
     p.add_argument("--activation", choices=("relu", "sigmoid"), help="hidden activation")
@@ -185,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _settings(args: argparse.Namespace) -> dict:
     """The values to use: explicit options, else the preset's, else the tutorial's."""
-    preset = PRESETS.get(args.preset, {})
+    preset = _as_options(PRESETS[args.preset]) if args.preset else {}
     settings = {}
     for name, default in DEFAULTS.items():
         given = getattr(args, name, None)
