@@ -3,8 +3,9 @@
 The names most programs need are importable from here; the modules hold the rest:
 ``npsae.reference`` (the equations in NumPy), ``npsae.kernels`` (the same in Numba),
 ``npsae.penalties``, ``npsae.gradcheck``, ``npsae.idx``, ``npsae.datasets``, ``npsae.optim``,
-``npsae.training``, ``npsae.metrics``, ``npsae.presets`` (named settings), ``npsae.plotting`` (figures), ``npsae.report`` (a run's
-figures and HTML report) and ``npsae.exercises`` (classroom exercises with an autograder).
+``npsae.training``, ``npsae.metrics``, ``npsae.presets`` (named settings), ``npsae.plotting``
+(figures), ``npsae.report`` (a run's figures and HTML report) and ``npsae.exercises``
+(classroom exercises with an autograder).
 """
 
 __version__ = "0.1.0"
