@@ -26,6 +26,7 @@ skips it). BLAS and PyTorch get ``--threads`` threads (default 2, this machine's
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import statistics
 import subprocess
@@ -242,12 +243,10 @@ def peak_memory_mb(impl: str, preset: str, fraction: float, batch_size: int, thr
 
 
 def available(impls: list[str]) -> list[str]:
-    if "torch" in impls:
-        try:
-            import torch  # noqa: F401
-        except ImportError:
-            print("PyTorch is not importable: skipping it", file=sys.stderr)
-            impls = [i for i in impls if i != "torch"]
+    # find_spec, not import: this process must stay small until the memory runs are done.
+    if "torch" in impls and importlib.util.find_spec("torch") is None:
+        print("PyTorch is not installed: skipping it", file=sys.stderr)
+        impls = [i for i in impls if i != "torch"]
     return impls
 
 
@@ -264,13 +263,17 @@ def main(argv: list[str] | None = None) -> None:
     _set_threads(args.threads)
     fraction, repeats = (0.1, 2) if args.quick else (1.0, args.repeats)
 
-    images = load_images(fraction)
     impls = available(args.impls)
-    runs = {
-        (p, i): make_impl(i, p, images, args.batch_size, args.threads)
-        for p in args.presets
-        for i in impls
-    }
+    keys = [(p, i) for p in args.presets for i in impls]
+    # Before this process grows: a child's ru_maxrss starts from its parent's size at the fork.
+    memory = {}
+    if not args.no_memory:
+        for preset, impl in keys:
+            memory[preset, impl] = peak_memory_mb(
+                impl, preset, fraction, args.batch_size, args.threads
+            )
+    images = load_images(fraction)
+    runs = {(p, i): make_impl(i, p, images, args.batch_size, args.threads) for p, i in keys}
     for run in runs.values():  # warm-up: compile, allocate, fault in the pages
         run()
     times: dict[tuple[str, str], list[float]] = {key: [] for key in runs}
@@ -281,10 +284,6 @@ def main(argv: list[str] | None = None) -> None:
             times[key].append(time.perf_counter() - start)
         print(f"round {r + 1}/{repeats} done", file=sys.stderr, flush=True)
 
-    memory = {}
-    if not args.no_memory:
-        for key in runs:
-            memory[key] = peak_memory_mb(*key[::-1], fraction, args.batch_size, args.threads)
     print_table(times, memory, len(images), args, repeats)
 
 
