@@ -10,6 +10,8 @@ holds them equal), with two differences that buy speed:
 
 Matrix products stay in BLAS (``np.dot`` with ``out=``): a hand-written loop cannot beat it.
 Sums are accumulated in float64, as the reference does, so the backends agree to rounding.
+float32 stays float32 (constants are cast to the data's type) and its exp is a vectorisable
+polynomial (``_exp_float32``, a few ulps); float64, the dtype of gradient checks, uses libm's.
 
 Compiled code is cached on disk (``cache=True``) so a second process starts fast; set
 ``NPSAE_NUMBA_CACHE=0`` to turn the cache off. Numba itself falls back to a per-user cache folder
