@@ -366,7 +366,10 @@ class SparseAutoencoder:
         if backend is not None:
             config["backend"] = backend
         try:
-            model = cls(**config)
+            with warnings.catch_warnings():
+                # Warnings about the configuration were given when it was first built.
+                warnings.simplefilter("ignore", UserWarning)
+                model = cls(**config)
         except (TypeError, ValueError) as err:
             raise ValueError(f"{source}: invalid config ({err})") from err
         for name, ref in model.params.items():

@@ -81,7 +81,8 @@ def sgd_step(
 # --------------------------------------------------------------------------- the kernels
 
 
-@njit(cache=CACHE)
+# error_model="numpy": Python's division-by-zero checks would stop LLVM vectorising the loop.
+@njit(cache=CACHE, error_model="numpy")
 def _adam_kernel(p, g, m, v, lr, beta1, one_minus_beta1, beta2, one_minus_beta2, bc1, bc2, eps):
     # The scalars arrive already rounded to the arrays' dtype, so every operation below is the
     # reference's operation in that dtype, in the same order.
@@ -93,7 +94,7 @@ def _adam_kernel(p, g, m, v, lr, beta1, one_minus_beta1, beta2, one_minus_beta2,
         p[i] = p[i] - lr * (m_i / bc1) / (np.sqrt(v_i / bc2) + eps)
 
 
-@njit(cache=CACHE)
+@njit(cache=CACHE, error_model="numpy")
 def _sgd_kernel(p, g, velocity, lr, momentum):
     for i in range(p.size):
         vel = momentum * velocity[i] - lr * g[i]
