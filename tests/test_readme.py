@@ -3,10 +3,9 @@
 import re
 from pathlib import Path
 
-README = Path(__file__).resolve().parent.parent / "README.md"
-
-
 import pytest
+
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 @pytest.mark.filterwarnings("ignore:KL sparsity assumes:UserWarning")  # the tour's own model
