@@ -37,7 +37,11 @@ class Preset:
     dataset: str = "mnist"
 
 
-_BARS = dict(n_hidden=24, output="linear", recon="sse")
+def _bars(description: str, lr: float, epochs: int, **model: Any) -> Preset:
+    """A bars recipe: 24 units, a linear output and sse, batches of 64."""
+    model = dict(n_hidden=24, output="linear", recon="sse", **model)
+    return Preset(f"bars: {description}", model, lr, epochs, batch_size=64, dataset="bars")
+
 
 PRESETS: dict[str, Preset] = {
     "keras": Preset(
@@ -54,37 +58,21 @@ PRESETS: dict[str, Preset] = {
         lr=3e-3,
         epochs=50,
     ),
-    "bars-kl": Preset(
-        "bars: sigmoid units, KL(0.1) beta 1, unit-norm decoder",
-        dict(_BARS, hidden="sigmoid", sparsity="kl", rho=0.1, beta=1.0, unit_norm_decoder=True),
-        lr=1e-2,
-        epochs=60,
-        batch_size=64,
-        dataset="bars",
+    "bars-kl": _bars(
+        "sigmoid units, KL(0.1) beta 1, unit-norm decoder", 1e-2, 60,
+        hidden="sigmoid", sparsity="kl", rho=0.1, beta=1.0, unit_norm_decoder=True,
     ),
-    "bars-l1": Preset(
-        "bars: ReLU units, L1 beta 0.05, unit-norm decoder",
-        dict(_BARS, hidden="relu", sparsity="l1", beta=0.05, unit_norm_decoder=True),
-        lr=3e-3,
-        epochs=30,
-        batch_size=64,
-        dataset="bars",
+    "bars-l1": _bars(
+        "ReLU units, L1 beta 0.05, unit-norm decoder", 3e-3, 30,
+        hidden="relu", sparsity="l1", beta=0.05, unit_norm_decoder=True,
     ),
-    "bars-topk": Preset(
-        "bars: ReLU units, TopK with k = 3",
-        dict(_BARS, hidden="relu", sparsity="topk", k=3),
-        lr=3e-3,
-        epochs=30,
-        batch_size=64,
-        dataset="bars",
+    "bars-topk": _bars(
+        "ReLU units, TopK with k = 3", 3e-3, 30,
+        hidden="relu", sparsity="topk", k=3,
     ),
-    "bars-l1-decoder": Preset(
-        "bars: ReLU units, decoder-weighted L1 beta 0.05",
-        dict(_BARS, hidden="relu", sparsity="l1-decoder", beta=0.05),
-        lr=3e-3,
-        epochs=30,
-        batch_size=64,
-        dataset="bars",
+    "bars-l1-decoder": _bars(
+        "ReLU units, decoder-weighted L1 beta 0.05", 3e-3, 30,
+        hidden="relu", sparsity="l1-decoder", beta=0.05,
     ),
 }  # fmt: skip
 
