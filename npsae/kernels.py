@@ -3,8 +3,9 @@
 Each public function here has the name and contract of its twin in ``npsae.reference`` (a test
 holds them equal), with two differences that buy speed:
 
-* one pass over the data does the whole stage (bias, activation, loss, derivative and bias
-  gradient), instead of one temporary array per equation;
+* one sweep over the rows does the whole stage (bias, activation, loss, derivative and bias
+  gradient; each row is visited twice while it sits in cache), instead of one temporary array
+  per equation;
 * the stage writes its result over its first argument (Z1 becomes H, Z2 becomes dZ2, dH becomes
   dZ1), so a training step allocates nothing but the gradients it returns.
 
