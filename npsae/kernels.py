@@ -246,6 +246,43 @@ def hidden_backward(
     return dH, db.astype(dH.dtype)
 
 
+@jit
+def _add_scaled(grad, W, lam):
+    for i in range(grad.shape[0]):
+        for j in range(grad.shape[1]):
+            grad[i, j] += lam * W[i, j]
+
+
+def add_weight_decay_grad(grad: np.ndarray, W: np.ndarray, lam: float) -> None:
+    """grad += lambda W in place, as ``penalties.add_weight_decay_grad``, in one pass: NumPy's
+    ``grad += W * lam`` allocates a copy of W and reads memory twice, at every step."""
+    _add_scaled(grad, W, W.dtype.type(lam))
+
+
+# --------------------------------------------------------------------------- training batches
+
+
+@njit(cache=CACHE, error_model="numpy", nogil=True)
+def _gather_pixels(pixels, index, out):
+    # No fast-math here: "arcp" would turn / 255 into * (1 / 255), which rounds differently.
+    scale = out.dtype.type(255)
+    for r in range(index.size):
+        src, dst = pixels[index[r]], out[r]
+        for j in range(src.size):
+            dst[j] = out.dtype.type(src[j]) / scale
+
+
+def gather_pixels(pixels: np.ndarray, index: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out[r] = pixels[index[r]] / 255: a batch of uint8 rows picked and scaled in one pass.
+
+    The trainer's batch step, bit-for-bit ``datasets.as_float(pixels[index])`` (IEEE division
+    is correctly rounded either way) without the uint8 copy in between. ``pixels: (N, n_in)``
+    uint8, ``index: (m,)`` integers, ``out: (m, n_in)`` float32 or float64; returns ``out``.
+    """
+    _gather_pixels(pixels, index, out)
+    return out
+
+
 # --------------------------------------------------------------------------- the whole model
 
 
@@ -298,5 +335,5 @@ class NumbaBackend:
         dZ1, db1 = hidden_backward(dH, H, c, spec.hidden)
         dW1 = X.T @ dZ1
         grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
-        spec.add_penalty_grads(grads, params, dW2_sparsity)
+        spec.add_penalty_grads(grads, params, dW2_sparsity, add_weight_decay_grad)
         return loss, grads, Cache(X, H, h_sum)

@@ -16,6 +16,7 @@ import inspect
 import json
 import os
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -26,10 +27,10 @@ from npsae.datasets import as_float
 from npsae.penalties import (
     WEIGHTS,
     Sparsity,
+    add_weight_decay_grad,
     decoder_norms,
     make_sparsity,
     weight_decay,
-    weight_decay_grad,
 )
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
@@ -79,11 +80,18 @@ class Spec:
         dW2 = self.sparsity.decoder_grad(h_sum, m, W2) if self.sparsity_scale else None
         return c, dW2
 
-    def add_penalty_grads(self, grads: dict, params: dict, dW2_sparsity: np.ndarray | None) -> None:
-        """Add the weight-decay gradient and the sparsity penalty's decoder gradient in place."""
+    def add_penalty_grads(
+        self,
+        grads: dict,
+        params: dict,
+        dW2_sparsity: np.ndarray | None,
+        add_decay: Callable = add_weight_decay_grad,
+    ) -> None:
+        """Add the weight-decay gradient and the sparsity penalty's decoder gradient in place;
+        ``add_decay(grad, W, lam)`` (a backend's own) does grad += lam W."""
         if self.weight_decay and self.decay_scale:
             for k in WEIGHTS:
-                grads[k] += weight_decay_grad(params[k], self.weight_decay)
+                add_decay(grads[k], params[k], self.weight_decay)
         if dW2_sparsity is not None:
             grads["W2"] += dW2_sparsity.astype(grads["W2"].dtype)
 

@@ -219,4 +219,9 @@ def weight_decay_grad(W: np.ndarray, lam: float) -> np.ndarray:
     return W * W.dtype.type(lam)
 
 
+def add_weight_decay_grad(grad: np.ndarray, W: np.ndarray, lam: float) -> None:
+    """grad += lambda W, in place (``npsae.kernels`` has a twin that needs no temporary)."""
+    grad += weight_decay_grad(W, lam)
+
+
 WEIGHTS = ("W1", "W2")

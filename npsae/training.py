@@ -38,7 +38,7 @@ import numpy as np
 
 from npsae import __version__
 from npsae._fileio import atomic_write, load_npz
-from npsae.datasets import as_float
+from npsae.kernels import gather_pixels
 from npsae.metrics import ActivationStats, firing_threshold
 from npsae.model import TERMS, SparseAutoencoder
 from npsae.optim import Adam, Optimizer, from_config
@@ -206,12 +206,13 @@ class _Batches:
         self.dtype = dtype
         self.buffer = np.empty((min(batch_size, len(rows)), rows.shape[1]), dtype)
 
-    def __call__(self, index: np.ndarray | slice) -> np.ndarray:
-        picked = self.rows[index]
-        out = self.buffer[: len(picked)]
-        if picked.dtype == np.uint8:
-            return as_float(picked, self.dtype, out=out)
-        out[...] = picked
+    def __call__(self, index: np.ndarray) -> np.ndarray:
+        out = self.buffer[: len(index)]
+        if self.rows.dtype == np.uint8:
+            return gather_pixels(self.rows, index, out)  # one pass instead of copy then divide
+        if self.rows.dtype == self.dtype:
+            return np.take(self.rows, index, axis=0, out=out)
+        out[...] = self.rows[index]
         return out
 
 
@@ -470,7 +471,7 @@ class _Run:
         order = (
             np.random.default_rng([self.training["seed"], epoch]).permutation(n)
             if self.training["shuffle"]
-            else None
+            else np.arange(n)
         )
         start_time = time.perf_counter()
         stats = ActivationStats(model.n_hidden, firing_threshold(model.config["hidden"]))
@@ -479,7 +480,7 @@ class _Run:
         try:
             for step in range(steps):
                 lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
-                batch = batches(slice(lo, hi) if order is None else order[lo:hi])
+                batch = batches(order[lo:hi])
                 loss, grads, cache = model.forward_backward(batch, check=False)
                 # The terms are scalars: checking them costs nothing, unlike scanning the grads.
                 if not math.isfinite(loss["total"]):

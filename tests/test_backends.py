@@ -166,3 +166,27 @@ def test_backends_agree_on_the_modern_variants(dtype, config):
     fast.params["b1"][:] = 0.2
     X = random_batch(np.random.default_rng(8), 40, 20, dtype)
     assert_same_loss_and_grads(ref, fast, X, RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gather_pixels_is_bit_for_bit_as_float_of_the_picked_rows(dtype):
+    from npsae.datasets import as_float
+
+    pixels = np.arange(256 * 3, dtype=np.uint8).reshape(-1, 16)  # every byte value, twice over
+    index = np.random.default_rng(4).permutation(len(pixels))[:37]
+    out = np.full((37, 16), np.nan, dtype)
+    assert kernels.gather_pixels(pixels, index, out) is out
+    assert np.array_equal(out, as_float(pixels[index], dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_add_weight_decay_grad_twins(dtype):
+    from npsae import penalties
+
+    rng = np.random.default_rng(5)
+    W, grad = rng.normal(size=(2, 19, 7)).astype(dtype)
+    ref, fast = grad.copy(), grad.copy()
+    penalties.add_weight_decay_grad(ref, W, 3e-3)
+    kernels.add_weight_decay_grad(fast, W, 3e-3)
+    assert rel_diff(fast, ref) <= RTOL[dtype]
+    assert rel_diff(fast - grad, penalties.weight_decay_grad(W, 3e-3)) <= 10 * RTOL[dtype]
