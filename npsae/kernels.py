@@ -248,15 +248,20 @@ def hidden_backward(
 
 @jit
 def _add_scaled(grad, W, lam):
+    sq_norm = 0.0
     for i in range(grad.shape[0]):
         for j in range(grad.shape[1]):
-            grad[i, j] += lam * W[i, j]
+            w = W[i, j]
+            grad[i, j] += lam * w
+            sq_norm += np.float64(w) * np.float64(w)
+    return sq_norm
 
 
-def add_weight_decay_grad(grad: np.ndarray, W: np.ndarray, lam: float) -> None:
-    """grad += lambda W in place, as ``penalties.add_weight_decay_grad``, in one pass: NumPy's
-    ``grad += W * lam`` allocates a copy of W and reads memory twice, at every step."""
-    _add_scaled(grad, W, W.dtype.type(lam))
+def add_weight_decay_grad(grad: np.ndarray, W: np.ndarray, lam: float) -> float:
+    """grad += lambda W in place and return ||W||^2, as ``penalties.add_weight_decay_grad``, in
+    one pass over W: NumPy's ``grad += W * lam`` allocates a copy of W and reads memory twice,
+    and the squared norm would be a third pass, at every training step."""
+    return _add_scaled(grad, W, W.dtype.type(lam))
 
 
 # --------------------------------------------------------------------------- training batches
@@ -327,7 +332,6 @@ class NumbaBackend:
         recon, dZ2, db2 = output_layer(
             dZ2, params["b2"], X, spec.output, spec.recon, spec.recon_scale
         )
-        loss = spec.loss_terms(recon, h_sum, m, params)
         # Backward
         dW2 = H.T @ dZ2
         dH = np.dot(dZ2, W2.T, out=self._buffer("dH", (m, n_hidden), dtype))
@@ -335,5 +339,6 @@ class NumbaBackend:
         dZ1, db1 = hidden_backward(dH, H, c, spec.hidden)
         dW1 = X.T @ dZ1
         grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
-        spec.add_penalty_grads(grads, params, dW2_sparsity, add_weight_decay_grad)
+        sq_norm = spec.add_penalty_grads(grads, params, dW2_sparsity, add_weight_decay_grad)
+        loss = spec.loss_terms(recon, h_sum, m, params, sq_norm)
         return loss, grads, Cache(X, H, h_sum)

@@ -62,12 +62,24 @@ class Spec:
     sparsity_scale: float = 1.0
     decay_scale: float = 1.0
 
-    def loss_terms(self, recon: float, h_sum: np.ndarray, m: int, params: dict) -> dict:
-        """The loss terms of a batch, as floats: recon, sparsity, decay and their total."""
+    def loss_terms(
+        self, recon: float, h_sum: np.ndarray, m: int, params: dict, sq_norm: float | None = None
+    ) -> dict:
+        """The loss terms of a batch, as floats: recon, sparsity, decay and their total.
+
+        ``sq_norm`` = ||W1||^2 + ||W2||^2 when the caller has it already (see
+        ``add_penalty_grads``); otherwise the decay term computes it.
+        """
+        if not self.weight_decay:
+            decay = 0.0
+        elif sq_norm is None:
+            decay = weight_decay(params, self.weight_decay)
+        else:
+            decay = 0.5 * self.weight_decay * sq_norm
         terms = {
             "recon": float(recon),
             "sparsity": self.sparsity.value(h_sum, m, params["W2"]),
-            "decay": weight_decay(params, self.weight_decay) if self.weight_decay else 0.0,
+            "decay": decay,
         }
         terms["total"] = terms["recon"] + terms["sparsity"] + terms["decay"]
         return terms
@@ -86,14 +98,18 @@ class Spec:
         params: dict,
         dW2_sparsity: np.ndarray | None,
         add_decay: Callable = add_weight_decay_grad,
-    ) -> None:
-        """Add the weight-decay gradient and the sparsity penalty's decoder gradient in place;
-        ``add_decay(grad, W, lam)`` (a backend's own) does grad += lam W."""
+    ) -> float | None:
+        """Add the weight-decay gradient and the sparsity penalty's decoder gradient in place.
+
+        ``add_decay(grad, W, lam)`` (a backend's own) does grad += lam W and returns ||W||^2.
+        Returns ||W1||^2 + ||W2||^2 for ``loss_terms``, or None when the decay gradient is off.
+        """
+        sq_norm = None
         if self.weight_decay and self.decay_scale:
-            for k in WEIGHTS:
-                add_decay(grads[k], params[k], self.weight_decay)
+            sq_norm = sum(add_decay(grads[k], params[k], self.weight_decay) for k in WEIGHTS)
         if dW2_sparsity is not None:
             grads["W2"] += dW2_sparsity.astype(grads["W2"].dtype)
+        return sq_norm
 
 
 def _check_choice(name: str, value: Any, choices: tuple) -> None:

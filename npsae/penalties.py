@@ -219,9 +219,13 @@ def weight_decay_grad(W: np.ndarray, lam: float) -> np.ndarray:
     return W * W.dtype.type(lam)
 
 
-def add_weight_decay_grad(grad: np.ndarray, W: np.ndarray, lam: float) -> None:
-    """grad += lambda W, in place (``npsae.kernels`` has a twin that needs no temporary)."""
+def add_weight_decay_grad(grad: np.ndarray, W: np.ndarray, lam: float) -> float:
+    """grad += lambda W in place, and return ||W||^2, which the decay value needs.
+
+    ``npsae.kernels`` has a twin that does both in one pass over W, with no temporary.
+    """
     grad += weight_decay_grad(W, lam)
+    return float(np.dot(W.ravel(), W.ravel()))
 
 
 WEIGHTS = ("W1", "W2")

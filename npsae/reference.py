@@ -212,7 +212,6 @@ def loss_and_grads(params: dict, X: np.ndarray, spec) -> tuple[dict, dict, Cache
     recon, dZ2, db2 = output_layer(
         H @ W2, params["b2"], X, spec.output, spec.recon, spec.recon_scale
     )
-    loss = spec.loss_terms(recon, h_sum, m, params)
     # Backward: decoder weights, then into the hidden layer, then encoder weights
     dW2 = H.T @ dZ2
     dH = dZ2 @ W2.T
@@ -220,5 +219,7 @@ def loss_and_grads(params: dict, X: np.ndarray, spec) -> tuple[dict, dict, Cache
     dZ1, db1 = hidden_backward(dH, H, c, spec.hidden)
     dW1 = X.T @ dZ1
     grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
-    spec.add_penalty_grads(grads, params, dW2_sparsity)
+    # The loss comes last: adding the decay gradient also measures ||W||^2 for its value.
+    sq_norm = spec.add_penalty_grads(grads, params, dW2_sparsity)
+    loss = spec.loss_terms(recon, h_sum, m, params, sq_norm)
     return loss, grads, Cache(X, H, h_sum)

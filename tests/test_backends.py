@@ -186,7 +186,9 @@ def test_add_weight_decay_grad_twins(dtype):
     rng = np.random.default_rng(5)
     W, grad = rng.normal(size=(2, 19, 7)).astype(dtype)
     ref, fast = grad.copy(), grad.copy()
-    penalties.add_weight_decay_grad(ref, W, 3e-3)
-    kernels.add_weight_decay_grad(fast, W, 3e-3)
+    sq_ref = penalties.add_weight_decay_grad(ref, W, 3e-3)
+    sq_fast = kernels.add_weight_decay_grad(fast, W, 3e-3)
+    assert abs(sq_fast - sq_ref) <= RTOL[dtype] * sq_ref
+    assert abs(sq_ref - np.sum(W.astype(np.float64) ** 2)) <= RTOL[dtype] * sq_ref
     assert rel_diff(fast, ref) <= RTOL[dtype]
     assert rel_diff(fast - grad, penalties.weight_decay_grad(W, 3e-3)) <= 10 * RTOL[dtype]
