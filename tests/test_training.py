@@ -58,6 +58,10 @@ def test_metrics_by_hand():
     assert math.isnan(metrics.fraction_variance_explained(np.ones((3, 2)), np.ones((3, 2))))
     with pytest.raises(ValueError, match="hidden='tanh'"):
         metrics.firing_threshold("tanh")
+    big = np.random.default_rng(0).choice([0.0, 0.1, 0.7], size=(1000, 9)).astype(np.float32)
+    counts = metrics.fire_counts(big, np.float32(0.1))  # strictly above the threshold fires
+    assert counts.dtype == np.int64
+    assert counts.tolist() == [int(np.sum(col == np.float32(0.7))) for col in big.T]
 
 
 def test_activation_stats_accumulated_in_batches_equal_the_whole():
