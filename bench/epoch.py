@@ -285,6 +285,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"round {r + 1}/{repeats} done", file=sys.stderr, flush=True)
 
     print_table(times, memory, len(images), args, repeats)
+    print_paired(times, args.presets)
 
 
 def print_table(times: dict, memory: dict, n_samples: int, args, repeats: int) -> None:
@@ -311,6 +312,40 @@ def print_table(times: dict, memory: dict, n_samples: int, args, repeats: int) -
                 + (f"{sec / median['numba']:9.2f} " if "numba" in median else f"{'':9} ")
                 + (f"{mem:8.0f}" if mem is not None else "")
             )
+
+
+# (preset, numerator, denominator, bound, "min" or "max"): the targets of the performance issue.
+TARGETS = (
+    ("tutorial", "torch", "numba", 2.5, "min"),
+    ("tutorial", "numba", "gemm", 1.6, "max"),
+    ("ufldl", "torch", "numba", 2.0, "min"),
+    ("tutorial", "numpy", "numba", 3.0, "min"),
+    ("ufldl", "numpy", "numba", 3.0, "min"),
+)
+
+
+def paired_ratios(times: dict, preset: str, top: str, bottom: str) -> list[float]:
+    """top / bottom round by round: the two epochs of a round ran a few seconds apart, so a
+    machine that is slower in one round slows both, which the ratio of medians does not see."""
+    return [a / b for a, b in zip(times[preset, top], times[preset, bottom], strict=True)]
+
+
+def print_paired(times: dict, presets: list[str]) -> None:
+    rows = [
+        t for t in TARGETS if t[0] in presets and (t[0], t[1]) in times and (t[0], t[2]) in times
+    ]
+    if not rows:
+        return
+    print("\ntargets, as ratios within each round: median (min-max) over rounds")
+    for preset, top, bottom, bound, kind in rows:
+        ratios = paired_ratios(times, preset, top, bottom)
+        med = statistics.median(ratios)
+        met = med >= bound if kind == "min" else med <= bound
+        goal = f"{'>=' if kind == 'min' else '<='} {bound:g}"
+        print(
+            f"{preset:9} {top + ' / ' + bottom:14} {med:5.2f} ({min(ratios):4.2f}-"
+            f"{max(ratios):4.2f})  goal {goal:7} {'met' if met else 'missed'}"
+        )
 
 
 if __name__ == "__main__":

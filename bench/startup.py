@@ -9,8 +9,8 @@ kernels from that folder (warm). Commands:
 
     gradcheck      ``python -m npsae gradcheck``: what a student runs first (float64 kernels)
     all kernels    imports npsae and calls every compiled function once per dtype: each stage of
-                   the Numba backend for every activation, TopK, and the optimisers' updates;
-                   cold, this is the whole compile bill
+                   the Numba backend for every activation, TopK, weight decay, the batch gather
+                   and the optimisers' updates; cold, this is the whole compile bill
     import npsae   the floor: importing NumPy, Numba and npsae, compiling nothing
 
 Reported: wall-clock seconds, cold and the median (min-max) of the warm runs.
@@ -33,6 +33,7 @@ import warnings
 import numpy as np
 from npsae.model import SparseAutoencoder
 from npsae.optim import SGD, Adam
+from npsae.training import fit
 warnings.simplefilter("ignore", UserWarning)
 X = np.random.default_rng(0).random((8, 6))
 for dtype in (np.float32, np.float64):
@@ -40,11 +41,12 @@ for dtype in (np.float32, np.float64):
         ("sigmoid", "sigmoid", "kl", None), ("relu", "linear", "topk", 2)
     ):
         model = SparseAutoencoder(6, 3, hidden=hidden, output=output, sparsity=sparsity, k=k,
-                                  dtype=dtype)
+                                  weight_decay=1e-3, dtype=dtype)
         loss, grads = model.loss_and_grads(X)
         model.reconstruct(X)
         for opt in (Adam(), SGD(momentum=0.9)):
             opt.step(model.params, grads)
+    fit(model, (X * 255).astype(np.uint8), 1, batch_size=4, verbose=0)  # the batch gather
 """
 
 COMMANDS = {

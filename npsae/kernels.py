@@ -14,6 +14,10 @@ Sums are accumulated in float64, as the reference does, so the backends agree to
 float32 stays float32 (constants are cast to the data's type) and its exp is a vectorisable
 polynomial (``_exp_float32``, a few ulps); float64, the dtype of gradient checks, uses libm's.
 
+Two smaller kernels serve the training step: ``add_weight_decay_grad`` (twin of the function of
+that name in ``npsae.penalties``) and ``gather_pixels``, which builds a training batch from uint8
+images (twin of ``datasets.as_float(pixels[index])``).
+
 Compiled code is cached on disk (``cache=True``) so a second process starts fast; set
 ``NPSAE_NUMBA_CACHE=0`` to turn the cache off. Numba itself falls back to a per-user cache folder
 when the installed package is read-only.

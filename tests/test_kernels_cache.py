@@ -12,12 +12,13 @@ import pytest
 
 import npsae
 
-# One training step of a tiny float32 model on the Numba backend, through the public API.
+# One training step of a tiny float32 model on the Numba backend, through the public API, on
+# uint8 pixels (so the batch gather is compiled and cached too).
 TRAIN_ONE_STEP = """
 import numpy as np
 import npsae
-model = npsae.SparseAutoencoder(6, 3, dtype=np.float32, backend="numba")
-X = np.random.default_rng(0).random((8, 6)).astype(np.float32)
+model = npsae.SparseAutoencoder(6, 3, dtype=np.float32, backend="numba", weight_decay=1e-3)
+X = np.random.default_rng(0).integers(0, 256, size=(8, 6), dtype=np.uint8)
 npsae.fit(model, X, epochs=1, batch_size=8, verbose=0)
 assert all(np.isfinite(p).all() for p in model.params.values())
 print("npsae from", npsae.__file__)
