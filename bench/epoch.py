@@ -1,6 +1,6 @@
 """Seconds per training epoch on full MNIST: npsae's Numba and NumPy backends against PyTorch.
 
-    python bench/epoch.py                 # 5 rounds, both presets, every implementation
+    python bench/epoch.py                 # 7 rounds, both presets, every implementation
     python bench/epoch.py --quick         # 2 rounds on 10 % of MNIST, to try the script
     python bench/epoch.py --repeats 9 --presets tutorial --impls numba torch gemm
 
@@ -252,7 +252,7 @@ def available(impls: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="timed rounds (default 5)")
+    parser.add_argument("--repeats", type=int, default=7, help="timed rounds (default 7)")
     parser.add_argument("--quick", action="store_true", help="2 rounds on 10%% of MNIST")
     parser.add_argument("--presets", nargs="+", choices=list(PRESETS), default=list(PRESETS))
     parser.add_argument("--impls", nargs="+", choices=IMPLS, default=list(IMPLS))
