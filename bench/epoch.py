@@ -18,6 +18,10 @@ median over rounds (and the spread, min-max). Each implementation gets one warm-
                   X^T dZ1) on the same shapes, with preallocated outputs: the floor for any
                   implementation that calls BLAS
 
+After the table, each speed target of the performance issue is checked on ratios taken within
+a round (e.g. torch / numba of the same round), whose median over rounds is steadier than the
+ratio of the medians when the machine's speed drifts between rounds.
+
 GFLOP/s counts the five products only: 5 x 2 m n_in n_hidden flops per batch of m. Peak memory
 is ``ru_maxrss`` of a fresh subprocess that loads MNIST and trains one epoch (``--no-memory``
 skips it). BLAS and PyTorch get ``--threads`` threads (default 2, this machine's cores).
