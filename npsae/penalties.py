@@ -205,13 +205,15 @@ def make_sparsity(
     return SPARSITY[name](beta=beta) if name else Sparsity()
 
 
-def weight_decay(params: dict, lam: float) -> float:
-    """(lambda / 2) (||W1||^2 + ||W2||^2), biases not decayed.
+def squared_norm(W: np.ndarray) -> float:
+    """||W||^2 = sum_ij W_ij^2, as one BLAS dot product in the weights' own dtype: a float64 copy
+    of the weights at every step would cost more than the rest of the penalty's work."""
+    return float(np.dot(W.ravel(), W.ravel()))
 
-    Each ||W||^2 is one BLAS dot product in the weights' own dtype: a float64 copy of the weights
-    at every step would cost more than the rest of the penalty's work.
-    """
-    return 0.5 * lam * sum(float(np.dot(params[k].ravel(), params[k].ravel())) for k in WEIGHTS)
+
+def weight_decay(params: dict, lam: float) -> float:
+    """(lambda / 2) (||W1||^2 + ||W2||^2), biases not decayed."""
+    return 0.5 * lam * sum(squared_norm(params[k]) for k in WEIGHTS)
 
 
 def weight_decay_grad(W: np.ndarray, lam: float) -> np.ndarray:
@@ -225,7 +227,7 @@ def add_weight_decay_grad(grad: np.ndarray, W: np.ndarray, lam: float) -> float:
     ``npsae.kernels`` has a twin that does both in one pass over W, with no temporary.
     """
     grad += weight_decay_grad(W, lam)
-    return float(np.dot(W.ravel(), W.ravel()))
+    return squared_norm(W)
 
 
 WEIGHTS = ("W1", "W2")
