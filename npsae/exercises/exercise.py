@@ -11,6 +11,10 @@ from npsae.exercises.grading import Spec
 
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
+#: What each difficulty is called, and the points an exercise of that difficulty is worth.
+DIFFICULTIES = {1: "warm-up", 2: "core", 3: "challenge"}
+POINTS = {1: 2, 2: 4, 3: 6}
+
 STUB = '''"""Exercise {number} of {total}: {name}
 
 {summary}.
@@ -34,7 +38,10 @@ class Exercise:
     """One exercise: the function ``name`` the student writes in ``filename``, graded by ``spec``.
 
     ``signature`` is the stub's parameter list and return annotation, ``doc`` its docstring
-    (the maths, the shapes and a hint; never the solution).
+    (the maths, the shapes and a hint; never the solution). ``difficulty`` is a key of
+    ``DIFFICULTIES`` and sets the points; ``builds_on`` names the exercises whose functions
+    this one reuses; ``questions`` are short written questions answered in the stub's answer
+    block, collected for the instructor and never graded automatically.
     """
 
     name: str
@@ -44,6 +51,13 @@ class Exercise:
     spec: Spec
     imports: str = "import numpy as np"
     number: int = 0
+    difficulty: int = 1
+    builds_on: tuple[str, ...] = ()
+    questions: tuple[str, ...] = ()
+
+    @property
+    def points(self) -> int:
+        return POINTS[self.difficulty]
 
     @property
     def filename(self) -> str:

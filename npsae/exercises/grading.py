@@ -38,7 +38,8 @@ class Case:
 
     ``args`` are passed positionally; ``dtype`` sets the tolerance; ``m`` (the batch size, when
     the exercise has one) feeds the shape and factor-of-m diagnostics; with ``raises`` set the
-    function must raise that exception type instead of returning.
+    function must raise that exception type instead of returning. ``edge`` marks a fixed case
+    (extreme values, empty arrays, bad input) as opposed to one drawn from the random generator.
     """
 
     label: str
@@ -46,6 +47,7 @@ class Case:
     dtype: np.dtype = np.dtype(np.float64)
     m: int | None = None
     raises: type[BaseException] | None = None
+    edge: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,6 +165,10 @@ class Spec:
     ``returns_dict`` the function returns a dict with these keys. ``keep_dtype`` requires array
     results in the dtype of the (float32 or float64) inputs. The hints are appended to the
     diagnostics of transposed shapes, NaN results and arguments changed in place.
+
+    ``judge``, when set, replaces the comparison with the reference's output for exercises
+    whose answer is not one array of values (a trained model, a gradient check's verdict):
+    ``judge(case, got, expected)`` returns None when ``got`` is right, else the message.
     """
 
     reference: Callable[..., Any]
@@ -176,6 +182,7 @@ class Spec:
     nan_hint: str = ""
     mutation_hint: str = "work on a copy, or build new arrays"
     seed: int = 0
+    judge: Callable[[Case, dict, dict], str | None] | None = None
 
 
 def grade(name: str, spec: Spec, fn: Callable[..., Any]) -> Result:
@@ -226,6 +233,9 @@ def _grade_case(spec: Spec, fn: Callable, case: Case, where: str) -> tuple | Non
         got = _outputs(spec, out)
     except TypeError as err:
         return FAILED, str(err), ()
+    if spec.judge is not None:
+        message = spec.judge(case, got, expected)
+        return None if message is None else (FAILED, message, ())
     if _matches(got, expected, case):
         return _dtype_failure(spec, got, case)
     return FAILED, *_diagnose(spec, got, expected, case)

@@ -40,9 +40,10 @@ def _sigmoid_cases(rng: np.random.Generator) -> list[Case]:
         for shape in ((5, 7), (3,), (2, 3, 4))
     ]
     cases += [
-        Case(f"{dt.name}, extreme z = {_EXTREMES}", (_EXTREMES.astype(dt),), dt) for dt in FLOATS
+        Case(f"{dt.name}, extreme z = {_EXTREMES}", (_EXTREMES.astype(dt),), dt, edge=True)
+        for dt in FLOATS
     ]
-    return cases + [Case("float64, empty Z (0, 4)", (np.zeros((0, 4)),))]
+    return cases + [Case("float64, empty Z (0, 4)", (np.zeros((0, 4)),), edge=True)]
 
 
 def _sigmoid_grad_cases(rng: np.random.Generator) -> list[Case]:
@@ -51,7 +52,7 @@ def _sigmoid_grad_cases(rng: np.random.Generator) -> list[Case]:
         Case(case_label(dt, A=shape), (sigmoid(rng.normal(0, 2, shape)).astype(dt),), dt)
         for dt in FLOATS
         for shape in ((5, 7), (4,), (2, 3, 4))
-    ] + [Case(f"{dt.name}, A = {edges}", (edges.astype(dt),), dt) for dt in FLOATS]
+    ] + [Case(f"{dt.name}, A = {edges}", (edges.astype(dt),), dt, edge=True) for dt in FLOATS]
 
 
 SIGMOID = Exercise(
@@ -94,6 +95,7 @@ Which way of writing sigma stays finite for z = 1000 and for z = -1000?
 
 SIGMOID_GRAD = Exercise(
     name="sigmoid_grad",
+    builds_on=("sigmoid",),
     summary="the sigmoid's derivative, written through its output A = sigma(z)",
     signature="(A: np.ndarray) -> np.ndarray",
     doc="""
@@ -174,6 +176,8 @@ def _forward_variant(hidden=sigmoid, output=sigmoid, use_b1=True, use_b2=True) -
 
 FORWARD = Exercise(
     name="forward",
+    difficulty=2,
+    builds_on=("sigmoid",),
     summary="the autoencoder's forward pass X -> H -> X^, sigmoid hidden and output units",
     signature=stub_signature(
         "X: np.ndarray",
@@ -278,7 +282,7 @@ def _loss_cases(rng: np.random.Generator) -> list[Case]:
                 )
             )
     X = rng.random((3, 5))
-    return cases + [Case("float64, X_hat equal to X (3, 5)", (X.copy(), X), m=3)]
+    return cases + [Case("float64, X_hat equal to X (3, 5)", (X.copy(), X), m=3, edge=True)]
 
 
 def _loss_exercise(
@@ -375,6 +379,7 @@ distributions of means rho and rho^_j:
 
 KL_PENALTY = Exercise(
     name="kl_penalty",
+    difficulty=2,
     summary="the KL sparsity penalty beta sum_j KL(rho || rho^_j)",
     signature="(H: np.ndarray, rho: float, beta: float) -> float",
     doc=_KL_DOC_HEAD
@@ -439,6 +444,8 @@ def _kl_grad(H, rho, beta, sign_rho=-1.0, sign_rest=1.0, scale=1.0):
 
 KL_PENALTY_GRAD = Exercise(
     name="kl_penalty_grad",
+    difficulty=2,
+    builds_on=("kl_penalty",),
     summary="the KL penalty's gradient dP/dH_ij, the same for every sample",
     signature="(H: np.ndarray, rho: float, beta: float) -> np.ndarray",
     doc=_KL_DOC_HEAD
@@ -612,6 +619,8 @@ def _backward_cases(rng: np.random.Generator) -> list[Case]:
 
 BACKWARD = Exercise(
     name="backward",
+    difficulty=3,
+    builds_on=("sigmoid_grad", "forward", "mse", "kl_penalty_grad"),
     summary="the gradients of mse + KL sparsity for W1, b1, W2, b2 (backpropagation)",
     signature=stub_signature(
         "X: np.ndarray",

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from npsae.exercises.casefns import CaseFunction
 from npsae.exercises.exercise import FLOATS, Exercise, case_label, stub_signature
 from npsae.exercises.grading import SCALE_MISTAKES, Case, Mistake, Spec, buggy, map_arrays, scaled
 from npsae.gradcheck import numerical_gradient
@@ -76,6 +77,7 @@ def _adam_cases(rng: np.random.Generator) -> list[Case]:
 
 ADAM_STEP = Exercise(
     name="adam_step",
+    difficulty=2,
     summary="one step of the Adam optimiser, with bias correction",
     signature=stub_signature(
         *(f"{name}: np.ndarray" for name in ("p", "g", "m", "v")),
@@ -176,11 +178,15 @@ def _idx_cases(rng: np.random.Generator) -> list[Case]:
     return [
         Case(label, (_idx_bytes(code, shape, 0 if code == 0x09 else 8),))
         for label, code, shape in good
-    ] + [Case(f"{label}: must raise ValueError", (data,), raises=ValueError) for label, data in bad]
+    ] + [
+        Case(f"{label}: must raise ValueError", (data,), raises=ValueError, edge=True)
+        for label, data in bad
+    ]
 
 
 PARSE_IDX_HEADER = Exercise(
     name="parse_idx_header",
+    difficulty=2,
     summary="read the element type, shape and header length of an IDX file (MNIST's format)",
     signature="(data: bytes) -> tuple[np.dtype, tuple[int, ...], int]",
     imports="import struct\n\nimport numpy as np",
@@ -249,19 +255,12 @@ def _numgrad_cases(rng: np.random.Generator) -> list[Case]:
     for shape, eps in (((5,), 1e-3), ((3, 4), 1e-2), ((2, 2, 3), 1e-4), ((1,), 1e-3)):
         w = rng.normal(0, 1, shape)
         x = rng.normal(0, 1, shape)
-        label = f"x {shape}, eps={eps}"
-
-        def curved(x, w=w):
-            return float(np.sum(w * np.sin(3 * x)) + np.sum(x**3) / 3)
-
-        cases.append(Case(f"{label}, f(x) = sum(w sin(3x)) + sum(x^3) / 3", (curved, x, eps)))
+        f = CaseFunction("sin_cubic", {"w": w})
+        label = f"x {shape}, eps={eps}, f(x) = sum(w sin(3x)) + sum(x^3) / 3"
+        cases.append(Case(label, (f, x, eps)))
     x = rng.normal(0, 1, (3, 4))
-    w = rng.normal(0, 1, (3, 4))
-
-    def reads_x(_, x=x, w=w):
-        # The gradient checker's f: it ignores its argument and reads the model's own array.
-        return float(np.sum(w * np.tanh(x)) + np.sum(x**2))
-
+    # The gradient checker's f: it ignores its argument and reads the model's own array.
+    reads_x = CaseFunction("tanh_square_of", {"x": x, "w": rng.normal(0, 1, (3, 4))})
     return cases + [
         Case("x (3, 4), eps=1e-3, an f that reads x itself, not its argument", (reads_x, x, 1e-3))
     ]
@@ -269,6 +268,7 @@ def _numgrad_cases(rng: np.random.Generator) -> list[Case]:
 
 NUMERICAL_GRADIENT = Exercise(
     name="numerical_gradient",
+    difficulty=2,
     summary="the centred-difference gradient of f at x, perturbing x in place",
     signature="(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float) -> np.ndarray",
     imports="from collections.abc import Callable\n\nimport numpy as np",

@@ -1,0 +1,53 @@
+"""Functions that exercise cases pass to a student's function, described as data.
+
+Some exercises take a function as an argument (the ``f`` of a numerical gradient). A student's
+code runs in a separate process that may import NumPy but not npsae, and only data crosses
+between the processes; so such an argument is a ``CaseFunction``: the name of one of the plain
+NumPy functions below plus the arrays it closes over. The grader sends the name and the arrays,
+and the student's process rebuilds the same callable from this file, loaded by path.
+
+This module imports NumPy only (never npsae), so that the student's process can load it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+
+
+def sin_cubic(x: np.ndarray, w: np.ndarray) -> float:
+    """f(x) = sum(w sin(3x)) + sum(x^3) / 3, a smooth function with curvature everywhere."""
+    return float(np.sum(w * np.sin(3 * x)) + np.sum(x**3) / 3)
+
+
+def tanh_square_of(_: np.ndarray, x: np.ndarray, w: np.ndarray) -> float:
+    """f(.) = sum(w tanh(x)) + sum(x^2) with x the bound array, not the argument: a gradient
+    checker's f, which ignores its argument and reads the model's own parameters."""
+    return float(np.sum(w * np.tanh(x)) + np.sum(x**2))
+
+
+#: The functions a case may name, by name.
+FUNCTIONS: dict[str, Callable[..., float]] = {f.__name__: f for f in (sin_cubic, tanh_square_of)}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class CaseFunction:
+    """The callable ``FUNCTIONS[name](x, **data)``.
+
+    ``data`` holds arrays (or numbers) that the function reads besides its argument; an entry
+    may be the very array object passed to the student as another argument (a function that
+    reads the array being perturbed), and the grader keeps that identity in the student's
+    process.
+    """
+
+    name: str
+    data: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.name not in FUNCTIONS:
+            raise ValueError(f"no case function {self.name!r}; known: {', '.join(FUNCTIONS)}")
+
+    def __call__(self, x: np.ndarray) -> float:
+        return FUNCTIONS[self.name](x, **self.data)
