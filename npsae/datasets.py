@@ -148,8 +148,8 @@ def locate_data(root: str | os.PathLike | None = None) -> DataLocation:
     1. "argument": ``root``, when given (``--root`` / ``--data-root`` on the command line).
     2. "environment": ``$NPSAE_DATA``, when set and not empty.
     3. "working directory": ``./data``, when ``./data/mnist/`` or ``./data/fashion-mnist/``
-       already holds one of the canonical files (gzipped or not), as it does after a download
-       by npsae < 0.2 or into a checkout.
+       already holds one of the canonical files (gzipped or not), as it does where an earlier
+       npsae, which downloaded there, has run: existing folders keep working.
     4. "per-user": the per-user data folder, found from any working folder: on Linux
        ``$XDG_CACHE_HOME/npsae`` (when that is an absolute path) or ``~/.cache/npsae``; on macOS
        ``~/Library/Caches/npsae``; on Windows ``%LOCALAPPDATA%\\npsae\\Cache`` (the folder
