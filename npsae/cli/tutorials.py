@@ -86,8 +86,8 @@ def run(args: argparse.Namespace) -> int:
     first = next(args.dir.glob("01_*.ipynb"), args.dir / "01_idx_format.ipynb")
     print(
         f"""
-Open the notebooks (each runs in under a minute; MNIST is read from $NPSAE_DATA, else from
-./data beside the notebook, where it is downloaded on first use):
+Open the notebooks (each runs in under a minute; MNIST is downloaded on first use into the
+folder 'python -m npsae data' names, or found under $NPSAE_DATA):
   JupyterLab   python -m pip install "npsae[notebooks]"  then  jupyter lab {args.dir}
   VS Code      open {args.dir}, open {first.name}, choose this Python as the kernel
   Colab        File > Upload notebook; upload _common.py beside it (Files panel) and install

@@ -5,8 +5,9 @@
 # We first decode the header by hand, with nothing but `gzip` and `int.from_bytes`, then let
 # npsae do it, and finally look at some digits.
 #
-# The data is found under `$NPSAE_DATA` (a folder holding `mnist/`), else `./data`, where it is
-# downloaded on first use.
+# MNIST is found under `$NPSAE_DATA` (a folder holding `mnist/`), else in `./data` if that holds
+# it, else in npsae's per-user data folder, where it is downloaded on first use
+# (`python -m npsae data` says which folder and why).
 #
 # As a script: `python 01_idx_format.py [FIGURE_FOLDER]`
 
