@@ -211,10 +211,10 @@ save(fig, "08_variants.png")
 # %% [markdown]
 # ## ... but not with any settings
 #
-# Ng's MNIST recipe moved here unchanged (sigmoid units and a *sigmoid* output, KL with beta 3)
-# does much worse: the sigmoid output squashes sums of bars, so a decoder row need not be a bar,
-# and the early rows even point away from the bars to build the dark background the output
-# needs. The recipe matters as much as the penalty.
+# Ng's MNIST recipe moved here unchanged (sigmoid units and a *sigmoid* output, KL with
+# $\beta = 3$) does much worse: the sigmoid output squashes sums of bars, so a decoder row need
+# not be a bar, and the early rows even point away from the bars to build the dark background
+# the output needs. The recipe matters as much as the penalty.
 
 # %%
 with warnings.catch_warnings():
