@@ -16,10 +16,11 @@
 # We draw all 196 as $28 \times 28$ tiles, then change $\rho$ and $\beta$ to see what they do.
 #
 # **What the quick run shows, and what it cannot.** Strokes take several thousand Adam steps to
-# form. The quick run (all 60000 training digits, 8 epochs of mini-batches of 64, about 7500
-# steps, some 15 seconds) shows them forming: many filters are already one stroke or one arc,
-# others are still blurred whole digits, and all carry some speckle. The `--full` run (30
-# epochs, a few minutes) gives clean strokes; its figures are shown below, beside the quick run's.
+# form, and clean ones take steps on large batches. The quick run (all 60000 training digits,
+# 8 epochs of mini-batches of 64: about 7500 steps, half a minute) shows them forming: many
+# filters are already one stroke or one arc, others are still blurred parts of whole digits, and
+# most carry some speckle. The `--full` run (30 epochs of batches of 256, a few minutes) gives
+# clean strokes; its figures are shown below, beside the quick run's.
 #
 # As a script: `python 07_ufldl_filters.py [FIGURE_FOLDER] [--full]`
 
@@ -50,10 +51,11 @@ print("ufldl preset:", ufldl)
 # %% [markdown]
 # ## Training, and the filters as they form
 #
-# UFLDL minimised $J$ over the whole batch with L-BFGS. We use Adam on mini-batches of 64 with a
-# learning rate of 0.01 (the preset uses 0.003 and batches of 256 for its longer runs): small
-# batches give many steps per pass over the data, and it is the number of steps that the
-# strokes need. A callback keeps a copy of the model after some epochs.
+# UFLDL minimised $J$ over the whole batch with L-BFGS. We use Adam with a learning rate of 0.01
+# (the preset uses 0.003 for its longer runs) on mini-batches of 64 in the quick run: small
+# batches give many steps per pass over the data, and the strokes need many steps. The full run
+# uses batches of 256: fewer steps per pass, but each less noisy. A callback keeps a copy of the
+# model after some epochs.
 
 # %%
 epochs = 30 if FULL else 8
@@ -94,9 +96,10 @@ fig = plotting.filters(model.params["W1"], title=f"The 196 filters (columns of W
 save(fig, "07_filters.png")
 
 # %% [markdown]
-# The same filters after the `--full` run (30 epochs), saved when this tutorial was written
-# (`full_run/` beside the notebook; `tools/full_run_figures.py` in npsae's repository remakes
-# it). Most are now a single stroke, an arc or a short bar with dark flanks; the speckle is gone.
+# The same filters after the `--full` run (30 epochs of batches of 256), saved when this tutorial
+# was written (`full_run/` beside the notebook; `tools/full_run_figures.py` in npsae's repository
+# remakes it). Most are now a single stroke, an arc or a short bar with dark flanks; the speckle
+# is gone.
 #
 # ![The 196 filters after the full run](full_run/07_filters.png)
 
@@ -118,15 +121,17 @@ save(fig, "07_filters_by_epoch.png")
 # of the classic ($\rho = 0.1$, $\beta = 3$), each trained the same way from the same start for
 # as many epochs as the classic's copy it is compared with:
 #
-# * $\beta = 0$: no sparsity at all. Units fire about half the time and every filter mixes many
-#   strokes: a dense code spreads each digit over all units.
-# * $\rho = 0.02$: each unit should fire on 1 image in 50. With about four units active per
-#   image, each must stand for a larger part of a digit: the filters become blobs and templates
-#   of whole digits rather than strokes.
-# * $\rho = 0.3$: a denser code; the filters are smaller, fainter pieces, many of them alike.
+# * $\beta = 0$: no sparsity at all. Units fire about half the time (about 100 of the 196 are
+#   above 0.5 on each image). Many filters are a single dot: a unit that copies one pixel; the
+#   others are tangles of many strokes. Nothing asks a unit to stand for a stroke: a dense code
+#   spreads each digit over all units.
+# * $\rho = 0.02$: each unit should fire on 1 image in 50, so only two or three units are on per
+#   image and each must stand for a whole digit: the filters become templates of whole digits
+#   (ones, zeros, sixes) on a dark surround.
+# * $\rho = 0.3$: a denser code; the filters are tangles of several stroke fragments, some dots.
 #
-# The quick run trains each for only 3 epochs, where all four are still rough; the `--full`
-# figure below the quick one shows the same comparison after 15 epochs.
+# The quick run trains each for only 3 epochs: the four patterns are already told apart, but
+# rough. The `--full` figure below the quick one shows the same comparison after 15 epochs.
 
 # %%
 variants = {
