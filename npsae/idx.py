@@ -76,8 +76,8 @@ def parse_idx_header(data: bytes, source: str = "<bytes>") -> tuple[np.dtype, tu
     multi-byte types), the shape as a tuple of ints (``()`` for d = 0, one element), and the
     header's length in bytes, where the elements start.
 
-    Raises IDXFormatError for wrong leading bytes, an unknown type code, more dimensions than
-    NumPy allows (``MAX_NDIM``), a header cut short, or sizes whose total byte count could not be
+    Raises IDXFormatError for wrong leading bytes, an unknown type code, a header cut short, more
+    dimensions than NumPy allows (``MAX_NDIM``), or sizes whose total byte count could not be
     addressed on this machine.
     """
     if len(data) < 4:
@@ -94,15 +94,15 @@ def parse_idx_header(data: bytes, source: str = "<bytes>") -> tuple[np.dtype, tu
     if code not in TYPE_CODES:
         known = ", ".join(f"0x{c:02X} {t.name}" for c, t in TYPE_CODES.items())
         raise IDXFormatError(f"{source}: unknown element type code 0x{code:02X} (known: {known})")
-    if ndim > MAX_NDIM:
-        raise IDXFormatError(
-            f"{source}: the header declares {ndim} dimensions; an array has at most {MAX_NDIM}"
-        )
     header_size = 4 + 4 * ndim
     if len(data) < header_size:
         raise IDXFormatError(
             f"{source}: header cut short: {ndim} dimensions need a {header_size}-byte header, "
             f"only {len(data)} bytes present"
+        )
+    if ndim > MAX_NDIM:
+        raise IDXFormatError(
+            f"{source}: the header declares {ndim} dimensions; an array has at most {MAX_NDIM}"
         )
     shape = struct.unpack(f">{ndim}I", data[4:header_size])
     dtype = TYPE_CODES[code]

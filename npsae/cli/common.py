@@ -31,7 +31,7 @@ def flag(name: str) -> str:
 
 def error(command: str, message: object) -> None:
     """Print ``npsae COMMAND: error: MESSAGE`` on stderr, on one line."""
-    text = " ".join(str(message).split())
+    text = " ".join(str(message).splitlines())
     print(f"npsae {command}: error: {text}", file=sys.stderr)
 
 

@@ -428,6 +428,7 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
     except (ValueError, OSError) as err:
         common.error("train", err)
         return 1
+    del X  # the training set is done with: free its memory before the summary and figures
     if len(history):
         last = history.rows[-1]
         seconds = history["seconds"]
