@@ -7,10 +7,10 @@
 # gradient must pass. Finally we plant two classic bugs and watch the check catch them.
 #
 # Setting (Ng's sparse autoencoder): sigmoid hidden and output units, the sse reconstruction
-# error, a KL sparsity penalty and weight decay:
+# error and a KL sparsity penalty (the classroom exercises derive other settings: the mse, L1,
+# ReLU units, weight decay):
 #
 #     loss = (1 / 2m) sum_ik (X^_ik - X_ik)^2 + beta sum_j KL(rho || rho^_j)
-#            + (lambda / 2)(||W1||^2 + ||W2||^2)
 #
 # Run:  python tutorials/04_backprop_gradcheck.py [FIGURE_FOLDER]
 
@@ -33,10 +33,8 @@ from npsae.reference import sigmoid, sigmoid_grad, sse
 
 # A small model (gradient checks cost two loss evaluations per parameter entry) in float64:
 # in float32 the finite differences themselves are only good to about three digits.
-rho, beta, lam = 0.1, 3.0, 1e-3
-model = SparseAutoencoder(
-    n_in=12, n_hidden=5, recon="sse", rho=rho, beta=beta, weight_decay=lam, dtype=np.float64
-)
+rho, beta = 0.1, 3.0
+model = SparseAutoencoder(n_in=12, n_hidden=5, recon="sse", rho=rho, beta=beta, dtype=np.float64)
 rng = np.random.default_rng(0)
 X = rng.random((8, 12))
 m = X.shape[0]
@@ -53,7 +51,6 @@ H = sigmoid(X @ W1 + b1)
 X_hat = sigmoid(H @ W2 + b2)
 rho_hat = H.mean(axis=0)
 loss = sse(X_hat, X) + beta * kl_divergence(rho, rho_hat).sum()
-loss += lam / 2 * (np.sum(W1**2) + np.sum(W2**2))
 print(f"H {H.shape}  X^ {X_hat.shape}  rho^ {rho_hat.shape}")
 print(f"loss by hand {loss:.10f}   model.loss {model.loss(X)['total']:.10f}")
 
@@ -68,8 +65,8 @@ print(f"loss by hand {loss:.10f}   model.loss {model.loss(X)['total']:.10f}")
 dX_hat = (X_hat - X) / m
 # 2. Through the output sigmoid, sigma'(Z2) = X^ (1 - X^):  dZ2 = dX^ * X^ (1 - X^)  (m, n_in)
 dZ2 = dX_hat * sigmoid_grad(X_hat)
-# 3. Z2 = H W2 + b2 is linear:  dW2 = H^T dZ2 + lambda W2,  db2 = sum_i dZ2_i
-dW2 = H.T @ dZ2 + lam * W2
+# 3. Z2 = H W2 + b2 is linear:  dW2 = H^T dZ2,  db2 = sum_i dZ2_i
+dW2 = H.T @ dZ2
 db2 = dZ2.sum(axis=0)
 # 4. Back to the hidden activations:  dH = dZ2 W2^T                                 (m, n_hidden)
 dH = dZ2 @ W2.T
@@ -78,8 +75,8 @@ dH = dZ2 @ W2.T
 c = beta / m * kl_divergence_grad(rho, rho_hat)
 # 6. Through the hidden sigmoid:  dZ1 = (dH + c) * H (1 - H)                        (m, n_hidden)
 dZ1 = (dH + c) * sigmoid_grad(H)
-# 7. Z1 = X W1 + b1 is linear:  dW1 = X^T dZ1 + lambda W1,  db1 = sum_i dZ1_i
-dW1 = X.T @ dZ1 + lam * W1
+# 7. Z1 = X W1 + b1 is linear:  dW1 = X^T dZ1,  db1 = sum_i dZ1_i
+dW1 = X.T @ dZ1
 db1 = dZ1.sum(axis=0)
 by_hand = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 for name, g in {"dX^": dX_hat, "dZ2": dZ2, "dH": dH, "c": c, "dZ1": dZ1}.items():
@@ -154,9 +151,9 @@ def backprop(params, X, drop_mean=False, flip_kl=False):
     c = beta / m * kl_divergence_grad(rho, H.mean(axis=0)) * (-1 if flip_kl else 1)
     dZ1 = (dZ2 @ W2.T + c) * sigmoid_grad(H)
     return {
-        "W1": X.T @ dZ1 + lam * W1,
+        "W1": X.T @ dZ1,
         "b1": dZ1.sum(axis=0),
-        "W2": H.T @ dZ2 + lam * W2,
+        "W2": H.T @ dZ2,
         "b2": dZ2.sum(axis=0),
     }
 
