@@ -261,7 +261,7 @@ def _make_folders(folder: Path) -> list[Path]:
                 path.mkdir()
             except FileExistsError:
                 if not path.is_dir():
-                    raise
+                    raise NotADirectoryError(f"{path} exists and is not a folder") from None
                 continue  # made by another process meanwhile: not ours to remove
             created.append(path)
     except OSError:

@@ -227,6 +227,20 @@ def test_a_failed_download_removes_the_folders_it_created(tmp_path, server, dead
     assert list((tmp_path / "mine" / "fashion-mnist").iterdir()) == []
 
 
+def test_a_root_that_cannot_be_created_is_named_before_any_download(tmp_path, server):
+    (tmp_path / "file").write_text("mine")
+    root = tmp_path / "file" / "root"
+    with pytest.raises(DatasetNotFoundError) as info:
+        load_mnist("test", root=root, mirrors=[url(server, "good")])
+    message = str(info.value)
+    assert f"could not download MNIST into {root / 'mnist'}:" in message
+    assert (
+        f"    cannot create the folder: {tmp_path / 'file'} exists and is not a folder" in message
+    )
+    assert server.requests == []
+    assert (tmp_path / "file").read_text() == "mine"
+
+
 def test_an_interrupted_download_removes_its_folders_too(tmp_path, server, monkeypatch):
     def interrupted(url, f, size, timeout, progress):
         f.write(b"\x1f\x8b half a file")

@@ -180,7 +180,9 @@ def test_tutorials_do_not_contain_exercise_solutions():
 def test_tutorial_backprop_is_not_an_exercise_answer():
     """Tutorial 04's backward pass (sigmoid units, sse, KL, weight decay), run as a student's
     answer to every backward exercise, fails each: it shows a different configuration."""
-    source = next(p for p in TUTORIALS if p.name.startswith("04_")).read_text()
+    source = next(
+        p for p in TUTORIALS if p.name.startswith("04_") and p.suffix == ".py"
+    ).read_text()
     tree = ast.parse(source)
     (fn,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "backprop"]
     from npsae.penalties import kl_divergence_grad
