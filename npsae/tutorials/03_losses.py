@@ -153,7 +153,7 @@ ax_kl.set(xlabel=r"mean activation $\hat\rho$", ylabel=r"KL($\rho$ || $\hat\rho$
 ax_kl.set_title("The penalty: zero at the target,\nsmall below it, climbing steeply towards 1")
 ax_grad.axhline(0, color="grey", lw=0.5)
 ax_grad.set(xlabel=r"mean activation $\hat\rho$", ylabel=r"dKL / d$\hat\rho$", ylim=(-20, 20))
-ax_grad.set_title("Its derivative: pushes $\\hat\\rho$ towards $\\rho$,\nsteepest just above 0")
+ax_grad.set_title(r"Its derivative: pushes $\hat\rho$ towards $\rho$," "\nunbounded near 0 and 1")
 ax_kl.legend()
 ax_grad.legend()
 save(fig, "03_kl_divergence.png")
