@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import warnings
 
+from npsae.cli.train import SPARSITY_CHOICES, add_architecture_options, architecture_options
 from npsae.model import BACKENDS, HIDDEN, OUTPUT, RECON
 
 
@@ -14,7 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="check every gradient against finite differences",
         description="Check the analytic gradient of each loss term, and of their total, for "
         "each parameter, against centred finite differences, on a small float64 model and a "
-        "random batch. Exits with status 1 when a check fails.",
+        "random batch (JumpReLU's thresholds, whose gradient is a pseudo-derivative, against "
+        "its closed form; with --aux-k, half the units are marked dead so that AuxK's term has "
+        "work). Exits with status 1 when a check fails.",
     )
     p.add_argument("--n-in", type=int, default=8, help="input width (default 8)")
     p.add_argument("--n-hidden", type=int, default=5, help="hidden units (default 5)")
@@ -22,8 +25,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--hidden", choices=HIDDEN, default="sigmoid")
     p.add_argument("--output", choices=OUTPUT, default="sigmoid")
     p.add_argument("--recon", choices=RECON, default="mse")
-    p.add_argument("--sparsity", choices=("kl", "l1", "l1-decoder", "topk", "none"), default="kl")
-    p.add_argument("--k", type=int, default=None, help="units kept per sample, for topk")
+    p.add_argument("--sparsity", choices=SPARSITY_CHOICES, default="kl")
+    p.add_argument("--k", type=int, default=None, help="units kept per sample, topk/batchtopk")
+    # Wide enough that a small random batch has pre-activations near the thresholds, whose
+    # pseudo-derivative the check then compares with its closed form.
+    add_architecture_options(p, bandwidth=0.5)
     p.add_argument("--rho", type=float, default=0.05)
     p.add_argument("--beta", type=float, default=0.1)
     p.add_argument("--weight-decay", type=float, default=1e-3)
@@ -57,7 +63,11 @@ def run(args: argparse.Namespace) -> int:
                 backend=args.backend,
                 seed=args.seed,
                 k=args.k,
+                **architecture_options(args),
             )
+        if "since_fired" in model.buffers:
+            # A new model has no dead units: mark half of them so that AuxK's term is checked.
+            model.buffers["since_fired"][model.n_hidden // 2 :] = model.config["dead_after"]
         X = kink_free_batch(model, args.samples, seed=args.seed)
         result = gradient_check(model, X, eps=args.eps, max_entries=args.max_entries)
     except ValueError as err:
