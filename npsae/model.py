@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from npsae import __version__, reference
-from npsae._fileio import load_npz, save_npz
+from npsae._fileio import check_finite, load_npz, save_npz
 from npsae.datasets import as_float
 from npsae.penalties import (
     THRESHOLD_MOMENTUM,
@@ -515,7 +515,8 @@ class SparseAutoencoder:
         """Read a model written by ``save`` (never unpickling), optionally on another backend.
 
         Raises ValueError naming the file for a missing key, an unknown config field, a file
-        format from another npsae version, or parameters of the wrong shape or dtype.
+        format from another npsae version, or parameters of the wrong shape or dtype or holding
+        NaN or infinity.
         """
         return cls.from_arrays(load_npz(path), source=str(path), backend=backend)
 
@@ -567,6 +568,7 @@ class SparseAutoencoder:
                     f"{source}: buffer {name!r} is missing or not {ref.shape} {ref.dtype}"
                 )
             model.buffers[name] = np.array(arr)
+        check_finite(model.params, f"{source}: parameter")
         return model
 
 
