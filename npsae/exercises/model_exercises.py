@@ -143,6 +143,9 @@ The argument is A, not z.
 
 # --------------------------------------------------------------------------- 3: forward pass
 
+#: The stub parameters of a batch and the model's parameters.
+MODEL_ARGS = tuple(f"{name}: np.ndarray" for name in ("X", "W1", "b1", "W2", "b2"))
+
 # Batch size, input width, hidden width; never two equal, so that every transposition shows.
 _DIMS = ((6, 8, 3), (1, 5, 4), (9, 4, 7))
 
@@ -191,11 +194,7 @@ FORWARD = Exercise(
     builds_on=("sigmoid",),
     summary="the autoencoder's forward pass X -> H -> X^, sigmoid hidden and output units",
     signature=stub_signature(
-        "X: np.ndarray",
-        "W1: np.ndarray",
-        "b1: np.ndarray",
-        "W2: np.ndarray",
-        "b2: np.ndarray",
+        *MODEL_ARGS,
         returns="np.ndarray",
     ),
     doc="""
@@ -544,26 +543,20 @@ your kl_penalty (perturb one H_ij by +-h).
 _GRADS = ("W1", "b1", "W2", "b2")
 
 
-def _backward(X, W1, b1, W2, b2, rho, beta) -> dict:
+def model_grads(X, W1, b1, W2, b2, **model) -> dict:
+    """The gradients of npsae's own model (keywords of ``SparseAutoencoder``) with these
+    parameters on the batch X, in the dtype of X: the reference of every backward pass."""
     from npsae.model import SparseAutoencoder
 
-    m, n_in = X.shape
-    model = SparseAutoencoder(
-        n_in,
-        W1.shape[1],
-        recon="mse",
-        sparsity="kl",
-        rho=rho,
-        beta=beta,
-        dtype=np.float64,
-        backend="numpy",
-    )
-    model.params = {
-        k: np.array(v, np.float64) for k, v in zip(_GRADS, (W1, b1, W2, b2), strict=True)
-    }
-    _, grads = model.loss_and_grads(X)
+    sae = SparseAutoencoder(X.shape[1], W1.shape[1], dtype=np.float64, backend="numpy", **model)
+    sae.params = {k: np.array(v, np.float64) for k, v in zip(_GRADS, (W1, b1, W2, b2), strict=True)}
+    _, grads = sae.loss_and_grads(X)
     # The model works in float64 for accuracy; the student's result keeps the inputs' dtype.
     return {k: g.astype(X.dtype) for k, g in grads.items()}
+
+
+def _backward(X, W1, b1, W2, b2, rho, beta) -> dict:
+    return model_grads(X, W1, b1, W2, b2, recon="mse", sparsity="kl", rho=rho, beta=beta)
 
 
 # The sigmoid derivative, correct and as mistaken, from the pre-activation Z and output A.
@@ -660,11 +653,7 @@ BACKWARD = Exercise(
     builds_on=("sigmoid_grad", "forward", "mse", "kl_penalty_grad"),
     summary="the gradients of mse + KL sparsity for W1, b1, W2, b2 (backpropagation)",
     signature=stub_signature(
-        "X: np.ndarray",
-        "W1: np.ndarray",
-        "b1: np.ndarray",
-        "W2: np.ndarray",
-        "b2: np.ndarray",
+        *MODEL_ARGS,
         "rho: float",
         "beta: float",
         returns="dict",
