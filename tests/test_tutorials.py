@@ -230,21 +230,20 @@ def test_tutorials_command_copies_keeps_and_forces(tmp_path, capsys):
     assert main(["tutorials", str(dest)]) == 0
     out = capsys.readouterr().out
     assert mine.read_text(encoding="utf-8") == "my notes"  # the student's change survives
-    assert f"kept      {mine}" in out and "--force" in out
+    assert f"kept  {mine}" in out and "--force" in out
     assert f"0 written, {len(tutorial_files()) - 1} already up to date, 1 kept" in out
 
     assert main(["tutorials", str(dest), "--force"]) == 0
     assert mine.read_bytes() == (TUTORIALS / "03_losses.ipynb").read_bytes()
-    assert f"wrote     {mine}" in capsys.readouterr().out
+    assert f"wrote {mine}" in capsys.readouterr().out
 
 
 def test_tutorials_command_refuses_a_file_as_folder(tmp_path, capsys):
     target = tmp_path / "notes.txt"
     target.write_text("not a folder", encoding="utf-8")
     assert main(["tutorials", str(target)]) == 2
-    assert (
-        capsys.readouterr().out.strip() == f"npsae tutorials: {target} exists and is not a folder"
-    )
+    err = capsys.readouterr().err.strip()
+    assert err == f"npsae tutorials: error: {target} exists and is not a folder"
     assert target.read_text(encoding="utf-8") == "not a folder"
 
 
