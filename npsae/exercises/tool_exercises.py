@@ -116,6 +116,10 @@ Hint: every operation is element-wise. "p -= ..." would change the caller's arra
         ),
         mutation_hint="return new arrays (p = p - ..., not p -= ...)",
     ),
+    questions=(
+        "At t = 1, with m = v = 0, what size is the step without the bias correction, and what "
+        "size with it? Why does that matter most at the start of training?",
+    ),
 )
 
 # --------------------------------------------------------------------------- AdamW, to debug
@@ -335,6 +339,10 @@ Hint: data[2] is an int. struct.unpack(">3I", some_bytes) reads three big-endian
         ),
         keep_dtype=False,
     ),
+    questions=(
+        "Your laptop stores integers little-endian. What would np.frombuffer(data, '<i4') give "
+        "for an IDX file of int32 elements, and why does np.dtype('>i4') fix it?",
+    ),
 )
 
 # --------------------------------------------------------------------------- 11: finite differences
@@ -434,5 +442,11 @@ try/finally restores x even if f raises.
         keep_dtype=False,
         mutation_hint="restore each entry after perturbing it (in a try/finally, so that even an "
         "f that raises leaves x intact)",
+    ),
+    questions=(
+        "Why must x be perturbed in place rather than a copy of it, for a gradient check of a "
+        "model whose loss reads its own parameters?",
+        "How many evaluations of f does your function make for a 784 x 196 weight matrix, and "
+        "what does that say about gradient-checking a full-size model?",
     ),
 )
