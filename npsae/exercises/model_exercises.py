@@ -380,6 +380,10 @@ distributions of means rho and rho^_j:
 KL_PENALTY = Exercise(
     name="kl_penalty",
     difficulty=2,
+    questions=(
+        "Why does the KL penalty need every hidden activation strictly between 0 and 1? What "
+        "would go wrong with ReLU hidden units?",
+    ),
     summary="the KL sparsity penalty beta sum_j KL(rho || rho^_j)",
     signature="(H: np.ndarray, rho: float, beta: float) -> float",
     doc=_KL_DOC_HEAD

@@ -114,9 +114,9 @@ def main(exchange: str, memory: int) -> None:
         wire.write(loaded, {"error": str(err)})
         return
     except BaseException as err:  # exit() or KeyboardInterrupt at import: a verdict too
-        wire.write(
-            loaded, {"error": f"cannot import {os.path.basename(path)}: {type(err).__name__} {err}"}
-        )
+        what = "exit() or sys.exit()" if isinstance(err, SystemExit) else type(err).__name__
+        message = f"cannot import {os.path.basename(path)}: {what} at import ends its grading"
+        wire.write(loaded, {"error": message})
         return
     wire.write(loaded, {"error": None})
     where = getattr(getattr(fn, "__code__", None), "co_filename", "")
