@@ -17,7 +17,7 @@ from typing import Any
 from npsae import __version__
 from npsae.exercises.catalogue import EXERCISES
 from npsae.exercises.classroom import SEED_VARIABLE, Submission
-from npsae.exercises.grading import Result
+from npsae.exercises.grading import FAILED, Result
 
 #: The verdict column of the text report, by Result.status.
 MARKS = {"passed": "PASS", "failed": "FAIL", "not implemented": "TODO", "error": "ERROR"}
@@ -59,7 +59,7 @@ def text(submission: Submission) -> str:
         score = f"{points(r.score)}/{points(r.max_score)}"
         lines.append(f"{MARKS[r.status]:<5} {r.name:<{width}}  {score:>9}  {r.message}")
         lines += [f"{pad}    {d}" for d in r.diagnostics]
-        if not r.passed and r.groups:
+        if r.status == FAILED and r.groups:
             lines.append(
                 f"{pad}    " + ", ".join(f"{g.name} {g.passed}/{g.total}" for g in r.groups)
             )
