@@ -3,11 +3,19 @@ bars problem, and the conversion of uint8 images to float rows.
 
 Where the files are looked for
 ------------------------------
-``data_root()`` is ``root`` if given, else ``$NPSAE_DATA``, else ``./data``. MNIST lives in
-``<root>/mnist/``, Fashion-MNIST in ``<root>/fashion-mnist/``, as the four canonical files
-``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte`` and
-``t10k-labels-idx1-ubyte``, each gzipped (``.gz``) or not. Every file's decompressed content is
-checked against the MD5 of the canonical file, so a recompressed copy is as good as the original.
+:func:`locate_data` picks the data root, and says which rule picked it, by the first rule that
+applies: the ``root`` argument (``--root``, ``--data-root`` on the command line);
+``$NPSAE_DATA``; ``./data`` when it already holds files of a data set; the per-user data folder
+(``$XDG_CACHE_HOME/npsae`` or ``~/.cache/npsae`` on Linux, ``~/Library/Caches/npsae`` on macOS,
+``%LOCALAPPDATA%\\npsae\\Cache`` on Windows), so that one download serves every working folder;
+and ``./data`` again, with a warning, when the per-user folder cannot be created or written.
+Missing files are downloaded into the chosen root.
+
+MNIST lives in ``<root>/mnist/``, Fashion-MNIST in ``<root>/fashion-mnist/``, as the four
+canonical files ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte``, each gzipped (``.gz``) or not. Every
+file's decompressed content is checked against the MD5 of the canonical file, so a recompressed
+copy is as good as the original.
 
 Errors
 ------
@@ -26,8 +34,10 @@ import os
 import sys
 import urllib.error
 import urllib.request
+import warnings
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +48,7 @@ from npsae.idx import GZIP_MAGIC, read_idx
 __all__ = [
     "FASHION_MNIST_MIRRORS",
     "MNIST_MIRRORS",
+    "DataLocation",
     "DatasetError",
     "DatasetNotFoundError",
     "as_float",
@@ -45,6 +56,7 @@ __all__ = [
     "find_idx_file",
     "load_idx_folder",
     "load_mnist",
+    "locate_data",
     "make_bars",
 ]
 
@@ -112,14 +124,159 @@ class DatasetNotFoundError(DatasetError, FileNotFoundError):
     """Data set files are missing and cannot be downloaded; the message says what to put where."""
 
 
+@dataclass(frozen=True)
+class DataLocation:
+    """Where the data sets live, and why: the answer of :func:`locate_data`.
+
+    root : the data root; MNIST is in ``root / "mnist"``, Fashion-MNIST in
+        ``root / "fashion-mnist"``. It need not exist yet.
+    rule : the rule that chose it: "argument", "environment", "working directory", "per-user" or
+        "fallback" (see :func:`locate_data`).
+    reason : that rule in words, a clause that follows "because", for messages.
+    looked_in : the roots considered, in order; the last is ``root``.
+    """
+
+    root: Path
+    rule: str
+    reason: str
+    looked_in: tuple[Path, ...]
+
+
+def locate_data(root: str | os.PathLike | None = None) -> DataLocation:
+    """Where the data sets live, by the first rule that applies, and which rule that was.
+
+    1. "argument": ``root``, when given (``--root`` / ``--data-root`` on the command line).
+    2. "environment": ``$NPSAE_DATA``, when set and not empty.
+    3. "working directory": ``./data``, when ``./data/mnist/`` or ``./data/fashion-mnist/``
+       already holds one of the canonical files (gzipped or not), as it does where an earlier
+       npsae, which downloaded there, has run: existing folders keep working.
+    4. "per-user": the per-user data folder, found from any working folder: on Linux
+       ``$XDG_CACHE_HOME/npsae`` (when that is an absolute path) or ``~/.cache/npsae``; on macOS
+       ``~/Library/Caches/npsae``; on Windows ``%LOCALAPPDATA%\\npsae\\Cache`` (the folder
+       ``platformdirs.user_cache_dir("npsae", appauthor=False)`` names). Chosen when it holds
+       data already or can be created and written.
+    5. "fallback": ``./data``, when the per-user folder cannot be created or written (a read-only
+       home, as in some containers); ``reason`` says why and names ``$NPSAE_DATA``.
+
+    ``~`` is expanded in ``root`` and ``$NPSAE_DATA``; nothing is created or written.
+    """
+    if root is not None:
+        root = Path(root).expanduser()
+        return DataLocation(root, "argument", "root= (--root, --data-root) was given", (root,))
+    env = os.environ.get("NPSAE_DATA")
+    if env:
+        root = Path(env).expanduser()
+        return DataLocation(root, "environment", "$NPSAE_DATA is set", (root,))
+    local = Path("data").absolute()
+    if _holds_data(local):
+        return DataLocation(
+            local, "working directory", "./data already holds data set files", (local,)
+        )
+    try:
+        user, rule = _user_folder()
+    except RuntimeError as err:  # Path.home() without $HOME and without a password entry
+        looked_in, problem = (local,), f"there is no home folder: {err}"
+        user = Path("~/.cache/npsae")
+    else:
+        looked_in = (local, user)
+        problem = None if _holds_data(user) else _unwritable(user)
+        if problem is None:
+            reason = (
+                f"it is the per-user data folder ({rule}): root= was not given, $NPSAE_DATA is "
+                "not set and ./data holds no data set"
+            )
+            return DataLocation(user, "per-user", reason, looked_in)
+    reason = (
+        f"the per-user data folder {user} cannot be written ({problem}); set $NPSAE_DATA to a "
+        "writable folder to keep one copy of the data for every working folder"
+    )
+    return DataLocation(local, "fallback", reason, looked_in)
+
+
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The folder holding the data sets: ``root`` if given, else ``$NPSAE_DATA``, else ``./data``.
+    """The folder holding the data sets: ``locate_data(root).root`` (which see for the rules).
 
     ``~`` is expanded; the folder need not exist.
     """
-    if root is None:
-        root = os.environ.get("NPSAE_DATA") or "data"
-    return Path(root).expanduser()
+    return locate_data(root).root
+
+
+def _user_folder() -> tuple[Path, str]:
+    """The per-user data folder of this platform, and the rule that names it, for messages."""
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA", "")
+        if not os.path.isabs(base):  # unset: its standard value
+            base = Path.home() / "AppData" / "Local"
+        return Path(base) / "npsae" / "Cache", "%LOCALAPPDATA%\\npsae\\Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "npsae", "~/Library/Caches/npsae"
+    # The XDG specification: a relative path in $XDG_CACHE_HOME is invalid and ignored.
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if os.path.isabs(xdg):
+        return Path(xdg) / "npsae", "$XDG_CACHE_HOME/npsae"
+    return Path.home() / ".cache" / "npsae", "~/.cache/npsae"
+
+
+def _holds_data(root: Path) -> bool:
+    """True when ``root/mnist/`` or ``root/fashion-mnist/`` holds any canonical file."""
+    try:
+        return any(
+            find_idx_file(root / kind, name)
+            for kind in MD5
+            for names in FILES.values()
+            for name in names
+        )
+    except OSError:  # an unreadable folder holds nothing we can use
+        return False
+
+
+def _unwritable(folder: Path) -> str | None:
+    """Why ``folder`` cannot be created (if need be) and written, or None when it can.
+
+    Asks the nearest existing ancestor, so nothing is created just to find out.
+    """
+    try:
+        existing = folder
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            return f"{existing} is not a folder"
+        if not os.access(existing, os.W_OK | os.X_OK):
+            return f"{existing} is read-only"
+    except OSError as err:
+        return str(err)
+    return None
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; return the folders created, outermost first."""
+    absent = []
+    while not folder.is_dir():
+        absent.append(folder)
+        folder = folder.parent
+    created: list[Path] = []
+    try:
+        for path in reversed(absent):
+            try:
+                path.mkdir()
+            except FileExistsError:
+                if not path.is_dir():
+                    raise NotADirectoryError(f"{path} exists and is not a folder") from None
+                continue  # made by another process meanwhile: not ours to remove
+            created.append(path)
+    except OSError:
+        _remove_empty(created)
+        raise
+    return created
+
+
+def _remove_empty(created: Sequence[Path]) -> None:
+    """Remove the folders in ``created`` (outermost first), innermost first, while empty."""
+    for path in reversed(created):
+        try:
+            path.rmdir()
+        except OSError:  # not empty (a file landed), or gone: leave it and its parents
+            return
 
 
 def find_idx_file(folder: str | os.PathLike, name: str) -> Path | None:
@@ -170,23 +327,19 @@ def load_mnist(
         raise ValueError(f"split={split!r} is not known; choose 'train' or 'test'")
     if kind not in MD5:
         raise ValueError(f"kind={kind!r} is not known; choose one of {', '.join(MD5)}")
-    folder = data_root(root) / kind
+    location = locate_data(root)
+    folder = location.root / kind
     if mirrors is None:
         mirrors = MIRRORS[kind]
     mirrors = (mirrors,) if isinstance(mirrors, str) else tuple(mirrors)
     names = FILES[split]
     missing = [name for name in names if find_idx_file(folder, name) is None]
     if missing and not download:
-        raise DatasetNotFoundError(_missing_message(kind, folder, missing, mirrors, {}))
-    failures: dict[str, list[str]] = {}
-    unreachable: dict[str, str] = {}
-    for name in missing:
-        failures[name] = _download(
-            name, folder, MD5[kind][name], mirrors, unreachable, timeout, progress
-        )
-    if any(failures.values()):
-        still = [name for name in missing if failures[name]]
-        raise DatasetNotFoundError(_missing_message(kind, folder, still, mirrors, failures))
+        raise DatasetNotFoundError(_missing_message(kind, location, missing, mirrors, {}))
+    if missing:
+        if location.rule == "fallback":
+            warnings.warn(f"downloading into {folder} because {location.reason}", stacklevel=2)
+        _download_all(kind, location, missing, mirrors, timeout, progress)
     images_path, labels_path = (find_idx_file(folder, name) for name in names)
     for path, name in ((images_path, names[0]), (labels_path, names[1])):
         _verify(path, MD5[kind][name])
@@ -361,6 +514,38 @@ def _verify(path: Path, expected: str) -> None:
     _verified.add(key)
 
 
+def _download_all(
+    kind: str,
+    location: DataLocation,
+    missing: Sequence[str],
+    mirrors: Sequence[str],
+    timeout: float,
+    progress: bool,
+) -> None:
+    """Download the ``missing`` files of ``kind`` into ``location``; DatasetNotFoundError if any
+    cannot be. Folders this creates are removed again when nothing lands in them."""
+    folder = location.root / kind
+    try:
+        created = _make_folders(folder)
+    except OSError as err:
+        failures = {name: [f"cannot create the folder: {err}"] for name in missing}
+        raise DatasetNotFoundError(
+            _missing_message(kind, location, missing, mirrors, failures)
+        ) from err
+    failures = {}
+    unreachable: dict[str, str] = {}
+    try:
+        for name in missing:
+            failures[name] = _download(
+                name, folder, MD5[kind][name], mirrors, unreachable, timeout, progress
+            )
+    finally:  # also on Ctrl-C: a failed download leaves no empty folder behind
+        _remove_empty(created)
+    still = [name for name in missing if failures[name]]
+    if still:
+        raise DatasetNotFoundError(_missing_message(kind, location, still, mirrors, failures))
+
+
 def _download(
     name: str,
     folder: Path,
@@ -441,12 +626,13 @@ def _fetch(url: str, f, size: int, timeout: float, progress: bool) -> None:
 
 def _missing_message(
     kind: str,
-    folder: Path,
+    location: DataLocation,
     missing: Sequence[str],
     mirrors: Sequence[str],
     failures: dict[str, list[str]],
 ) -> str:
     title = _TITLES[kind]
+    folder = location.root / kind
     if failures:
         lines = [f"could not download {title} into {folder}:"]
         for name in missing:
@@ -455,6 +641,8 @@ def _missing_message(
     else:
         lines = [f"{title} files missing in {folder} (downloading is off):"]
         lines += [f"  {name}" for name in missing]
+    looked = ", then ".join(str(root / kind) for root in location.looked_in)
+    lines.append(f"Looked in {looked}; {folder} is used because {location.reason}.")
     lines.append(f"Put these files, gzipped or not, in {folder}{os.sep}:")
     for name in missing:
         where = f" (e.g. from {mirrors[0].rstrip('/')}/{name}.gz)" if mirrors else ""

@@ -12,13 +12,20 @@ REPO = Path(__file__).resolve().parent.parent
 def mnist_root() -> Path:
     """The data root holding ``mnist/`` with the four canonical files; fails (never skips) if not.
 
-    ``$NPSAE_DATA`` if set, else the repository's ``data/`` folder, where
-    ``python -m npsae data`` downloads MNIST (the README's test command runs it first).
+    The root npsae itself finds from the repository (``npsae.datasets.locate_data``):
+    ``$NPSAE_DATA`` if set, else the repository's ``data/`` if it holds data, else the per-user
+    data folder, where ``python -m npsae data`` downloads MNIST (the README's test command runs
+    it first).
     """
-    from npsae.datasets import FILES, find_idx_file
+    from npsae.datasets import FILES, find_idx_file, locate_data
 
-    env = os.environ.get("NPSAE_DATA")
-    root = Path(env) if env else REPO / "data"
+    cwd = os.getcwd()
+    os.chdir(REPO)
+    try:
+        location = locate_data()
+    finally:
+        os.chdir(cwd)
+    root = location.root
     missing = [
         name
         for names in FILES.values()
@@ -27,10 +34,31 @@ def mnist_root() -> Path:
     ]
     if missing:
         pytest.fail(
-            f"MNIST not found: {root / 'mnist'} lacks {', '.join(missing)} (gzipped or not). "
+            f"MNIST not found: {root / 'mnist'} (used because {location.reason}) lacks "
+            f"{', '.join(missing)} (gzipped or not). "
             "Run `python -m npsae data` to download it, or set NPSAE_DATA to a folder whose "
             "mnist/ subfolder holds the four canonical IDX files; the MNIST tests must run, so "
             "they fail rather than skip.",
             pytrace=False,
         )
     return root
+
+
+@pytest.fixture
+def user_dirs(tmp_path, monkeypatch) -> dict[str, Path]:
+    """A fresh user: $HOME, $XDG_CACHE_HOME and the working folder in ``tmp_path``, no
+    $NPSAE_DATA. Returns the folders: home, xdg, cache (the per-user data folder, xdg/npsae)
+    and work (the working folder)."""
+    dirs = {
+        "home": tmp_path / "home",
+        "xdg": tmp_path / "xdg",
+        "cache": tmp_path / "xdg" / "npsae",
+        "work": tmp_path / "work",
+    }
+    dirs["home"].mkdir()
+    dirs["work"].mkdir()
+    monkeypatch.delenv("NPSAE_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(dirs["home"]))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(dirs["xdg"]))
+    monkeypatch.chdir(dirs["work"])
+    return dirs

@@ -22,6 +22,7 @@ from npsae.datasets import (
     find_idx_file,
     load_idx_folder,
     load_mnist,
+    locate_data,
     make_bars,
 )
 from npsae.idx import write_idx
@@ -130,15 +131,93 @@ def test_unknown_split_or_kind_is_a_value_error(tmp_path):
         load_mnist("train", root=tmp_path, kind="emnist")
 
 
-def test_data_root_argument_then_environment_then_dot_data(monkeypatch, tmp_path):
+def test_data_root_argument_then_environment_then_dot_data_then_the_user_folder(
+    user_dirs, monkeypatch, tmp_path, mnist_root
+):
     monkeypatch.setenv("NPSAE_DATA", str(tmp_path))
     assert data_root() == tmp_path
     assert data_root("elsewhere") == Path("elsewhere")
-    assert data_root("~/d") == Path.home() / "d"
+    assert data_root("~/d") == Path.home() / "d" == user_dirs["home"] / "d"
     monkeypatch.setenv("NPSAE_DATA", "")
-    assert data_root() == Path("data")
+    assert data_root() == user_dirs["cache"]
     monkeypatch.delenv("NPSAE_DATA")
-    assert data_root() == Path("data")
+    assert data_root() == user_dirs["cache"]
+    copy_test_split(mnist_root, user_dirs["work"] / "data")
+    assert data_root() == user_dirs["work"] / "data"
+    assert not user_dirs["xdg"].exists()  # finding out creates nothing
+
+
+def test_locate_data_says_which_rule_chose_the_folder(user_dirs, monkeypatch, tmp_path):
+    work, cache = user_dirs["work"], user_dirs["cache"]
+    location = locate_data()
+    assert (location.root, location.rule) == (cache, "per-user")
+    assert location.looked_in == (work / "data", cache)
+    assert "per-user data folder ($XDG_CACHE_HOME/npsae)" in location.reason
+    assert locate_data(tmp_path).rule == "argument"
+    monkeypatch.setenv("NPSAE_DATA", "~/shared")
+    location = locate_data()
+    assert (location.root, location.rule) == (user_dirs["home"] / "shared", "environment")
+    assert location.reason == "$NPSAE_DATA is set" and location.looked_in == (location.root,)
+    (work / "data" / "fashion-mnist").mkdir(parents=True)
+    (work / "data" / "fashion-mnist" / "t10k-labels-idx1-ubyte.gz").touch()
+    monkeypatch.delenv("NPSAE_DATA")
+    assert locate_data() == datasets.DataLocation(
+        work / "data", "working directory", "./data already holds data set files", (work / "data",)
+    )
+
+
+@pytest.mark.parametrize(
+    ("platform", "env", "expected", "rule"),
+    [
+        ("linux", {"XDG_CACHE_HOME": "{tmp}/xdg"}, "{tmp}/xdg/npsae", "$XDG_CACHE_HOME/npsae"),
+        ("linux", {"XDG_CACHE_HOME": ""}, "{home}/.cache/npsae", "~/.cache/npsae"),
+        # The XDG specification: a relative $XDG_CACHE_HOME is invalid and ignored.
+        ("linux", {"XDG_CACHE_HOME": "rel"}, "{home}/.cache/npsae", "~/.cache/npsae"),
+        ("darwin", {}, "{home}/Library/Caches/npsae", "~/Library/Caches/npsae"),
+        ("win32", {"LOCALAPPDATA": "{tmp}/L"}, "{tmp}/L/npsae/Cache", "%LOCALAPPDATA%"),
+        ("win32", {"LOCALAPPDATA": ""}, "{home}/AppData/Local/npsae/Cache", "%LOCALAPPDATA%"),
+    ],
+)
+def test_the_per_user_folder_follows_each_platform(
+    user_dirs, monkeypatch, tmp_path, platform, env, expected, rule
+):
+    monkeypatch.setattr(sys, "platform", platform)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value.format(tmp=tmp_path))
+    location = locate_data()
+    assert location.rule == "per-user"
+    assert location.root == Path(expected.format(tmp=tmp_path, home=user_dirs["home"]))
+    assert f"per-user data folder ({rule}" in location.reason
+
+
+def test_a_read_only_home_falls_back_to_dot_data_naming_npsae_data(user_dirs, monkeypatch):
+    # Tests may run as root, which chmod does not stop: a home the OS reports read-only.
+    home = user_dirs["home"]
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != home and real_access(p, mode))
+    location = locate_data()
+    assert (location.root, location.rule) == (user_dirs["work"] / "data", "fallback")
+    assert location.reason == (
+        f"the per-user data folder {home / '.cache' / 'npsae'} cannot be written ({home} is "
+        "read-only); set $NPSAE_DATA to a writable folder to keep one copy of the data for every "
+        "working folder"
+    )
+    # A read-only per-user folder that already holds the data is used as it is.
+    (home / ".cache" / "npsae" / "mnist").mkdir(parents=True)
+    (home / ".cache" / "npsae" / "mnist" / "t10k-images-idx3-ubyte").touch()
+    assert locate_data().rule == "per-user"
+
+
+def test_not_found_lists_the_folders_looked_in(user_dirs):
+    with pytest.raises(DatasetNotFoundError) as info:
+        load_mnist("test", download=False)
+    folder = user_dirs["cache"] / "mnist"
+    assert (
+        f"Looked in {user_dirs['work'] / 'data' / 'mnist'}, then {folder}; {folder} is used "
+        "because it is the per-user data folder ($XDG_CACHE_HOME/npsae)"
+    ) in str(info.value)
+    assert not user_dirs["xdg"].exists()
 
 
 def test_find_idx_file_prefers_the_uncompressed_file(tmp_path):
@@ -291,6 +370,7 @@ def test_data_command_summarises_mnist(mnist_root, capsys):
     assert main(["data", "--root", str(mnist_root), "--no-download"]) == 0
     out = capsys.readouterr().out
     assert str((mnist_root / "mnist").resolve()) in out
+    assert "used because root= (--root, --data-root) was given" in out
     assert "images (60000, 28, 28) uint8" in out and "images (10000, 28, 28) uint8" in out
     assert "0:5923 1:6742" in out and "pixel mean 0.1307" in out
 
@@ -301,6 +381,20 @@ def test_data_command_reports_missing_files_without_a_traceback(tmp_path, capsys
     assert captured.out == ""
     assert captured.err.startswith("npsae data: error: MNIST files missing in")
     assert "Traceback" not in captured.err
+
+
+def test_data_command_says_which_folder_and_why(user_dirs, mnist_root, monkeypatch, capsys):
+    monkeypatch.setenv("NPSAE_DATA", str(mnist_root))
+    assert main(["data", "--no-download"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"mnist: {(mnist_root / 'mnist').resolve()} (checksums verified)\n")
+    assert "used because $NPSAE_DATA is set" in out
+    copy_test_split(mnist_root, user_dirs["cache"])
+    monkeypatch.delenv("NPSAE_DATA")
+    assert main(["data", "--no-download"]) == 1  # the per-user folder holds the test split only
+    err = capsys.readouterr().err
+    assert f"files missing in {user_dirs['cache'] / 'mnist'}" in err
+    assert f"Looked in {user_dirs['work'] / 'data' / 'mnist'}, then " in err
 
 
 def test_data_command_describes_the_bars(capsys):

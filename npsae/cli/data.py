@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import warnings
 
 DATASETS = ("mnist", "fashion-mnist", "bars")
 
@@ -17,9 +19,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="check or download a data set and print a summary",
         description="Load both splits of a data set, checking every file against its known "
         "checksum and downloading missing files, then print where the files are, the arrays' "
-        "shapes and dtypes, the label counts and the mean pixel value. MNIST and "
-        "Fashion-MNIST are looked for in ROOT/mnist/ and ROOT/fashion-mnist/; ROOT defaults to "
-        "$NPSAE_DATA, else ./data.",
+        "shapes and dtypes, the label counts and the mean pixel value, and which folder was "
+        "used and why. MNIST and Fashion-MNIST are looked for, and downloaded, in ROOT/mnist/ "
+        "and ROOT/fashion-mnist/, where ROOT is the first that applies of: --root; "
+        "$NPSAE_DATA; ./data when it already holds a data set; the per-user data folder "
+        "(~/.cache/npsae on Linux; see npsae.datasets.locate_data).",
     )
     p.add_argument("--dataset", choices=DATASETS, default="mnist", help="default mnist")
     p.add_argument("--root", metavar="DIR", default=None, help="data root (see above)")
@@ -46,21 +50,30 @@ def run(args: argparse.Namespace) -> int:
                     f"{on.mean():.2f} full bars per image, pixel mean {X.mean():.4f}"
                 )
             return 0
-        folder = datasets.data_root(args.root) / args.dataset
-        loaded = {
-            split: datasets.load_mnist(
-                split,
-                root=args.root,
-                kind=args.dataset,
-                download=not args.no_download,
-                progress=True,
-            )
-            for split in datasets.FILES
-        }
+        location = datasets.locate_data(args.root)
+        folder = location.root / args.dataset
+        with warnings.catch_warnings():
+            if location.rule == "fallback":
+                # Said here at once, and again in the summary, instead of as a Python warning.
+                print(
+                    f"npsae data: note: using {folder} because {location.reason}", file=sys.stderr
+                )
+                warnings.filterwarnings("ignore", re.escape(f"downloading into {folder}"))
+            loaded = {
+                split: datasets.load_mnist(
+                    split,
+                    root=args.root,
+                    kind=args.dataset,
+                    download=not args.no_download,
+                    progress=True,
+                )
+                for split in datasets.FILES
+            }
     except (datasets.DatasetError, IDXFormatError, OSError, ValueError) as err:
         print(f"npsae data: error: {err}", file=sys.stderr)
         return 1
     print(f"{args.dataset}: {folder.resolve()} (checksums verified)")
+    print(f"       used because {location.reason}")
     for split, (images, labels) in loaded.items():
         files = ", ".join(datasets.find_idx_file(folder, n).name for n in datasets.FILES[split])
         counts = np.bincount(labels, minlength=10)

@@ -144,7 +144,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--backend", choices=("numba", "numpy"), help="numba (fast, default) or numpy (readable)"
     )
     p.add_argument("--limit", type=int, metavar="N", help="use only the first N training images")
-    p.add_argument("--data-root", metavar="DIR", help="data root (default $NPSAE_DATA or ./data)")
+    p.add_argument("--data-root", metavar="DIR", help="data root (default: as npsae data finds it)")
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--out",
