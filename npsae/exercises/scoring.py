@@ -38,6 +38,7 @@ from npsae.exercises.grading import (
     GroupScore,
     Observation,
     Result,
+    Spec,
     Verdict,
     expected_outputs,
     judge,
@@ -106,6 +107,9 @@ def plan(exercise: Exercise, seed: int) -> list[Planned]:
         for c in spec.cases(hidden_rng(seed, exercise.name))
         if not c.edge and not any(_same_case(c, p) for p in public)
     ]
+    # A drawn case the reference itself refuses (an exercise's generator gone out of range)
+    # would be no test of the student: it is left out.
+    hidden = [c for c in hidden if _reference_accepts(spec, c)]
     planned = []
     for cases, kind_of in (
         (public, lambda c: EDGE if c.edge else PUBLIC),
@@ -117,6 +121,14 @@ def plan(exercise: Exercise, seed: int) -> list[Planned]:
                 Planned(case, kind_of(case), number, len(cases), expected, snapshot(case))
             )
     return planned
+
+
+def _reference_accepts(spec: Spec, case: Case) -> bool:
+    try:
+        expected_outputs(spec, case)
+    except Exception:  # whatever the reference raises
+        return False
+    return True
 
 
 def _same_case(a: Case, b: Case) -> bool:
