@@ -9,6 +9,7 @@ import io
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -180,31 +181,39 @@ def run_list(args: argparse.Namespace) -> int:
 def run_start(args: argparse.Namespace) -> int:
     from npsae.exercises import start
 
-    try:
-        written, kept = start(args.dir, args.names, force=args.force)
-    except (ValueError, OSError) as err:
-        return _usage_error(args, str(err))
-    for path in written:
-        print(f"wrote {path}")
-    for path in kept:
-        print(f"kept  {path}")
-    if kept:
-        print("(existing files are your work: start never overwrites them without --force)")
-    print(f"Next: fill in the functions, then run  python -m npsae exercises check {args.dir}")
-    return 0
+    status = _write(
+        "start",
+        lambda: start(args.dir, args.names, force=args.force),
+        "existing files are your work: start never overwrites them without --force",
+    )
+    if status == 0:
+        print(f"Next: fill in the functions, then run  python -m npsae exercises check {args.dir}")
+    return status
 
 
 def run_solutions(args: argparse.Namespace) -> int:
     from npsae.exercises import write_solutions
 
+    return _write(
+        "solutions",
+        lambda: write_solutions(args.dir, args.names),
+        "existing files are never overwritten",
+    )
+
+
+def _write(action: str, write: Callable[[], tuple[list, list]], kept_note: str) -> int:
+    """Run ``write()`` (-> written paths, kept paths) and say what it wrote and kept."""
     try:
-        written, kept = write_solutions(args.dir, args.names)
+        written, kept = write()
     except (ValueError, OSError) as err:
-        return _usage_error(args, str(err))
+        print(f"npsae exercises {action}: {err}", file=sys.stderr)
+        return 2
     for path in written:
         print(f"wrote {path}")
     for path in kept:
-        print(f"kept  {path} (exists: never overwritten)")
+        print(f"kept  {path}")
+    if kept:
+        print(f"({kept_note})")
     return 0
 
 

@@ -4,7 +4,8 @@ figures, configuration and final metrics of a training run."""
 from __future__ import annotations
 
 import argparse
-import sys
+
+from npsae.cli import common
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,19 +27,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="test images used for the activation figures (default 2000)",
     )
     p.add_argument("--data-root", metavar="DIR", help="where MNIST is, if it has moved")
-    p.set_defaults(func=run)
+    p.set_defaults(func=common.guarded("report", run))
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.samples < 1:
-        print(f"npsae report: error: --samples {args.samples}: must be >= 1", file=sys.stderr)
-        return 2
+    common.positive_int("samples", args.samples, "must be >= 1")
     from npsae.report import write_report
 
     try:
         path = write_report(args.run_dir, samples=args.samples, data_root=args.data_root)
     except (OSError, ValueError) as err:
-        print(f"npsae report: error: {err}", file=sys.stderr)
+        common.error("report", err)
         return 1
     print(f"report: {path}")
     return 0

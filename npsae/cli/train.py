@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import sys
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from npsae.cli import common
+from npsae.cli.common import UsageError
+from npsae.penalties import SPARSITY
 from npsae.presets import PRESETS, Preset
 
 if TYPE_CHECKING:
@@ -45,6 +47,12 @@ DEFAULTS = {
     "unit_norm_decoder": False,
     "weight_decay": 0.0,
     "init": "glorot",
+    "bandwidth": 1e-3,
+    "theta_init": 1e-3,
+    "pre_bias": False,
+    "aux_k": None,
+    "aux_alpha": 1 / 32,
+    "dead_after": 10_000,
     **_as_options(PRESETS["keras"]),
     "seed": 0,
     "backend": "numba",
@@ -62,6 +70,12 @@ RUN_OPTIONS = (
     "sparsity",
     "k",
     "unit_norm_decoder",
+    "bandwidth",
+    "theta_init",
+    "pre_bias",
+    "aux_k",
+    "aux_alpha",
+    "dead_after",
     "rho",
     "beta",
     "weight_decay",
@@ -74,10 +88,6 @@ RUN_OPTIONS = (
 
 # How many test images go into the figures of a run directory.
 FIGURE_SAMPLES = 2000
-
-
-class UsageError(Exception):
-    """A bad argument, caught before any work starts (exit status 2)."""
 
 
 @dataclasses.dataclass
@@ -124,10 +134,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--sparsity",
-        choices=("kl", "l1", "l1-decoder", "topk", "none"),
-        help="sparsity: KL to rho, L1, L1 weighted by decoder norms, or TopK (with --k)",
+        choices=SPARSITY_CHOICES,
+        help="sparsity: KL to rho, L1, L1 weighted by decoder norms, TopK or BatchTopK (with "
+        "--k), JumpReLU (learned thresholds, L0 penalty beta), or none",
     )
-    p.add_argument("--k", type=int, help="hidden units TopK keeps per sample (--sparsity topk)")
+    p.add_argument(
+        "--k",
+        type=int,
+        help="hidden units TopK keeps per sample, BatchTopK on average (--sparsity topk|batchtopk)",
+    )
+    add_architecture_options(p)
     p.add_argument(
         "--unit-norm-decoder",
         action="store_const",
@@ -160,16 +176,58 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--quiet", action="store_true", help="print only the final results, not each epoch"
     )
-    p.set_defaults(func=run)
+    p.set_defaults(func=common.guarded("train", run))
+
+
+# --sparsity's choices: the model's own list, and "none" for None.
+SPARSITY_CHOICES = (*(name for name in SPARSITY if name), "none")
+
+
+def add_architecture_options(p: argparse.ArgumentParser, bandwidth: float | None = None) -> None:
+    """The options of JumpReLU, AuxK and the pre-encoder bias (shared with ``gradcheck``)."""
+    default = "" if bandwidth is None else f"; {bandwidth:g} here"
+    p.add_argument(
+        "--bandwidth",
+        type=float,
+        default=bandwidth,
+        metavar="EPS",
+        help=f"JumpReLU's kernel bandwidth, > 0 (0.001{default})",
+    )
+    p.add_argument(
+        "--theta-init",
+        type=float,
+        metavar="THETA",
+        help="the value JumpReLU's thresholds start at, > 0 (0.001)",
+    )
+    p.add_argument(
+        "--pre-bias",
+        action="store_const",
+        const=True,
+        help="encode X - b2 (the decoder's bias centres the input; needs --output linear)",
+    )
+    p.add_argument(
+        "--aux-k",
+        type=int,
+        metavar="K_AUX",
+        help="add AuxK's dead-unit loss with the K_AUX largest dead units (topk, batchtopk)",
+    )
+    p.add_argument("--aux-alpha", type=float, metavar="ALPHA", help="AuxK's weight (1/32)")
+    p.add_argument(
+        "--dead-after",
+        type=int,
+        metavar="N",
+        help="AuxK counts a unit dead after N training samples without firing (10000)",
+    )
+
+
+def architecture_options(args: argparse.Namespace) -> dict:
+    """The model keywords of ``add_architecture_options`` that were given."""
+    names = ("bandwidth", "theta_init", "pre_bias", "aux_k", "aux_alpha", "dead_after")
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        plan = _plan(args)
-    except UsageError as err:
-        print(f"npsae train: error: {err}", file=sys.stderr)
-        return 2
-    return _execute(plan, args)
+    return _execute(_plan(args), args)
 
 
 # --------------------------------------------------------------------------- checking
@@ -188,19 +246,26 @@ def _settings(args: argparse.Namespace) -> dict:
 
 def _check(settings: dict) -> None:
     for name in ("epochs", "hidden", "batch_size"):
-        if settings[name] < 1:
-            flag = "--" + name.replace("_", "-")
-            raise UsageError(f"{flag} {settings[name]}: must be a positive integer")
-    if settings["limit"] is not None and settings["limit"] < 1:
-        raise UsageError(f"--limit {settings['limit']}: must be a positive number of images")
-    if not 0 < settings["rho"] < 1:
-        raise UsageError(f"--rho {settings['rho']}: a target mean activation lies in (0, 1)")
+        common.positive_int(name, settings[name])
+    if settings["limit"] is not None:
+        common.positive_int("limit", settings["limit"], "must be a positive number of images")
+    common.target_activation("rho", settings["rho"])
     for name in ("beta", "weight_decay"):
-        value = settings[name]
-        if not (math.isfinite(value) and value >= 0):
-            raise UsageError(f"--{name.replace('_', '-')} {value}: must be a finite number >= 0")
-    if not (math.isfinite(settings["lr"]) and settings["lr"] > 0):
-        raise UsageError(f"--lr {settings['lr']}: the learning rate must be a number > 0")
+        common.non_negative_number(name, settings[name])
+    common.positive_number("lr", settings["lr"], "the learning rate must be a number > 0")
+    common.non_negative_int("seed", settings["seed"])
+    if settings["k"] is not None:
+        common.positive_int("k", settings["k"])
+    common.fits_in_memory(
+        "hidden", settings["hidden"], _model_bytes(settings), "a model of this many units"
+    )
+
+
+def _model_bytes(settings: dict) -> int:
+    from npsae._memory import model_bytes
+
+    n_in = 64 if settings["dataset"] == "bars" else 784  # a folder of IDX files: MNIST's size
+    return model_bytes(n_in, settings["hidden"], settings["batch_size"])
 
 
 def _check_dataset(name: str) -> None:
@@ -228,14 +293,7 @@ def _plan(args: argparse.Namespace) -> _Plan:
     _check(settings)
     _check_dataset(settings["dataset"])
     if args.out is not None:
-        out = Path(args.out)
-        if out.exists() and not out.is_dir():
-            raise UsageError(f"--out {out}: exists and is not a folder")
-        if (out / "model.npz").exists():
-            raise UsageError(
-                f"--out {out}: holds a run already; continue it with --resume {out}, "
-                "or choose another folder"
-            )
+        _check_out(Path(args.out))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -245,6 +303,22 @@ def _plan(args: argparse.Namespace) -> _Plan:
         except ValueError as err:
             raise UsageError(str(err)) from err
     return _Plan(settings, args.out, None, _notes(caught))
+
+
+def _check_out(out: Path) -> None:
+    from npsae.training import CHECKPOINT_FILE, check_run_dir
+
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    if (out / CHECKPOINT_FILE).exists():
+        raise UsageError(
+            f"--out {out}: holds a run already; continue it with --resume {out}, "
+            "or choose another folder"
+        )
+    try:
+        check_run_dir(out)
+    except ValueError as err:
+        raise UsageError(f"--out {err}") from err
 
 
 def _build_model(settings: dict, n_in: int) -> SparseAutoencoder:
@@ -268,6 +342,12 @@ def _build_model(settings: dict, n_in: int) -> SparseAutoencoder:
         init=settings["init"],
         k=settings["k"],
         unit_norm_decoder=settings["unit_norm_decoder"],
+        bandwidth=settings["bandwidth"],
+        theta_init=settings["theta_init"],
+        pre_bias=settings["pre_bias"],
+        aux_k=settings["aux_k"],
+        aux_alpha=settings["aux_alpha"],
+        dead_after=settings["dead_after"],
     )
 
 
@@ -279,6 +359,7 @@ def _plan_resume(args: argparse.Namespace) -> _Plan:
             f"--resume continues the run as it was configured; drop {flags} (only --epochs, "
             "--data-root and --quiet apply), or start a new run with --out"
         )
+    from npsae._fileio import check_writable
     from npsae.training import read_checkpoint
 
     with warnings.catch_warnings(record=True) as caught:
@@ -287,9 +368,12 @@ def _plan_resume(args: argparse.Namespace) -> _Plan:
             ckpt = read_checkpoint(args.resume)
         except (OSError, ValueError) as err:
             raise UsageError(f"--resume {args.resume}: {err}") from err
+    try:
+        check_writable(args.resume)
+    except ValueError as err:
+        raise UsageError(f"--resume {err}") from err
     epochs = ckpt.training["epochs"] if args.epochs is None else args.epochs
-    if epochs < 1:
-        raise UsageError(f"--epochs {epochs}: must be a positive integer")
+    common.positive_int("epochs", epochs)
     if epochs < ckpt.epoch:
         raise UsageError(
             f"--epochs {epochs}: the run in {args.resume} has done {ckpt.epoch} epochs already; "
@@ -363,21 +447,21 @@ def _bars_features():
 def _execute(plan: _Plan, args: argparse.Namespace) -> int:
     import numpy as np
 
-    from npsae import metrics, training
+    from npsae import training
     from npsae.datasets import DatasetError, as_float
     from npsae.idx import IDXFormatError
     from npsae.optim import Adam
 
     quiet = args.quiet
     settings = plan.settings
-    if not quiet:
-        for note in plan.notes:
-            print(f"note: {note}", file=sys.stderr)
+    # Notes warn about the configuration: they go to stderr even with --quiet.
+    for note in plan.notes:
+        print(f"note: {note}", file=sys.stderr)
     root = args.data_root if args.data_root is not None else plan.root
     try:
         X, X_test, y_test, description = _load(settings, root, quiet)
     except (DatasetError, IDXFormatError, OSError, ValueError) as err:
-        print(f"npsae train: error: {err}", file=sys.stderr)
+        common.error("train", err)
         return 1
     verbose = 0 if quiet else 1
     try:
@@ -385,12 +469,13 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # already given as a note
                 model = _build_model(settings, int(np.prod(X.shape[1:])))
+            optimizer = Adam(lr=settings["lr"])
             history = training.fit(
                 model,
                 X,
                 settings["epochs"],
                 batch_size=settings["batch_size"],
-                optimizer=Adam(lr=settings["lr"]),
+                optimizer=optimizer,
                 seed=settings["seed"],
                 validation=X_test,
                 verbose=verbose,
@@ -398,6 +483,7 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
                 dataset=description,
             )
         else:
+            optimizer = plan.checkpoint.optimizer
             model, history = training.resume(
                 plan.out,
                 X,
@@ -409,9 +495,12 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
     except training.TrainingDiverged as err:
         print(f"npsae train: {err}", file=sys.stderr)
         return 1
-    except ValueError as err:  # data that does not fit the model or the checkpoint
-        print(f"npsae train: error: {err}", file=sys.stderr)
+    # ValueError: data that does not fit the model or the checkpoint; OSError: the run
+    # directory became unwritable (a full disk, say) during training.
+    except (ValueError, OSError) as err:
+        common.error("train", err)
         return 1
+    del X  # the training set is done with: free its memory before the summary and figures
     if len(history):
         last = history.rows[-1]
         seconds = history["seconds"]
@@ -421,23 +510,7 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
             f"{np.mean(seconds):.2f} s per epoch"
         )
     if X_test is not None:
-        test = training.evaluate(model, X_test, settings["batch_size"])
-        X_float = as_float(X_test, model.dtype)
-        H = model.encode(X_float)
-        fve = metrics.fraction_variance_explained(X_float, model.decode(H))
-        threshold = metrics.firing_threshold(model.config["hidden"])
-        dead = metrics.dead_fraction(metrics.fire_counts(H, threshold))
-        print(
-            f"test set ({len(X_test)} images): recon ({model.config['recon']}) "
-            f"{test['recon']:.4g}, mse {test['mse']:.4g}, variance explained {fve:.3f}, "
-            f"L0 {metrics.l0(H, threshold):.1f}, dead units {dead:.0%}"
-        )
-        if settings["dataset"] == "bars":
-            W2, bars = model.params["W2"], _bars_features()
-            print(
-                f"bars recovered: {metrics.features_recovered(bars, W2)} of {len(bars)} "
-                f"(mean max cosine similarity {metrics.mmcs(bars, W2):.3f})"
-            )
+        _print_test_results(model, X_test, settings)
     if plan.out is not None and X_test is not None:
         from npsae.report import save_figures
 
@@ -446,8 +519,32 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
         # Images of a folder of IDX files need not be square: pass their shape on.
         shape = X_test.shape[1:] if X_test.ndim == 3 else None
         sample = as_float(X_test[:n], model.dtype)
-        figures = save_figures(plan.out, model, sample, labels, history, shape=shape)
+        try:
+            figures = save_figures(plan.out, model, sample, labels, history, shape=shape)
+        except OSError as err:
+            common.error("train", f"the figures could not be saved: {err}")
+            return 1
         if not quiet:
             for path in figures.values():
                 print(f"figure: {path}")
+    for warning in training.diagnose(history, getattr(optimizer, "lr", None)):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _print_test_results(model: SparseAutoencoder, X_test, settings: dict) -> None:
+    from npsae import metrics, training
+
+    test = training.evaluate(model, X_test, settings["batch_size"])
+    code = training.summarize(model, X_test, settings["batch_size"])
+    print(
+        f"test set ({len(X_test)} images): recon ({model.config['recon']}) "
+        f"{test['recon']:.4g}, mse {test['mse']:.4g}, variance explained {code['fve']:.3f}, "
+        f"L0 {code['l0']:.1f}, dead units {code['dead_fraction']:.0%}"
+    )
+    if settings["dataset"] == "bars":
+        W2, bars = model.params["W2"], _bars_features()
+        print(
+            f"bars recovered: {metrics.features_recovered(bars, W2)} of {len(bars)} "
+            f"(mean max cosine similarity {metrics.mmcs(bars, W2):.3f})"
+        )
