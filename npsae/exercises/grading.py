@@ -475,12 +475,11 @@ def _output_note(spec: Spec, key: str, got: dict, expected: dict, case: Case) ->
         hint = f": {spec.nan_hint}" if spec.nan_hint else ""
         return Explanation(f"NaN or infinite values where all should be finite{hint}")
     value = got[key]
-    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-        if value.dtype.itemsize < case.dtype.itemsize:
-            return Explanation(
-                f"{value.dtype} result for {case.dtype} input: precision was lost; compute in "
-                "the input's dtype"
-            )
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.dtype < case.dtype:
+        return Explanation(
+            f"{value.dtype} result for {case.dtype} input: precision was lost; compute in the "
+            "input's dtype"
+        )
     inputs = {
         name: np.asarray(a, np.float64)
         for name, a in zip(spec.params, case.args, strict=False)
