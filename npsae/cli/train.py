@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -190,16 +191,32 @@ def _check(settings: dict) -> None:
     common.non_negative_int("seed", settings["seed"])
     if settings["k"] is not None:
         common.positive_int("k", settings["k"])
-    common.fits_in_memory(
-        "hidden", settings["hidden"], _model_bytes(settings), "a model of this many units"
-    )
 
 
-def _model_bytes(settings: dict) -> int:
+def _check_memory(settings: dict) -> None:
     from npsae._memory import model_bytes
 
-    n_in = 64 if settings["dataset"] == "bars" else 784  # a folder of IDX files: MNIST's size
-    return model_bytes(n_in, settings["hidden"], settings["batch_size"])
+    needed = model_bytes(
+        _input_width(settings["dataset"]), settings["hidden"], settings["batch_size"]
+    )
+    common.fits_in_memory("hidden", settings["hidden"], needed, "a model of this many units")
+
+
+def _input_width(dataset: str) -> int:
+    """Values per image of a checked --dataset: 64 for bars, 784 for MNIST, and for a folder of
+    IDX files what its training images' header declares (784 if unreadable: loading will say)."""
+    from npsae.datasets import FILES, find_idx_file
+    from npsae.idx import read_idx_header
+
+    if dataset == "bars":
+        return 64
+    if dataset in DATASETS:
+        return 784
+    try:
+        _, shape, _ = read_idx_header(find_idx_file(dataset, FILES["train"][0]))
+    except (OSError, ValueError):
+        return 784
+    return math.prod(shape[1:])
 
 
 def _check_dataset(name: str) -> None:
@@ -226,14 +243,14 @@ def _plan(args: argparse.Namespace) -> _Plan:
     settings = _settings(args)
     _check(settings)
     _check_dataset(settings["dataset"])
+    _check_memory(settings)
     if args.out is not None:
         _check_out(Path(args.out))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            # Built now only so that a bad combination is refused before the data is read;
-            # the input width of a folder of IDX files is known only once it is read.
-            _build_model(settings, 64 if settings["dataset"] == "bars" else 784)
+            # Built now only so that a bad combination is refused before the data is read.
+            _build_model(settings, _input_width(settings["dataset"]))
         except ValueError as err:
             raise UsageError(str(err)) from err
     return _Plan(settings, args.out, None, _notes(caught))
