@@ -196,27 +196,35 @@ def _check(settings: dict) -> None:
 def _check_memory(settings: dict) -> None:
     from npsae._memory import model_bytes
 
-    needed = model_bytes(
-        _input_width(settings["dataset"]), settings["hidden"], settings["batch_size"]
-    )
-    common.fits_in_memory("hidden", settings["hidden"], needed, "a model of this many units")
+    n_samples, n_in = _data_shape(settings["dataset"])
+    # A step works on at most the whole (limited) training set, whatever --batch-size says.
+    rows = min(settings["batch_size"], settings["limit"] or n_samples, n_samples)
+    model = model_bytes(n_in, settings["hidden"], 0)
+    needed = model_bytes(n_in, settings["hidden"], rows)
+    if model >= needed - model:
+        common.fits_in_memory("hidden", settings["hidden"], needed, "a model of this many units")
+    else:
+        common.fits_in_memory("batch_size", settings["batch_size"], needed, "batches this large")
 
 
-def _input_width(dataset: str) -> int:
-    """Values per image of a checked --dataset: 64 for bars, 784 for MNIST, and for a folder of
-    IDX files what its training images' header declares (784 if unreadable: loading will say)."""
+def _data_shape(dataset: str) -> tuple[int, int]:
+    """(training images, values per image) of a checked --dataset: bars and MNIST's are known;
+    a folder of IDX files' come from its training images' header (MNIST's if unreadable:
+    loading will say what is wrong)."""
+    from npsae.cli.data import BARS_SAMPLES
     from npsae.datasets import FILES, find_idx_file
     from npsae.idx import read_idx_header
 
     if dataset == "bars":
-        return 64
+        return BARS_SAMPLES["train"], 64
+    mnist = (60_000, 784)
     if dataset in DATASETS:
-        return 784
+        return mnist
     try:
         _, shape, _ = read_idx_header(find_idx_file(dataset, FILES["train"][0]))
     except (OSError, ValueError):
-        return 784
-    return math.prod(shape[1:])
+        return mnist
+    return shape[0], math.prod(shape[1:])
 
 
 def _check_dataset(name: str) -> None:
@@ -250,7 +258,7 @@ def _plan(args: argparse.Namespace) -> _Plan:
         warnings.simplefilter("always")
         try:
             # Built now only so that a bad combination is refused before the data is read.
-            _build_model(settings, _input_width(settings["dataset"]))
+            _build_model(settings, _data_shape(settings["dataset"])[1])
         except ValueError as err:
             raise UsageError(str(err)) from err
     return _Plan(settings, args.out, None, _notes(caught))
