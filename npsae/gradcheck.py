@@ -172,11 +172,13 @@ def active_terms(model: SparseAutoencoder) -> tuple[str, ...]:
 
 
 def count_entries(model: SparseAutoencoder, max_entries: int | None = None) -> int:
-    """How many gradient entries ``gradient_check(model, X, max_entries=...)`` compares: for
-    each checked line (every active term and the total) and parameter, its size or at most
-    ``max_entries``. Each entry costs two evaluations of the loss."""
+    """How many gradient entries ``gradient_check(model, X, max_entries=...)`` compares by
+    finite differences of the loss: for each checked line (every active term and the total)
+    and each parameter of ``PARAM_NAMES``, its size or at most ``max_entries``. Each costs two
+    evaluations of the loss. (JumpReLU's thresholds are checked against a closed form.)"""
     sizes = [
-        p.size if max_entries is None else min(p.size, max_entries) for p in model.params.values()
+        n if max_entries is None else min(n, max_entries)
+        for n in (model.params[name].size for name in PARAM_NAMES)
     ]
     return (len(active_terms(model)) + 1) * sum(sizes)
 
