@@ -220,10 +220,12 @@ def _write(action: str, write: Callable[[], tuple[list, list]], kept_note: str) 
 def run_check(args: argparse.Namespace) -> int:
     from npsae._fileio import atomic_write
     from npsae.exercises import grade_submission, reports
+    from npsae.exercises.isolation import become_subreaper
 
     error = _check_options(args, args.output)
     if error:
         return _usage_error(args, error)
+    become_subreaper()
     submission = grade_submission(
         args.dir, args.names, seed=args.seed, timeout=args.timeout, jobs=args.jobs
     )
@@ -250,10 +252,12 @@ def run_grade(args: argparse.Namespace) -> int:
     from npsae._fileio import atomic_write
     from npsae.exercises import grade_submission, reports
     from npsae.exercises.classroom import select, student_folders
+    from npsae.exercises.isolation import become_subreaper
 
     error = _check_options(args, args.csv)
     if error:
         return _usage_error(args, error)
+    become_subreaper()
     if not args.submissions.is_dir():
         return _usage_error(args, f"{args.submissions} is not a folder")
     students = student_folders(args.submissions)
