@@ -312,18 +312,24 @@ def mse(X_hat, X):
     assert "could not read" in r.message
 
 
-def test_a_forked_process_dies_with_the_exercise(tmp_path):
-    marker = tmp_path / "still-alive"
-    source = f"""import os
+def outliving(marker, escape=""):
+    """A correct sigmoid file that first forks a process which, 3 s later, creates ``marker``;
+    ``escape`` runs in the fork first (e.g. setsid and a second fork)."""
+    return f"""import os
 import time
 
 if os.fork() == 0:
+    {escape}
     time.sleep(3)
     open({str(marker)!r}, "w").close()
     os._exit(0)
 
 {SIGMOID_OK}"""
-    write_submission(tmp_path, {"sigmoid": source})
+
+
+def test_a_forked_process_dies_with_the_exercise(tmp_path):
+    marker = tmp_path / "still-alive"
+    write_submission(tmp_path, {"sigmoid": outliving(marker)})
     r = result(grade(tmp_path, ["sigmoid"])[0], "sigmoid")
     assert r.passed
     time.sleep(4)
@@ -334,33 +340,11 @@ def test_a_process_that_leaves_its_group_dies_with_the_command(tmp_path):
     # A double fork and setsid escape the process group; the command adopts the orphan (Linux's
     # child subreaper) and kills it. Run as a command, in a process of its own.
     marker = tmp_path / "still-alive"
-    source = f"""import os
-import time
-
-if os.fork() == 0:
-    os.setsid()
-    if os.fork() == 0:
-        time.sleep(3)
-        open({str(marker)!r}, "w").close()
-    os._exit(0)
-
-{SIGMOID_OK}"""
-    write_submission(tmp_path, {"sigmoid": source})
+    escape = "os.setsid()\n    if os.fork():\n        os._exit(0)"
+    write_submission(tmp_path, {"sigmoid": outliving(marker, escape)})
+    command = ["exercises", "check", str(tmp_path), "sigmoid", "--seed", "1"]
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "npsae",
-            "exercises",
-            "check",
-            str(tmp_path),
-            "sigmoid",
-            "--seed",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+        [sys.executable, "-m", "npsae", *command], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stdout + done.stderr
     time.sleep(4)
