@@ -184,21 +184,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 SPARSITY_CHOICES = (*(name for name in SPARSITY if name), "none")
 
 
-def add_architecture_options(p: argparse.ArgumentParser, bandwidth: float | None = None) -> None:
-    """The options of JumpReLU, AuxK and the pre-encoder bias (shared with ``gradcheck``)."""
-    default = "" if bandwidth is None else f"; {bandwidth:g} here"
+def add_architecture_options(p: argparse.ArgumentParser, jumprelu: float | None = None) -> None:
+    """The options of JumpReLU, AuxK and the pre-encoder bias (shared with ``gradcheck``);
+    ``jumprelu``, if given, is this command's default for --bandwidth and --theta-init."""
+    default = "0.001" if jumprelu is None else f"{jumprelu:g} here"
     p.add_argument(
         "--bandwidth",
         type=float,
-        default=bandwidth,
+        default=jumprelu,
         metavar="EPS",
-        help=f"JumpReLU's kernel bandwidth, > 0 (0.001{default})",
+        help=f"JumpReLU's kernel bandwidth, > 0 ({default})",
     )
     p.add_argument(
         "--theta-init",
         type=float,
+        default=jumprelu,
         metavar="THETA",
-        help="the value JumpReLU's thresholds start at, > 0 (0.001)",
+        help=f"the value JumpReLU's thresholds start at, > 0 ({default})",
     )
     p.add_argument(
         "--pre-bias",
