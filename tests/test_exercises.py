@@ -387,12 +387,19 @@ def test_load_errors(tmp_path):
 # --------------------------------------------------------------------------- the command
 
 
-def run(argv, capsys):
+def run_err(argv, capsys):
+    """Run ``npsae exercises ARGV``: (exit status, stdout, stderr)."""
     parser = argparse.ArgumentParser(prog="npsae")
     cli.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["exercises", *map(str, argv)])
     status = args.func(args)
-    return status, capsys.readouterr().out
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def run(argv, capsys):
+    status, out, _ = run_err(argv, capsys)
+    return status, out
 
 
 def test_cli_list(capsys):
@@ -434,15 +441,6 @@ def test_cli_start_and_check(tmp_path, capsys):
     assert f"score {TOTAL} / {TOTAL}" in out
 
 
-def run_err(argv, capsys):
-    parser = argparse.ArgumentParser(prog="npsae")
-    cli.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["exercises", *map(str, argv)])
-    status = args.func(args)
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
-
-
 def test_cli_check_usage_errors(tmp_path, capsys, monkeypatch):
     # A folder that does not exist is a verdict per exercise (an empty Gradescope submission
     # must still get its results), not a usage error.
@@ -451,6 +449,8 @@ def test_cli_check_usage_errors(tmp_path, capsys, monkeypatch):
     for argv, words in [
         (["check", tmp_path, "nonsense"], "no exercise 'nonsense'"),
         (["check", tmp_path, "--timeout", "0"], "--timeout must be positive"),
+        (["check", tmp_path, "--seed", "-3"], "seed must be 0 or more"),
+        (["autograder", tmp_path / "ag", "--seed", "-3"], "seed must be 0 or more"),
         (["grade", tmp_path / "missing", "--csv", tmp_path / "g.csv"], "is not a folder"),
         (["grade", tmp_path, "--csv", tmp_path / "g.csv"], "holds no student folders"),
     ]:
