@@ -15,6 +15,8 @@ from npsae.exercises.grading import as_outputs
 from npsae.exercises.loader import LoadError, load_function
 
 NAMES = [e.name for e in exercises.list_exercises()]
+# The debugging exercises: their stubs hold a colleague's buggy code, not a raise.
+DEBUGGING = [e.name for e in exercises.list_exercises() if e.body]
 
 
 def sig(Z):
@@ -160,6 +162,66 @@ WRONG = [
 ]
 
 
+def l1_grad(H, beta):
+    return (beta / len(H) * ((H > 0).astype(H.dtype) - (H < 0))).astype(H.dtype)
+
+
+def topk(Z, dH, k):
+    dZ = np.zeros_like(dH)
+    for i, row in enumerate(Z):
+        for j in sorted(range(len(row)), key=lambda j: (-row[j], j))[:k]:
+            if row[j] > 0:
+                dZ[i, j] = dH[i, j]
+    return dZ
+
+
+def grad_check(f, x, a, eps):
+    n = numgrad(f, x, eps)
+    return float(np.linalg.norm(n - a) / max(np.linalg.norm(n + a), 1e-300))
+
+
+def backward_decay(X, W1, b1, W2, b2, hidden, beta, lam):
+    m, n = X.shape
+    Z1 = X @ W1 + b1
+    H = np.maximum(Z1, 0) if hidden == "relu" else sig(Z1)
+    X_hat = sig(H @ W2 + b2)
+    dZ2 = 2 / (m * n) * (X_hat - X) * X_hat * (1 - X_hat)
+    dZ1 = (dZ2 @ W2.T + beta / m) * ((Z1 > 0) if hidden == "relu" else H * (1 - H))
+    return {"W1": X.T @ dZ1 + lam * W1, "b1": dZ1.sum(0), "W2": H.T @ dZ2 + lam * W2,
+            "b2": dZ2.sum(0)}  # fmt: skip
+
+
+def linear_decoder(X, W1, b1, W2, b2, rho, beta):
+    m = len(X)
+    H = sig(X @ W1 + b1)
+    dZ2 = (H @ W2 + b2 - X) / m
+    c = kl_grad(H, rho, beta)
+    dZ1 = (dZ2 @ W2.T + c) * H * (1 - H)
+    return {"W1": X.T @ dZ1, "b1": dZ1.sum(0), "W2": H.T @ dZ2, "b2": dZ2.sum(0)}
+
+
+def adamw(p, g, m, v, t, lr, beta1, beta2, eps, wd):
+    new_p, m, v = adam(p, g, m, v, t, lr, beta1, beta2, eps)
+    return new_p - lr * wd * p, m, v
+
+
+def train(X, n_hidden, epochs, batch_size, lr, beta, lam, seed):
+    """Plain SGD with momentum would do too; this one is Adam, as the stub asks."""
+    rng = np.random.default_rng(seed)
+    n_in = X.shape[1]
+    P = {"W1": rng.normal(0, 0.1, (n_in, n_hidden)), "b1": np.zeros(n_hidden),
+         "W2": rng.normal(0, 0.1, (n_hidden, n_in)), "b2": np.zeros(n_in)}  # fmt: skip
+    state = {k: (np.zeros_like(p), np.zeros_like(p)) for k, p in P.items()}
+    t = 0
+    for _ in range(epochs):
+        for batch in np.array_split(rng.permutation(len(X)), -(-len(X) // batch_size)):
+            g = backward_decay(X[batch], *P.values(), "relu", beta, lam)
+            t += 1
+            for k in P:
+                P[k], *state[k] = adam(P[k], g[k], *state[k], t, lr, 0.9, 0.999, 1e-8)
+    return P
+
+
 # A student's own correct solutions, written differently from npsae's: the tolerances accept them.
 RIGHT = [
     ("sigmoid", sig),
@@ -169,10 +231,17 @@ RIGHT = [
     ("sse", lambda X_hat, X: 0.5 * sq(X_hat, X) / X.shape[0]),
     ("kl_penalty", kl),
     ("kl_penalty_grad", lambda H, rho, beta: np.tile(kl_grad(H, rho, beta)[0], (len(H), 1))),
-    ("backward", backward),
-    ("adam_step", adam),
-    ("parse_idx_header", idx_header),
+    ("l1_penalty_grad", l1_grad),
+    ("topk_grad", topk),
     ("numerical_gradient", numgrad),
+    ("gradient_check", grad_check),
+    ("backward", backward),
+    ("backward_decay", backward_decay),
+    ("debug_backward", linear_decoder),
+    ("adam_step", adam),
+    ("debug_adamw", adamw),
+    ("parse_idx_header", idx_header),
+    ("train", train),
 ]
 
 
@@ -228,14 +297,15 @@ def test_every_mistake_can_be_told_from_the_solution(name):
 def test_cases_cover_both_dtypes_and_several_shapes():
     for e in exercises.list_exercises():
         cases = e.spec.cases(np.random.default_rng(0))
-        assert len(cases) >= 5, e.name
-        if e.name not in ("parse_idx_header", "numerical_gradient"):
+        # Training takes seconds a case: two data sets.
+        assert len(cases) >= (2 if e.name == "train" else 5), e.name
+        if e.name not in ("parse_idx_header", "numerical_gradient", "gradient_check", "train"):
             assert {c.dtype for c in cases} == {np.dtype("float32"), np.dtype("float64")}, e.name
 
 
 def test_list_and_get():
-    assert NAMES[:2] == ["sigmoid", "sigmoid_grad"] and len(NAMES) == 11
-    assert [e.number for e in exercises.list_exercises()] == list(range(1, 12))
+    assert NAMES[:2] == ["sigmoid", "sigmoid_grad"] and NAMES[-1] == "train" and len(NAMES) == 18
+    assert [e.number for e in exercises.list_exercises()] == list(range(1, 19))
     assert exercises.get("mse").filename == "ex04_mse.py"
     with pytest.raises(ValueError, match="no exercise 'adam'"):
         exercises.get("adam")
@@ -244,7 +314,7 @@ def test_list_and_get():
 # --------------------------------------------------------------------------- stubs and files
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [n for n in NAMES if n not in DEBUGGING])
 def test_stub_is_not_implemented_and_holds_no_solution(name, tmp_path):
     exercise = exercises.get(name)
     source = exercises.stub_source(name)
@@ -337,8 +407,13 @@ def test_cli_start_and_check(tmp_path, capsys):
     assert status == 0 and out.count("wrote ") == len(NAMES)
     status, out = run(["check", folder], capsys)
     assert status == 1
-    assert out.count("not implemented yet") == len(NAMES)
-    assert "0 of 11 passed" in out
+    # debug_backward calls the student's (still unwritten) sigmoid_grad: not implemented either.
+    assert out.count("not implemented yet") == len(NAMES) - 1
+    assert out.count("still the stub's code") == 1 and DEBUGGING == [
+        "debug_backward",
+        "debug_adamw",
+    ]
+    assert "0 of 18 passed" in out
     (folder / "ex04_mse.py").write_text("def mse(X_hat, X):\n    return 0.0\n")
     status, out = run(["start", folder], capsys)
     assert status == 0 and "kept " in out and "--force" in out
@@ -349,7 +424,7 @@ def test_cli_start_and_check(tmp_path, capsys):
         (folder / e.filename).write_text(exercises.reference_source(e.name))
     status, out = run(["check", folder], capsys)
     assert status == 0, out
-    assert out.count("PASS") == len(NAMES) and "11 of 11 passed" in out
+    assert out.count("PASS") == len(NAMES) and "18 of 18 passed" in out
 
 
 def test_cli_check_usage_errors(tmp_path, capsys):

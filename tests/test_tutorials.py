@@ -1,55 +1,172 @@
-"""Every tutorial runs top to bottom in its default (quick) mode and saves sound PNG figures.
+"""The tutorials: notebooks in sync with their scripts, each executed in a real Jupyter kernel in
+its quick mode (saving sound PNG figures), the numbers tutorial 06 promises, and
+``npsae tutorials DIR``.
 
-Each script runs in a fresh interpreter, from an empty working folder, with that folder as its
-figure folder (argv[1]). A failure shows the script's output.
+Each notebook runs once per test session, from a temporary copy of the tutorials, with its
+figures going to a temporary folder; the tests that look at a notebook's output share that run.
 """
 
-import os
-import subprocess
+import configparser
+import fnmatch
+import importlib.util
+import re
 import sys
+import time
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 from matplotlib.image import imread
+from nbclient import NotebookClient
 
-TUTORIALS = Path(__file__).resolve().parent.parent / "tutorials"
-SCRIPTS = sorted(TUTORIALS.glob("[0-9]*.py"))
+from npsae.cli import main
+from npsae.cli.tutorials import copy_tutorials, tutorial_files, tutorials_folder
+
+REPO = Path(__file__).resolve().parent.parent
+TUTORIALS = REPO / "npsae" / "tutorials"
+SCRIPTS = sorted(TUTORIALS.glob("[0-9][0-9]_*.py"))
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# A tutorial must finish well within this even on a slow machine; its default mode takes < 1 min.
-TIMEOUT = 300
+# A cell must finish well within this even on a slow machine; a whole notebook takes < 1 min.
+CELL_TIMEOUT = 300
+
+
+def _load_sync_tool():
+    spec = importlib.util.spec_from_file_location(
+        "sync_notebooks", REPO / "tools" / "sync_notebooks.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+sync = _load_sync_tool()
 
 
 def test_tutorials_are_found():
     assert len(SCRIPTS) >= 9, [s.name for s in SCRIPTS]
+    assert tutorials_folder().resolve() == TUTORIALS.resolve()
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[s.stem for s in SCRIPTS])
-def test_tutorial_runs_and_saves_figures(script, tmp_path, mnist_root):
-    out = tmp_path / "figures"
-    env = {k: v for k, v in os.environ.items() if k != "NPSAE_TUTORIAL_FULL"}
-    env.update(MPLBACKEND="Agg", NPSAE_DATA=str(mnist_root))
-    # One BLAS thread: the tutorials' matrices are small, and on a busy machine (other tests,
-    # other processes) OpenBLAS threads that wait for a core spin and slow a script severalfold.
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        env.setdefault(var, "1")
-    try:
-        proc = subprocess.run(
-            [sys.executable, str(script), str(out)],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-        )
-    except subprocess.TimeoutExpired as err:
-        pytest.fail(f"{script.name} did not finish within {TIMEOUT} s:\n{err.stdout}\n{err.stderr}")
-    assert proc.returncode == 0, (
-        f"{script.name} exited with {proc.returncode}\n--- stdout\n{proc.stdout}\n"
-        f"--- stderr\n{proc.stderr}"
+def test_notebook_is_in_sync_with_its_script(script):
+    notebook = script.with_suffix(".ipynb")
+    assert notebook.exists(), f"{notebook.name} is missing: run python tools/sync_notebooks.py"
+    assert notebook.read_text(encoding="utf-8") == sync.render(script), (
+        f"{notebook.name} is out of date with {script.name}: run python tools/sync_notebooks.py"
     )
-    pngs = sorted(out.glob("*.png"))
-    assert pngs, f"{script.name} saved no PNG in {out}\n--- stdout\n{proc.stdout}"
+    nb = nbformat.read(notebook, as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(not c.outputs and c.execution_count is None for c in code)
+    assert any(c.cell_type == "markdown" for c in nb.cells)
+
+
+def test_no_notebook_without_a_script():
+    orphans = {p.stem for p in TUTORIALS.glob("*.ipynb")} - {s.stem for s in SCRIPTS}
+    assert not orphans, f"notebooks without a script: {sorted(orphans)}"
+
+
+def test_the_sync_tool_reports_a_stale_notebook(tmp_path):
+    script = tmp_path / SCRIPTS[0].name
+    script.write_text(SCRIPTS[0].read_text(encoding="utf-8"), encoding="utf-8")
+    assert sync.out_of_date(tmp_path) == [script.with_suffix(".ipynb")]  # missing
+    script.with_suffix(".ipynb").write_text(sync.render(script), encoding="utf-8")
+    assert sync.out_of_date(tmp_path) == []
+    script.write_text(script.read_text(encoding="utf-8") + "\n# %%\nprint(1)\n", encoding="utf-8")
+    assert sync.out_of_date(tmp_path) == [script.with_suffix(".ipynb")]  # edited script
+
+
+# ---- executing the notebooks --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def kernel_env(tmp_path_factory, mnist_root):
+    """Environment of the kernels: quick mode, MNIST, one BLAS thread, this very Python."""
+    from ipykernel.kernelspec import write_kernel_spec
+
+    # A kernel spec named python3 (what every notebook asks for) that runs sys.executable, first
+    # on JUPYTER_PATH: a user's own python3 kernel elsewhere cannot take the run over.
+    jupyter_path = tmp_path_factory.mktemp("jupyter")
+    write_kernel_spec(jupyter_path / "kernels" / "python3")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("JUPYTER_PATH", str(jupyter_path))
+    mp.delenv("NPSAE_TUTORIAL_FULL", raising=False)
+    mp.setenv("NPSAE_DATA", str(mnist_root))
+    mp.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    # One BLAS thread: the tutorials' matrices are small, and on a busy machine OpenBLAS threads
+    # that wait for a core spin and slow a notebook severalfold.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        mp.setenv(var, "1")
+    yield
+    mp.undo()
+
+
+class Executed:
+    """A notebook after its run: the executed cells, its figures and the seconds it took."""
+
+    def __init__(self, nb, figures: Path, seconds: float):
+        self.nb, self.figures, self.seconds = nb, figures, seconds
+
+    @property
+    def text(self) -> str:
+        """Everything the notebook printed, in order."""
+        return "".join(
+            out.get("text", "")
+            for cell in self.nb.cells
+            if cell.cell_type == "code"
+            for out in cell.outputs
+            if out.output_type == "stream"
+        )
+
+
+@pytest.fixture(scope="module")
+def run_notebook(kernel_env, tmp_path_factory):
+    """run_notebook(stem) executes the notebook once per session, from a copy, and returns it."""
+    done: dict[str, Executed] = {}
+
+    def run(stem: str) -> Executed:
+        if stem not in done:
+            work = tmp_path_factory.mktemp(stem)
+            copy_tutorials(work)
+            figures = work / "figures-out"
+            mp = pytest.MonkeyPatch()
+            mp.setenv("NPSAE_TUTORIAL_FIGURES", str(figures))
+            nb = nbformat.read(work / f"{stem}.ipynb", as_version=4)
+            client = NotebookClient(
+                nb,
+                timeout=CELL_TIMEOUT,
+                kernel_name="python3",
+                resources={"metadata": {"path": str(work)}},
+            )
+            start = time.perf_counter()
+            try:
+                client.execute()
+            finally:
+                mp.undo()
+            done[stem] = Executed(nb, figures, time.perf_counter() - start)
+            print(f"\n{stem}: executed in {done[stem].seconds:.1f} s")
+        return done[stem]
+
+    return run
+
+
+def test_the_kernel_is_this_python(run_notebook, kernel_env):
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("import sys; print(sys.executable)")]
+    )
+    nb.metadata.kernelspec = sync.KERNELSPEC
+    NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    assert Path(nb.cells[0].outputs[0]["text"].strip()).resolve() == Path(sys.executable).resolve()
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=[s.stem for s in SCRIPTS])
+def test_notebook_executes_and_saves_figures(script, run_notebook, record_property):
+    # An error in any cell raises CellExecutionError (with the cell and traceback) here.
+    result = run_notebook(script.stem)
+    record_property("seconds", round(result.seconds, 1))
+    pngs = sorted(result.figures.glob("*.png"))
+    assert pngs, f"{script.stem} saved no PNG in {result.figures}\n{result.text}"
     for png in pngs:
         assert png.read_bytes()[:8] == PNG_SIGNATURE, f"{png.name} is not a PNG file"
         pixels = imread(png)
@@ -60,3 +177,70 @@ def test_tutorial_runs_and_saves_figures(script, tmp_path, mnist_root):
         background = np.median(rgb.reshape(-1, 3), axis=0)
         drawn = np.mean(np.abs(rgb - background).max(axis=-1) > 0.05)
         assert drawn > 0.01, f"{png.name} is nearly blank ({drawn:.1%} of pixels drawn)"
+    # Every figure the notebook saved is also shown inline, under the cell that drew it.
+    shown = sum(
+        "image/png" in out.get("data", {})
+        for cell in result.nb.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+    )
+    assert shown >= len(pngs), f"{script.stem}: {len(pngs)} figures saved, {shown} shown"
+
+
+def test_keras_article_beats_both_baselines(run_notebook):
+    """Tutorial 06's quick run reconstructs the test set better than the two trivial predictors."""
+    text = run_notebook("06_keras_article").text
+    found = {
+        name: float(value)
+        for name, value in re.findall(
+            r"^test mse, (model|mean image|all black) *: *([0-9.]+)", text, re.M
+        )
+    }
+    assert set(found) == {"model", "mean image", "all black"}, text
+    assert found["model"] < found["mean image"] < found["all black"], found
+
+
+# ---- npsae tutorials DIR ---------------------------------------------------------------------
+
+
+def test_package_data_ships_every_tutorial_file():
+    config = configparser.ConfigParser()
+    config.read(REPO / "setup.cfg")
+    patterns = config["options.package_data"]["npsae"].split()
+    for relative in tutorial_files():
+        path = f"tutorials/{relative.as_posix()}"
+        assert any(fnmatch.fnmatch(path, p) for p in patterns), f"{path} is not package data"
+    names = {p.as_posix() for p in tutorial_files()}
+    assert {"_common.py", "README.md"} <= names
+    assert {s.name for s in SCRIPTS} | {s.with_suffix(".ipynb").name for s in SCRIPTS} <= names
+
+
+def test_tutorials_command_copies_keeps_and_forces(tmp_path, capsys):
+    dest = tmp_path / "course"
+    assert main(["tutorials", str(dest)]) == 0
+    out = capsys.readouterr().out
+    for relative in tutorial_files():
+        assert (dest / relative).read_bytes() == (TUTORIALS / relative).read_bytes()
+    assert f"jupyter lab {dest}" in out and "Colab" in out and "VS Code" in out
+
+    mine = dest / "03_losses.ipynb"
+    mine.write_text("my notes", encoding="utf-8")
+    assert main(["tutorials", str(dest)]) == 0
+    out = capsys.readouterr().out
+    assert mine.read_text(encoding="utf-8") == "my notes"  # the student's change survives
+    assert f"kept      {mine}" in out and "--force" in out
+    assert f"0 written, {len(tutorial_files()) - 1} already up to date, 1 kept" in out
+
+    assert main(["tutorials", str(dest), "--force"]) == 0
+    assert mine.read_bytes() == (TUTORIALS / "03_losses.ipynb").read_bytes()
+    assert f"wrote     {mine}" in capsys.readouterr().out
+
+
+def test_tutorials_command_refuses_a_file_as_folder(tmp_path, capsys):
+    target = tmp_path / "notes.txt"
+    target.write_text("not a folder", encoding="utf-8")
+    assert main(["tutorials", str(target)]) == 2
+    assert (
+        capsys.readouterr().out.strip() == f"npsae tutorials: {target} exists and is not a folder"
+    )
+    assert target.read_text(encoding="utf-8") == "not a folder"

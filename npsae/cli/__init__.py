@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from npsae import __version__
 
 # Sub-command modules, in the order ``--help`` lists them.
-COMMANDS = ("train", "sweep", "report", "export", "data", "gradcheck", "exercises")
+COMMANDS = ("train", "sweep", "report", "export", "data", "gradcheck", "exercises", "tutorials")
 
 
 def build_parser() -> argparse.ArgumentParser:

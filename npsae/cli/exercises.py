@@ -15,7 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="classroom exercises with an autograder",
         description="Write the sparse autoencoder's pieces yourself, one function per file, and "
         "have them graded against npsae's own implementation: 'start DIR' writes the stubs, "
-        "'check DIR' grades them and names the likely mistake of each failure.",
+        "'check DIR' grades them and names the likely mistake of each failure; 'solutions DIR' "
+        "writes the instructor's solutions.",
     )
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("list", help="the exercises, one a line").set_defaults(func=run_list)
@@ -40,15 +41,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("dir", type=Path, metavar="DIR")
     check.add_argument("names", nargs="*", metavar="NAME", help="only these exercises")
     check.set_defaults(func=run_check)
+    solutions = actions.add_parser(
+        "solutions",
+        help="write the instructor's solution files into DIR",
+        description="Write the instructor's solution of every exercise into DIR (created if "
+        "needed), one plain NumPy file each, under the names the stubs have: 'check DIR' "
+        "grades them all green. Existing files are never overwritten.",
+    )
+    solutions.add_argument("dir", type=Path, metavar="DIR")
+    solutions.add_argument("names", nargs="*", metavar="NAME", help="only these exercises")
+    solutions.set_defaults(func=run_solutions)
 
 
 def run_list(args: argparse.Namespace) -> int:
     from npsae.exercises import list_exercises
+    from npsae.exercises.exercise import DIFFICULTIES
 
     exercises = list_exercises()
+    numbers = {e.name: e.number for e in exercises}
     width = max(len(e.name) for e in exercises)
+    level = max(len(d) for d in DIFFICULTIES.values())
     for e in exercises:
-        print(f"{e.number:2d}. {e.name:<{width}}  {e.summary}")
+        after = ", ".join(str(numbers[n]) for n in e.builds_on) or "-"
+        print(
+            f"{e.number:2d}. {e.name:<{width}}  {e.points:>2} pts  "
+            f"{DIFFICULTIES[e.difficulty]:<{level}}  builds on {after:<11}  {e.summary}"
+        )
     return 0
 
 
@@ -67,6 +85,21 @@ def run_start(args: argparse.Namespace) -> int:
     if kept:
         print("(existing files are your work: start never overwrites them without --force)")
     print(f"Next: fill in the functions, then run  python -m npsae exercises check {args.dir}")
+    return 0
+
+
+def run_solutions(args: argparse.Namespace) -> int:
+    from npsae.exercises import write_solutions
+
+    try:
+        written, kept = write_solutions(args.dir, args.names)
+    except (ValueError, OSError) as err:
+        print(f"npsae exercises solutions: {err}")
+        return 2
+    for path in written:
+        print(f"wrote {path}")
+    for path in kept:
+        print(f"kept  {path} (exists: never overwritten)")
     return 0
 
 

@@ -1,10 +1,15 @@
 """Classroom exercises with a built-in autograder.
 
-The student writes the sparse autoencoder's pieces (the sigmoid, the forward pass, the losses, the
-KL penalty and its gradient, backpropagation, Adam, the IDX header, finite differences), one
-function per file, and the grader compares each with the package's own implementation on random
-inputs of several shapes, in float32 and float64, and on edge cases. A failure names the likely
-mistake ("off by a factor of m", "sign flipped", "transposed?", "not summed over the batch"...).
+The student writes the sparse autoencoder's pieces, one function per file, climbing from the
+sigmoid to a trained model: the forward pass, the losses, the KL, L1 and TopK gradients (derived,
+not copied: a stub states the problem, never the answer), finite differences and a gradient
+check of their own, two backward passes, two buggy functions to debug, Adam, the IDX header and
+a training loop. The grader compares each with the package's own implementation on random
+inputs of several shapes, in float32 and float64, and on edge cases (or, for a gradient check
+and a trained model, judges what it does). A failure names the likely mistake ("off by a factor
+of m", "sign flipped", "transposed?"...), and a mistake nobody catalogued gets a description
+of the difference ("your dW1 is 2x the expected value everywhere", "only row 3 is wrong").
+``write_solutions(DIR)`` writes the instructor's solutions, plain NumPy files.
 
     from npsae import exercises
     exercises.start("my_exercises")              # one stub file per exercise
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from importlib import resources
 from pathlib import Path
 
 from npsae._fileio import atomic_write
@@ -39,8 +45,10 @@ __all__ = [
     "get",
     "list_exercises",
     "reference_source",
+    "solution_source",
     "start",
     "stub_source",
+    "write_solutions",
 ]
 
 
@@ -104,6 +112,13 @@ def reference_source(name: str) -> str:
     )
 
 
+def solution_source(name: str) -> str:
+    """The instructor's solution file of exercise ``name``: plain NumPy, readable, never
+    importing npsae; it may import the solutions of the exercises it builds on."""
+    exercise = get(name)
+    return (resources.files(__package__) / "solutions" / exercise.filename).read_text("utf-8")
+
+
 def start(
     directory: str | os.PathLike, names: Iterable[str] | None = None, force: bool = False
 ) -> tuple[list[Path], list[Path]]:
@@ -112,6 +127,26 @@ def start(
     A file that already exists is the student's work: it is kept unless ``force``.
     Returns ``(written, kept)``, two lists of paths.
     """
+    return _write(directory, names, stub_source, force)
+
+
+def write_solutions(
+    directory: str | os.PathLike, names: Iterable[str] | None = None
+) -> tuple[list[Path], list[Path]]:
+    """Write the solution file of every exercise (or of those in ``names``) into ``directory``,
+    under the names the stubs have, so that ``check_dir(directory)`` grades them.
+
+    An existing file is never overwritten. Returns ``(written, kept)``, two lists of paths.
+    """
+    return _write(directory, names, solution_source, force=False)
+
+
+def _write(
+    directory: str | os.PathLike,
+    names: Iterable[str] | None,
+    source: Callable[[str], str],
+    force: bool,
+) -> tuple[list[Path], list[Path]]:
     exercises = [get(n) for n in names] if names else list_exercises()
     written, kept = [], []
     for exercise in exercises:
@@ -120,6 +155,6 @@ def start(
             kept.append(path)
             continue
         with atomic_write(path, "w") as f:
-            f.write(stub_source(exercise.name))
+            f.write(source(exercise.name))
         written.append(path)
     return written, kept

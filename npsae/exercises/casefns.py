@@ -17,9 +17,10 @@ from collections.abc import Callable
 import numpy as np
 
 
-def sin_cubic(x: np.ndarray, w: np.ndarray) -> float:
-    """f(x) = sum(w sin(3x)) + sum(x^3) / 3, a smooth function with curvature everywhere."""
-    return float(np.sum(w * np.sin(3 * x)) + np.sum(x**3) / 3)
+def sin_cubic(x: np.ndarray, w: np.ndarray, scale: float = 1.0) -> float:
+    """f(x) = scale (sum(w sin(3x)) + sum(x^3) / 3), a smooth function with curvature
+    everywhere; its gradient is scale (3 w cos(3x) + x^2)."""
+    return float(scale * (np.sum(w * np.sin(3 * x)) + np.sum(x**3) / 3))
 
 
 def tanh_square_of(_: np.ndarray, x: np.ndarray, w: np.ndarray) -> float:
@@ -28,8 +29,28 @@ def tanh_square_of(_: np.ndarray, x: np.ndarray, w: np.ndarray) -> float:
     return float(np.sum(w * np.tanh(x)) + np.sum(x**2))
 
 
+def autoencoder_loss(
+    _: np.ndarray,
+    X: np.ndarray,
+    W1: np.ndarray,
+    b1: np.ndarray,
+    W2: np.ndarray,
+    b2: np.ndarray,
+    rho: float,
+) -> float:
+    """The loss of a sparse autoencoder with sigmoid units: the mse plus KL(rho || rho^) with
+    beta = 1, read from the bound parameters (a gradient checker's f perturbs one of them)."""
+    H = 1 / (1 + np.exp(-(X @ W1 + b1)))
+    X_hat = 1 / (1 + np.exp(-(H @ W2 + b2)))
+    rho_hat = H.mean(axis=0)
+    kl = rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat))
+    return float(np.mean((X_hat - X) ** 2) + np.sum(kl))
+
+
 #: The functions a case may name, by name.
-FUNCTIONS: dict[str, Callable[..., float]] = {f.__name__: f for f in (sin_cubic, tanh_square_of)}
+FUNCTIONS: dict[str, Callable[..., float]] = {
+    f.__name__: f for f in (sin_cubic, tanh_square_of, autoencoder_loss)
+}
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -1,10 +1,19 @@
-"""The registry of exercises, in the order of the course."""
+"""The registry of exercises, in the order of the course: from the sigmoid, through the
+losses, the penalties and their gradients, gradient checking and backpropagation, to the
+optimiser and a trained model."""
 
 from __future__ import annotations
 
 import dataclasses
 
 from npsae.exercises.exercise import Exercise
+from npsae.exercises.gradient_exercises import (
+    BACKWARD_DECAY,
+    DEBUG_BACKWARD,
+    GRADIENT_CHECK,
+    L1_PENALTY_GRAD,
+    TOPK_GRAD,
+)
 from npsae.exercises.model_exercises import (
     BACKWARD,
     FORWARD,
@@ -15,7 +24,13 @@ from npsae.exercises.model_exercises import (
     SIGMOID_GRAD,
     SSE,
 )
-from npsae.exercises.tool_exercises import ADAM_STEP, NUMERICAL_GRADIENT, PARSE_IDX_HEADER
+from npsae.exercises.tool_exercises import (
+    ADAM_STEP,
+    DEBUG_ADAMW,
+    NUMERICAL_GRADIENT,
+    PARSE_IDX_HEADER,
+)
+from npsae.exercises.training_exercise import TRAIN
 
 _ALL = (
     SIGMOID,
@@ -25,10 +40,17 @@ _ALL = (
     SSE,
     KL_PENALTY,
     KL_PENALTY_GRAD,
-    BACKWARD,
-    ADAM_STEP,
-    PARSE_IDX_HEADER,
+    L1_PENALTY_GRAD,
+    TOPK_GRAD,
     NUMERICAL_GRADIENT,
+    GRADIENT_CHECK,
+    BACKWARD,
+    BACKWARD_DECAY,
+    DEBUG_BACKWARD,
+    ADAM_STEP,
+    DEBUG_ADAMW,
+    PARSE_IDX_HEADER,
+    TRAIN,
 )
 #: The exercises by name, in the order of the course.
 EXERCISES: dict[str, Exercise] = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import textwrap
+from collections.abc import Callable
 
 import numpy as np
 
@@ -29,8 +30,9 @@ Write the function below, then grade it (DIR is the folder holding this file):
 
 def {name}{signature}:
 {doc}
-    raise NotImplementedError("exercise {name}: not implemented yet")
+{body}
 '''
+NOT_IMPLEMENTED_BODY = 'raise NotImplementedError("exercise {name}: not implemented yet")'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +43,9 @@ class Exercise:
     (the maths, the shapes and a hint; never the solution). ``difficulty`` is a key of
     ``DIFFICULTIES`` and sets the points; ``builds_on`` names the exercises whose functions
     this one reuses; ``questions`` are short written questions answered in the stub's answer
-    block, collected for the instructor and never graded automatically.
+    block, collected for the instructor and never graded automatically. ``body`` is the stub
+    function's code: by default it raises NotImplementedError; a debugging exercise gives the
+    buggy code the student must fix.
     """
 
     name: str
@@ -54,6 +58,7 @@ class Exercise:
     difficulty: int = 1
     builds_on: tuple[str, ...] = ()
     questions: tuple[str, ...] = ()
+    body: str = ""
 
     @property
     def points(self) -> int:
@@ -74,6 +79,9 @@ class Exercise:
             imports=self.imports,
             signature=self.signature,
             doc=doc,
+            body=textwrap.indent(
+                (self.body or NOT_IMPLEMENTED_BODY.format(name=self.name)).strip("\n"), "    "
+            ),
         )
 
 
@@ -88,3 +96,13 @@ def stub_signature(*params: str, returns: str) -> str:
 def case_label(dtype: np.dtype, **shapes: tuple) -> str:
     """A case's description for the student, e.g. "float32, X (5, 7)"."""
     return ", ".join([dtype.name, *(f"{k} {v}" for k, v in shapes.items())])
+
+
+def stub_function(name: str, params: tuple[str, ...], body: str, **names: Callable) -> Callable:
+    """The function ``def name(*params): body``, compiled with NumPy as ``np`` and ``names``
+    (the functions the stub imports from the student's earlier exercises) in its globals: a
+    debugging stub's code, run by the grader exactly as the student received it."""
+    source = f"def {name}({', '.join(params)}):\n{textwrap.indent(body.strip(), '    ')}\n"
+    namespace: dict = {"np": np, **names}
+    exec(compile(source, f"<stub of {name}>", "exec"), namespace)
+    return namespace[name]

@@ -10,7 +10,9 @@ A case fails for the first of these reasons, checked in order:
 For 4, the grader then looks for the *likely mistake*: it computes the output of every known
 mistake of the exercise (the reference's output transformed, or a deliberately buggy variant) and
 names the first one the student's output equals. Failing that it explains a wrong shape
-(transposed, not summed over the batch, ...), NaN entries, or the largest error it found.
+(transposed, not summed over the batch, ...), NaN entries, or, through ``diagnosis.explain``,
+what the difference looks like (a uniform factor, a sign, a transpose, an offset, an error
+confined to one row, column or output...).
 The reference is always evaluated on float64 copies of the inputs: it is the exact answer that
 a float32 result must approach to within float32 precision.
 """
@@ -24,6 +26,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+from npsae.exercises.diagnosis import explain
 
 # Largest allowed error, relative to the size of the expected values, per input dtype: a few
 # hundred roundings of each precision, loose enough for any sound order of operations.
@@ -314,29 +318,45 @@ def _as_array(value: Any) -> np.ndarray | None:
 
 
 def _diagnose(spec: Spec, got: dict, expected: dict, case: Case) -> tuple[str, tuple[str, ...]]:
-    """(message, details) for values that differ from the reference's."""
+    """(message, details) for values that differ from the reference's: a named mistake of the
+    exercise if one matches, else what ``diagnosis.explain`` sees in the first wrong output,
+    after the list of wrong outputs when there are several."""
     for mistake in spec.mistakes:
         with np.errstate(all="ignore"):
             wrong = mistake.output(case, expected)
         if wrong is not None and not _matches(wrong, expected, case) and _matches(got, wrong, case):
             return mistake.message, ()
-    for key, want in expected.items():
-        if _close(got[key], want, case.dtype):
-            continue
-        label = "" if len(expected) == 1 else f"{key}: "
-        if not _is_numeric(want):
-            return f"{label}got {got[key]!r}, expected {want!r}", ()
-        g = _as_array(got[key])
-        if g is None:
-            return f"{label}returned a {type(got[key]).__name__} where numbers were expected", ()
-        w = np.asarray(want, dtype=np.float64)
-        if g.shape != w.shape:
-            return label + _shape_message(g.shape, w.shape, case, spec.transpose_hint), ()
-        if not np.isfinite(g).all() and np.isfinite(w).all():
-            hint = f": {spec.nan_hint}" if spec.nan_hint else ""
-            return f"{label}NaN or infinite values where all should be finite{hint}", ()
-        return f"{label}wrong values", (_largest_error(g, w),)
-    return "wrong values", ()
+    bad = [k for k, want in expected.items() if not _close(got[k], want, case.dtype)]
+    key, want = bad[0], expected[bad[0]]
+    label = "" if len(expected) == 1 else f"{key}: "
+    if len(expected) > 1:
+        right = [k for k in expected if k not in bad]
+        label = f"wrong: {', '.join(bad)}" + (f" (right: {', '.join(right)})" if right else "")
+        label += f"; {key}: "
+    if not _is_numeric(want):
+        return f"{label}got {got[key]!r}, expected {want!r}", ()
+    g = _as_array(got[key])
+    if g is None:
+        return f"{label}returned a {type(got[key]).__name__} where numbers were expected", ()
+    w = np.asarray(want, dtype=np.float64)
+    for other, value in expected.items():
+        if other != key and _close(got[key], value, case.dtype):
+            return (
+                f"{label}holds what {other} should be: outputs swapped or in the wrong order?",
+                (),
+            )
+    if g.shape != w.shape:
+        return label + _shape_message(g.shape, w.shape, case, spec.transpose_hint), ()
+    if not np.isfinite(g).all() and np.isfinite(w).all():
+        hint = f": {spec.nan_hint}" if spec.nan_hint else ""
+        return f"{label}NaN or infinite values where all should be finite{hint}", ()
+    inputs = {
+        name: np.asarray(a, np.float64)
+        for name, a in zip(spec.params, case.args, strict=False)
+        if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating)
+    }
+    message, details = explain(g, w, RTOL[case.dtype], inputs, case.m)
+    return label + message, details
 
 
 def _shape_message(got: tuple, want: tuple, case: Case, transpose_hint: str) -> str:
@@ -351,15 +371,6 @@ def _shape_message(got: tuple, want: tuple, case: Case, transpose_hint: str) -> 
     if case.m is not None and len(want) >= 1 and want[0] == case.m and got == want[1:]:
         return f"{message}: one row per sample is needed; broadcast over the batch?"
     return message
-
-
-def _largest_error(got: np.ndarray, want: np.ndarray) -> str:
-    err = np.nan_to_num(np.abs(got - want), nan=np.inf)
-    if err.ndim == 0:
-        return f"expected {float(want):.6g}, got {float(got):.6g}"
-    i = np.unravel_index(int(np.argmax(err)), err.shape)
-    where = tuple(int(j) for j in i)
-    return f"largest error at index {where}: expected {want[i]:.6g}, got {got[i]:.6g}"
 
 
 def _dtype_failure(spec: Spec, got: dict, case: Case) -> tuple | None:

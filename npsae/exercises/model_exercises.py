@@ -57,6 +57,7 @@ def _sigmoid_grad_cases(rng: np.random.Generator) -> list[Case]:
 
 SIGMOID = Exercise(
     name="sigmoid",
+    difficulty=1,
     summary="the logistic sigmoid sigma(z) = 1 / (1 + e^(-z)), element-wise",
     signature="(Z: np.ndarray) -> np.ndarray",
     doc="""
@@ -91,26 +92,32 @@ Which way of writing sigma stays finite for z = 1000 and for z = -1000?
         nan_hint="e^z overflows to inf for large z and inf / inf is NaN; "
         "1 / (1 + e^(-z)) overflows only towards the right limit, 0",
     ),
+    questions=(
+        "e^(-z) overflows to inf for z = -1000. Why does 1 / (1 + e^(-z)) still give the right "
+        "answer there, while e^z / (1 + e^z) gives NaN at z = 1000?",
+    ),
 )
 
 SIGMOID_GRAD = Exercise(
     name="sigmoid_grad",
+    difficulty=1,
     builds_on=("sigmoid",),
     summary="the sigmoid's derivative, written through its output A = sigma(z)",
     signature="(A: np.ndarray) -> np.ndarray",
     doc="""
-The derivative of the sigmoid, sigma'(z), computed from the sigmoid's OUTPUT A = sigma(z)
-(the forward pass has kept A, so the backward pass need not recompute it):
-
-    sigma'(z) = sigma(z) (1 - sigma(z)) = A (1 - A)
+The derivative sigma'(z) of the sigmoid sigma(z) = 1 / (1 + e^(-z)), computed from the
+sigmoid's OUTPUT A = sigma(z): the forward pass has kept A, so the backward pass need not
+recompute it, nor keep z.
 
 Args:
     A: an array of any shape, float32 or float64, entries in [0, 1]: already sigma(z).
 
 Returns:
-    An array of the shape and dtype of A.
+    sigma'(z) for every entry: an array of the shape and dtype of A.
 
-Hint: the argument is A, not z. Do not apply the sigmoid to it again.
+Hint: differentiate 1 / (1 + e^(-z)) with the chain rule, then write e^(-z) in terms of
+sigma(z). Check your formula numerically: (sigma(z + h) - sigma(z - h)) / (2 h) for a small h.
+The argument is A, not z.
 """,
     spec=Spec(
         reference=reference.sigmoid_grad,
@@ -127,6 +134,10 @@ Hint: the argument is A, not z. Do not apply the sigmoid to it again.
             buggy("that is A (1 + A); sigma'(z) = A (1 - A)", lambda A: A * (1 + A)),
             *SCALE_MISTAKES,
         ),
+    ),
+    questions=(
+        "Where is sigma'(z) largest, and what does that mean for the gradient reaching a unit "
+        "whose activation is close to 0 or 1 (a saturated unit)?",
     ),
 )
 
@@ -225,6 +236,10 @@ to every row (broadcasting). Write your sigmoid here, or import it from your ex0
         transpose_hint="X (m, n_in) @ W1 (n_in, n_hidden) gives (m, n_hidden); no transposes "
         "are needed",
     ),
+    questions=(
+        "Why does the output layer of an autoencoder for images in [0, 1] use a sigmoid, and "
+        "when would a linear output be the better choice?",
+    ),
 )
 
 # --------------------------------------------------------------------------- 4, 5: the losses
@@ -286,10 +301,17 @@ def _loss_cases(rng: np.random.Generator) -> list[Case]:
 
 
 def _loss_exercise(
-    name: str, divisor: str, formula: str, who: str, meaning: str, reference_loss: Callable
+    name: str,
+    divisor: str,
+    formula: str,
+    who: str,
+    meaning: str,
+    reference_loss: Callable,
+    questions: tuple[str, ...],
 ) -> Exercise:
     return Exercise(
         name=name,
+        difficulty=1,
         summary=f"the reconstruction loss {formula}, as {who} defines it",
         signature="(X_hat: np.ndarray, X: np.ndarray) -> float",
         doc=f"""
@@ -313,6 +335,7 @@ Hint: sum over everything, then divide by {divisor}.
             params=("X_hat", "X"),
             mistakes=_loss_mistakes(divisor),
         ),
+        questions=questions,
     )
 
 
@@ -323,6 +346,10 @@ MSE = _loss_exercise(
     "Keras",
     "the mean over all entries",
     reference.mse,
+    (
+        "Doubling the number of pixels n_in of every image: what happens to the mse of the "
+        "same reconstruction error per pixel, and to the sse?",
+    ),
 )
 SSE = _loss_exercise(
     "sse",
@@ -331,6 +358,10 @@ SSE = _loss_exercise(
     "UFLDL",
     "half the summed error per sample",
     reference.sse,
+    (
+        "The sse's gradient is n_in times the mse's. With plain gradient descent, how must the "
+        "learning rate change to take the same steps? With Adam?",
+    ),
 )
 
 # --------------------------------------------------------------------------- 6, 7: KL sparsity
@@ -432,6 +463,10 @@ Hint: which axis of H runs over the samples? rho^ has one entry per hidden unit.
         ),
         nan_hint="log of a negative number or of 0: is rho^ a mean, between 0 and 1?",
     ),
+    questions=(
+        "KL(rho || rho^) is not symmetric. Sketch it as a function of rho^ for rho = 0.05: what "
+        "happens as rho^ approaches 0, and as it approaches 1?",
+    ),
 )
 
 
@@ -450,12 +485,8 @@ KL_PENALTY_GRAD = Exercise(
     signature="(H: np.ndarray, rho: float, beta: float) -> np.ndarray",
     doc=_KL_DOC_HEAD
     + """
-This function returns its gradient with respect to every activation H_ij. By the chain rule,
-with d rho^_j / d H_ij = 1/m,
-
-    dP / dH_ij = (beta / m) (-rho / rho^_j + (1 - rho) / (1 - rho^_j))
-
-the same value for every sample i.
+This function returns its gradient dP / dH_ij with respect to every activation H_ij.
+Derive it: P depends on H_ij only through rho^_j, so use the chain rule through rho^_j.
 
 Args:
     H: (m, n_hidden), the sigmoid hidden activations, entries in (0, 1); float32 or float64.
@@ -464,8 +495,9 @@ Args:
 Returns:
     dH: (m, n_hidden), the dtype of H: row i is the gradient for sample i.
 
-Hint: compute one row of n_hidden values, then repeat it for the m samples (np.broadcast_to or
-np.tile).
+Hint: first differentiate KL(rho || rho^) with respect to rho^, then find d rho^_j / d H_ij.
+Which samples i does the result depend on? Check your formula against finite differences of
+your kl_penalty (perturb one H_ij by +-h).
 """,
     spec=Spec(
         reference=_kl_penalty_grad,
@@ -498,6 +530,11 @@ np.tile).
             *COMMON_MISTAKES,
         ),
         nan_hint="division by 0: is rho^ a mean, between 0 and 1?",
+    ),
+    questions=(
+        "Why does the KL penalty need activations in (0, 1)? What goes wrong with ReLU units?",
+        "Why is the gradient the same for every sample i, and what does that say about how the "
+        "penalty acts on one unit?",
     ),
 )
 
@@ -639,14 +676,13 @@ and output units) and its loss:
     Z1 = X W1 + b1,  H = sigma(Z1),  Z2 = H W2 + b2,  X^ = sigma(Z2)
     L  = sum_ik (X^_ik - X_ik)^2 / (m n_in)  +  beta sum_j KL(rho || rho^_j)
 
-Backwards, from the loss to the parameters; every gradient has its parameter's shape:
+Derive the gradient of L with respect to each parameter by the chain rule, going backwards
+through the forward pass. Naming the intermediate gradients helps, dV meaning dL / dV:
 
-    dX^ = dL / dX^              (m, n_in)        the mse's derivative
-    dZ2 = dX^ * sigma'(Z2)      (m, n_in)        sigma' through its output, as in exercise 2
-    dW2 (n_hidden, n_in), db2 (n_in,)            from H and dZ2
-    dH  = (from dZ2 and W2) + c   (m, n_hidden)  c: the KL gradient of exercise 7
-    dZ1                         (m, n_hidden)
-    dW1 (n_in, n_hidden), db1 (n_hidden,)        from X and dZ1
+    dX^, dZ2   (m, n_in)          dW2 (n_hidden, n_in), db2 (n_in,)
+    dH, dZ1    (m, n_hidden)      dW1 (n_in, n_hidden), db1 (n_hidden,)
+
+H reaches L along two paths: through X^, and through the penalty.
 
 Args:
     X: (m, n_in); W1: (n_in, n_hidden), b1: (n_hidden,); W2: (n_hidden, n_in), b2: (n_in,);
@@ -657,7 +693,8 @@ Returns:
     parameter.
 
 Hint: "*" multiplies element-wise, "@" is the matrix product. Check every shape as you go: a
-gradient always has the shape of its parameter. Reuse your earlier exercises if you like.
+gradient always has the shape of its parameter, which often tells you where a transpose goes.
+Reuse your earlier exercises, and verify the result with your gradient_check.
 """,
     spec=Spec(
         reference=_backward,
@@ -673,5 +710,10 @@ gradient always has the shape of its parameter. Reuse your earlier exercises if 
             *COMMON_MISTAKES,
         ),
         transpose_hint="dW1 has the shape of W1, (n_in, n_hidden): dW1 = X^T dZ1, not dZ1^T X",
+    ),
+    questions=(
+        "Which of the four gradients does the KL term change, and which does it leave alone? Why?",
+        "Your gradient check passes in float64 but reports errors near 1e-4 in float32. Is the "
+        "backward pass wrong? Explain.",
     ),
 )

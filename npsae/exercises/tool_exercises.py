@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from npsae.exercises.casefns import CaseFunction
-from npsae.exercises.exercise import FLOATS, Exercise, case_label, stub_signature
+from npsae.exercises.exercise import FLOATS, Exercise, case_label, stub_function, stub_signature
 from npsae.exercises.grading import SCALE_MISTAKES, Case, Mistake, Spec, buggy, map_arrays, scaled
 from npsae.gradcheck import numerical_gradient
 from npsae.idx import TYPE_CODES, parse_idx_header
@@ -118,6 +118,109 @@ Hint: every operation is element-wise. "p -= ..." would change the caller's arra
     ),
 )
 
+# --------------------------------------------------------------------------- AdamW, to debug
+
+# The stub's code: a colleague's AdamW that adds the decay to the gradient, which is Adam with
+# L2 regularisation, not AdamW. The grader runs this very code to recognise an unchanged stub.
+DEBUG_ADAMW_BODY = """
+g = g + wd * p
+m = beta1 * m + (1 - beta1) * g
+v = beta2 * v + (1 - beta2) * g * g
+m_hat = m / (1 - beta1**t)
+v_hat = v / (1 - beta2**t)
+p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+return p, m, v
+"""
+
+_ADAMW_PARAMS = ("p", "g", "m", "v", "t", "lr", "beta1", "beta2", "eps", "wd")
+
+
+def _adamw(p, g, m, v, t, lr, beta1, beta2, eps, wd, decay=1.0, by_lr=True):
+    """AdamW (Loshchilov & Hutter 2019): Adam's step on g, and the decay applied to p apart;
+    ``decay`` and ``by_lr`` switch to the mistakes of a wrong or unscaled decay."""
+    new_p, m, v = _adam_variant()(p, g, m, v, t, lr, beta1, beta2, eps)
+    return new_p - (lr if by_lr else 1.0) * decay * wd * p, m, v
+
+
+def _adamw_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case(f"{c.label}, wd={wd}", (*c.args, wd), c.dtype)
+        for c, wd in zip(_adam_cases(rng), (0.01, 0.1, 0.5, 0.05, 0.2, 0.01), strict=True)
+    ]
+
+
+DEBUG_ADAMW = Exercise(
+    name="debug_adamw",
+    difficulty=2,
+    builds_on=("adam_step",),
+    summary="find and fix the bug in a colleague's AdamW step (decoupled weight decay)",
+    signature=stub_signature(
+        *(f"{name}: np.ndarray" for name in ("p", "g", "m", "v")),
+        "t: int",
+        *(f"{name}: float" for name in ("lr", "beta1", "beta2", "eps", "wd")),
+        returns="tuple[np.ndarray, np.ndarray, np.ndarray]",
+    ),
+    doc="""
+AdamW (Loshchilov & Hutter, "Decoupled weight decay regularization", 2019) is Adam whose
+weight decay is DECOUPLED from the gradient: the moments m and v see only the loss's gradient
+g, and the decay shrinks p directly, in the same step:
+
+    m  = beta1 m + (1 - beta1) g
+    v  = beta2 v + (1 - beta2) g^2
+    m^ = m / (1 - beta1^t),  v^ = v / (1 - beta2^t)
+    p  = p - lr (m^ / (sqrt(v^) + eps) + wd p)
+
+A colleague's AdamW is below. It runs, its tests on wd = 0 pass, and it is wrong. Find the
+bug and fix it.
+
+Args:
+    p, g, m, v: arrays of one shape, all float32 or all float64 (g: the loss's gradient).
+    t: the step's number, 1 at the first step. lr, beta1, beta2, eps: Adam's hyper-parameters;
+    wd: the decoupled weight decay.
+
+Returns:
+    The new (p, m, v), in the dtype of p. The arrays passed in must not change.
+
+Hint: compare the code with the equations line by line: which quantities does each equation
+read? Then test a case where it matters: g = 0 with wd > 0.
+""",
+    body=DEBUG_ADAMW_BODY,
+    spec=Spec(
+        reference=_adamw,
+        cases=_adamw_cases,
+        params=_ADAMW_PARAMS,
+        returns=_ADAM,
+        mistakes=(
+            buggy(
+                "this is still the stub's code: it is right when wd = 0 and wrong when wd > 0. "
+                "Which of the equations read wd, and which does the code let it reach?",
+                stub_function("debug_adamw", _ADAMW_PARAMS, DEBUG_ADAMW_BODY),
+                _ADAM,
+            ),
+            buggy(
+                "the decay is missing from the step: p = p - lr (m^ / (sqrt(v^) + eps) + wd p)",
+                lambda *a: _adamw(*a, decay=0.0),
+                _ADAM,
+            ),
+            buggy(
+                "the decay wd p was not multiplied by lr",
+                lambda *a: _adamw(*a, by_lr=False),
+                _ADAM,
+            ),
+            buggy(
+                "the decay went the wrong way: p - lr (... + wd p) shrinks p",
+                lambda *a: _adamw(*a, decay=-1.0),
+                _ADAM,
+            ),
+        ),
+        mutation_hint="return new arrays (p = p - ..., not p -= ...)",
+    ),
+    questions=(
+        "Why is L2 regularisation inside Adam (decay added to g) not the same as decoupled "
+        "weight decay? Which weights does the L2 version decay less?",
+    ),
+)
+
 # --------------------------------------------------------------------------- 10: IDX header
 
 
@@ -175,6 +278,11 @@ def _idx_cases(rng: np.random.Generator) -> list[Case]:
         ("header cut short: d = 3 but only 6 bytes", bytes([0, 0, 8, 3, 0, 0])),
         ("only 3 bytes", bytes([0, 0, 8])),
     )
+    codes = sorted(TYPE_CODES)
+    for _ in range(3):
+        code = int(rng.choice(codes))
+        shape = tuple(int(n) for n in rng.integers(1, 70000, int(rng.integers(1, 5))))
+        good += ((f"{TYPE_CODES[code].name}, shape {shape}", code, shape),)
     return [
         Case(label, (_idx_bytes(code, shape, 0 if code == 0x09 else 8),))
         for label, code, shape in good

@@ -1,18 +1,22 @@
 # %% [markdown]
 # # 02 - The forward pass, one image at a time and then a whole batch
 #
-# An autoencoder maps an input x to a code h and back to a reconstruction x^:
+# An autoencoder maps an input $x$ to a code $H$ and back to a reconstruction $\hat X$:
 #
-#     Z1 = x W1 + b1      (the encoder's weighted sums)
-#     H  = f(Z1)          (the hidden activations, the "code")
-#     Z2 = H W2 + b2      (the decoder's weighted sums)
-#     X^ = g(Z2)          (the reconstruction)
+# $$\begin{aligned}
+# Z_1 &= x W_1 + b_1 && \text{the encoder's weighted sums} \\
+# H &= f(Z_1) && \text{the hidden activations, the "code"} \\
+# Z_2 &= H W_2 + b_2 && \text{the decoder's weighted sums} \\
+# \hat X &= g(Z_2) && \text{the reconstruction}
+# \end{aligned}$$
 #
-# with f, g element-wise non-linearities. We compute each line with NumPy for one MNIST digit,
-# printing the shapes, then for a batch, and check against the model's own encode/reconstruct.
-# The model is untrained here: the point is the arithmetic, not the result (training is 05-06).
+# with $f, g$ element-wise non-linearities. In the code: `Z1`, `H`, `Z2`, `X_hat`, and the
+# parameters `W1`, `b1`, `W2`, `b2`. We compute each line with NumPy for one MNIST digit,
+# printing the shapes, then for a batch, and check against the model's own `encode` and
+# `reconstruct`. The model is untrained here: the point is the arithmetic, not the result
+# (training is tutorials 05-06).
 #
-# Run:  python tutorials/02_forward_pass.py [FIGURE_FOLDER]
+# As a script: `python 02_forward_pass.py [FIGURE_FOLDER]`
 
 # %%
 import matplotlib.pyplot as plt
@@ -28,12 +32,12 @@ X_all = as_float(images[:256])  # 256 digits as rows of 784 numbers in [0, 1]
 x = X_all[:1]  # one digit, kept 2-D: a batch of m = 1 row
 print("one image x:", x.shape, "  label:", labels[0])
 
+# %% [markdown]
+# The article's architecture: 784 inputs $\to$ 64 hidden units $\to$ 784 outputs. The model
+# holds `W1` $(784, 64)$, `b1` $(64,)$, `W2` $(64, 784)$, `b2` $(784,)$. The weights start
+# random (Glorot: uniform in $[-r, r]$ with $r = \sqrt{6 / (784 + 64)}$), the biases at 0.
+
 # %%
-# The article's architecture: 784 inputs -> 64 hidden units -> 784 outputs. The model holds
-#
-#     W1: (784, 64)   b1: (64,)   W2: (64, 784)   b2: (784,)
-#
-# W1 and W2 start random (Glorot: uniform in [-r, r], r = sqrt(6 / (784 + 64))); biases at 0.
 model = SparseAutoencoder(n_in=784, n_hidden=64, hidden="sigmoid", output="sigmoid")
 print(model)
 W1, b1, W2, b2 = (model.params[k] for k in ("W1", "b1", "W2", "b2"))
@@ -44,29 +48,41 @@ print(f"W1 entries lie in [{W1.min():.4f}, {W1.max():.4f}]; r = {np.sqrt(6 / (78
 # %% [markdown]
 # ## One image
 
+# %% [markdown]
+# $Z_1 = x W_1 + b_1$: $(1, 784) \cdot (784, 64) \to (1, 64)$, plus $b_1$ $(64,)$ added to the
+# row. Entry $j$ is a weighted sum over the 784 pixels:
+#
+# $$Z_{1,j} = \sum_{k=0}^{783} x_k W_{1,kj} + b_{1,j}$$
+
 # %%
-# Z1 = x W1 + b1:  (1, 784) @ (784, 64) -> (1, 64), plus b1 (64,) added to the row.
-# Entry j is the weighted sum  Z1_j = sum_k x_k W1_kj + b1_j.
 Z1 = x @ W1 + b1
 print("Z1:", Z1.shape, " first five:", Z1[0, :5])
 j = 0
 print(f"Z1_0 as an explicit sum over 784 pixels: {sum(x[0, k] * W1[k, j] for k in range(784)):.6f}")
 
+# %% [markdown]
+# $H = f(Z_1)$ with the sigmoid $f(z) = \sigma(z) = \dfrac{1}{1 + e^{-z}}$: every activation
+# lies in $(0, 1)$.
+
 # %%
-# H = f(Z1) with the sigmoid f(z) = 1 / (1 + e^-z): every activation lies in (0, 1).
 H = sigmoid(Z1)
 print("H:", H.shape, f" range [{H.min():.3f}, {H.max():.3f}]", " first five:", H[0, :5])
 
+# %% [markdown]
+# $Z_2 = H W_2 + b_2$: $(1, 64) \cdot (64, 784) \to (1, 784)$; $\hat X = g(Z_2)$, again the
+# sigmoid, so every reconstructed pixel lies in $(0, 1)$ like the inputs.
+
 # %%
-# Z2 = H W2 + b2:  (1, 64) @ (64, 784) -> (1, 784);  X^ = g(Z2), again the sigmoid, so every
-# reconstructed pixel lies in (0, 1) like the inputs.
 Z2 = H @ W2 + b2
 X_hat = sigmoid(Z2)
 print("Z2:", Z2.shape, "  X^:", X_hat.shape, f" range [{X_hat.min():.3f}, {X_hat.max():.3f}]")
 
-# %%
+# %% [markdown]
 # The model computes the same (with its compiled Numba kernels, in float32):
-#   model.encode(x) = f(x W1 + b1),   model.reconstruct(x) = g(f(x W1 + b1) W2 + b2)
+# `model.encode(x)` is $f(x W_1 + b_1)$ and `model.reconstruct(x)` is
+# $g(f(x W_1 + b_1) W_2 + b_2)$.
+
+# %%
 print("max |H - model.encode(x)|       =", np.abs(H - model.encode(x)).max())
 print("max |X^ - model.reconstruct(x)| =", np.abs(X_hat - model.reconstruct(x)).max())
 assert np.allclose(H, model.encode(x), atol=1e-6)
@@ -75,8 +91,8 @@ assert np.allclose(X_hat, model.reconstruct(x), atol=1e-6)
 # %% [markdown]
 # ## A batch: the same equations, m rows at once
 #
-# Stack m images as the rows of X: (m, 784). Then X W1 is (m, 64): row i is image i's Z1.
-# The bias b1: (64,) is "broadcast", added to every row. Nothing else changes.
+# Stack $m$ images as the rows of $X$: $(m, 784)$. Then $X W_1$ is $(m, 64)$: row $i$ is image
+# $i$'s $Z_1$. The bias $b_1$ $(64,)$ is "broadcast", added to every row. Nothing else changes.
 
 # %%
 X = X_all
@@ -93,16 +109,24 @@ print("max |loop over rows - batch|     =", np.abs(looped - X_hat_batch).max())
 print("max |batch - model.reconstruct|  =", np.abs(X_hat_batch - model.reconstruct(X)).max())
 assert np.allclose(X_hat_batch, model.reconstruct(X), atol=1e-6)
 
+# %% [markdown]
+# The mean activation of each hidden unit over the batch,
+#
+# $$\hat\rho_j = \frac{1}{m} \sum_{i=1}^{m} H_{ij} \qquad \text{(`rho_hat[j]`)},$$
+#
+# is what the sparsity penalty (tutorial 03) watches. Untrained sigmoid units sit near 0.5:
+# nothing sparse yet.
+
 # %%
-# The mean activation of each hidden unit over the batch, rho^_j = (1/m) sum_i H_ij, is what the
-# sparsity penalty (tutorial 03) watches. Untrained sigmoid units sit near 0.5: nothing sparse yet.
 rho_hat = H_batch.mean(axis=0)
 print("rho^:", rho_hat.shape, f" mean {rho_hat.mean():.3f}, range [{rho_hat.min():.3f}, "
       f"{rho_hat.max():.3f}]")  # fmt: skip
 
+# %% [markdown]
+# The Keras article uses ReLU hidden units instead, $f(z) = \max(z, 0)$: exactly 0 for
+# $z \le 0$, unbounded above. Same $Z_1$, different $H$:
+
 # %%
-# The Keras article uses ReLU hidden units instead, f(z) = max(z, 0): exactly 0 for z <= 0,
-# unbounded above. Same Z1, different H:
 H_relu = relu(Z1_batch)
 print(f"ReLU H: fraction exactly zero {np.mean(H_relu == 0):.2f}, largest value {H_relu.max():.2f}")
 print(f"ReLU mean activations rho^ range [{H_relu.mean(0).min():.3f}, {H_relu.mean(0).max():.3f}]")
@@ -118,10 +142,10 @@ ax.set_title(f"input x (a {labels[0]}), 784 pixels")
 ax.axis("off")
 ax = fig.add_subplot(grid[0, 1:3])
 ax.bar(np.arange(64), H[0], color="tab:blue")
-ax.set(xlabel="hidden unit j", ylabel="H_j", ylim=(0, 1), title="code H = sigmoid(x W1 + b1)")
+ax.set(xlabel="hidden unit j", ylabel="$H_j$", ylim=(0, 1), title=r"code $H = \sigma(x W_1 + b_1)$")
 ax = fig.add_subplot(grid[0, 3])
 ax.imshow(X_hat.reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
-ax.set_title("reconstruction X^\n(untrained: grey noise)")
+ax.set_title("reconstruction $\\hat X$\n(untrained: grey noise)")
 ax.axis("off")
 for col, (name, codes) in enumerate((("sigmoid", H_batch[:40]), ("ReLU", H_relu[:40]))):
     ax = fig.add_subplot(grid[1, 2 * col : 2 * col + 2])
@@ -130,3 +154,13 @@ for col, (name, codes) in enumerate((("sigmoid", H_batch[:40]), ("ReLU", H_relu[
     fig.colorbar(im, ax=ax)
 fig.tight_layout()
 save(fig, "02_forward_pass.png")
+
+# %% [markdown]
+# ## Try it yourself
+#
+# 1. Write the shapes of `Z1`, `H`, `Z2` and `X_hat` for a batch of $m = 7$ images and a model
+#    with 100 hidden units; then build that model and check.
+# 2. Predict the mean of `rho_hat` for untrained sigmoid units if every bias `b1` were set to
+#    $-3$ instead of 0. Set `model.params["b1"][:] = -3`, recompute, and explain the number.
+# 3. Compute `H_batch` with the loop over rows and with one matrix product, and time both with
+#    `%timeit` for $m = 256$. How many times faster is the product?

@@ -2,12 +2,14 @@
 # # 01 - The IDX file format: reading MNIST byte by byte
 #
 # MNIST is stored in IDX files: a few header bytes that say what the array is, then the numbers.
-# We first decode the header by hand, with nothing but gzip and int.from_bytes, then let npsae do
-# it, and finally look at some digits.
+# We first decode the header by hand, with nothing but `gzip` and `int.from_bytes`, then let
+# npsae do it, and finally look at some digits.
 #
-# The data is found under $NPSAE_DATA (e.g. NPSAE_DATA=/path/to/data, holding mnist/).
+# MNIST is found under `$NPSAE_DATA` (a folder holding `mnist/`), else in `./data` if that holds
+# it, else in npsae's per-user data folder, where it is downloaded on first use
+# (`python -m npsae data` says which folder and why).
 #
-# Run:  python tutorials/01_idx_format.py [FIGURE_FOLDER]
+# As a script: `python 01_idx_format.py [FIGURE_FOLDER]`
 
 # %%
 import gzip
@@ -42,13 +44,16 @@ def open_maybe_gzipped(path):
 #
 # An IDX file begins with a 4-byte "magic number":
 #
-#     byte 0, byte 1 : always 0
-#     byte 2         : the element type, 0x08 = unsigned byte (uint8), 0x0D = float32, ...
-#     byte 3         : the number of dimensions d
+# | byte | meaning |
+# | --- | --- |
+# | 0, 1 | always 0 |
+# | 2 | the element type: `0x08` = unsigned byte (uint8), `0x0D` = float32, ... |
+# | 3 | the number of dimensions $d$ |
 #
-# then d sizes, each a 4-byte unsigned integer, most significant byte first ("big-endian"):
+# then $d$ sizes, each a 4-byte unsigned integer with bytes $b_0 b_1 b_2 b_3$, most significant
+# first ("big-endian"):
 #
-#     size = b0 * 256^3 + b1 * 256^2 + b2 * 256 + b3
+# $$\text{size} = b_0 \cdot 256^3 + b_1 \cdot 256^2 + b_2 \cdot 256 + b_3$$
 #
 # and then the elements themselves, the last index changing fastest (C order).
 
@@ -73,18 +78,23 @@ n_images, n_rows, n_cols = sizes
 header_size = 4 + 4 * ndim
 print(f"{n_images} images of {n_rows} x {n_cols} pixels; the pixels start at byte {header_size}")
 
-# %%
-# The payload: image k occupies bytes header_size + k*784 ... header_size + (k+1)*784.
+# %% [markdown]
+# The payload: with a header of $4 + 4d$ bytes (`header_size`), image $k$ occupies the bytes
+# from $\text{header\_size} + 784\,k$ up to (not including) $\text{header\_size} + 784\,(k+1)$.
 # Read the first image and draw it with characters (pixel 0 = background, 255 = full ink).
+
+# %%
 with open_maybe_gzipped(images_path) as f:
     f.seek(header_size)
     first = np.frombuffer(f.read(n_rows * n_cols), dtype=np.uint8).reshape(n_rows, n_cols)
 for row in first[3:25]:
     print("".join(2 * " .:-=+*#%@"[int(v) * 10 // 256] for v in row))  # 2 chars: square pixels
 
-# %%
-# The labels file has the same layout with d = 1: magic 00 00 08 01, one size, then one byte
+# %% [markdown]
+# The labels file has the same layout with $d = 1$: magic `00 00 08 01`, one size, then one byte
 # per image, the digit it shows.
+
+# %%
 with open_maybe_gzipped(labels_path) as f:
     label_head = f.read(8)
     first_labels = np.frombuffer(f.read(10), dtype=np.uint8)
@@ -112,10 +122,12 @@ print("load_mnist train:", train_images.shape, train_labels.shape, train_images.
 print("load_mnist test: ", test_images.shape, test_labels.shape)
 print("label counts in train:", np.bincount(train_labels))
 
+# %% [markdown]
+# Multi-byte types are big-endian on disk. `write_idx` makes the point: two int16 numbers,
+# $1$ and $258 = 1 \cdot 256 + 2$, are written as `00 01` and `01 02`, after the header
+# `00 00 0B 01 00 00 00 02` (type `0x0B` = int16, one dimension of size 2).
+
 # %%
-# Multi-byte types are big-endian on disk. write_idx makes the point: two int16 numbers,
-# 1 and 258 = 1*256 + 2, are written as 00 01 and 01 02, after the header 00 00 0B 01 00 00 00 02
-# (type 0x0B = int16, one dimension of size 2).
 with tempfile.TemporaryDirectory() as tmp:
     path = Path(tmp) / "two.idx"
     write_idx(path, np.array([1, 258], dtype=np.int16))
@@ -123,10 +135,15 @@ with tempfile.TemporaryDirectory() as tmp:
     print("bytes on disk:", raw.hex(" "))
     print("read back:", read_idx(path))
 
-# %%
-# What the autoencoder eats: each image flattened to a row of 784 numbers, scaled to [0, 1],
+# %% [markdown]
+# What the autoencoder eats: each image flattened to a row $x$ of $28 \cdot 28 = 784$ numbers,
+# scaled to $[0, 1]$:
 #
-#     x = pixels / 255
+# $$x_k = \frac{\text{pixel}_k}{255}, \qquad k = 0, \dots, 783$$
+#
+# `as_float` stacks $m$ such rows into a matrix `X` of shape $(m, 784)$.
+
+# %%
 X = as_float(train_images[:1000])
 print("as_float:", X.shape, X.dtype, f"range [{X.min()}, {X.max()}]")
 print(f"mean pixel value {X.mean():.3f}: most of every image is background")
@@ -140,3 +157,13 @@ for k, ax in enumerate(axes.flat):
     ax.axis("off")
 fig.suptitle("The first 30 MNIST training images, with their labels")
 save(fig, "01_mnist_digits.png")
+
+# %% [markdown]
+# ## Try it yourself
+#
+# 1. Before reading them, write down the first 8 bytes of `t10k-labels-idx1-ubyte` as hex.
+#    Then read them (with `find_idx_file` and `open_maybe_gzipped`) and compare.
+# 2. `write_idx` a float32 array of shape $(2, 3)$. Predict the file's size in bytes and its
+#    four magic bytes, then check with `read_bytes()`.
+# 3. At which byte offset of the (decompressed) images file is the pixel in row 14, column 14 of
+#    image 100? Read that single byte and compare it with `train_images[100, 14, 14]`.

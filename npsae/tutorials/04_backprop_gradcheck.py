@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 04 - Backpropagation term by term, and the gradient check
 #
-# Training needs the gradient of the loss with respect to every parameter (W1, b1, W2, b2).
+# Training needs the gradient of the loss with respect to every parameter ($W_1, b_1, W_2, b_2$).
 # Here we derive it with the chain rule, one line of NumPy per equation, compare with what the
 # model computes, and then check both against finite differences, the test every hand-written
 # gradient must pass. Finally we plant two classic bugs and watch the check catch them.
@@ -9,10 +9,13 @@
 # Setting (Ng's sparse autoencoder): sigmoid hidden and output units, the sse reconstruction
 # error, a KL sparsity penalty and weight decay:
 #
-#     loss = (1 / 2m) sum_ik (X^_ik - X_ik)^2 + beta sum_j KL(rho || rho^_j)
-#            + (lambda / 2)(||W1||^2 + ||W2||^2)
+# $$L = \frac{1}{2m} \sum_{i,k} (\hat X_{ik} - X_{ik})^2
+#   + \beta \sum_j \mathrm{KL}(\rho \,\|\, \hat\rho_j)
+#   + \frac{\lambda}{2} \left(\lVert W_1 \rVert^2 + \lVert W_2 \rVert^2\right)$$
 #
-# Run:  python tutorials/04_backprop_gradcheck.py [FIGURE_FOLDER]
+# In the code $\lambda$ is `lam`, $\hat\rho$ `rho_hat`, $\hat X$ `X_hat`.
+#
+# As a script: `python 04_backprop_gradcheck.py [FIGURE_FOLDER]`
 
 # %%
 import matplotlib.pyplot as plt
@@ -45,9 +48,11 @@ print("X", X.shape, " params:", {k: v.shape for k, v in model.params.items()})
 
 # %% [markdown]
 # ## The forward pass, keeping what the backward pass needs
+#
+# $$Z_1 = X W_1 + b_1, \quad H = \sigma(Z_1), \quad Z_2 = H W_2 + b_2, \quad
+#   \hat X = \sigma(Z_2), \quad \hat\rho_j = \frac{1}{m} \sum_i H_{ij}$$
 
 # %%
-# Z1 = X W1 + b1,  H = sigmoid(Z1),  Z2 = H W2 + b2,  X^ = sigmoid(Z2),  rho^_j = mean_i H_ij
 W1, b1, W2, b2 = (model.params[k] for k in ("W1", "b1", "W2", "b2"))
 H = sigmoid(X @ W1 + b1)
 X_hat = sigmoid(H @ W2 + b2)
@@ -60,8 +65,30 @@ print(f"loss by hand {loss:.10f}   model.loss {model.loss(X)['total']:.10f}")
 # %% [markdown]
 # ## The backward pass, from the loss back to the inputs
 #
-# Each line is one application of the chain rule. Shapes follow the parameters: dW1 has the shape
-# of W1, and so on. "d" below always means "derivative of the total loss with respect to".
+# Each line is one application of the chain rule. Shapes follow the parameters: `dW1` has the
+# shape of `W1`, and so on. Below, $dA$ stands for $\partial L / \partial A$ (the code's `dA`),
+# $\odot$ is the element-wise product, and $\sigma'(Z) = \sigma(Z)\,(1 - \sigma(Z))$:
+#
+# $$\begin{aligned}
+# &\text{1. the reconstruction error} & d\hat X &= (\hat X - X) / m
+#   && (m, n_\text{in}) \\
+# &\text{2. the output sigmoid} & dZ_2 &= d\hat X \odot \hat X (1 - \hat X)
+#   && (m, n_\text{in}) \\
+# &\text{3. the decoder, linear} & dW_2 &= H^\top dZ_2 + \lambda W_2, \quad
+#   db_2 = \textstyle\sum_i dZ_{2,i} && \text{like } W_2, b_2 \\
+# &\text{4. back to the code} & dH &= dZ_2\, W_2^\top
+#   && (m, n_\text{hidden}) \\
+# &\text{5. the sparsity term} & c_j &= \tfrac{\beta}{m}
+#   \left(-\tfrac{\rho}{\hat\rho_j} + \tfrac{1 - \rho}{1 - \hat\rho_j}\right)
+#   && (n_\text{hidden},) \\
+# &\text{6. the hidden sigmoid} & dZ_1 &= (dH + c) \odot H (1 - H)
+#   && (m, n_\text{hidden}) \\
+# &\text{7. the encoder, linear} & dW_1 &= X^\top dZ_1 + \lambda W_1, \quad
+#   db_1 = \textstyle\sum_i dZ_{1,i} && \text{like } W_1, b_1
+# \end{aligned}$$
+#
+# Step 5 holds because the sparsity term touches $H$ only through
+# $\hat\rho_j = \frac{1}{m} \sum_i H_{ij}$ (tutorial 03); $c$ is the same for every sample $i$.
 
 # %%
 # 1. The reconstruction error:  d sse / d X^ = (X^ - X) / m                        (m, n_in)
@@ -100,14 +127,19 @@ print("the hand-written backward pass equals model.loss_and_grads")
 # %% [markdown]
 # ## The gradient check
 #
-# Both could share the same mistake. The independent judge is the definition of a derivative:
+# Both could share the same mistake. The independent judge is the definition of a derivative,
+# with $e_i$ the $i$-th unit vector and a small step $\varepsilon$ (`eps`):
 #
-#     dL/dtheta_i ~ (L(theta + eps e_i) - L(theta - eps e_i)) / (2 eps)
+# $$\frac{\partial L}{\partial \theta_i} \approx
+#   \frac{L(\theta + \varepsilon e_i) - L(\theta - \varepsilon e_i)}{2 \varepsilon}$$
 #
-# one pair of loss evaluations per entry. Two ways to compare analytic a with numerical n:
+# one pair of loss evaluations per entry. Two ways to compare the analytic gradient $a$ with the
+# numerical one $n$:
 #
-#     CS231n (entry-wise):  max_i |a_i - n_i| / max(|a_i| + |n_i|, tiny)    want <= 1e-7
-#     UFLDL (whole vector): ||n - a|| / ||n + a||                          UFLDL expects ~1e-9
+# * CS231n, entry-wise: $\max_i \dfrac{|a_i - n_i|}{\max(|a_i| + |n_i|, \text{tiny})}$, want
+#   $\le 10^{-7}$ (`relative_error`);
+# * UFLDL, whole vector: $\dfrac{\lVert n - a \rVert}{\lVert n + a \rVert}$, UFLDL expects about
+#   $10^{-9}$ (`norm_error`).
 
 # %%
 # numerical_gradient perturbs the array in place, so the function may simply re-read the model.
@@ -119,16 +151,21 @@ print("dW1 numeric  [0, :4]", numeric_W1[0, :4])
 print(f"entry-wise relative error {relative_error(dW1, numeric_W1, tiny):.2e}")
 print(f"norm error                {norm_error(dW1, numeric_W1):.2e}")
 
+# %% [markdown]
+# `gradient_check` does this for every parameter and every loss term on its own (so a failing
+# line says which term is wrong), on a float64 copy of the model.
+
 # %%
-# gradient_check does this for every parameter and every loss term on its own (so a failing line
-# says which term is wrong), on a float64 copy of the model.
 result = gradient_check(model, X)
 print(result)
 assert result.passed
 
+# %% [markdown]
+# With ReLU units the derivative jumps at $z = 0$; a finite difference that straddles the kink is
+# wrong, whatever the code does. `kink_free_batch` draws inputs whose pre-activations stay clear
+# of 0.
+
 # %%
-# With ReLU units the derivative jumps at z = 0; a finite difference that straddles the kink is
-# wrong, whatever the code does. kink_free_batch draws inputs whose pre-activations stay clear of 0.
 relu_model = SparseAutoencoder(12, 5, hidden="relu", sparsity="l1", beta=0.01, dtype=np.float64)
 relu_check = gradient_check(relu_model, kink_free_batch(relu_model, m=8))
 print(f"ReLU + L1: {'PASSED' if relu_check.passed else 'FAILED'}, "
@@ -139,8 +176,10 @@ print(f"ReLU + L1: {'PASSED' if relu_check.passed else 'FAILED'}, "
 #
 # The same backward pass as above, packed into a function with two switches for two classic bugs:
 #
-# * forgetting the 1/m of the mean (dX^ = X^ - X): every reconstruction gradient m times too big;
-# * a sign error in the KL derivative (c_j -> -c_j): the penalty would push rho^ AWAY from rho.
+# * forgetting the $1/m$ of the mean ($\partial L / \partial \hat X = \hat X - X$): every
+#   reconstruction gradient $m$ times too big;
+# * a sign error in the KL derivative ($c_j \to -c_j$): the penalty would push $\hat\rho$ *away*
+#   from $\rho$.
 
 
 # %%
@@ -176,17 +215,23 @@ for label, analytic in versions.items():
         rel = relative_error(analytic[k], numeric[k], tiny)
         ne = norm_error(analytic[k], numeric[k])
         print(f"{label:<16} {k:<5} {rel:10.2e} {ne:10.2e}  {'yes' if rel <= 1e-7 else 'NO'}")
+
+# %% [markdown]
 # What to read in the table:
-# * "no 1/m": the decoder (W2, b2) fails with relative error (m - 1)/(m + 1) = 7/9 = 0.78: the
-#   gradient is m times too big, the signature of a missing 1/m. The encoder fails less clearly,
-#   because there the (correct) KL term dominates the gradient at this starting point.
-# * "KL sign flipped": W2 and b2 still pass (the KL term never reaches the decoder), W1 and b1
-#   fail: the check points at the layer, and by elimination at the term, that is wrong.
+#
+# * "no 1/m": the decoder ($W_2$, $b_2$) fails with relative error
+#   $(m - 1)/(m + 1) = 7/9 \approx 0.78$: the gradient is $m$ times too big, the signature of a
+#   missing $1/m$. The encoder fails less clearly, because there the (correct) KL term dominates
+#   the gradient at this starting point.
+# * "KL sign flipped": $W_2$ and $b_2$ still pass (the KL term never reaches the decoder), $W_1$
+#   and $b_1$ fail: the check points at the layer, and by elimination at the term, that is wrong.
+#
+# The same three versions as pictures: each dot is one entry of `dW1` (top) or `dW2` (bottom),
+# analytic against numerical. A correct gradient lies on the diagonal. Without the $1/m$ the
+# decoder gradient lies on a line of slope $m = 8$; with the KL sign flipped the encoder gradient
+# is mirrored.
 
 # %%
-# The same three versions as pictures: each dot is one entry of dW1 (top) or dW2 (bottom),
-# analytic against numerical. A correct gradient lies on the diagonal. Without the 1/m the decoder
-# gradient lies on a line of slope m = 8; with the KL sign flipped the encoder gradient is mirrored.
 fig, axes = plt.subplots(2, 3, figsize=(12, 8))
 for col, (label, analytic) in enumerate(versions.items()):
     for row, k in enumerate(("W1", "W2")):
@@ -202,3 +247,14 @@ for col, (label, analytic) in enumerate(versions.items()):
 fig.suptitle("Gradient check: a correct gradient lies on the diagonal")
 fig.tight_layout()
 save(fig, "04_gradient_check.png")
+
+# %% [markdown]
+# ## Try it yourself
+#
+# 1. Plant a third bug in `backprop`: forget the $\lambda W_2$ term of step 3. Before running the
+#    check, predict which parameters fail and whether the error will be large or small (compare
+#    $\lambda$ with the size of the other terms); then run it.
+# 2. Change `eps` in the gradient check to $10^{-2}$, then to $10^{-10}$. Predict how the relative
+#    error of the *correct* gradient moves in each case, and explain what you see.
+# 3. With $m = 8$ the missing $1/m$ gave a relative error of $7/9$. What will it be for a batch of
+#    $m = 32$? Change the batch and check your formula.

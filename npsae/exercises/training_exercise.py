@@ -1,0 +1,158 @@
+"""The last exercise: train a sparse autoencoder on the bars problem with the student's own
+backward pass and Adam step, graded on what the model learnt (a loss reached, bars recovered),
+not on equal numbers: every sound training loop ends somewhere different.
+
+The reference is npsae's own training (``npsae.fit`` with Adam) of the same model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from npsae.exercises.exercise import Exercise, stub_signature
+from npsae.exercises.grading import Case, Spec
+
+_PARAMS = ("X", "n_hidden", "epochs", "batch_size", "lr", "beta", "lam", "seed")
+_SHAPES = {"W1": ("n_in", "n_hidden"), "b1": ("n_hidden",), "W2": ("n_hidden", "n_in"),
+           "b2": ("n_in",)}  # fmt: skip
+# What a trained model must reach on its training set: the mse of its reconstruction, and
+# the mean over the 16 bars of the best cosine similarity of a decoder row (MMCS, see
+# ``npsae.metrics.mmcs``). npsae's own training reaches about 0.007 and 0.97 on every seed.
+MAX_MSE = 0.03
+MIN_MMCS = 0.85
+# The bars problem: images of BARS x BARS pixels; the training set's size, and the settings
+# every case uses (a few seconds of plain NumPy).
+BARS = 8
+N_SAMPLES = 2000
+SETTINGS = dict(n_hidden=24, epochs=30, batch_size=64, lr=1e-2, beta=3e-3, lam=1e-4)
+
+
+def _train(X, n_hidden, epochs, batch_size, lr, beta, lam, seed) -> dict:
+    from npsae import Adam, SparseAutoencoder, fit
+
+    model = SparseAutoencoder(
+        X.shape[1],
+        int(n_hidden),
+        hidden="relu",
+        output="sigmoid",
+        recon="mse",
+        sparsity="l1",
+        beta=beta,
+        weight_decay=lam,
+        dtype=np.float64,
+        seed=int(seed),
+    )
+    fit(model, X, int(epochs), int(batch_size), Adam(lr=lr), seed=int(seed), verbose=0)
+    return dict(model.params)
+
+
+def _train_cases(rng: np.random.Generator) -> list[Case]:
+    from npsae import make_bars
+
+    cases = []
+    for seed in rng.integers(0, 2**31, 2):
+        X, _ = make_bars(N_SAMPLES, BARS, seed=int(seed), dtype=np.float64)
+        args = (X, *(SETTINGS[k] for k in _PARAMS[1:-1]), int(seed) % 1000)
+        label = f"{N_SAMPLES} bars images of {BARS} x {BARS} (data seed {seed}), " + ", ".join(
+            f"{k}={v}" for k, v in SETTINGS.items()
+        )
+        cases.append(Case(label, args))
+    return cases
+
+
+def _judge(case: Case, got: dict, expected: dict) -> str | None:
+    from npsae import make_bars
+    from npsae.metrics import features_recovered, mmcs
+
+    X, n_hidden = case.args[0], case.args[1]
+    sizes = {"n_in": X.shape[1], "n_hidden": n_hidden}
+    params = {}
+    for key, dims in _SHAPES.items():
+        value = np.asarray(got[key])
+        shape = tuple(sizes[d] for d in dims)
+        if value.shape != shape or not np.issubdtype(value.dtype, np.number):
+            return f"{key}: an array of shape {shape} was expected, got {value.shape}"
+        if not np.isfinite(value).all():
+            return f"{key} holds NaN or inf: training diverged (lr too large, or a gradient bug?)"
+        params[key] = value.astype(np.float64)
+    H = np.maximum(X @ params["W1"] + params["b1"], 0)
+    X_hat = 1 / (1 + np.exp(-(H @ params["W2"] + params["b2"])))
+    mse = float(np.mean((X_hat - X) ** 2))
+    _, bars = make_bars(1, BARS, dtype=np.float64)
+    similarity = mmcs(bars, params["W2"])
+    found = features_recovered(bars, params["W2"])
+    if mse > MAX_MSE:
+        return (
+            f"the trained model's mse on the training set is {mse:.4f}, above {MAX_MSE}: did the "
+            "loss fall during training? (print it every epoch; is every parameter updated?)"
+        )
+    if similarity < MIN_MMCS:
+        return (
+            f"the model reconstructs (mse {mse:.4f}) but did not learn the bars: MMCS "
+            f"{similarity:.2f} < {MIN_MMCS} ({found} of {len(bars)} bars found). Is the L1 "
+            "term in your gradient, and are the samples shuffled every epoch?"
+        )
+    return None
+
+
+TRAIN = Exercise(
+    name="train",
+    difficulty=3,
+    builds_on=("backward_decay", "adam_step"),
+    summary="train a sparse autoencoder on the bars with your backward pass and Adam",
+    signature=stub_signature(
+        "X: np.ndarray",
+        "n_hidden: int",
+        "epochs: int",
+        "batch_size: int",
+        "lr: float",
+        "beta: float",
+        "lam: float",
+        "seed: int",
+        returns="dict",
+    ),
+    doc="""
+Train the sparse autoencoder of your backward_decay exercise, with ReLU hidden units, on
+Foldiak's bars: 8 x 8 images made of a few horizontal and vertical bars. A good sparse code
+has one hidden unit per bar, whose decoder row W2[j] is that bar's image.
+
+    H = relu(X W1 + b1),  X^ = sigma(H W2 + b2)
+    L = mse(X^, X) + (beta / m) sum_ij |H_ij| + (lambda / 2) (sum W1^2 + sum W2^2)
+
+Mini-batch Adam (beta1 = 0.9, beta2 = 0.999, eps = 1e-8, learning rate lr): for each of
+`epochs` epochs, visit the samples in a new random order, batch_size at a time (the last batch
+may be smaller), and take one Adam step per batch on every parameter.
+
+Args:
+    X: (N, 64) float64, one image per row, pixels 0 or 1.
+    n_hidden: the number of hidden units. epochs, batch_size, lr: the schedule.
+    beta: the L1 weight; lam: the weight decay. seed: seed every random choice with it.
+
+Returns:
+    The trained parameters {"W1": (64, n_hidden), "b1": (n_hidden,),
+    "W2": (n_hidden, 64), "b2": (64,)}.
+
+Graded on what the model learnt: its mse on X must fall below 0.03 and its decoder rows must
+match the 16 bars (mean best cosine similarity >= 0.85), within the time limit: a few seconds.
+
+Hint: reuse your exercises (from ex13_backward_decay import backward_decay, from
+ex15_adam_step import adam_step). Start the weights small and random, e.g. normal with
+standard deviation 1 / sqrt(fan_in), the biases at 0; rng = np.random.default_rng(seed).
+Print the loss every epoch while you work: it should fall.
+""",
+    spec=Spec(
+        reference=_train,
+        cases=_train_cases,
+        params=_PARAMS,
+        returns=tuple(_SHAPES),
+        returns_dict=True,
+        mistakes=(),
+        keep_dtype=False,
+        judge=_judge,
+    ),
+    questions=(
+        "What happens to the learnt filters when beta grows tenfold? When it is 0?",
+        "Plot the rows of W2 as 8 x 8 images. How many units learnt a bar, and what did the "
+        "others learn?",
+    ),
+)
