@@ -102,17 +102,17 @@ VARIANTS: dict[str, Variant] = {
     "kl": Variant(
         {"hidden": "sigmoid", "sparsity": "kl", "beta": 0.1},
         "rho",
-        {"mnist": (0.01, 0.02, 0.05, 0.1, 0.2), "superposition": (0.01, 0.02, 0.05, 0.1, 0.2)},
+        {"mnist": (0.02, 0.03, 0.05, 0.1, 0.2), "superposition": (0.01, 0.02, 0.05, 0.1, 0.2)},
     ),
     "l1": Variant(
         {"hidden": "relu", "sparsity": "l1", "unit_norm_decoder": True},
         "beta",
-        {"mnist": (3e-5, 1e-4, 3e-4, 1e-3, 3e-3), "superposition": (1e-3, 3e-3, 6e-3, 1e-2, 2e-2)},
+        {"mnist": (3e-5, 1e-4, 3e-4, 6e-4, 1e-3), "superposition": (1e-3, 3e-3, 6e-3, 1e-2, 2e-2)},
     ),
     "l1-decoder": Variant(
         {"hidden": "relu", "sparsity": "l1-decoder"},
         "beta",
-        {"mnist": (3e-5, 1e-4, 3e-4, 1e-3, 3e-3), "superposition": (1e-3, 3e-3, 6e-3, 1e-2, 2e-2)},
+        {"mnist": (3e-5, 1e-4, 3e-4, 6e-4, 1e-3), "superposition": (1e-3, 3e-3, 6e-3, 1e-2, 2e-2)},
     ),
     "topk": Variant(
         {"hidden": "relu", "sparsity": "topk"},
