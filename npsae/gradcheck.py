@@ -19,6 +19,8 @@ resolve to ``threshold`` is judged by its absolute error instead, at the resolut
 from __future__ import annotations
 
 import dataclasses
+import math
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -44,8 +46,7 @@ def numerical_gradient(
     the work to some entries; the others are left 0. Returns an array shaped like ``x``.
     The error is O(eps^2) plus rounding O(u |f| / eps).
     """
-    if eps <= 0:
-        raise ValueError(f"eps={eps!r} must be > 0")
+    _check_eps(eps)
     grad = np.zeros(x.shape, dtype=np.float64)
     flat, gflat = x.reshape(-1), grad.reshape(-1)
     if not np.shares_memory(flat, x):
@@ -61,6 +62,11 @@ def numerical_gradient(
             flat[i] = old
         gflat[i] = (f_plus - f_minus) / (2 * eps)
     return grad
+
+
+def _check_eps(eps: float) -> None:
+    if not (math.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps={eps!r} must be a finite number > 0")
 
 
 # float64 unit roundoff
@@ -151,6 +157,16 @@ def active_terms(model: SparseAutoencoder) -> tuple[str, ...]:
     return tuple(terms)
 
 
+def count_entries(model: SparseAutoencoder, max_entries: int | None = None) -> int:
+    """How many gradient entries ``gradient_check(model, X, max_entries=...)`` compares: for
+    each checked line (every active term and the total) and parameter, its size or at most
+    ``max_entries``. Each entry costs two evaluations of the loss."""
+    sizes = [
+        p.size if max_entries is None else min(p.size, max_entries) for p in model.params.values()
+    ]
+    return (len(active_terms(model)) + 1) * sum(sizes)
+
+
 def gradient_check(
     model: SparseAutoencoder,
     X: np.ndarray,
@@ -159,6 +175,7 @@ def gradient_check(
     max_entries: int | None = None,
     seed: int = 0,
     tiny: float | None = None,
+    progress: bool = False,
 ) -> GradCheckResult:
     """Compare ``model``'s analytic gradients with centred differences, term by term.
 
@@ -168,35 +185,62 @@ def gradient_check(
 
     Args:
         X: (m, n_in) batch; a few samples suffice and keep the check fast.
-        eps: finite-difference step.
+        eps: finite-difference step, a finite number > 0.
         max_entries: check at most this many randomly chosen entries per parameter (for big
-            models); None checks every entry.
+            models), >= 1; None checks every entry.
         seed: chooses those entries.
         tiny: floor of the relative error's denominator; None picks the finite differences'
             resolution, ``resolution_floor(|term|, eps, threshold)`` (see the module docstring).
+        progress: show a progress bar over the ``count_entries`` entries on stderr.
     """
+    _check_eps(eps)
+    if max_entries is not None and (
+        isinstance(max_entries, bool)
+        or not isinstance(max_entries, (int, np.integer))
+        or max_entries < 1
+    ):
+        raise ValueError(f"max_entries={max_entries!r} must be a positive integer or None")
     check = model.copy(dtype=np.float64)
     X = check.as_input(X)
     rng = np.random.default_rng(seed)
     rows = []
     terms = active_terms(check)
-    for term in (*terms, "total"):
-        selected = terms if term == "total" else (term,)
-        loss, analytic = check.loss_and_grads(X, terms=selected)
-        floor = resolution_floor(loss[term], eps, threshold) if tiny is None else tiny
-        for name in PARAM_NAMES:
-            p = check.params[name]
-            if max_entries is None or p.size <= max_entries:
-                idx = None
-                a = analytic[name].ravel()
-            else:
-                idx = np.sort(rng.choice(p.size, max_entries, replace=False))
-                a = analytic[name].ravel()[idx]
-            n = numerical_gradient(lambda _, t=term: check.loss(X)[t], p, eps, idx).ravel()
-            n = n if idx is None else n[idx]
-            rel = relative_error(a, n, floor)
-            rows.append(CheckRow(term, name, rel, norm_error(a, n), a.size, rel <= threshold))
+    bar = _progress_bar(count_entries(check, max_entries)) if progress else None
+    evaluations = [0]
+    try:
+        for term in (*terms, "total"):
+            selected = terms if term == "total" else (term,)
+            loss, analytic = check.loss_and_grads(X, terms=selected)
+            floor = resolution_floor(loss[term], eps, threshold) if tiny is None else tiny
+            for name in PARAM_NAMES:
+                p = check.params[name]
+                if max_entries is None or p.size <= max_entries:
+                    idx = None
+                    a = analytic[name].ravel()
+                else:
+                    idx = np.sort(rng.choice(p.size, max_entries, replace=False))
+                    a = analytic[name].ravel()[idx]
+
+                def f(_: np.ndarray, t: str = term) -> float:
+                    evaluations[0] += 1
+                    if bar is not None and evaluations[0] % 2 == 0:  # two per entry
+                        bar.update()
+                    return check.loss(X)[t]
+
+                n = numerical_gradient(f, p, eps, idx).ravel()
+                n = n if idx is None else n[idx]
+                rel = relative_error(a, n, floor)
+                rows.append(CheckRow(term, name, rel, norm_error(a, n), a.size, rel <= threshold))
+    finally:
+        if bar is not None:
+            bar.close()
     return GradCheckResult(rows, threshold, eps)
+
+
+def _progress_bar(total: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="gradient check", unit="entry", file=sys.stderr, leave=False)
 
 
 def kink_free_batch(
@@ -207,8 +251,11 @@ def kink_free_batch(
     For TopK the k-th and (k+1)-th largest pre-activations of each sample are also ``margin``
     apart, so that no perturbation changes which units are kept.
 
-    Raises ValueError if ``tries`` draws all come too close (try a smaller ``m`` or margin).
+    Raises ValueError if ``m`` < 1, or if ``tries`` draws all come too close (try a smaller
+    ``m`` or margin).
     """
+    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
+        raise ValueError(f"m={m!r} must be a positive number of samples")
     rng = np.random.default_rng(seed)
     k = model.sparsity.k
     for _ in range(tries):

@@ -48,6 +48,9 @@ TYPE_CODES: dict[int, np.dtype] = {
 
 GZIP_MAGIC = b"\x1f\x8b"
 
+#: The most dimensions a NumPy array can have (NPY_MAXDIMS: 64 since NumPy 2.0, 32 before).
+MAX_NDIM = 64 if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else 32
+
 # Deflate cannot compress better than about 1032:1, so a gzip file of n bytes decompresses to at
 # most this many bytes per byte; a header declaring more is lying, and we can say so at once.
 _MAX_DEFLATE_RATIO = 1032
@@ -73,8 +76,9 @@ def parse_idx_header(data: bytes, source: str = "<bytes>") -> tuple[np.dtype, tu
     multi-byte types), the shape as a tuple of ints (``()`` for d = 0, one element), and the
     header's length in bytes, where the elements start.
 
-    Raises IDXFormatError for wrong leading bytes, an unknown type code, a header cut short, or
-    sizes whose total byte count could not be addressed on this machine.
+    Raises IDXFormatError for wrong leading bytes, an unknown type code, a header cut short, more
+    dimensions than NumPy allows (``MAX_NDIM``), or sizes whose total byte count could not be
+    addressed on this machine.
     """
     if len(data) < 4:
         raise IDXFormatError(
@@ -95,6 +99,10 @@ def parse_idx_header(data: bytes, source: str = "<bytes>") -> tuple[np.dtype, tu
         raise IDXFormatError(
             f"{source}: header cut short: {ndim} dimensions need a {header_size}-byte header, "
             f"only {len(data)} bytes present"
+        )
+    if ndim > MAX_NDIM:
+        raise IDXFormatError(
+            f"{source}: the header declares {ndim} dimensions; an array has at most {MAX_NDIM}"
         )
     shape = struct.unpack(f">{ndim}I", data[4:header_size])
     dtype = TYPE_CODES[code]

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from npsae import __version__, reference
-from npsae._fileio import load_npz, save_npz
+from npsae._fileio import check_finite, load_npz, save_npz
 from npsae.datasets import as_float
 from npsae.penalties import (
     WEIGHTS,
@@ -361,7 +361,8 @@ class SparseAutoencoder:
         """Read a model written by ``save`` (never unpickling), optionally on another backend.
 
         Raises ValueError naming the file for a missing key, an unknown config field, a file
-        format from another npsae version, or parameters of the wrong shape or dtype.
+        format from another npsae version, or parameters of the wrong shape or dtype or holding
+        NaN or infinity.
         """
         return cls.from_arrays(load_npz(path), source=str(path), backend=backend)
 
@@ -406,6 +407,7 @@ class SparseAutoencoder:
                     f"the config needs {ref.shape} {ref.dtype}"
                 )
             model.params[name] = np.array(arr)
+        check_finite(model.params, f"{source}: parameter")
         return model
 
 

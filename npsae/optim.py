@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from npsae._fileio import check_finite
 from npsae.kernels import CACHE
 
 # --------------------------------------------------------------------------- the reference
@@ -190,7 +191,7 @@ class Optimizer:
         self, state: dict[str, np.ndarray], params: dict[str, np.ndarray] | None = None
     ) -> None:
         """Restore a state written by ``state_dict`` (copied in); with ``params``, also check
-        that it fits them. Raises ValueError for unknown or missing entries."""
+        that it fits them. Raises ValueError for unknown or missing entries, or NaN or infinity."""
         if (
             "t" not in state
             or np.ndim(state["t"]) != 0
@@ -208,6 +209,8 @@ class Optimizer:
             if slot not in slots or not name:
                 raise ValueError(f"optimiser state entry {key!r} is not one {self.name} keeps")
             slots[slot][name] = np.array(a)
+        for slot, arrays in slots.items():
+            check_finite(arrays, f"optimiser state {slot!r} of")
         names = [set(arrays) for arrays in slots.values()]
         if t > 0 and any(n != names[0] or not n for n in names):
             raise ValueError(

@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 
 from npsae import __version__, plotting
 from npsae._fileio import atomic_write
-from npsae.metrics import firing_threshold, fraction_variance_explained
+from npsae.metrics import firing_threshold
 from npsae.model import SparseAutoencoder
 
 REPORT_FILE = "report.html"
@@ -237,15 +237,29 @@ def write_report(
     ``train = (images, labels)`` when given, else the training split of the run's data set;
     the test set must have labels.
 
-    Raises FileNotFoundError when ``run_dir``, its config or its model is missing, ValueError
-    (with the file name) when one is malformed or the data does not fit the model, and
-    ``MissingExtraError`` for the probe without scikit-learn.
+    Raises FileNotFoundError when ``run_dir``, its config or its model is missing,
+    NotADirectoryError when ``run_dir`` is a file, ValueError (with the file name) when one
+    is malformed or the data does not fit the model, and ``MissingExtraError`` for the probe
+    without scikit-learn. The page warns, with the likely cause, when the run ended with most
+    units dead or a loss above its first epoch's (``training.diagnose``).
     """
-    from npsae.training import CHECKPOINT_FILE, CONFIG_FILE, HISTORY_FILE, History, evaluate
+    from npsae.training import (
+        CHECKPOINT_FILE,
+        CONFIG_FILE,
+        HISTORY_FILE,
+        History,
+        diagnose,
+        evaluate,
+        summarize,
+    )
 
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
         raise ValueError(f"samples={samples!r} must be a positive integer")
     run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise NotADirectoryError(
+            f"{run_dir}: a file, not a folder; give the run directory of `npsae train --out`"
+        )
     if not run_dir.is_dir():
         raise FileNotFoundError(
             f"{run_dir}: no such folder; give the run directory of `npsae train --out`"
@@ -263,6 +277,10 @@ def write_report(
     history = History.read_csv(history_path) if history_path.is_file() else None
     dataset = _dataset(config.get("training", {}).get("dataset"))
     notes = []
+    if history is not None:
+        optimizer = config.get("training", {}).get("optimizer")
+        lr = optimizer.get("lr") if isinstance(optimizer, dict) else None
+        notes += [f"Warning: {w}." for w in diagnose(history, lr)]
     if X is None:
         X, labels, note = _test_data(dataset, data_root, model.n_in)
         if note:
@@ -273,8 +291,7 @@ def write_report(
     if X is not None:
         test = evaluate(model, X)
         X = np.asarray(X)
-        rows = model.as_input(X.reshape(len(X), -1))
-        test["fve"] = fraction_variance_explained(rows, model.reconstruct(rows))
+        test["fve"] = summarize(model, X)["fve"]
         test["samples"] = len(X)
         if labels is not None:
             labels = np.asarray(labels)
@@ -287,7 +304,7 @@ def write_report(
                 raise ValueError("the linear probe needs labelled test data, and these have none")
             if train is None:
                 train = _train_data(dataset, data_root)
-            test.update(_probe(model, train, rows, labels))
+            test.update(_probe(model, train, X, labels))
         if labels is not None:
             labels = labels[:samples]
         figures = model_figures(model, X[:samples], labels, history)
@@ -307,11 +324,12 @@ def write_report(
 
 
 def _probe(
-    model: SparseAutoencoder, train: tuple[np.ndarray, np.ndarray], test: np.ndarray, labels
+    model: SparseAutoencoder, train: tuple[np.ndarray, np.ndarray], X: np.ndarray, labels
 ) -> dict:
-    """Linear-probe accuracies on the codes and on the pixels; ``test``: checked rows."""
+    """Linear-probe accuracies on the codes and on the pixels of the test set ``X``."""
     from npsae.probe import PROBE_TRAIN, linear_probe
 
+    test = model.as_input(X.reshape(len(X), -1), "test images")
     images, train_labels = train
     images = np.asarray(images)[:PROBE_TRAIN]
     train_rows = model.as_input(images.reshape(len(images), -1), "training images")

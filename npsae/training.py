@@ -37,9 +37,9 @@ from typing import IO, Any, Protocol
 import numpy as np
 
 from npsae import __version__
-from npsae._fileio import atomic_write, load_npz
+from npsae._fileio import atomic_write, check_writable, is_temporary, load_npz, remove_temporaries
 from npsae.kernels import gather_pixels
-from npsae.metrics import ActivationStats, firing_threshold
+from npsae.metrics import ActivationStats, VarianceExplained, firing_threshold
 from npsae.model import TERMS, SparseAutoencoder
 from npsae.optim import Adam, Optimizer, from_config
 
@@ -247,6 +247,87 @@ def evaluate(
     return result
 
 
+def summarize(model: SparseAutoencoder, X: np.ndarray, batch_size: int = 256) -> dict:
+    """How well and how sparsely ``model`` codes ``X`` (uint8 images or float rows), measured a
+    batch of rows at a time, so that memory stays near one batch whatever the size of X.
+
+    Returns floats ``fve`` (``metrics.fraction_variance_explained``), ``l0``,
+    ``dead_fraction`` and ``mean_activation`` (as ``metrics.ActivationStats`` defines them),
+    over all of X.
+    """
+    rows = _as_rows(X, model.n_in)
+    fve = VarianceExplained(model.n_in)
+    stats = ActivationStats(model.n_hidden, firing_threshold(model.config["hidden"]))
+    for lo in range(0, len(rows), batch_size):
+        batch = model.as_input(rows[lo : lo + batch_size])
+        H = model.encode(batch)
+        fve.update(batch, model.decode(H))
+        stats.update(H)
+    return {
+        "fve": fve.value,
+        "l0": stats.l0,
+        "dead_fraction": stats.dead_fraction,
+        "mean_activation": stats.mean_activation,
+    }
+
+
+# Above this fraction of dead units at the end of a run, ``diagnose`` warns.
+DEAD_WARNING = 0.5
+
+
+def diagnose(history: History, lr: float | None = None) -> list[str]:
+    """Warnings about a run that ended without error but did not train well, with the likely
+    cause: most hidden units dead in the last epoch (a fraction above ``DEAD_WARNING``), or a
+    final loss above the first epoch's. ``lr``, the learning rate, is quoted when given."""
+    if not len(history):
+        return []
+    rate = "the learning rate" if lr is None else f"the learning rate lr={lr:g}"
+    cause = f"{rate} is probably too high: try one 3 to 10 times smaller"
+    first, last = history.rows[0], history.rows[-1]
+    warnings = []
+    if last["dead_fraction"] > DEAD_WARNING:
+        warnings.append(
+            f"{last['dead_fraction']:.0%} of the hidden units never fired in the last epoch "
+            f"(dead units, which no longer learn). Likely cause: {cause}"
+        )
+    if len(history) > 1 and last["loss"] > first["loss"]:
+        warnings.append(
+            f"the loss rose over the run, from {first['loss']:.4g} in epoch {first['epoch']} to "
+            f"{last['loss']:.4g} in epoch {last['epoch']}. Likely cause: {cause}"
+        )
+    return warnings
+
+
+def check_run_dir(run_dir: str | os.PathLike) -> None:
+    """Check, before any training, that ``fit`` may start a new run in ``run_dir``.
+
+    The folder must be new or empty, so that no file of the user's is ever overwritten
+    (temporary files a killed run left do not count), and writable. Raises ValueError naming
+    the folder and the fault: it holds a run already, holds other files (named), is a file, or
+    cannot be written.
+    """
+    run_dir = Path(run_dir)
+    if (run_dir / CHECKPOINT_FILE).exists():
+        raise ValueError(
+            f"{run_dir / CHECKPOINT_FILE} exists: {run_dir} holds a run already; "
+            "continue it with resume() or train into another folder"
+        )
+    if run_dir.is_dir():
+        found = sorted(p.name for p in run_dir.iterdir() if not is_temporary(p.name))
+        if found:
+            overwritten = [name for name in found if name in (CONFIG_FILE, HISTORY_FILE)]
+            if overwritten:
+                what = f"{' and '.join(overwritten)} would be overwritten"
+            else:
+                shown = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if found[3:] else "")
+                what = f"it holds {shown}"
+            raise ValueError(
+                f"{run_dir}: not empty and not an npsae run ({what}); a new run goes into a new "
+                "or empty folder"
+            )
+    check_writable(run_dir)
+
+
 # --------------------------------------------------------------------------- fit and resume
 
 
@@ -284,8 +365,8 @@ def fit(
         verbose: 0 silent; >= 1 one line per epoch, plus a progress bar within the epoch when
             ``file`` is a terminal.
         run_dir: if given, a folder that receives ``config.json``, ``history.csv`` and the
-            checkpoint ``model.npz`` after every epoch (see ``resume``). It must not already
-            hold a checkpoint.
+            checkpoint ``model.npz`` after every epoch (see ``resume``). It must be new or
+            empty, and writable.
         dataset: a JSON-ready description of X (e.g. "mnist" or a dict) recorded in the config.
         file: where progress goes (default ``sys.stdout``).
 
@@ -295,7 +376,8 @@ def fit(
     Raises:
         TrainingDiverged: a loss term became NaN or infinite; the message names the epoch, the
             step and the term, and the last checkpoint is left as it was.
-        ValueError: invalid arguments or data, or a ``run_dir`` holding a checkpoint already.
+        ValueError: invalid arguments or data, or a ``run_dir`` that is not new or empty, or
+            cannot be written (see ``check_run_dir``).
     """
     _check_positive("epochs", epochs)
     _check_positive("batch_size", batch_size)
@@ -303,11 +385,8 @@ def fit(
     if validation is not None:
         _as_rows(validation, model.n_in, "validation")
     optimizer = Adam() if optimizer is None else optimizer
-    if run_dir is not None and (Path(run_dir) / CHECKPOINT_FILE).exists():
-        raise ValueError(
-            f"{Path(run_dir) / CHECKPOINT_FILE} exists: {run_dir} holds a run already; "
-            "continue it with resume() or train into another folder"
-        )
+    if run_dir is not None:
+        check_run_dir(run_dir)
     training = {
         "format": TRAINING_FORMAT,
         "epochs": int(epochs),
@@ -397,8 +476,10 @@ def resume(
     Raises ValueError if ``X`` does not have the run's number of samples, or ``epochs`` is below
     the epochs already done (equal is fine: nothing to do). ``checkpoint``, the result of
     ``read_checkpoint(run_dir)`` if the caller has read it already, saves reading it again.
+    Temporary files that a killed run left in ``run_dir`` are deleted first.
     """
     ckpt = read_checkpoint(run_dir) if checkpoint is None else checkpoint
+    check_writable(run_dir)
     training = dict(ckpt.training)
     if epochs is not None:
         _check_positive("epochs", epochs)
@@ -415,6 +496,7 @@ def resume(
         )
     if validation is not None:
         _as_rows(validation, ckpt.model.n_in, "validation")
+    remove_temporaries(run_dir)
     run = _Run(
         ckpt.model, rows, ckpt.optimizer, training, ckpt.history, run_dir, validation, verbose, file
     )

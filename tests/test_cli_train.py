@@ -54,7 +54,10 @@ def test_resume_from_the_command_line_equals_an_uninterrupted_run(tmp_path, caps
     a, b = (load_npz(tmp_path / d / "model.npz") for d in ("straight", "cut"))
     assert all(np.array_equal(a[k], b[k]) for k in a if k != "state/training")
     stdout, stderr = capsys.readouterr()
-    assert "epoch 1/" not in stdout and stderr == ""  # --quiet: the results only, no notes
+    assert "epoch 1/" not in stdout  # --quiet: the results only...
+    # ...but a warning about the configuration still goes to stderr, once per new run.
+    lines = stderr.splitlines()
+    assert len(lines) == 2 and all(line.startswith("note: KL sparsity assumes") for line in lines)
     assert stdout.count("trained 3 epochs") == 2 and stdout.count("test set (2000 images)") == 3
 
 
@@ -121,6 +124,11 @@ def finished_run(tmp_path):
         (["--sparsity", "topk"], "give k exactly when sparsity='topk'"),
         (["--activation", "sigmoid", "--sparsity", "topk", "--k", 3], "use hidden='relu'"),
         (["--activation", "relu", "--sparsity", "topk", "--k", 99], "k=99 must be an integer"),
+        (["--seed", -1], "--seed -1: must be an integer >= 0"),
+        (["--hidden", 100000000], "--hidden 100000000: a model of this many units would need"),
+        (["--out", "{mine}"], "--out {mine}: not empty and not an npsae run (config.json would"),
+        (["--out", "{file}/run"], "cannot be made: {file} is a file, not a folder"),
+        (["--resume", "{file}"], "--resume {file}: {file}/model.npz: no checkpoint there"),
     ],
 )
 def test_bad_arguments_are_refused_before_any_work(
@@ -132,11 +140,23 @@ def test_bad_arguments_are_refused_before_any_work(
     monkeypatch.setattr(datasets, "load_mnist", no_loading)
     monkeypatch.setattr(datasets, "make_bars", no_loading)
     (tmp_path / "empty").mkdir()
-    paths = {"{empty}": tmp_path / "empty", "{run}": finished_run}
-    assert run_train(*(paths.get(a, a) for a in argv)) == 2
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "config.json").write_text("{}")
+    (tmp_path / "file").write_text("")
+    paths = {
+        "{empty}": tmp_path / "empty",
+        "{run}": finished_run,
+        "{mine}": tmp_path / "mine",
+        "{file}": tmp_path / "file",
+    }
+    for name, path in paths.items():
+        argv = [str(a).replace(name, str(path)) for a in argv]
+        message = message.replace(name, str(path))
+    assert run_train(*argv) == 2
     stderr = capsys.readouterr().err
     assert stderr.startswith("npsae train: error: ") and message in stderr
-    assert "Traceback" not in stderr
+    assert "Traceback" not in stderr and stderr.count("\n") == 1
+    assert (tmp_path / "mine" / "config.json").read_text() == "{}"
 
 
 def test_out_and_resume_together_are_an_argparse_error(capsys):
@@ -158,3 +178,75 @@ def test_modern_variants_on_bars_report_the_recovered_bars(variant, capsys):
     stdout = capsys.readouterr().out
     assert "bars recovered: 16 of 16" in stdout
     assert "L0 " in stdout and "dead units" in stdout
+
+
+# --------------------------------------------------------------------------- issue 16
+
+
+def test_out_refuses_a_folder_of_the_users_files_and_overwrites_nothing(tmp_path, capsys):
+    mine = tmp_path / "d"
+    mine.mkdir()
+    (mine / "config.json").write_text("{}")
+    assert run_train("--dataset", "bars", "--epochs", 1, "--out", mine) == 2
+    assert "config.json would be overwritten" in capsys.readouterr().err
+    assert [p.name for p in mine.iterdir()] == ["config.json"]
+    assert (mine / "config.json").read_text() == "{}"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run_train("--dataset", "bars", "--epochs", 1, "--hidden", 4, "--out", empty) == 0
+    assert (empty / "model.npz").is_file() and (empty / "history.png").is_file()
+
+
+def test_an_unwritable_out_folder_is_refused_before_any_data_or_training(
+    tmp_path, monkeypatch, capsys
+):
+    import tempfile
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("data was loaded before the folder was checked")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", denied)
+    monkeypatch.setattr(datasets, "make_bars", no_loading)
+    out = tmp_path / "exists"
+    out.mkdir()
+    for folder in (out, tmp_path / "new"):
+        assert run_train("--dataset", "bars", "--out", folder) == 2
+        stderr = capsys.readouterr().err
+        assert stderr == (
+            f"npsae train: error: --out {folder}: cannot be written (Permission denied: "
+            f"{out if folder == out else tmp_path})\n"
+        )
+    assert not (tmp_path / "new").exists()
+
+
+def test_out_of_memory_is_one_line_not_a_traceback(monkeypatch, capsys):
+    from npsae import training
+
+    def too_big(*args, **kwargs):
+        raise MemoryError("Unable to allocate 47.7 GiB for an array with shape (64, 100000000)")
+
+    monkeypatch.setattr(training, "fit", too_big)
+    assert run_train("--dataset", "bars", "--activation", "sigmoid", "--quiet") == 1
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("npsae train: error: out of memory (Unable to allocate 47.7 GiB")
+    assert stderr.count("\n") == 1
+
+
+def test_a_run_that_blew_up_without_nan_ends_with_warnings(tmp_path, capsys):
+    argv = ("--dataset", "bars", "--hidden", 16, "--epochs", 5, "--limit", 1000, "--quiet")
+    assert run_train(*argv, "--lr", 100) == 0
+    stderr = capsys.readouterr().err
+    assert "\nwarning: " in stderr and "of the hidden units never fired in the last epoch" in stderr
+    assert "Likely cause: the learning rate lr=100 is probably too high" in stderr
+    assert run_train(*argv, "--activation", "sigmoid", "--lr", 0.01) == 0  # a healthy run
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_a_linear_output_with_a_huge_learning_rate_warns_that_the_loss_rose(capsys):
+    argv = ("--dataset", "bars", "--hidden", 16, "--epochs", 3, "--limit", 500, "--quiet")
+    assert run_train(*argv, "--output", "linear", "--lr", 1e18) == 0
+    stderr = capsys.readouterr().err
+    assert "warning: the loss rose over the run, from " in stderr and "lr=1e+18" in stderr

@@ -6,10 +6,11 @@ import warnings
 import numpy as np
 import pytest
 
-from npsae import reference
+from npsae import gradcheck, reference
 from npsae.cli import gradcheck as gradcheck_cli
 from npsae.gradcheck import (
     THRESHOLD,
+    count_entries,
     gradient_check,
     kink_free_batch,
     norm_error,
@@ -163,14 +164,21 @@ def test_kink_free_batch_keeps_preactivations_away_from_zero():
         kink_free_batch(model, 8, margin=10.0, tries=3)
 
 
-def run_cli(argv, capsys):
+def run_cli_both(argv, capsys):
+    """(exit status, stdout, stderr) of ``npsae gradcheck ARGV``."""
     import argparse
 
     parser = argparse.ArgumentParser()
     gradcheck_cli.register(parser.add_subparsers())
     args = parser.parse_args(["gradcheck", *argv])
     status = args.func(args)
-    return status, capsys.readouterr().out
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def run_cli(argv, capsys):
+    status, out, _ = run_cli_both(argv, capsys)
+    return status, out
 
 
 @pytest.mark.parametrize(
@@ -191,9 +199,56 @@ def test_cli_exits_nonzero_on_failure(monkeypatch, capsys):
     assert status == 1 and "FAILED" in out
 
 
-def test_cli_rejects_bad_settings(capsys):
-    status, out = run_cli(["--rho", "2"], capsys)
-    assert status == 2 and "rho" in out
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--rho", "2"], "--rho 2.0: a target mean activation lies in (0, 1)"),
+        (["--max-entries", "0"], "--max-entries 0: must be a positive integer"),
+        (["--max-entries", "-3"], "--max-entries -3: must be a positive integer"),
+        (["--samples", "0"], "--samples 0: must be a positive integer"),
+        (["--eps", "nan"], "--eps nan: must be a finite number > 0"),
+        (["--eps", "0"], "--eps 0.0: must be a finite number > 0"),
+        (["--eps", "inf"], "--eps inf: must be a finite number > 0"),
+        (["--n-in", "0"], "--n-in 0: must be a positive integer"),
+        (["--seed", "-1"], "--seed -1: must be an integer >= 0"),
+        (["--n-hidden", "100000000"], "--n-hidden 100000000: a float64 model of this size would"),
+        (["--samples", "1000000000"], "--samples 1000000000: a batch of this many samples would"),
+    ],
+)
+def test_cli_rejects_bad_settings_on_one_line_of_stderr(argv, message, capsys):
+    status, out, err = run_cli_both(argv, capsys)
+    assert status == 2 and out == ""
+    assert err.startswith(f"npsae gradcheck: error: {message}") and err.count("\n") == 1
+
+
+def test_library_refuses_a_check_of_nothing():
+    model = small_model("sigmoid", "sigmoid", "mse", "kl", 0.0, "numpy")
+    X = kink_free_batch(model, 4)
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="max_entries"):
+            gradient_check(model, X, max_entries=bad)
+    for eps in (0.0, -1e-6, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="eps"):
+            gradient_check(model, X, eps=eps)
+    with pytest.raises(ValueError, match="m=0 must be a positive number of samples"):
+        kink_free_batch(model, 0)
+
+
+def test_cli_says_how_many_entries_and_shows_progress(capsys, monkeypatch):
+    # 4 terms (recon, sparsity, decay, total) x (8*5 + 5 + 5*8 + 8 entries) = 372.
+    status, out = run_cli([], capsys)
+    assert status == 0 and "checking 372 gradient entries by finite differences (744 loss" in out
+    model = small_model("sigmoid", "sigmoid", "mse", "kl", 1e-2, "numpy")
+    assert count_entries(model) == 4 * (6 * 4 + 4 + 4 * 6 + 6)
+    assert count_entries(model, max_entries=5) == 4 * (5 + 4 + 5 + 5)
+    bars = []
+    real_bar = gradcheck._progress_bar
+    monkeypatch.setattr(
+        gradcheck, "_progress_bar", lambda total: bars.append(real_bar(total)) or bars[-1]
+    )
+    gradient_check(model, kink_free_batch(model, 4), max_entries=5, progress=True)
+    assert "gradient check:   0%|" in capsys.readouterr().err  # on stderr
+    assert len(bars) == 1 and bars[0].total == bars[0].n == 76  # counted every entry
 
 
 def test_cli_checks_the_modern_variants(capsys):

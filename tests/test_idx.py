@@ -225,3 +225,18 @@ def test_gzip_magic_followed_by_garbage_is_a_format_error(tmp_path):
 
 def test_gzipped_text_is_not_an_idx_file(tmp_path):
     raises_fast(write_bytes(tmp_path / "text.gz", b"hello, world\n", gz=True), "first two bytes")
+
+
+@pytest.mark.parametrize("gzipped", [False, True], ids=["raw", "gzip"])
+@pytest.mark.parametrize("mmap", [False, True])
+def test_more_dimensions_than_numpy_allows_is_a_format_error_naming_the_file(
+    tmp_path, gzipped, mmap
+):
+    data = bytes([0, 0, 0x08, 255]) + struct.pack(">255I", *[1] * 255) + b"x"
+    path = tmp_path / ("many.idx.gz" if gzipped else "many.idx")
+    path.write_bytes(gzip.compress(data) if gzipped else data)
+    message = f"{re.escape(str(path))}: the header declares 255 dimensions; an array has at most"
+    with pytest.raises(IDXFormatError, match=message):
+        read_idx(path, mmap=mmap and not gzipped)
+    with pytest.raises(IDXFormatError, match=message):
+        read_idx_header(path)

@@ -233,3 +233,29 @@ def test_saved_files_get_ordinary_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        np.random.default_rng(0).bytes(3000),
+        b"\x80\x04\x95" + np.random.default_rng(1).bytes(100),  # looks like a pickle
+        b"PK\x03\x04" + np.random.default_rng(2).bytes(100),  # looks like a zip
+        b"",
+    ],
+    ids=["random", "pickle-like", "zip-like", "empty"],
+)
+def test_random_bytes_never_get_the_advice_to_unpickle(tmp_path, content):
+    path = tmp_path / "model.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=f"{path}: not a readable npsae .npz file") as info:
+        SparseAutoencoder.load(path)
+    assert "pickle" not in str(info.value)
+
+
+def test_object_arrays_are_refused_without_mentioning_allow_pickle(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, meta=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ValueError, match="holds object arrays, which npsae never unpickles") as e:
+        load_npz(path)
+    assert "allow_pickle" not in str(e.value)

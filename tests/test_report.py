@@ -318,6 +318,37 @@ def test_report_command_refuses_a_bad_sample_count(tmp_path, capsys):
     assert "--samples 0: must be >= 1" in capsys.readouterr().err
 
 
+# --------------------------------------------------------------------------- issue 16
+
+
+def test_report_command_on_a_file_says_it_is_a_file(tmp_path, capsys):
+    path = tmp_path / "model.npz"
+    path.write_bytes(b"")
+    assert run_report(path) == 1
+    assert capsys.readouterr().err == (
+        f"npsae report: error: {path}: a file, not a folder; give the run directory of "
+        "`npsae train --out`\n"
+    )
+
+
+def test_report_warns_of_a_run_that_ended_badly_with_the_likely_cause(tmp_path):
+    from npsae.training import History
+
+    run_dir = tmp_path / "run"
+    make_run(run_dir, epochs=2)
+    history = History.read_csv(run_dir / "history.csv")
+    first, last = history.rows
+    # What --lr 100 leaves: most units dead and a loss above the first epoch's.
+    History([first, last | {"loss": first["loss"] * 2, "dead_fraction": 0.75}]).to_csv(
+        run_dir / "history.csv"
+    )
+    page = Page(report.write_report(run_dir, samples=50).read_text(encoding="utf-8"))
+    assert page.errors == [] and len(page.notes) == 2
+    assert page.notes[0].startswith("Warning: 75% of the hidden units never fired")
+    assert page.notes[1].startswith("Warning: the loss rose over the run, from")
+    assert all("lr=0.01 is probably too high" in note for note in page.notes)
+
+
 # --------------------------------------------------------------------------- issue 18
 
 

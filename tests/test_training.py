@@ -17,10 +17,12 @@ from npsae.training import (
     COLUMNS,
     History,
     TrainingDiverged,
+    diagnose,
     evaluate,
     fit,
     read_checkpoint,
     resume,
+    summarize,
 )
 
 
@@ -402,3 +404,149 @@ def test_bad_checkpoints_are_clear_errors_naming_the_file(tmp_path):
     (tmp_path / "run" / "history.csv").unlink()
     with pytest.raises(ValueError, match="history.csv: missing"):
         read_checkpoint(tmp_path / "run")
+
+
+# --------------------------------------------------------------------------- issue 16
+
+
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        ("W1", "parameter 'W1' holds 1 NaN or infinite values"),
+        ("b2", "parameter 'b2' holds 1 NaN or infinite values"),
+        ("state/optim/m/W2", "bad optimiser state .*'m' of 'W2' holds 1 NaN or infinite"),
+        ("state/optim/v/b1", "bad optimiser state .*'v' of 'b1' holds 1 NaN or infinite"),
+    ],
+)
+def test_a_checkpoint_holding_nan_or_inf_is_refused_naming_the_array(tmp_path, array, message):
+    fit(small_model(), pixels(20), epochs=1, run_dir=tmp_path, verbose=0)
+    path = str(tmp_path / "model.npz")
+
+    def poison(a):
+        a[array].reshape(-1)[0] = np.nan if array.endswith("1") else np.inf
+
+    _corrupt(tmp_path, poison)
+    with pytest.raises(ValueError, match=f"{path}: {message}"):
+        read_checkpoint(tmp_path)
+    with pytest.raises(ValueError, match=f"{path}: {message}"):
+        resume(tmp_path, pixels(20), epochs=2, verbose=0)
+    if not array.startswith("state/"):
+        with pytest.raises(ValueError, match=f"{path}: {message}"):
+            SparseAutoencoder.load(path)
+
+
+def test_resume_deletes_the_temporary_files_a_killed_run_left(tmp_path):
+    X = pixels(20)
+    fit(small_model(), X, epochs=1, run_dir=tmp_path, verbose=0)
+    # What kill -9 during atomic_write leaves (mkstemp's names), and files that only look alike.
+    stale = [".model.npz.k2j_9x0q.tmp", ".history.csv.abcdefgh.tmp", ".config.json.12345678.tmp"]
+    kept = ["notes.tmp", ".model.npz.tmp", ".model.npz.TOOLONGNAME.tmp", "model.npz.abcdefgh.tmp"]
+    for name in stale + kept:
+        (tmp_path / name).write_bytes(b"half a file")
+    resume(tmp_path, X, epochs=2, verbose=0)
+    assert not any((tmp_path / name).exists() for name in stale)
+    assert all((tmp_path / name).read_bytes() == b"half a file" for name in kept)
+    assert len(read_checkpoint(tmp_path).history) == 2
+
+
+def test_fit_never_writes_a_run_into_a_folder_of_the_users_files(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.json").write_text("{}")
+    with pytest.raises(ValueError, match=r"not an npsae run \(config.json would be overwritten\)"):
+        fit(small_model(), pixels(20), epochs=1, run_dir=mine, verbose=0)
+    assert (mine / "config.json").read_text() == "{}" and len(list(mine.iterdir())) == 1
+    (mine / "config.json").unlink()
+    for name in ("a.txt", "b.png", "c", "d"):
+        (mine / name).write_text("mine")
+    with pytest.raises(ValueError, match=r"it holds a.txt, b.png, c and 1 more\); a new run"):
+        fit(small_model(), pixels(20), epochs=1, run_dir=mine, verbose=0)
+    assert sorted(p.name for p in mine.iterdir()) == ["a.txt", "b.png", "c", "d"]
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="cannot be made: .*file is a file, not a folder"):
+        fit(small_model(), pixels(20), epochs=1, run_dir=tmp_path / "file" / "run", verbose=0)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / ".model.npz.abcdefgh.tmp").write_bytes(b"")  # a killed run's leftover is no file of
+    fit(small_model(), pixels(20), epochs=1, run_dir=empty, verbose=0)  # the user's
+    assert (empty / "model.npz").is_file()
+
+
+def test_an_unwritable_run_dir_is_refused_before_training(tmp_path, monkeypatch):
+    import tempfile
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", denied)
+    model = small_model()
+    before = model.copy()
+    with pytest.raises(ValueError, match=f"{tmp_path}: cannot be written \\(Permission denied"):
+        fit(model, pixels(20), epochs=1, run_dir=tmp_path, verbose=0)
+    assert same_params(model, before) and list(tmp_path.iterdir()) == []  # refused before a step
+
+
+def old_fraction_variance_explained(X, X_hat):
+    """The formula as it was before issue 16: five float64 copies of the data."""
+    X, X_hat = np.asarray(X, np.float64), np.asarray(X_hat, np.float64)
+    return 1.0 - np.sum(np.square(X - X_hat)) / np.sum(np.square(X - X.mean(axis=0)))
+
+
+def test_batched_variance_explained_equals_the_whole_array_formula():
+    rng = np.random.default_rng(0)
+    X = rng.random((9000, 30)).astype(np.float32) + 5  # an offset tests the centring
+    X_hat = (X + 0.3 * rng.standard_normal(X.shape)).astype(np.float32)
+    expected = old_fraction_variance_explained(X, X_hat)
+    assert metrics.fraction_variance_explained(X, X_hat) == pytest.approx(expected, rel=1e-12)
+    for size in (1, 7, 1000, 9000):
+        acc = metrics.VarianceExplained(30)
+        for lo in range(0, len(X), size):
+            acc.update(X[lo : lo + size], X_hat[lo : lo + size])
+        assert acc.value == pytest.approx(expected, rel=1e-12)
+
+
+def test_summarize_equals_the_whole_array_measures_in_a_fraction_of_the_memory():
+    model = small_model(n_in=784, n_hidden=8, hidden="relu", sparsity="l1")
+    X = pixels(6000, 784)
+    rows = model.as_input(X)
+    H = model.encode(rows)
+    threshold = metrics.firing_threshold("relu")
+    summarize(model, X[:10])  # compile outside the measurement
+    tracemalloc.start()
+    summary = summarize(model, X, batch_size=256)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # The same reconstructions, batch by batch: equal to float64 summation accuracy...
+    X_hat = np.concatenate([model.reconstruct(rows[lo : lo + 256]) for lo in range(0, 6000, 256)])
+    assert summary["fve"] == pytest.approx(old_fraction_variance_explained(rows, X_hat), rel=1e-12)
+    # ...and to float32 accuracy with the whole batch at once (BLAS blocks it differently).
+    fve = old_fraction_variance_explained(rows, model.decode(H))
+    assert summary["fve"] == pytest.approx(fve, abs=1e-6)
+    assert summary["l0"] == pytest.approx(metrics.l0(H, threshold), rel=1e-12)
+    assert summary["dead_fraction"] == metrics.dead_fraction(metrics.fire_counts(H, threshold))
+    assert summary["mean_activation"] == pytest.approx(float(H.mean()), rel=1e-6)
+    # The whole-array formula made five float64 copies of X (5 x 38 MB); a batch's are 1.6 MB.
+    assert peak < 0.25 * X.size * 8, f"peak {peak / 1e6:.1f} MB"
+
+
+def _history(losses, dead):
+    return History(
+        {c: 0.0 for c in COLUMNS} | {"epoch": i + 1, "loss": loss, "dead_fraction": d}
+        for i, (loss, d) in enumerate(zip(losses, dead, strict=True))
+    )
+
+
+def test_diagnose_warns_of_dead_units_and_a_rising_loss_with_the_likely_cause():
+    assert diagnose(History()) == []
+    assert diagnose(_history([0.5, 0.2, 0.1], [0.0, 0.1, 0.5])) == []  # a healthy run
+    dead = diagnose(_history([0.5, 0.4], [0.2, 0.81]), lr=100)
+    assert dead == [
+        "81% of the hidden units never fired in the last epoch (dead units, which no longer "
+        "learn). Likely cause: the learning rate lr=100 is probably too high: try one 3 to 10 "
+        "times smaller"
+    ]
+    (rose,) = diagnose(_history([0.5, 3.0, 6.7e32], [0.0, 0.0, 0.0]), lr=1e18)
+    assert rose.startswith("the loss rose over the run, from 0.5 in epoch 1 to 6.7e+32 in epoch 3")
+    assert "lr=1e+18 is probably too high" in rose
+    assert len(diagnose(_history([0.5, 0.9], [0.9, 0.9]))) == 2
+    assert "the learning rate is probably too high" in diagnose(_history([1.0], [1.0]))[0]

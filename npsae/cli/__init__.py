@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from npsae import __version__
+from npsae.cli.common import guarded
 
 # Sub-command modules, in the order ``--help`` lists them.
 COMMANDS = ("train", "sweep", "report", "export", "data", "gradcheck", "exercises", "tutorials")
@@ -39,7 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(args.func(args) or 0)
+        # Each command guards itself; this catches what a command without the guard lets out.
+        return int(guarded(args.command, args.func)(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

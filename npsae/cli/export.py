@@ -4,7 +4,8 @@ layout (see ``npsae.export``)."""
 from __future__ import annotations
 
 import argparse
-import sys
+
+from npsae.cli import common
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--format", choices=("saelens",), default="saelens", help="the layout (default saelens)"
     )
-    p.set_defaults(func=run)
+    p.set_defaults(func=common.guarded("export", run))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         paths = export_saelens(args.run_dir, args.out_dir)
     except (MissingExtraError, OSError, ValueError) as err:
-        print(f"npsae export: error: {err}", file=sys.stderr)
+        common.error("export", err)
         return 1
     for path in paths:
         print(f"wrote {path}")

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
 
+from npsae.cli import common
 from npsae.model import BACKENDS, HIDDEN, OUTPUT, RECON
+
+# Above this many entries a full check takes minutes: say how to check a sample instead.
+_MANY_ENTRIES = 20_000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,15 +36,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--eps", type=float, default=1e-6, help="finite-difference step")
     p.add_argument("--max-entries", type=int, default=None, help="check a sample of entries")
     p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=run)
+    p.set_defaults(func=common.guarded("gradcheck", run))
+
+
+def _check(args: argparse.Namespace) -> None:
+    from npsae._memory import model_bytes
+
+    for name in ("n_in", "n_hidden", "samples"):
+        common.positive_int(name, getattr(args, name))
+    for name in ("max_entries", "k"):
+        if getattr(args, name) is not None:
+            common.positive_int(name, getattr(args, name))
+    common.target_activation("rho", args.rho)
+    for name in ("beta", "weight_decay"):
+        common.non_negative_number(name, getattr(args, name))
+    common.positive_number("eps", args.eps)
+    common.non_negative_int("seed", args.seed)
+    # float64, and the check keeps a copy of the model and a numerical gradient of each weight.
+    needed = 2 * model_bytes(args.n_in, args.n_hidden, 0, itemsize=8)
+    name = "n_hidden" if args.n_hidden >= args.n_in else "n_in"
+    common.fits_in_memory(name, getattr(args, name), needed, "a float64 model of this size")
+    batch = 3 * 8 * args.samples * (args.n_in + args.n_hidden)  # X, H and X^ in float64
+    common.fits_in_memory("samples", args.samples, batch, "a batch of this many samples")
 
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from npsae.gradcheck import gradient_check, kink_free_batch
+    from npsae.gradcheck import count_entries, gradient_check, kink_free_batch
     from npsae.model import SparseAutoencoder
 
+    _check(args)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # KL with ReLU: the check is still valid
@@ -59,10 +86,17 @@ def run(args: argparse.Namespace) -> int:
                 k=args.k,
             )
         X = kink_free_batch(model, args.samples, seed=args.seed)
-        result = gradient_check(model, X, eps=args.eps, max_entries=args.max_entries)
     except ValueError as err:
-        print(f"npsae gradcheck: {err}")
-        return 2
+        raise common.UsageError(err) from err
     print(f"{model}, batch of {args.samples}")
+    entries = count_entries(model, args.max_entries)
+    hint = "; --max-entries N checks N per parameter" if entries > _MANY_ENTRIES else ""
+    print(
+        f"checking {entries:,} gradient entries by finite differences "
+        f"({2 * entries:,} loss evaluations){hint}",
+        flush=True,
+    )
+    progress = sys.stderr.isatty()
+    result = gradient_check(model, X, eps=args.eps, max_entries=args.max_entries, progress=progress)
     print(result)
     return 0 if result.passed else 1

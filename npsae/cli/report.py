@@ -4,7 +4,8 @@ figures, configuration and final metrics of a training run."""
 from __future__ import annotations
 
 import argparse
-import sys
+
+from npsae.cli import common
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,13 +33,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="add a linear probe's test accuracy on the codes and on the raw pixels (labelled "
         "data only; pip install 'npsae[eval]')",
     )
-    p.set_defaults(func=run)
+    p.set_defaults(func=common.guarded("report", run))
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.samples < 1:
-        print(f"npsae report: error: --samples {args.samples}: must be >= 1", file=sys.stderr)
-        return 2
+    common.positive_int("samples", args.samples, "must be >= 1")
     from npsae._extras import MissingExtraError
     from npsae.report import write_report
 
@@ -47,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
             args.run_dir, samples=args.samples, data_root=args.data_root, probe=args.probe
         )
     except (MissingExtraError, OSError, ValueError) as err:
-        print(f"npsae report: error: {err}", file=sys.stderr)
+        common.error("report", err)
         return 1
     print(f"report: {path}")
     return 0

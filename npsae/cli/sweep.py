@@ -8,6 +8,8 @@ import math
 import sys
 from pathlib import Path
 
+from npsae.cli import common
+
 # Written out (not imported from npsae.sweep) so that --help loads no NumPy or Numba.
 VARIANTS = ("kl", "l1", "l1-decoder", "topk")
 DATASETS = ("mnist", "fashion-mnist", "superposition")
@@ -65,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--data-root", metavar="DIR", help="data root (default: as npsae data finds it)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-point lines")
-    p.set_defaults(func=run)
+    p.set_defaults(func=common.guarded("sweep", run))
 
 
 def _parse_grids(specs: list[str]) -> dict[str, list[float]]:
@@ -87,8 +89,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         grids = _parse_grids(args.grid)
     except ValueError as err:
-        print(f"npsae sweep: error: {err}", file=sys.stderr)
-        return 2
+        raise common.UsageError(err) from err
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     from npsae import sweep
     from npsae._extras import MissingExtraError
@@ -112,10 +113,9 @@ def run(args: argparse.Namespace) -> int:
             progress=None if args.quiet else sys.stderr,
         )
     except (sweep.SweepError, MissingExtraError) as err:
-        print(f"npsae sweep: error: {err}", file=sys.stderr)
-        return 2
+        raise common.UsageError(err) from err
     except (DatasetError, IDXFormatError, OSError, ValueError) as err:
-        print(f"npsae sweep: error: {err}", file=sys.stderr)
+        common.error("sweep", err)
         return 1
     print(f"{'variant':<11} {'knob':>12} {'L0':>7} {'FVU':>7} {'dead':>6} {'MMCS':>6} "
           f"{'probe':>6} {'seconds':>8}")  # fmt: skip

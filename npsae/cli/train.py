@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import sys
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from npsae.cli import common
+from npsae.cli.common import UsageError
 from npsae.presets import PRESETS, Preset
 
 if TYPE_CHECKING:
@@ -74,10 +75,6 @@ RUN_OPTIONS = (
 
 # How many test images go into the figures of a run directory.
 FIGURE_SAMPLES = 2000
-
-
-class UsageError(Exception):
-    """A bad argument, caught before any work starts (exit status 2)."""
 
 
 @dataclasses.dataclass
@@ -160,16 +157,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--quiet", action="store_true", help="print only the final results, not each epoch"
     )
-    p.set_defaults(func=run)
+    p.set_defaults(func=common.guarded("train", run))
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        plan = _plan(args)
-    except UsageError as err:
-        print(f"npsae train: error: {err}", file=sys.stderr)
-        return 2
-    return _execute(plan, args)
+    return _execute(_plan(args), args)
 
 
 # --------------------------------------------------------------------------- checking
@@ -188,19 +180,26 @@ def _settings(args: argparse.Namespace) -> dict:
 
 def _check(settings: dict) -> None:
     for name in ("epochs", "hidden", "batch_size"):
-        if settings[name] < 1:
-            flag = "--" + name.replace("_", "-")
-            raise UsageError(f"{flag} {settings[name]}: must be a positive integer")
-    if settings["limit"] is not None and settings["limit"] < 1:
-        raise UsageError(f"--limit {settings['limit']}: must be a positive number of images")
-    if not 0 < settings["rho"] < 1:
-        raise UsageError(f"--rho {settings['rho']}: a target mean activation lies in (0, 1)")
+        common.positive_int(name, settings[name])
+    if settings["limit"] is not None:
+        common.positive_int("limit", settings["limit"], "must be a positive number of images")
+    common.target_activation("rho", settings["rho"])
     for name in ("beta", "weight_decay"):
-        value = settings[name]
-        if not (math.isfinite(value) and value >= 0):
-            raise UsageError(f"--{name.replace('_', '-')} {value}: must be a finite number >= 0")
-    if not (math.isfinite(settings["lr"]) and settings["lr"] > 0):
-        raise UsageError(f"--lr {settings['lr']}: the learning rate must be a number > 0")
+        common.non_negative_number(name, settings[name])
+    common.positive_number("lr", settings["lr"], "the learning rate must be a number > 0")
+    common.non_negative_int("seed", settings["seed"])
+    if settings["k"] is not None:
+        common.positive_int("k", settings["k"])
+    common.fits_in_memory(
+        "hidden", settings["hidden"], _model_bytes(settings), "a model of this many units"
+    )
+
+
+def _model_bytes(settings: dict) -> int:
+    from npsae._memory import model_bytes
+
+    n_in = 64 if settings["dataset"] == "bars" else 784  # a folder of IDX files: MNIST's size
+    return model_bytes(n_in, settings["hidden"], settings["batch_size"])
 
 
 def _check_dataset(name: str) -> None:
@@ -228,14 +227,7 @@ def _plan(args: argparse.Namespace) -> _Plan:
     _check(settings)
     _check_dataset(settings["dataset"])
     if args.out is not None:
-        out = Path(args.out)
-        if out.exists() and not out.is_dir():
-            raise UsageError(f"--out {out}: exists and is not a folder")
-        if (out / "model.npz").exists():
-            raise UsageError(
-                f"--out {out}: holds a run already; continue it with --resume {out}, "
-                "or choose another folder"
-            )
+        _check_out(Path(args.out))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -245,6 +237,22 @@ def _plan(args: argparse.Namespace) -> _Plan:
         except ValueError as err:
             raise UsageError(str(err)) from err
     return _Plan(settings, args.out, None, _notes(caught))
+
+
+def _check_out(out: Path) -> None:
+    from npsae.training import CHECKPOINT_FILE, check_run_dir
+
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    if (out / CHECKPOINT_FILE).exists():
+        raise UsageError(
+            f"--out {out}: holds a run already; continue it with --resume {out}, "
+            "or choose another folder"
+        )
+    try:
+        check_run_dir(out)
+    except ValueError as err:
+        raise UsageError(f"--out {err}") from err
 
 
 def _build_model(settings: dict, n_in: int) -> SparseAutoencoder:
@@ -279,6 +287,7 @@ def _plan_resume(args: argparse.Namespace) -> _Plan:
             f"--resume continues the run as it was configured; drop {flags} (only --epochs, "
             "--data-root and --quiet apply), or start a new run with --out"
         )
+    from npsae._fileio import check_writable
     from npsae.training import read_checkpoint
 
     with warnings.catch_warnings(record=True) as caught:
@@ -287,9 +296,12 @@ def _plan_resume(args: argparse.Namespace) -> _Plan:
             ckpt = read_checkpoint(args.resume)
         except (OSError, ValueError) as err:
             raise UsageError(f"--resume {args.resume}: {err}") from err
+    try:
+        check_writable(args.resume)
+    except ValueError as err:
+        raise UsageError(f"--resume {err}") from err
     epochs = ckpt.training["epochs"] if args.epochs is None else args.epochs
-    if epochs < 1:
-        raise UsageError(f"--epochs {epochs}: must be a positive integer")
+    common.positive_int("epochs", epochs)
     if epochs < ckpt.epoch:
         raise UsageError(
             f"--epochs {epochs}: the run in {args.resume} has done {ckpt.epoch} epochs already; "
@@ -363,21 +375,21 @@ def _bars_features():
 def _execute(plan: _Plan, args: argparse.Namespace) -> int:
     import numpy as np
 
-    from npsae import metrics, training
+    from npsae import training
     from npsae.datasets import DatasetError, as_float
     from npsae.idx import IDXFormatError
     from npsae.optim import Adam
 
     quiet = args.quiet
     settings = plan.settings
-    if not quiet:
-        for note in plan.notes:
-            print(f"note: {note}", file=sys.stderr)
+    # Notes warn about the configuration: they go to stderr even with --quiet.
+    for note in plan.notes:
+        print(f"note: {note}", file=sys.stderr)
     root = args.data_root if args.data_root is not None else plan.root
     try:
         X, X_test, y_test, description = _load(settings, root, quiet)
     except (DatasetError, IDXFormatError, OSError, ValueError) as err:
-        print(f"npsae train: error: {err}", file=sys.stderr)
+        common.error("train", err)
         return 1
     verbose = 0 if quiet else 1
     try:
@@ -385,12 +397,13 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # already given as a note
                 model = _build_model(settings, int(np.prod(X.shape[1:])))
+            optimizer = Adam(lr=settings["lr"])
             history = training.fit(
                 model,
                 X,
                 settings["epochs"],
                 batch_size=settings["batch_size"],
-                optimizer=Adam(lr=settings["lr"]),
+                optimizer=optimizer,
                 seed=settings["seed"],
                 validation=X_test,
                 verbose=verbose,
@@ -398,6 +411,7 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
                 dataset=description,
             )
         else:
+            optimizer = plan.checkpoint.optimizer
             model, history = training.resume(
                 plan.out,
                 X,
@@ -409,9 +423,12 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
     except training.TrainingDiverged as err:
         print(f"npsae train: {err}", file=sys.stderr)
         return 1
-    except ValueError as err:  # data that does not fit the model or the checkpoint
-        print(f"npsae train: error: {err}", file=sys.stderr)
+    # ValueError: data that does not fit the model or the checkpoint; OSError: the run
+    # directory became unwritable (a full disk, say) during training.
+    except (ValueError, OSError) as err:
+        common.error("train", err)
         return 1
+    del X  # the training set is done with: free its memory before the summary and figures
     if len(history):
         last = history.rows[-1]
         seconds = history["seconds"]
@@ -421,23 +438,7 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
             f"{np.mean(seconds):.2f} s per epoch"
         )
     if X_test is not None:
-        test = training.evaluate(model, X_test, settings["batch_size"])
-        X_float = as_float(X_test, model.dtype)
-        H = model.encode(X_float)
-        fve = metrics.fraction_variance_explained(X_float, model.decode(H))
-        threshold = metrics.firing_threshold(model.config["hidden"])
-        dead = metrics.dead_fraction(metrics.fire_counts(H, threshold))
-        print(
-            f"test set ({len(X_test)} images): recon ({model.config['recon']}) "
-            f"{test['recon']:.4g}, mse {test['mse']:.4g}, variance explained {fve:.3f}, "
-            f"L0 {metrics.l0(H, threshold):.1f}, dead units {dead:.0%}"
-        )
-        if settings["dataset"] == "bars":
-            W2, bars = model.params["W2"], _bars_features()
-            print(
-                f"bars recovered: {metrics.features_recovered(bars, W2)} of {len(bars)} "
-                f"(mean max cosine similarity {metrics.mmcs(bars, W2):.3f})"
-            )
+        _print_test_results(model, X_test, settings)
     if plan.out is not None and X_test is not None:
         from npsae.report import save_figures
 
@@ -446,8 +447,32 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
         # Images of a folder of IDX files need not be square: pass their shape on.
         shape = X_test.shape[1:] if X_test.ndim == 3 else None
         sample = as_float(X_test[:n], model.dtype)
-        figures = save_figures(plan.out, model, sample, labels, history, shape=shape)
+        try:
+            figures = save_figures(plan.out, model, sample, labels, history, shape=shape)
+        except OSError as err:
+            common.error("train", f"the figures could not be saved: {err}")
+            return 1
         if not quiet:
             for path in figures.values():
                 print(f"figure: {path}")
+    for warning in training.diagnose(history, getattr(optimizer, "lr", None)):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _print_test_results(model: SparseAutoencoder, X_test, settings: dict) -> None:
+    from npsae import metrics, training
+
+    test = training.evaluate(model, X_test, settings["batch_size"])
+    code = training.summarize(model, X_test, settings["batch_size"])
+    print(
+        f"test set ({len(X_test)} images): recon ({model.config['recon']}) "
+        f"{test['recon']:.4g}, mse {test['mse']:.4g}, variance explained {code['fve']:.3f}, "
+        f"L0 {code['l0']:.1f}, dead units {code['dead_fraction']:.0%}"
+    )
+    if settings["dataset"] == "bars":
+        W2, bars = model.params["W2"], _bars_features()
+        print(
+            f"bars recovered: {metrics.features_recovered(bars, W2)} of {len(bars)} "
+            f"(mean max cosine similarity {metrics.mmcs(bars, W2):.3f})"
+        )
