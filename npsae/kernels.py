@@ -33,6 +33,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic, overload
 
+from npsae import reference
 from npsae.reference import Cache
 
 CACHE = os.environ.get("NPSAE_NUMBA_CACHE", "1") != "0"
@@ -173,6 +174,68 @@ def _keep_top_k(H, k, h_sum):
 
 
 @jit
+def _keep_batch_top_k(H, kept, h_sum):
+    # The kept-th largest value v by a partial sort, then everything above v, and of the
+    # entries equal to v the first ones in flat order: the reference's stable argsort, in O(N).
+    flat = H.reshape(-1)
+    n = flat.size
+    if kept < n:
+        v = np.partition(flat, n - kept)[n - kept]
+        ties = kept
+        for x in flat:
+            if x > v:
+                ties -= 1
+        for r in range(n):
+            x = flat[r]
+            if x == v and ties > 0:
+                ties -= 1
+            elif not x > v:
+                flat[r] = 0.0
+    h_sum[:] = 0.0
+    for i in range(H.shape[0]):
+        for j in range(H.shape[1]):
+            h_sum[j] += H[i, j]
+
+
+@jit
+def _jump(H, theta, h_sum):
+    m, n = H.shape
+    h_sum[:] = 0.0
+    for i in range(m):
+        for j in range(n):
+            if not H[i, j] > theta[j]:
+                H[i, j] = 0.0
+            h_sum[j] += H[i, j]
+
+
+@jit
+def _jumprelu_activation(Z, b, theta, inv_eps, window, h_sum):
+    one_half = Z.dtype.type(0.5)
+    zero = Z.dtype.type(0.0)
+    m, n = Z.shape
+    h_sum[:] = 0.0
+    for i in range(m):
+        for j in range(n):
+            z = Z[i, j] + b[j]
+            u = (z - theta[j]) * inv_eps
+            window[i, j] = -one_half < u < one_half
+            h = z if z > theta[j] else zero
+            Z[i, j] = h
+            h_sum[j] += h
+
+
+@jit
+def _window_sums(window, dH, window_dH, window_count):
+    window_dH[:] = 0.0
+    window_count[:] = 0.0
+    for i in range(dH.shape[0]):
+        for j in range(dH.shape[1]):
+            if window[i, j]:
+                window_dH[j] += dH[i, j]
+                window_count[j] += 1.0
+
+
+@jit
 def _output_activation(Z, b, code):
     for i in range(Z.shape[0]):
         _activate_row(Z[i], b, code)
@@ -211,16 +274,45 @@ def _hidden_backward(dH, H, c, code, db):
 
 
 def hidden_activation(
-    Z1: np.ndarray, b1: np.ndarray, hidden: str, k: int = 0
+    Z1: np.ndarray,
+    b1: np.ndarray,
+    hidden: str,
+    k: int = 0,
+    batch: bool = False,
+    theta: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """H = f(Z1 + b1) (top k per sample when k > 0) and h_sum = column sums of H, as
-    ``reference.hidden_activation``. Overwrites ``Z1: (m, n_hidden)`` with H and returns it.
+    """H = f(Z1 + b1), selected by k (per sample, or per batch) or by thresholds theta, and
+    h_sum = column sums of H, as ``reference.hidden_activation``. Overwrites ``Z1: (m,
+    n_hidden)`` with H and returns it.
     """
     h_sum = np.empty(Z1.shape[1])
     _hidden_activation(Z1, b1, CODES[hidden], h_sum)
-    if k:
+    if theta is not None:
+        _jump(Z1, theta.astype(Z1.dtype), h_sum)
+    elif k and batch:
+        _keep_batch_top_k(Z1, k * Z1.shape[0], h_sum)
+    elif k:
         _keep_top_k(Z1, k, h_sum)
     return Z1, h_sum
+
+
+def jumprelu_activation(
+    Z1: np.ndarray, b1: np.ndarray, theta: np.ndarray, bandwidth: float, window: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """JumpReLU's training stage: H = Z H(Z - theta) with Z = Z1 + b1, its column sums, and
+    ``window`` (m, n_hidden) bool set to K((Z - theta) / eps) (``reference.jumprelu_window``),
+    which the thresholds' gradient needs after Z is gone. Overwrites Z1 with H."""
+    h_sum = np.empty(Z1.shape[1])
+    inv_eps = Z1.dtype.type(1.0 / bandwidth)
+    _jumprelu_activation(Z1, b1, theta.astype(Z1.dtype), inv_eps, window, h_sum)
+    return Z1, h_sum
+
+
+def window_sums(window: np.ndarray, dH: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sum_i window_ij dH_ij, sum_i window_ij): (n_hidden,) float64 each."""
+    window_dH, window_count = np.empty(dH.shape[1]), np.empty(dH.shape[1])
+    _window_sums(window, dH, window_dH, window_count)
+    return window_dH, window_count
 
 
 def output_layer(
@@ -312,10 +404,17 @@ class NumbaBackend:
         return buf
 
     def encode(
-        self, params: dict, X: np.ndarray, hidden: str, k: int = 0
+        self,
+        params: dict,
+        X: np.ndarray,
+        hidden: str,
+        k: int = 0,
+        batch: bool = False,
+        theta: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """H = f(X W1 + b1) (top k per sample when k > 0) and its column sums (H fresh)."""
-        return hidden_activation(X @ params["W1"], params["b1"], hidden, k)
+        """H = f(X W1 + b1), selected as ``hidden_activation`` says, and its column sums (H
+        fresh)."""
+        return hidden_activation(X @ params["W1"], params["b1"], hidden, k, batch, theta)
 
     def decode(self, params: dict, H: np.ndarray, output: str) -> np.ndarray:
         """X^ = g(H W2 + b2) (freshly allocated)."""
@@ -323,15 +422,32 @@ class NumbaBackend:
         _output_activation(Z2, params["b2"], CODES[output])
         return Z2
 
+    def auxk(
+        self, params: dict, Xe: np.ndarray, X: np.ndarray, H: np.ndarray, spec, grads=None
+    ) -> float:
+        """``reference.auxk`` with this backend's stages."""
+        return reference.auxk(params, Xe, X, H, spec, grads, hidden_activation, self.decode)
+
     def loss_and_grads(self, params: dict, X: np.ndarray, spec) -> tuple[dict, dict, Cache]:
         """Same contract as ``npsae.reference.loss_and_grads``."""
         W1, W2 = params["W1"], params["W2"]
         m, n_in = X.shape
         n_hidden = W1.shape[1]
         dtype = W1.dtype
+        sparsity = spec.sparsity
         # Forward
-        H = np.dot(X, W1, out=self._buffer("H", (m, n_hidden), dtype))
-        H, h_sum = hidden_activation(H, params["b1"], spec.hidden, spec.sparsity.k)
+        Xe = (
+            np.subtract(X, params["b2"], out=self._buffer("Xe", (m, n_in), dtype))
+            if (spec.pre_bias)
+            else X
+        )
+        H = np.dot(Xe, W1, out=self._buffer("H", (m, n_hidden), dtype))
+        if sparsity.threshold:
+            theta = np.exp(params["log_theta"])
+            window = self._buffer("window", (m, n_hidden), np.dtype(np.bool_))
+            H, h_sum = jumprelu_activation(H, params["b1"], theta, sparsity.bandwidth, window)
+        else:
+            H, h_sum = hidden_activation(H, params["b1"], spec.hidden, sparsity.k, sparsity.batch)
         dZ2 = np.dot(H, W2, out=self._buffer("Z2", (m, n_in), dtype))
         recon, dZ2, db2 = output_layer(
             dZ2, params["b2"], X, spec.output, spec.recon, spec.recon_scale
@@ -340,9 +456,18 @@ class NumbaBackend:
         dW2 = H.T @ dZ2
         dH = np.dot(dZ2, W2.T, out=self._buffer("dH", (m, n_hidden), dtype))
         c, dW2_sparsity = spec.sparsity_grads(h_sum, m, W2)
+        if sparsity.threshold:  # before dH becomes dZ1
+            window_dH, window_count = window_sums(window, dH)
         dZ1, db1 = hidden_backward(dH, H, c, spec.hidden)
-        dW1 = X.T @ dZ1
+        dW1 = Xe.T @ dZ1
         grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+        if sparsity.threshold:
+            grads["log_theta"] = sparsity.threshold_grad(
+                window_dH, window_count, theta, m, spec.sparsity_scale
+            )
+        aux = self.auxk(params, Xe, X, H, spec, grads) if spec.aux_k else 0.0
+        if spec.pre_bias:
+            grads["b2"] -= W1 @ grads["b1"]
         sq_norm = spec.add_penalty_grads(grads, params, dW2_sparsity, add_weight_decay_grad)
-        loss = spec.loss_terms(recon, h_sum, m, params, sq_norm)
+        loss = spec.loss_terms(recon, h_sum, m, params, sq_norm, H, aux)
         return loss, grads, Cache(X, H, h_sum)

@@ -3,7 +3,10 @@
 For a batch ``X: (m, n_in)``::
 
     Z1 = X W1 + b1,  H = f(Z1),  Z2 = H W2 + b2,  X^ = g(Z2)
-    loss = recon(X^, X) + sparsity(H) + (weight_decay / 2) (||W1||^2 + ||W2||^2)
+    loss = recon(X^, X) + sparsity(H) + (weight_decay / 2) (||W1||^2 + ||W2||^2) [+ aux]
+
+(``pre_bias`` encodes X - b2 instead of X; ``aux_k`` adds AuxK's term, see
+``npsae.reference.auxk``.)
 
 The equations are in ``npsae.reference`` (NumPy, to read) and ``npsae.kernels`` (Numba, to run
 fast); the penalties in ``npsae.penalties``. This module holds the parameters and the choices.
@@ -25,6 +28,7 @@ from npsae import __version__, reference
 from npsae._fileio import check_finite, load_npz, save_npz
 from npsae.datasets import as_float
 from npsae.penalties import (
+    THRESHOLD_MOMENTUM,
     WEIGHTS,
     Sparsity,
     add_weight_decay_grad,
@@ -34,7 +38,8 @@ from npsae.penalties import (
 )
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
-TERMS = ("recon", "sparsity", "decay")
+# Every loss term a model may have; "aux" (AuxK) only with aux_k (see SparseAutoencoder.terms).
+TERMS = ("recon", "sparsity", "decay", "aux")
 HIDDEN = ("sigmoid", "relu")
 OUTPUT = ("sigmoid", "linear")
 RECON = ("mse", "sse")
@@ -49,8 +54,12 @@ FILE_FORMAT = 1
 class Spec:
     """Everything a backend needs besides the parameters and the data.
 
-    ``recon_scale``, ``sparsity_scale`` and ``decay_scale`` (1 or 0) say which loss terms the
-    gradients include; the loss values always include every term.
+    ``recon_scale``, ``sparsity_scale``, ``decay_scale`` and ``aux_scale`` (1 or 0) say which
+    loss terms the gradients include; the loss values always include every term.
+
+    ``pre_bias``: the encoder reads X - b2. ``aux_k``, ``aux_alpha``: AuxK's k_aux (0: off) and
+    weight; ``dead``: (n_hidden,) bool, the units AuxK counts as dead; ``aux_residual``: a fixed
+    residual for AuxK instead of X - X^ (a gradient check's; see ``npsae.reference.auxk``).
     """
 
     hidden: str
@@ -58,17 +67,31 @@ class Spec:
     recon: str
     sparsity: Sparsity
     weight_decay: float
+    pre_bias: bool = False
+    aux_k: int = 0
+    aux_alpha: float = 0.0
+    dead: np.ndarray | None = None
+    aux_residual: np.ndarray | None = None
     recon_scale: float = 1.0
     sparsity_scale: float = 1.0
     decay_scale: float = 1.0
+    aux_scale: float = 1.0
 
     def loss_terms(
-        self, recon: float, h_sum: np.ndarray, m: int, params: dict, sq_norm: float | None = None
+        self,
+        recon: float,
+        h_sum: np.ndarray,
+        m: int,
+        params: dict,
+        sq_norm: float | None = None,
+        H: np.ndarray | None = None,
+        aux: float = 0.0,
     ) -> dict:
-        """The loss terms of a batch, as floats: recon, sparsity, decay and their total.
+        """The loss terms of a batch, as floats: recon, sparsity, decay, aux and their total.
 
         ``sq_norm`` = ||W1||^2 + ||W2||^2 when the caller has it already (see
-        ``add_penalty_grads``); otherwise the decay term computes it.
+        ``add_penalty_grads``); otherwise the decay term computes it. ``H`` is the code (an L0
+        penalty counts its non-zeros); ``aux`` AuxK's value.
         """
         if not self.weight_decay:
             decay = 0.0
@@ -78,10 +101,11 @@ class Spec:
             decay = 0.5 * self.weight_decay * sq_norm
         terms = {
             "recon": float(recon),
-            "sparsity": self.sparsity.value(h_sum, m, params["W2"]),
+            "sparsity": self.sparsity.value(h_sum, m, params["W2"], H),
             "decay": decay,
+            "aux": float(aux),
         }
-        terms["total"] = terms["recon"] + terms["sparsity"] + terms["decay"]
+        terms["total"] = terms["recon"] + terms["sparsity"] + terms["decay"] + terms["aux"]
         return terms
 
     def sparsity_grads(
@@ -127,22 +151,39 @@ class SparseAutoencoder:
         output: output activation g, "sigmoid" (inputs in [0, 1]) or "linear".
         recon: "mse" (Keras: mean over all entries) or "sse" (UFLDL: half the sum, per sample).
         sparsity: "kl", "l1", "l1-decoder" (L1 weighted by decoder norms), "topk" (keep the
-            k largest ReLU activations of each sample) or None; see ``npsae.penalties``.
+            k largest ReLU activations of each sample), "batchtopk" (the k m largest of a batch
+            of m), "jumprelu" (a learned threshold per unit, with an L0 penalty) or None; see
+            ``npsae.penalties``.
         rho: target mean activation of each hidden unit, for "kl"; in (0, 1).
-        beta: weight of the sparsity penalty, >= 0.
+        beta: weight of the sparsity penalty, >= 0 (for "jumprelu", of the L0 penalty).
         weight_decay: lambda of the (lambda / 2) ||W||^2 penalty on W1 and W2, >= 0.
         dtype: float32 (training) or float64 (gradient checks).
         backend: "numba" (compiled kernels) or "numpy" (the readable reference).
         seed: seeds the initial weights.
         init: "glorot" (Keras' default: U(-r, r), r = sqrt(6 / (n_in + n_hidden))) or "ufldl"
             (r = sqrt(6 / (n_in + n_hidden + 1))); biases start at zero either way.
-        k: the number of units "topk" keeps per sample (only with sparsity="topk").
+        k: the number of units "topk" keeps per sample, or "batchtopk" on average (only with
+            those two).
         unit_norm_decoder: keep every decoder row W2_j at unit length: the trainer calls
             ``constrain_grads`` before each optimiser step and ``apply_constraints`` after it.
+        bandwidth: eps, the width of the rectangle kernel of "jumprelu"'s pseudo-derivatives,
+            > 0 (the paper's 0.001 suits data scaled so that E ||x||^2 = n_in).
+        theta_init: the value every "jumprelu" threshold starts at, > 0 (the paper's 0.001).
+        pre_bias: encode X - b2 instead of X (b2, the decoder's bias, then centres the input).
+            Needs output="linear", where X^ = H W2 + b2 lives in the input's space.
+        aux_k: with "topk" or "batchtopk", add AuxK's loss: the aux_k largest activations of
+            the dead units model the reconstruction's error (``npsae.reference.auxk``).
+        aux_alpha: AuxK's weight alpha, >= 0 (Gao et al. use 1/32).
+        dead_after: AuxK counts a unit dead once it has not fired on this many consecutive
+            training samples (the trainer counts them, see ``update_statistics``).
 
     Attributes:
         params: dict ``W1 (n_in, n_hidden)``, ``b1 (n_hidden,)``, ``W2 (n_hidden, n_in)``,
-            ``b2 (n_in,)``, all of ``dtype``.
+            ``b2 (n_in,)``, all of ``dtype``; with "jumprelu" also ``log_theta (n_hidden,)``.
+        buffers: statistics training keeps besides the parameters (saved with them):
+            ``threshold`` (a 0-d float64, BatchTopK's inference threshold, NaN until the first
+            training step) and ``since_fired`` ((n_hidden,) int64, training samples since each
+            unit last fired, with aux_k).
         config: the constructor's arguments as a JSON-ready dict.
     """
 
@@ -163,9 +204,15 @@ class SparseAutoencoder:
         init: str = "glorot",
         k: int | None = None,
         unit_norm_decoder: bool = False,
+        bandwidth: float = 1e-3,
+        theta_init: float = 1e-3,
+        pre_bias: bool = False,
+        aux_k: int | None = None,
+        aux_alpha: float = 1 / 32,
+        dead_after: int = 10_000,
     ) -> None:
         for name, value in (("n_in", n_in), ("n_hidden", n_hidden)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            if not _is_count(value) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         _check_choice("hidden", hidden, HIDDEN)
         _check_choice("output", output, OUTPUT)
@@ -176,9 +223,23 @@ class SparseAutoencoder:
         _check_choice("dtype", dtype_name, DTYPES)
         if not 0.0 < rho < 1.0:
             raise ValueError(f"rho={rho!r} must lie strictly between 0 and 1 (a target mean)")
-        for name, value in (("beta", beta), ("weight_decay", weight_decay)):
+        non_negative = (("beta", beta), ("weight_decay", weight_decay), ("aux_alpha", aux_alpha))
+        for name, value in non_negative:
             if not (np.isfinite(value) and value >= 0):
                 raise ValueError(f"{name}={value!r} must be a finite number >= 0")
+        if not (np.isfinite(theta_init) and theta_init > 0):
+            raise ValueError(f"theta_init={theta_init!r} must be a finite number > 0")
+        if pre_bias and output != "linear":
+            raise ValueError(
+                "pre_bias encodes X - b2, which needs b2 in the input's space: use output='linear'"
+            )
+        if aux_k is not None:
+            if sparsity not in ("topk", "batchtopk"):
+                raise ValueError("aux_k (AuxK) needs sparsity='topk' or 'batchtopk'")
+            if not _is_count(aux_k) or not 1 <= aux_k <= n_hidden:
+                raise ValueError(f"aux_k={aux_k!r} must be an integer between 1 and n_hidden")
+        if not _is_count(dead_after) or dead_after < 1:
+            raise ValueError(f"dead_after={dead_after!r} must be a positive number of samples")
         self.config = {
             "n_in": int(n_in),
             "n_hidden": int(n_hidden),
@@ -195,12 +256,40 @@ class SparseAutoencoder:
             "init": init,
             "k": None if k is None else int(k),
             "unit_norm_decoder": bool(unit_norm_decoder),
+            "bandwidth": float(bandwidth),
+            "theta_init": float(theta_init),
+            "pre_bias": bool(pre_bias),
+            "aux_k": None if aux_k is None else int(aux_k),
+            "aux_alpha": float(aux_alpha),
+            "dead_after": int(dead_after),
         }
         self.sparsity = make_sparsity(
-            sparsity, beta=beta, rho=rho, hidden=hidden, k=k, n_hidden=int(n_hidden)
+            sparsity,
+            beta=beta,
+            rho=rho,
+            hidden=hidden,
+            k=k,
+            n_hidden=int(n_hidden),
+            bandwidth=bandwidth,
         )
-        self._spec = Spec(hidden, output, recon, self.sparsity, float(weight_decay))
+        self._spec = Spec(
+            hidden,
+            output,
+            recon,
+            self.sparsity,
+            float(weight_decay),
+            pre_bias=bool(pre_bias),
+            aux_k=int(aux_k or 0),
+            aux_alpha=float(aux_alpha),
+        )
         self.params = init_params(int(n_in), int(n_hidden), np.dtype(dtype_name), seed, init)
+        if self.sparsity.threshold:
+            self.params["log_theta"] = np.full(n_hidden, np.log(theta_init), self.dtype)
+        self.buffers: dict[str, np.ndarray] = {}
+        if self.sparsity.batch:
+            self.buffers["threshold"] = np.array(np.nan)
+        if aux_k is not None:
+            self.buffers["since_fired"] = np.zeros(n_hidden, np.int64)
         self._engine = _make_engine(backend)
         self.apply_constraints()
 
@@ -221,6 +310,11 @@ class SparseAutoencoder:
     @property
     def backend(self) -> str:
         return self.config["backend"]
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """The loss terms this model has: recon, sparsity, decay, and aux with AuxK."""
+        return TERMS if self.config["aux_k"] else TERMS[:-1]
 
     def __repr__(self) -> str:
         c = self.config
@@ -263,10 +357,38 @@ class SparseAutoencoder:
             raise ValueError(f"terms {sorted(unknown)} are not known; choose from {TERMS}")
         if check:
             X = self.as_input(X)
-        spec = self._spec
+        spec = self._training_spec()
         if tuple(terms) != TERMS:
             spec = dataclasses.replace(spec, **{f"{t}_scale": float(t in terms) for t in TERMS})
         return self._engine.loss_and_grads(self.params, X, spec)
+
+    def _training_spec(self, aux_residual: np.ndarray | None = None) -> Spec:
+        """The spec with AuxK's current dead units (and a fixed residual, if given)."""
+        if not self._spec.aux_k:
+            return self._spec
+        return dataclasses.replace(self._spec, dead=self.dead_units(), aux_residual=aux_residual)
+
+    def dead_units(self) -> np.ndarray:
+        """(n_hidden,) bool: the units AuxK counts as dead, silent for ``dead_after`` training
+        samples or more. ValueError without AuxK (only then are the samples counted)."""
+        if "since_fired" not in self.buffers:
+            raise ValueError("dead units are counted only with AuxK (aux_k)")
+        return self.buffers["since_fired"] >= self.config["dead_after"]
+
+    def _selection(self, inference: bool) -> dict:
+        """How the encoder selects activations: the k, batch and theta of ``hidden_activation``.
+
+        JumpReLU always uses its thresholds. BatchTopK selects within the batch in training and
+        by its learned threshold at inference (the batch selection until one is learned).
+        """
+        if self.sparsity.threshold:
+            return {"theta": np.exp(self.params["log_theta"])}
+        if inference and self.sparsity.batch and np.isfinite(self.buffers["threshold"]):
+            return {"theta": np.full(self.n_hidden, self.buffers["threshold"], self.dtype)}
+        return {"k": self.sparsity.k, "batch": self.sparsity.batch}
+
+    def _encoder_input(self, X: np.ndarray) -> np.ndarray:
+        return X - self.params["b2"] if self.config["pre_bias"] else X
 
     def loss_and_grads(self, X: np.ndarray, terms: tuple[str, ...] = TERMS) -> tuple[dict, dict]:
         """The loss terms and their gradients on the batch ``X: (m, n_in)``.
@@ -280,18 +402,26 @@ class SparseAutoencoder:
         loss, grads, _ = self.forward_backward(X, terms)
         return loss, grads
 
-    def loss(self, X: np.ndarray) -> dict:
-        """The loss terms on ``X: (m, n_in)``, without gradients."""
+    def loss(self, X: np.ndarray, aux_residual: np.ndarray | None = None) -> dict:
+        """The loss terms on ``X: (m, n_in)``, without gradients: the training objective, so
+        BatchTopK selects within the batch X here. ``aux_residual`` fixes AuxK's residual (see
+        ``npsae.reference.auxk``; a gradient check's)."""
         X = self.as_input(X)
-        H, h_sum = self._engine.encode(self.params, X, self.config["hidden"], self.sparsity.k)
+        Xe = self._encoder_input(X)
+        hidden = self.config["hidden"]
+        H, h_sum = self._engine.encode(self.params, Xe, hidden, **self._selection(False))
         X_hat = self._engine.decode(self.params, H, self.config["output"])
         recon = reference.RECON_LOSSES[self.config["recon"]](X_hat, X)
-        return self._spec.loss_terms(recon, h_sum, X.shape[0], self.params)
+        spec = self._training_spec(aux_residual)
+        aux = self._engine.auxk(self.params, Xe, X, H, spec) if spec.aux_k else 0.0
+        return spec.loss_terms(recon, h_sum, X.shape[0], self.params, H=H, aux=aux)
 
     def encode(self, X: np.ndarray) -> np.ndarray:
-        """Hidden activations H = f(X W1 + b1); X: (m, n_in) -> H: (m, n_hidden)."""
-        X = self.as_input(X)
-        return self._engine.encode(self.params, X, self.config["hidden"], self.sparsity.k)[0]
+        """Hidden activations H = f(X W1 + b1) (of X - b2 with ``pre_bias``), as at inference:
+        BatchTopK keeps what exceeds its learned threshold. X: (m, n_in) -> H: (m, n_hidden)."""
+        X = self._encoder_input(self.as_input(X))
+        hidden = self.config["hidden"]
+        return self._engine.encode(self.params, X, hidden, **self._selection(True))[0]
 
     def decode(self, H: np.ndarray) -> np.ndarray:
         """Reconstruction X^ = g(H W2 + b2); H: (m, n_hidden) -> X^: (m, n_in)."""
@@ -304,6 +434,28 @@ class SparseAutoencoder:
     def reconstruct(self, X: np.ndarray) -> np.ndarray:
         """X^ = g(f(X W1 + b1) W2 + b2); X: (m, n_in) -> X^: (m, n_in)."""
         return self.decode(self.encode(X))
+
+    # ------------------------------------------------------------------ training statistics
+
+    def update_statistics(self, H: np.ndarray) -> None:
+        """After a training step on a batch whose code was ``H: (m, n_hidden)``, update the
+        buffers: BatchTopK's threshold theta <- mu theta + (1 - mu) min{H_ij > 0} (mu =
+        ``THRESHOLD_MOMENTUM``; the first batch sets it), and AuxK's samples since each unit
+        last fired (0 for units that fired in H, + m for the others). In place."""
+        if "threshold" in self.buffers:
+            smallest = np.min(H, initial=np.inf, where=H > 0)
+            if np.isfinite(smallest):
+                old = self.buffers["threshold"]
+                new = (
+                    smallest
+                    if np.isnan(old)
+                    else THRESHOLD_MOMENTUM * old + (1 - THRESHOLD_MOMENTUM) * float(smallest)
+                )
+                self.buffers["threshold"] = np.array(float(new))
+        if "since_fired" in self.buffers:
+            since = self.buffers["since_fired"]
+            since += H.shape[0]
+            since[(H > 0).any(axis=0)] = 0
 
     # ------------------------------------------------------------------ constraints
 
@@ -341,6 +493,7 @@ class SparseAutoencoder:
         if (clone.n_in, clone.n_hidden) != (self.n_in, self.n_hidden):
             raise ValueError("copy() cannot change n_in or n_hidden")
         clone.params = {k: v.astype(clone.dtype, copy=True) for k, v in self.params.items()}
+        clone.buffers = {k: v.copy() for k, v in self.buffers.items()}
         return clone
 
     def save(self, path: str | os.PathLike, extra: dict[str, np.ndarray] | None = None) -> None:
@@ -354,7 +507,8 @@ class SparseAutoencoder:
         if bad:
             raise ValueError(f"extra array names must start with 'state/', got {bad}")
         meta = {"format": FILE_FORMAT, "npsae_version": __version__, "config": self.config}
-        save_npz(path, {**self.params, **extra, "meta": np.array(json.dumps(meta))})
+        buffers = {f"buffer/{k}": v for k, v in self.buffers.items()}
+        save_npz(path, {**self.params, **buffers, **extra, "meta": np.array(json.dumps(meta))})
 
     @classmethod
     def load(cls, path: str | os.PathLike, backend: str | None = None) -> SparseAutoencoder:
@@ -407,8 +561,19 @@ class SparseAutoencoder:
                     f"the config needs {ref.shape} {ref.dtype}"
                 )
             model.params[name] = np.array(arr)
+        for name, ref in model.buffers.items():
+            arr = arrays.get(f"buffer/{name}")
+            if arr is None or arr.shape != ref.shape or arr.dtype != ref.dtype:
+                raise ValueError(
+                    f"{source}: buffer {name!r} is missing or not {ref.shape} {ref.dtype}"
+                )
+            model.buffers[name] = np.array(arr)
         check_finite(model.params, f"{source}: parameter")
         return model
+
+
+def _is_count(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer))
 
 
 def _is_dtype(dtype: Any) -> bool:

@@ -9,6 +9,11 @@ Its gradient is therefore the same for every sample,
 a vector ``c: (n_hidden,)`` that both backends add to ``dH`` before the activation derivative.
 A new penalty implements ``value``, ``hidden_grad`` and, if it involves the decoder weights,
 ``decoder_grad``; ``make_sparsity`` maps a name to its class.
+
+Three variants choose which activations survive instead of (or besides) penalising them: TopK
+(k per sample), BatchTopK (k m per batch of m, Bussmann et al. 2024) and JumpReLU (a learned
+threshold per unit and an L0 penalty, Rajamanoharan et al. 2024); their selection is a step of
+the forward pass (``npsae.reference.hidden_activation``), their attributes say which.
 """
 
 from __future__ import annotations
@@ -43,14 +48,21 @@ class Sparsity:
     """No sparsity penalty; the base class of the others."""
 
     name: str | None = None
-    # k > 0 keeps only the k largest hidden activations of each sample (see TopKSparsity).
+    # k > 0 keeps only the k largest hidden activations of each sample (see TopKSparsity) or,
+    # with batch, the k m largest of a batch of m samples (see BatchTopKSparsity).
     k: int = 0
+    batch: bool = False
+    # A learned threshold per unit, the parameter "log_theta" (see JumpReLUSparsity).
+    threshold: bool = False
 
     def __init__(self, beta: float = 0.0) -> None:
         self.beta = float(beta)
 
-    def value(self, h_sum: np.ndarray, m: int, W2: np.ndarray) -> float:
-        """The penalty P for a batch of m samples whose activations sum to ``h_sum``."""
+    def value(
+        self, h_sum: np.ndarray, m: int, W2: np.ndarray, H: np.ndarray | None = None
+    ) -> float:
+        """The penalty P for a batch of m samples whose activations ``H: (m, n_hidden)`` sum to
+        ``h_sum``; only an L0 penalty needs H itself."""
         return 0.0
 
     def hidden_grad(self, h_sum: np.ndarray, m: int, W2: np.ndarray) -> np.ndarray:
@@ -90,7 +102,7 @@ class KLSparsity(Sparsity):
         clipped = np.clip(rho_hat, RHO_HAT_EPS, 1 - RHO_HAT_EPS)
         return clipped, clipped != rho_hat
 
-    def value(self, h_sum: np.ndarray, m: int, W2: np.ndarray) -> float:
+    def value(self, h_sum: np.ndarray, m: int, W2: np.ndarray, H=None) -> float:
         rho_hat, _ = self._rho_hat(h_sum, m)
         return self.beta * float(np.sum(kl_divergence(self.rho, rho_hat)))
 
@@ -107,7 +119,7 @@ class L1Sparsity(Sparsity):
 
     name = "l1"
 
-    def value(self, h_sum: np.ndarray, m: int, W2: np.ndarray) -> float:
+    def value(self, h_sum: np.ndarray, m: int, W2: np.ndarray, H=None) -> float:
         return self.beta * float(np.sum(h_sum)) / m
 
     def hidden_grad(self, h_sum: np.ndarray, m: int, W2: np.ndarray) -> np.ndarray:
@@ -128,7 +140,7 @@ class L1DecoderSparsity(Sparsity):
 
     name = "l1-decoder"
 
-    def value(self, h_sum: np.ndarray, m: int, W2: np.ndarray) -> float:
+    def value(self, h_sum: np.ndarray, m: int, W2: np.ndarray, H=None) -> float:
         return self.beta * float(np.dot(h_sum, decoder_norms(W2))) / m
 
     def hidden_grad(self, h_sum: np.ndarray, m: int, W2: np.ndarray) -> np.ndarray:
@@ -154,6 +166,92 @@ class TopKSparsity(Sparsity):
         self.k = int(k)
 
 
+class BatchTopKSparsity(TopKSparsity):
+    """BatchTopK (Bussmann et al., 2024): the k m largest ReLU activations of the whole batch of
+    m samples survive, so samples share a budget of k m units and each may use more or fewer
+    than k. Like TopK, P = 0 and the gradient flows only through the kept units.
+
+    The selection needs a batch, so at inference a sample is coded alone with a threshold
+    theta learned during training (a buffer of the model, not a parameter):
+
+        training:   H = relu(Z) kept where it is among the k m largest of the batch
+        inference:  H = relu(Z) 1[relu(Z) > theta]
+        theta <- mu theta + (1 - mu) min{H_ij : H_ij > 0}   after every training step,
+
+    the running mean (momentum mu = ``THRESHOLD_MOMENTUM``) of the smallest kept activation,
+    started at the first batch's value (the paper's estimate of the expected minimum).
+    """
+
+    name = "batchtopk"
+    batch = True
+
+
+# BatchTopK's inference threshold moves this much toward each batch's smallest kept activation.
+THRESHOLD_MOMENTUM = 0.99
+
+
+def rectangle(u: np.ndarray) -> np.ndarray:
+    """The rectangle kernel K(u) = 1 if -1/2 < u < 1/2 else 0, element-wise (in u's dtype)."""
+    return ((u > -0.5) & (u < 0.5)).astype(u.dtype)
+
+
+class JumpReLUSparsity(Sparsity):
+    """JumpReLU (Rajamanoharan et al., 2024, "Jumping Ahead") with its L0 penalty.
+
+    Each unit j has a learned threshold theta_j > 0, stored as the parameter log theta_j (so it
+    stays positive whatever step the optimiser takes), and the activation jumps from 0 to theta_j:
+
+        H_ij = Z_ij H(Z_ij - theta_j),        H the Heaviside step, Z = X W1 + b1
+        P    = beta sum_ij H(Z_ij - theta_j) / m      (beta times the mean L0 of a sample)
+
+    Neither step has a useful derivative in theta (0 almost everywhere), so training uses the
+    straight-through estimator: with the kernel K = ``rectangle`` of bandwidth eps, the paper's
+    pseudo-derivatives are
+
+        d/d theta  Z H(Z - theta) := -(theta / eps) K((Z - theta) / eps)
+        d/d theta  H(Z - theta)   := -(1 / eps) K((Z - theta) / eps)
+        d/d Z      H(Z - theta)   := 0          (the L0 term moves only the thresholds)
+
+    while d/dZ of Z H(Z - theta) is H(Z - theta), the true derivative away from the jump. For a
+    batch, with dH_ij = dL/dH_ij from the reconstruction and w_j the set of samples whose Z_ij
+    lies in the window |Z_ij - theta_j| < eps/2,
+
+        dL/d theta_j     = -(theta_j / eps) sum_{i in w_j} dH_ij  -  (beta / (m eps)) |w_j|
+        dL/d log theta_j = theta_j dL/d theta_j
+
+    (``threshold_grad``). The model's ``theta_init`` and ``bandwidth`` set theta's start and
+    eps (the paper sets both to 0.001).
+    """
+
+    name = "jumprelu"
+    threshold = True
+
+    def __init__(self, beta: float, bandwidth: float) -> None:
+        super().__init__(beta)
+        self.bandwidth = float(bandwidth)
+
+    def value(self, h_sum: np.ndarray, m: int, W2: np.ndarray, H=None) -> float:
+        # theta > 0, so H_ij != 0 exactly where Z_ij > theta_j: the L0 term counts those.
+        return self.beta * np.count_nonzero(H) / m
+
+    def threshold_grad(
+        self,
+        window_dH: np.ndarray,
+        window_count: np.ndarray,
+        theta: np.ndarray,
+        m: int,
+        sparsity_scale: float = 1.0,
+    ) -> np.ndarray:
+        """dL/d log theta: (n_hidden,), from the window sums of the batch (see the class):
+
+        ``window_dH_j`` = sum_{i in w_j} dH_ij (the reconstruction's gradient on H) and
+        ``window_count_j`` = |w_j|; ``sparsity_scale`` (1 or 0) keeps or drops the L0 term.
+        """
+        eps = self.bandwidth
+        d_theta = -(theta / eps) * window_dH - sparsity_scale * self.beta / (m * eps) * window_count
+        return (theta * d_theta).astype(theta.dtype)
+
+
 def decoder_norms(W2: np.ndarray) -> np.ndarray:
     """||W2_j||: the Euclidean norm of each decoder row; W2: (n_hidden, n_in) -> (n_hidden,)."""
     return np.sqrt(np.square(W2, dtype=np.float64).sum(axis=1))
@@ -165,6 +263,8 @@ SPARSITY = {
     "l1": L1Sparsity,
     "l1-decoder": L1DecoderSparsity,
     "topk": TopKSparsity,
+    "batchtopk": BatchTopKSparsity,
+    "jumprelu": JumpReLUSparsity,
 }
 
 
@@ -176,21 +276,27 @@ def make_sparsity(
     hidden: str,
     k: int | None = None,
     n_hidden: int | None = None,
+    bandwidth: float = 1e-3,
 ) -> Sparsity:
     """The sparsity term called ``name`` (a key of ``SPARSITY``), validated for ``hidden``."""
     if name not in SPARSITY:
         choices = ", ".join(repr(k) for k in SPARSITY)
         raise ValueError(f"sparsity={name!r} is not known; choose one of {choices}")
-    if (k is not None) != (name == "topk"):
-        raise ValueError("k is the number of units TopK keeps: give k exactly when sparsity='topk'")
-    if name == "topk":
-        if hidden != "relu":
-            raise ValueError(
-                "sparsity='topk' keeps the k largest ReLU activations: use hidden='relu'"
-            )
+    if (k is not None) != (name in ("topk", "batchtopk")):
+        raise ValueError(
+            "k is the number of units TopK keeps (per sample, or on average for BatchTopK): give "
+            "k exactly when sparsity='topk' or 'batchtopk'"
+        )
+    if name in ("topk", "batchtopk", "jumprelu") and hidden != "relu":
+        raise ValueError(f"sparsity={name!r} selects among ReLU activations: use hidden='relu'")
+    if k is not None:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n_hidden:
             raise ValueError(f"k={k!r} must be an integer between 1 and n_hidden={n_hidden}")
-        return TopKSparsity(k)
+        return SPARSITY[name](k)
+    if name == "jumprelu":
+        if not (np.isfinite(bandwidth) and bandwidth > 0):
+            raise ValueError(f"bandwidth={bandwidth!r} must be a finite number > 0")
+        return JumpReLUSparsity(beta=beta, bandwidth=bandwidth)
     if name == "kl":
         if hidden == "relu":
             warnings.warn(

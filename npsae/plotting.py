@@ -31,6 +31,7 @@ HISTORY_TERMS = (
     ("sparsity", "sparsity penalty"),
     ("decay", "weight decay"),
     ("val_loss", "validation loss"),
+    ("aux", "AuxK (dead units)"),
 )
 # A fixed colour per term, so that a term looks the same whichever others are switched off.
 _HISTORY_COLOURS = {key: f"C{i}" for i, (key, _) in enumerate(HISTORY_TERMS)}

@@ -12,9 +12,11 @@ from the same values.
   chosen by trial on 20000 images: after 8 epochs the test objective was 24.8 with lr 1e-3 and
   20.8 with 3e-3; after 25, 17.9 with 3e-3, 17.7 with 1e-2 and 19.7 with 3e-2, whose training
   loss no longer fell steadily. 3e-3 is the safe side of the best.
-- "bars-kl", "bars-l1", "bars-topk", "bars-l1-decoder": one recipe per sparsity variant that
-  recovers all 16 bars of the 8 x 8 bars problem (``npsae.make_bars``) from seed 0 — 24 units,
-  a linear output and sse; a test holds each to it.
+- "bars-kl", "bars-l1", "bars-topk", "bars-l1-decoder", "bars-batchtopk", "bars-topk-auxk",
+  "bars-jumprelu": one recipe per sparsity variant that recovers all 16 bars of the 8 x 8 bars
+  problem (``npsae.make_bars``) from seed 0 — 24 units, a linear output and sse; a test holds
+  each to it. Without AuxK, BatchTopK (k = 2) leaves a quarter of its units dead and recovers
+  15 bars; AuxK revives them.
 """
 
 from __future__ import annotations
@@ -73,6 +75,21 @@ PRESETS: dict[str, Preset] = {
     "bars-l1-decoder": _bars(
         "ReLU units, decoder-weighted L1 beta 0.05", 3e-3, 30,
         hidden="relu", sparsity="l1-decoder", beta=0.05,
+    ),
+    "bars-batchtopk": _bars(
+        "ReLU units, BatchTopK with k = 2, AuxK (k_aux 8, alpha 1/8, dead after 1000 samples)",
+        3e-3, 30,
+        hidden="relu", sparsity="batchtopk", k=2, aux_k=8, aux_alpha=1 / 8, dead_after=1000,
+    ),
+    "bars-topk-auxk": _bars(
+        "ReLU units, TopK with k = 3, AuxK (k_aux 8, alpha 1/8, dead after 1000 samples), "
+        "pre-encoder bias", 3e-3, 30,
+        hidden="relu", sparsity="topk", k=3, aux_k=8, aux_alpha=1 / 8, dead_after=1000,
+        pre_bias=True,
+    ),
+    "bars-jumprelu": _bars(
+        "ReLU units, JumpReLU with L0 beta 1, bandwidth 0.5, thresholds from 0.05", 3e-3, 150,
+        hidden="relu", sparsity="jumprelu", beta=1.0, bandwidth=0.5, theta_init=0.05,
     ),
 }  # fmt: skip
 

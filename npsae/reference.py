@@ -7,6 +7,9 @@ Notation, for a batch ``X: (m, n_in)`` of ``m`` samples::
     Z2 = H W2 + b2          W2: (n_hidden, n_in)   b2: (n_in,)
     X^ = g(Z2)              X^: (m, n_in)          the reconstruction
 
+With ``pre_bias`` the encoder reads the input relative to the decoder's bias, the usual
+centring of today's sparse autoencoders:  Z1 = (X - b2) W1 + b1, and X^ = H W2 + b2 as before.
+
 The fast backend (``npsae.kernels``) has a function of the same name and contract for each of
 the three *stages* below (``hidden_activation``, ``output_layer``, ``hidden_backward``); a test
 holds the two equal. The matrix products between the stages are plain BLAS calls in both backends.
@@ -17,6 +20,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+
+from npsae.penalties import rectangle
 
 # --------------------------------------------------------------------------- activations
 
@@ -102,8 +107,33 @@ def keep_top_k(H: np.ndarray, k: int) -> np.ndarray:
     return np.where(mask, H, 0).astype(H.dtype)
 
 
+def keep_batch_top_k(H: np.ndarray, k: int) -> np.ndarray:
+    """Zero all but the k m largest entries of the whole batch ``H: (m, n_hidden)`` (BatchTopK).
+
+    Ties are broken by position in the flattened batch, the lower index kept first.
+    """
+    kept = np.argsort(-H, axis=None, kind="stable")[: k * H.shape[0]]
+    mask = np.zeros(H.size, dtype=bool)
+    mask[kept] = True
+    return np.where(mask.reshape(H.shape), H, 0).astype(H.dtype)
+
+
+def jump(H: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """Keep H_ij where it exceeds theta_j > 0, else 0;  theta: (n_hidden,).
+
+    Applied to H = relu(Z) this is JumpReLU, H = Z H(Z - theta) (as theta > 0, relu(z) > theta
+    exactly when z > theta), and BatchTopK's inference rule with one threshold for every unit.
+    """
+    return np.where(H > theta, H, 0).astype(H.dtype)
+
+
 def hidden_activation(
-    Z1: np.ndarray, b1: np.ndarray, hidden: str, k: int = 0
+    Z1: np.ndarray,
+    b1: np.ndarray,
+    hidden: str,
+    k: int = 0,
+    batch: bool = False,
+    theta: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Encoder non-linearity:  H = f(Z1 + b1), and the column sums  h_j = sum_i H_ij.
 
@@ -111,16 +141,28 @@ def hidden_activation(
         Z1: (m, n_hidden), the product X W1 (bias not yet added).
         b1: (n_hidden,).
         hidden: "sigmoid" or "relu".
-        k: with k > 0, keep only the k largest activations of each sample (TopK sparsity).
+        k: with k > 0, keep only the k largest activations of each sample (TopK sparsity), or
+            with ``batch`` the k m largest of the batch (BatchTopK).
+        theta: (n_hidden,) positive thresholds: keep only activations above them (``jump``);
+            replaces the selection by k.
 
     Returns:
         H: (m, n_hidden) in the dtype of Z1; h_sum: (n_hidden,) float64. The sparsity penalties
         use ``h_sum / m``, the mean activation rho^ of each unit.
     """
     H = ACTIVATIONS[hidden](Z1 + b1)
-    if k:
-        H = keep_top_k(H, k)
+    if theta is not None:
+        H = jump(H, theta)
+    elif k:
+        H = keep_batch_top_k(H, k) if batch else keep_top_k(H, k)
     return H, H.sum(axis=0, dtype=np.float64)
+
+
+def jumprelu_window(Z: np.ndarray, theta: np.ndarray, bandwidth: float) -> np.ndarray:
+    """K((Z - theta) / eps): 1 where the pre-activation ``Z: (m, n_hidden)`` lies within eps/2
+    of its unit's threshold, the samples whose pseudo-derivative moves theta (see
+    ``npsae.penalties.JumpReLUSparsity``)."""
+    return rectangle((Z - theta) / Z.dtype.type(bandwidth))
 
 
 def output_layer(
@@ -186,17 +228,75 @@ class Cache(NamedTuple):
     h_sum: np.ndarray  # (n_hidden,) float64
 
 
-def encode(params: dict, X: np.ndarray, hidden: str, k: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """H = f(X W1 + b1) (top k per sample when k > 0) and its column sums.
+def encode(
+    params: dict,
+    X: np.ndarray,
+    hidden: str,
+    k: int = 0,
+    batch: bool = False,
+    theta: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """H = f(X W1 + b1), selected as ``hidden_activation`` says, and its column sums.
 
-    X: (m, n_in) -> H: (m, n_hidden).
+    X: (m, n_in) -> H: (m, n_hidden). With ``pre_bias`` the caller passes X - b2.
     """
-    return hidden_activation(X @ params["W1"], params["b1"], hidden, k)
+    return hidden_activation(X @ params["W1"], params["b1"], hidden, k, batch, theta)
 
 
 def decode(params: dict, H: np.ndarray, output: str) -> np.ndarray:
     """X^ = g(H W2 + b2); H: (m, n_hidden) -> X^: (m, n_in)."""
     return ACTIVATIONS[output](H @ params["W2"] + params["b2"])
+
+
+def auxk(
+    params: dict,
+    Xe: np.ndarray,
+    X: np.ndarray,
+    H: np.ndarray,
+    spec,
+    grads: dict | None = None,
+    stage=hidden_activation,
+    decoder=decode,
+) -> float:
+    """AuxK, the auxiliary loss of dead units (Gao et al., 2024), and its gradient.
+
+    The dead units D (``spec.dead``, those that have not fired for a while) try to model the
+    main reconstruction's error e with their top k_aux activations (k_aux = ``spec.aux_k``, at
+    most |D|) of each sample:
+
+        e      = X - X^                          (a constant: no gradient flows through it)
+        H_D    = topk_aux(relu(Xe W1[:, D] + b1[D]))           (m, |D|)
+        e^     = H_D W2[D]                                       no bias
+        L_aux  = alpha recon(e^, e)                              alpha = ``spec.aux_alpha``
+
+    so gradients reach the dead units' encoder columns and decoder rows:
+    de^ = alpha recon'(e^, e),  dW2[D] += H_D^T de^,  dZ_D = (de^ W2[D]^T) * 1[H_D > 0],
+    dW1[:, D] += Xe^T dZ_D,  db1[D] += sum_i dZ_D.
+
+    Args:
+        Xe: (m, n_in), the encoder's input (X, or X - b2 with pre_bias); X: (m, n_in), the
+            batch; H: (m, n_hidden), the main code (for X^ = g(H W2 + b2)).
+        grads: when given (and ``spec.aux_scale``), the gradient is added to it in place.
+        stage, decoder: the backend's ``hidden_activation`` and ``decode``.
+
+    Returns L_aux (0 when no unit is dead). ``spec.aux_residual``, when set, replaces e: a
+    gradient check holds it fixed, as the gradient does.
+    """
+    dead = np.flatnonzero(spec.dead)
+    if dead.size == 0:
+        return 0.0
+    W1_D, W2_D = params["W1"][:, dead], params["W2"][dead]
+    e = X - decoder(params, H, spec.output) if spec.aux_residual is None else spec.aux_residual
+    H_D, _ = stage(Xe @ W1_D, params["b1"][dead], "relu", min(spec.aux_k, dead.size))
+    e_hat = H_D @ W2_D
+    loss = spec.aux_alpha * RECON_LOSSES[spec.recon](e_hat, e)
+    if grads is not None and spec.aux_scale:
+        de_hat = RECON_GRADS[spec.recon](e_hat, e) * e_hat.dtype.type(spec.aux_alpha)
+        grads["W2"][dead] += H_D.T @ de_hat
+        dZ_D = (de_hat @ W2_D.T) * relu_grad(H_D)
+        grads["W1"][:, dead] += Xe.T @ dZ_D
+        grads["b1"][dead] += dZ_D.sum(axis=0, dtype=np.float64).astype(dZ_D.dtype)
+    return loss
 
 
 def loss_and_grads(params: dict, X: np.ndarray, spec) -> tuple[dict, dict, Cache]:
@@ -207,8 +307,13 @@ def loss_and_grads(params: dict, X: np.ndarray, spec) -> tuple[dict, dict, Cache
     """
     W1, W2 = params["W1"], params["W2"]
     m = X.shape[0]
+    sparsity = spec.sparsity
     # Forward
-    H, h_sum = hidden_activation(X @ W1, params["b1"], spec.hidden, spec.sparsity.k)
+    Xe = X - params["b2"] if spec.pre_bias else X  # the encoder's input
+    theta = np.exp(params["log_theta"]) if sparsity.threshold else None  # JumpReLU
+    H, h_sum = hidden_activation(
+        Xe @ W1, params["b1"], spec.hidden, sparsity.k, sparsity.batch, theta
+    )
     recon, dZ2, db2 = output_layer(
         H @ W2, params["b2"], X, spec.output, spec.recon, spec.recon_scale
     )
@@ -217,9 +322,19 @@ def loss_and_grads(params: dict, X: np.ndarray, spec) -> tuple[dict, dict, Cache
     dH = dZ2 @ W2.T
     c, dW2_sparsity = spec.sparsity_grads(h_sum, m, W2)
     dZ1, db1 = hidden_backward(dH, H, c, spec.hidden)
-    dW1 = X.T @ dZ1
+    dW1 = Xe.T @ dZ1
     grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+    if theta is not None:  # the thresholds' pseudo-derivative
+        K = jumprelu_window(Xe @ W1 + params["b1"], theta, sparsity.bandwidth)
+        window_dH = (K * dH).sum(axis=0, dtype=np.float64)
+        window_count = K.sum(axis=0, dtype=np.float64)
+        grads["log_theta"] = sparsity.threshold_grad(
+            window_dH, window_count, theta, m, spec.sparsity_scale
+        )
+    aux = auxk(params, Xe, X, H, spec, grads) if spec.aux_k else 0.0
+    if spec.pre_bias:  # Xe = X - b2: the encoder's gradient reaches b2 too
+        grads["b2"] -= W1 @ grads["b1"]
     # The loss comes last: adding the decay gradient also measures ||W||^2 for its value.
     sq_norm = spec.add_penalty_grads(grads, params, dW2_sparsity)
-    loss = spec.loss_terms(recon, h_sum, m, params, sq_norm)
+    loss = spec.loss_terms(recon, h_sum, m, params, sq_norm, H, aux)
     return loss, grads, Cache(X, H, h_sum)

@@ -7,6 +7,7 @@ One epoch is one pass over the data in mini-batches::
     for each batch B of ``batch_size`` samples in that order (the last one may be smaller):
         loss, grads = model.forward_backward(X[B])
         params <- optimizer step on grads     # in place
+        model.update_statistics(H)            # BatchTopK's threshold, AuxK's dead units
 
 Because each epoch's order depends only on ``(seed, epoch)``, a run resumed from the checkpoint
 of epoch k replays exactly the batches an uninterrupted run would have seen, and ends with
@@ -17,7 +18,9 @@ atomically, the checkpoint last)::
 
     config.json    {"model": model.config, "training": {...}, "npsae_version": ...}
     history.csv    one row per epoch, the columns of ``History``
-    model.npz      the model (``SparseAutoencoder.load`` reads it) plus "state/epoch",
+    model.npz      the model (``SparseAutoencoder.load`` reads it; its buffers included, so a
+                   resumed run sees the same BatchTopK threshold and AuxK dead units) plus
+                   "state/epoch",
                    "state/training" (JSON) and "state/optim/..." (the optimiser's moments)
 """
 
@@ -95,7 +98,8 @@ class History:
 
     ``loss``, ``recon``, ``sparsity``, ``decay``: the loss terms averaged over the epoch's
     batches, weighted by batch size (so they are measured while the parameters move, as Keras
-    reports them); ``val_loss``, ``val_recon``: the same on the validation data after the epoch
+    reports them), and ``aux`` after ``decay`` for a model with AuxK (``model.terms``);
+    ``val_loss``, ``val_recon``: the same on the validation data after the epoch
     (NaN without validation data); ``mean_activation``, ``dead_fraction``, ``l0``: hidden-layer
     statistics over the epoch's batches (see ``npsae.metrics``); ``seconds``: wall time of the
     epoch, validation included.
@@ -229,12 +233,13 @@ def evaluate(
     files keep similar images together; in data order, ``seed=None``, the KL of a trained
     model's test set comes out about three times its value on random batches.)
 
-    Returns floats ``loss`` (the total), ``recon``, ``sparsity``, ``decay``, and
-    ``mse`` = sum (x - x^)^2 / (N n_in), whatever the recon loss.
+    Returns floats ``loss`` (the total), ``recon``, ``sparsity``, ``decay`` (and ``aux`` with
+    AuxK), and ``mse`` = sum (x - x^)^2 / (N n_in), whatever the recon loss. BatchTopK selects
+    within each batch here, as in training.
     """
     rows = _as_rows(X, model.n_in)
     order = None if seed is None else np.random.default_rng(seed).permutation(len(rows))
-    sums = dict.fromkeys(("total", *TERMS), 0.0)
+    sums = dict.fromkeys(("total", *model.terms), 0.0)
     for lo in range(0, len(rows), batch_size):
         chunk = rows[lo : lo + batch_size] if order is None else rows[order[lo : lo + batch_size]]
         terms = model.loss(chunk)
@@ -557,7 +562,7 @@ class _Run:
         )
         start_time = time.perf_counter()
         stats = ActivationStats(model.n_hidden, firing_threshold(model.config["hidden"]))
-        sums = dict.fromkeys(("total", *TERMS), 0.0)
+        sums = dict.fromkeys(("total", *model.terms), 0.0)
         bar = self._progress_bar(epoch, steps, out)
         try:
             for step in range(steps):
@@ -570,6 +575,7 @@ class _Run:
                 model.constrain_grads(grads)
                 optimizer.step(model.params, grads)
                 model.apply_constraints()
+                model.update_statistics(cache.H)
                 stats.update(cache.H, cache.h_sum)
                 for k in sums:
                     sums[k] += loss[k] * (hi - lo)
@@ -580,7 +586,7 @@ class _Run:
             if bar is not None:
                 bar.close()
         row = {"epoch": epoch, "loss": sums["total"] / n}
-        row.update({k: sums[k] / n for k in TERMS})
+        row.update({k: sums[k] / n for k in model.terms})
         if self.validation is not None:
             val = evaluate(model, self.validation, batch_size)
             row["val_loss"], row["val_recon"] = val["loss"], val["recon"]
@@ -637,6 +643,8 @@ class _Run:
             parts.append(f"sparsity {row['sparsity']:.4g}")
         if self.model.config["weight_decay"]:
             parts.append(f"decay {row['decay']:.4g}")
+        if "aux" in row:
+            parts.append(f"aux {row['aux']:.4g}")
         if not math.isnan(row["val_loss"]):
             parts.append(f"val {row['val_loss']:.4g}")
         parts.append(f"l0 {row['l0']:.1f}")

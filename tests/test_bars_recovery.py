@@ -9,7 +9,15 @@ import pytest
 from npsae import Adam, fit, make_bars, presets
 from npsae.metrics import features_recovered, max_cosine_similarity, mmcs
 
-VARIANTS = ["bars-kl", "bars-l1", "bars-topk", "bars-l1-decoder"]
+VARIANTS = [
+    "bars-kl",
+    "bars-l1",
+    "bars-topk",
+    "bars-l1-decoder",
+    "bars-batchtopk",
+    "bars-topk-auxk",
+    "bars-jumprelu",
+]
 
 
 @pytest.fixture(scope="module")

@@ -284,7 +284,7 @@ def _bd(X, W1, b1, W2, b2, hidden, beta, lam, **bug):
     Z1 = X @ W1 + b1
     H = np.maximum(Z1, 0) if hidden == "relu" else _sig(Z1)
     X_hat = _sig(H @ W2 + b2)
-    dZ2 = 2 / (m * n) * (X_hat - X) * X_hat * (1 - X_hat)
+    dZ2 = 2 / (m * n) * (X_hat - X) * (X_hat * (1 - X_hat) if bug.get("out_derivative", 1) else 1)
     dZ1 = (dZ2 @ W2.T + beta / m) * ((Z1 > 0) if hidden == "relu" else H * (1 - H))
     g = {"W1": X.T @ dZ1 + lam * W1, "b1": dZ1.sum(0), "W2": H.T @ dZ2 + lam * W2,
          "b2": dZ2.sum(0)}  # fmt: skip
@@ -320,7 +320,40 @@ GENERIC = [
     ("l1_penalty_grad", lambda H, beta: (beta / len(H) * np.sign(H)).T, "transposed?"),
     ("topk_grad", lambda Z, dH, k: square_transposed(Z, dH, k), "transposed"),
     ("kl_penalty", lambda H, rho, beta: 7.0, "expected"),
+    ("backward_decay", lambda *a: _bd(*a, row=True), "db1 is right, so the error is in the line"),
+    ("backward_decay", lambda *a: _bd(*a, out_derivative=False), "the error is in dZ2"),
+    ("sigmoid_grad", lambda A: A * (1 - A) ** 2, "the expected one times (1 - A)"),
+    ("sigmoid", lambda Z: _sig(Z).astype(np.float16), "float16 result for float32 input"),
+    ("l1_penalty_grad", lambda H, b: (b / len(H) * (H > 0)).astype(H.dtype), "only where H < 0"),
+    ("topk_grad", lambda Z, dH, k: topk_keeping(Z, dH, k + 1), "the selection of entries is wrong"),
+    (
+        "kl_penalty_grad",
+        lambda H, r, b: kl_repeated(H, r, b),
+        "the right values in the wrong places",
+    ),
+    ("numerical_gradient", lambda f, x, eps: first_axis_only(f, x, eps), "never computed"),
+    (
+        "adam_step",
+        lambda p, g, *r: (p + 2 * (adam_swapped(p, g, *r)[0] - p), *r[:2]),
+        "change from p",
+    ),
 ]
+
+
+def topk_keeping(Z, dH, k):
+    return exercises.get("topk_grad").spec.reference(Z, dH, min(k, Z.shape[1]))
+
+
+def kl_repeated(H, rho, beta):
+    m, r = len(H), H.mean(axis=0)
+    c = beta / m * (-rho / r + (1 - rho) / (1 - r))
+    return np.repeat(c, m).reshape(H.shape).astype(H.dtype)
+
+
+def first_axis_only(f, x, eps):
+    from npsae.gradcheck import numerical_gradient
+
+    return numerical_gradient(f, x, eps, indices=np.arange(x.shape[0]))
 
 
 def adam_swapped(p, g, m, v, t, lr, beta1, beta2, eps):
@@ -349,7 +382,8 @@ def test_uncatalogued_mistake_gets_a_diagnosis(name, fn, words):
     result = exercises.check(name, fn)
     assert result.status == exercises.FAILED
     assert words in str(result), str(result)
-    assert "wrong values" not in result.message, str(result)
+    # Never only "wrong values": a shape of the error, or where in a backward pass it lies.
+    assert "wrong values" not in result.message or "the error is in" in result.message
 
 
 def test_diagnosis_shows_the_first_mismatch():

@@ -9,7 +9,9 @@ figures going to a temporary folder; the tests that look at a notebook's output 
 import configparser
 import fnmatch
 import importlib.util
+import os
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -244,3 +246,30 @@ def test_tutorials_command_refuses_a_file_as_folder(tmp_path, capsys):
         capsys.readouterr().out.strip() == f"npsae tutorials: {target} exists and is not a folder"
     )
     assert target.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_scripts_take_the_figure_folder_and_full_from_the_command_line(tmp_path):
+    """Run as scripts, the tutorials read FIGURE_FOLDER and --full from argv (as _common says)."""
+    (tmp_path / "_common.py").write_bytes((TUTORIALS / "_common.py").read_bytes())
+    probe = tmp_path / "probe.py"
+    probe.write_text("import _common\nprint(_common.OUT, _common.FULL)\n", encoding="utf-8")
+
+    def probe_run(*args, **env):
+        base = {k: v for k, v in os.environ.items() if not k.startswith("NPSAE_TUTORIAL")}
+        proc = subprocess.run(
+            [sys.executable, str(probe), *args],
+            env={**base, **env},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return proc.stdout.split()
+
+    assert probe_run() == [str(tmp_path / "figures"), "False"]
+    assert probe_run("out", "--full") == ["out", "True"]
+    assert probe_run(NPSAE_TUTORIAL_FIGURES="env-out", NPSAE_TUTORIAL_FULL="1") == [
+        "env-out",
+        "True",
+    ]
+    assert probe_run("argv-out", NPSAE_TUTORIAL_FIGURES="env-out") == ["argv-out", "False"]

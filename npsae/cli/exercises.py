@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 # The verdict column of ``check``, by Result.status.
@@ -73,33 +74,39 @@ def run_list(args: argparse.Namespace) -> int:
 def run_start(args: argparse.Namespace) -> int:
     from npsae.exercises import start
 
+    status = _write(
+        "start",
+        lambda: start(args.dir, args.names, force=args.force),
+        "existing files are your work: start never overwrites them without --force",
+    )
+    if status == 0:
+        print(f"Next: fill in the functions, then run  python -m npsae exercises check {args.dir}")
+    return status
+
+
+def run_solutions(args: argparse.Namespace) -> int:
+    from npsae.exercises import write_solutions
+
+    return _write(
+        "solutions",
+        lambda: write_solutions(args.dir, args.names),
+        "existing files are never overwritten",
+    )
+
+
+def _write(action: str, write: Callable[[], tuple[list, list]], kept_note: str) -> int:
+    """Run ``write()`` (-> written paths, kept paths) and say what it wrote and kept."""
     try:
-        written, kept = start(args.dir, args.names, force=args.force)
+        written, kept = write()
     except (ValueError, OSError) as err:
-        print(f"npsae exercises start: {err}")
+        print(f"npsae exercises {action}: {err}")
         return 2
     for path in written:
         print(f"wrote {path}")
     for path in kept:
         print(f"kept  {path}")
     if kept:
-        print("(existing files are your work: start never overwrites them without --force)")
-    print(f"Next: fill in the functions, then run  python -m npsae exercises check {args.dir}")
-    return 0
-
-
-def run_solutions(args: argparse.Namespace) -> int:
-    from npsae.exercises import write_solutions
-
-    try:
-        written, kept = write_solutions(args.dir, args.names)
-    except (ValueError, OSError) as err:
-        print(f"npsae exercises solutions: {err}")
-        return 2
-    for path in written:
-        print(f"wrote {path}")
-    for path in kept:
-        print(f"kept  {path} (exists: never overwritten)")
+        print(f"({kept_note})")
     return 0
 
 

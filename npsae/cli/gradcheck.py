@@ -7,6 +7,7 @@ import sys
 import warnings
 
 from npsae.cli import common
+from npsae.cli.train import SPARSITY_CHOICES, add_architecture_options, architecture_options
 from npsae.model import BACKENDS, HIDDEN, OUTPUT, RECON
 
 # Above this many entries a full check takes minutes: say how to check a sample instead.
@@ -19,7 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="check every gradient against finite differences",
         description="Check the analytic gradient of each loss term, and of their total, for "
         "each parameter, against centred finite differences, on a small float64 model and a "
-        "random batch. Exits with status 1 when a check fails.",
+        "random batch (JumpReLU's thresholds, whose gradient is a pseudo-derivative, against "
+        "its closed form; with --aux-k, half the units are marked dead so that AuxK's term has "
+        "work). Exits with status 1 when a check fails.",
     )
     p.add_argument("--n-in", type=int, default=8, help="input width (default 8)")
     p.add_argument("--n-hidden", type=int, default=5, help="hidden units (default 5)")
@@ -27,8 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--hidden", choices=HIDDEN, default="sigmoid")
     p.add_argument("--output", choices=OUTPUT, default="sigmoid")
     p.add_argument("--recon", choices=RECON, default="mse")
-    p.add_argument("--sparsity", choices=("kl", "l1", "l1-decoder", "topk", "none"), default="kl")
-    p.add_argument("--k", type=int, default=None, help="units kept per sample, for topk")
+    p.add_argument("--sparsity", choices=SPARSITY_CHOICES, default="kl")
+    p.add_argument("--k", type=int, default=None, help="units kept per sample, topk/batchtopk")
+    # Wide enough that a small random batch has pre-activations near the thresholds, whose
+    # pseudo-derivative the check then compares with its closed form.
+    add_architecture_options(p, bandwidth=0.5)
     p.add_argument("--rho", type=float, default=0.05)
     p.add_argument("--beta", type=float, default=0.1)
     p.add_argument("--weight-decay", type=float, default=1e-3)
@@ -84,7 +90,11 @@ def run(args: argparse.Namespace) -> int:
                 backend=args.backend,
                 seed=args.seed,
                 k=args.k,
+                **architecture_options(args),
             )
+        if "since_fired" in model.buffers:
+            # A new model has no dead units: mark half of them so that AuxK's term is checked.
+            model.buffers["since_fired"][model.n_hidden // 2 :] = model.config["dead_after"]
         X = kink_free_batch(model, args.samples, seed=args.seed)
     except ValueError as err:
         raise common.UsageError(err) from err

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from npsae.cli import common
 from npsae.cli.common import UsageError
+from npsae.penalties import SPARSITY
 from npsae.presets import PRESETS, Preset
 
 if TYPE_CHECKING:
@@ -46,6 +47,12 @@ DEFAULTS = {
     "unit_norm_decoder": False,
     "weight_decay": 0.0,
     "init": "glorot",
+    "bandwidth": 1e-3,
+    "theta_init": 1e-3,
+    "pre_bias": False,
+    "aux_k": None,
+    "aux_alpha": 1 / 32,
+    "dead_after": 10_000,
     **_as_options(PRESETS["keras"]),
     "seed": 0,
     "backend": "numba",
@@ -63,6 +70,12 @@ RUN_OPTIONS = (
     "sparsity",
     "k",
     "unit_norm_decoder",
+    "bandwidth",
+    "theta_init",
+    "pre_bias",
+    "aux_k",
+    "aux_alpha",
+    "dead_after",
     "rho",
     "beta",
     "weight_decay",
@@ -121,10 +134,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--sparsity",
-        choices=("kl", "l1", "l1-decoder", "topk", "none"),
-        help="sparsity: KL to rho, L1, L1 weighted by decoder norms, or TopK (with --k)",
+        choices=SPARSITY_CHOICES,
+        help="sparsity: KL to rho, L1, L1 weighted by decoder norms, TopK or BatchTopK (with "
+        "--k), JumpReLU (learned thresholds, L0 penalty beta), or none",
     )
-    p.add_argument("--k", type=int, help="hidden units TopK keeps per sample (--sparsity topk)")
+    p.add_argument(
+        "--k",
+        type=int,
+        help="hidden units TopK keeps per sample, BatchTopK on average (--sparsity topk|batchtopk)",
+    )
+    add_architecture_options(p)
     p.add_argument(
         "--unit-norm-decoder",
         action="store_const",
@@ -158,6 +177,53 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--quiet", action="store_true", help="print only the final results, not each epoch"
     )
     p.set_defaults(func=common.guarded("train", run))
+
+
+# --sparsity's choices: the model's own list, and "none" for None.
+SPARSITY_CHOICES = (*(name for name in SPARSITY if name), "none")
+
+
+def add_architecture_options(p: argparse.ArgumentParser, bandwidth: float | None = None) -> None:
+    """The options of JumpReLU, AuxK and the pre-encoder bias (shared with ``gradcheck``)."""
+    default = "" if bandwidth is None else f"; {bandwidth:g} here"
+    p.add_argument(
+        "--bandwidth",
+        type=float,
+        default=bandwidth,
+        metavar="EPS",
+        help=f"JumpReLU's kernel bandwidth, > 0 (0.001{default})",
+    )
+    p.add_argument(
+        "--theta-init",
+        type=float,
+        metavar="THETA",
+        help="the value JumpReLU's thresholds start at, > 0 (0.001)",
+    )
+    p.add_argument(
+        "--pre-bias",
+        action="store_const",
+        const=True,
+        help="encode X - b2 (the decoder's bias centres the input; needs --output linear)",
+    )
+    p.add_argument(
+        "--aux-k",
+        type=int,
+        metavar="K_AUX",
+        help="add AuxK's dead-unit loss with the K_AUX largest dead units (topk, batchtopk)",
+    )
+    p.add_argument("--aux-alpha", type=float, metavar="ALPHA", help="AuxK's weight (1/32)")
+    p.add_argument(
+        "--dead-after",
+        type=int,
+        metavar="N",
+        help="AuxK counts a unit dead after N training samples without firing (10000)",
+    )
+
+
+def architecture_options(args: argparse.Namespace) -> dict:
+    """The model keywords of ``add_architecture_options`` that were given."""
+    names = ("bandwidth", "theta_init", "pre_bias", "aux_k", "aux_alpha", "dead_after")
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -276,6 +342,12 @@ def _build_model(settings: dict, n_in: int) -> SparseAutoencoder:
         init=settings["init"],
         k=settings["k"],
         unit_norm_decoder=settings["unit_norm_decoder"],
+        bandwidth=settings["bandwidth"],
+        theta_init=settings["theta_init"],
+        pre_bias=settings["pre_bias"],
+        aux_k=settings["aux_k"],
+        aux_alpha=settings["aux_alpha"],
+        dead_after=settings["dead_after"],
     )
 
 

@@ -11,17 +11,24 @@ and the expected one, in terms a student can act on, trying each shape of error 
 - a constant offset, ``D = c`` everywhere;
 - a term proportional to an input, ``D = c A`` for an argument A of the same shape (a weight
   decay ``lambda W`` left out, for instance);
+- an extra or missing factor A, or (1 - A), of an input: ``got = expected A``;
+- an update off by a factor: ``got - A = r (expected - A)`` (a step of an optimiser, for A = p);
 - the same vector added to every row (a per-column term, like a bias or a per-unit gradient)
   or to every column;
 - an error confined to one row, one column, one entry, or a few of them (the rest right), with
-  the same analysis applied to the wrong part;
+  the same analysis applied to the wrong part; or to where an input is negative, zero or
+  positive (a derivative or subgradient wrong on one side of 0); or entries left at 0;
 - one factor per column (a per-unit factor, such as an activation's derivative) or per row;
+- the right values on the wrong entries: a mask (which entries pass) that is wrong;
+- the right values in the wrong places (a reshape or repeat in the wrong order);
 - values close to the expected ones but beyond the tolerance (a small term, or precision).
 
 The details always show the first mismatching entry, expected against got.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 
@@ -31,6 +38,18 @@ import numpy as np
 _SLACK = 10.0
 # A difference this small relative to the values is "close": a small term or lost precision.
 _CLOSE = 2e-2
+# A uniform factor this close to 1 is named only when no small term explains the difference.
+_NEAR_ONE = 5e-2
+
+
+@dataclasses.dataclass(frozen=True)
+class Explanation:
+    """A diagnosis: the one-line ``message``, the ``details`` under it, and whether it names a
+    shape of the error (``specific``) rather than only saying that values differ."""
+
+    message: str
+    details: tuple[str, ...] = ()
+    specific: bool = True
 
 
 def explain(
@@ -39,8 +58,8 @@ def explain(
     rtol: float,
     inputs: dict[str, np.ndarray] | None = None,
     m: int | None = None,
-) -> tuple[str, tuple[str, ...]]:
-    """(message, details) on ``got`` (float64, the shape of ``want``) differing from ``want``.
+) -> Explanation:
+    """What is wrong with ``got`` (float64, finite, the shape of ``want``) against ``want``.
 
     ``rtol`` is the grader's tolerance for the inputs' dtype, ``inputs`` the case's array
     arguments by parameter name (sizes to name a factor by, arrays a difference may be
@@ -48,11 +67,16 @@ def explain(
     """
     inputs = inputs or {}
     fit = _Fit(want, rtol)
-    detail = (_first_mismatch(got, want, fit),)
     if got.ndim == 0:
-        return _scalar(float(got), float(want), inputs, m), ()
-    message = _pattern(got, want, fit, inputs, m) or _confined(got, want, fit, inputs, m)
-    return message or _fallback(got, want, fit), detail
+        return Explanation(_scalar(float(got), float(want), inputs, m))
+    detail = (_first_mismatch(got, want, fit),)
+    # A difference within the slack fits every pattern, so none of them tells anything.
+    patterns = () if fit.same(got, want) else (_pattern, _confined)
+    message = next((msg for find in patterns if (msg := find(got, want, fit, inputs, m))), None)
+    if message:
+        return Explanation(message, detail)
+    # "Close" and "wrong values" describe no shape of error: another output's may tell more.
+    return Explanation(_fallback(got, want, fit), detail, specific=False)
 
 
 class _Fit:
@@ -72,11 +96,14 @@ class _Fit:
 
 
 def _pattern(got, want, fit: _Fit, inputs: dict, m: int | None) -> str | None:
-    """A description of got as one simple function of want, or None."""
+    """A description of got as one simple function of want (and the inputs), or None."""
     if not got.any():
         return "all zeros: nothing was computed or accumulated into the result?"
     r = _factor(got, want)
-    if r is not None and fit.same(got, r * want):
+    # A factor within a few percent of 1 is more often a small term or lost precision: those
+    # are looked for first, and the factor is named only if nothing else explains the error.
+    near_one = r is not None and abs(r - 1) < _NEAR_ONE
+    if r is not None and not near_one and fit.same(got, r * want):
         return _factor_message(r, inputs, m)
     if got.ndim == 2 and got.shape[0] == got.shape[1] and fit.same(got, want.T):
         return "transposed: your [i, j] entry is the expected [j, i]"
@@ -86,13 +113,29 @@ def _pattern(got, want, fit: _Fit, inputs: dict, m: int | None) -> str | None:
     c = float(np.mean(diff))
     if fit.same(got, want + c):
         return f"off by a constant: got - expected = {c:.4g} in every entry"
-    for name, a in inputs.items():
-        k = _factor(diff, a) if a.shape == want.shape else None
+    same_shape = {name: a for name, a in inputs.items() if a.shape == want.shape}
+    for name, a in same_shape.items():
+        k = _factor(diff, a)
         if k is not None and fit.same(got, want + k * a):
             return (
                 f"off by {k:.4g} x {name}: a term proportional to {name} is missing, extra or "
-                "has the wrong coefficient (got - expected = c {name})"
+                f"has the wrong coefficient (got - expected = c {name})"
             )
+    for name, a in same_shape.items():
+        for what, f in ((name, a), (f"(1 - {name})", 1 - a)):
+            if fit.same(got, want * f):
+                return f"your result is the expected one times {what}: an extra factor {what}"
+            if np.all(f != 0) and fit.same(got, want / f):
+                return f"your result is the expected one divided by {what}: a factor {what} missing"
+    for name, a in same_shape.items():
+        k = _factor(got - a, want - a)
+        if k is not None and not np.isclose(k, 1) and fit.same(got - a, k * (want - a)):
+            return (
+                f"your change from {name} is {k:.4g}x the expected change (got - {name} = "
+                f"{k:.4g} (expected - {name})): a factor of the step is wrong"
+            )
+    if near_one and not _is_close(got, want, fit) and fit.same(got, r * want):
+        return _factor_message(r, inputs, m)
     if got.ndim == 2 and got.shape[0] > 1 and fit.same(got, want + diff[:1]):
         return (
             "off by the same vector in every row: a term that is the same for every sample "
@@ -103,52 +146,104 @@ def _pattern(got, want, fit: _Fit, inputs: dict, m: int | None) -> str | None:
     return None
 
 
+def _selection(got, want, fit: _Fit) -> str | None:
+    """The error of a mask: values right wherever both arrays are nonzero, but the nonzero
+    entries are not the expected ones (a ReLU, TopK or dropout mask, a wrong axis)."""
+    both = (got != 0) & (want != 0)
+    extra = int(np.sum((got != 0) & (want == 0)))
+    missing = int(np.sum((got == 0) & (want != 0)))
+    if not both.any() or not (extra or missing) or fit.wrong(got, want)[both].any():
+        return None
+    return (
+        f"the selection of entries is wrong: the values are right where both results are "
+        f"nonzero, but {extra} entries are nonzero where 0 was expected and {missing} are 0 "
+        "where a value was expected (which entries pass: a mask, its axis, its condition?)"
+    )
+
+
 def _confined(got, want, fit: _Fit, inputs: dict, m: int | None) -> str | None:
-    """The error located (one row, one column, a few entries) and described there, or None."""
+    """The error located (one row, column or entry; a sign region of an input; entries left
+    at 0; a wrong mask; a few rows, columns or entries; a permutation) and described there, or
+    None."""
     wrong = fit.wrong(got, want)
     if not wrong.any():  # beyond the slack nowhere, yet not close: only the close test remains
         return None
+    single = _single_2d(got, want, wrong, fit) if got.ndim == 2 else None
+    if single:
+        return single
+    for name, a in inputs.items():
+        if a.shape != want.shape:
+            continue
+        for where, region in (("< 0", a < 0), ("== 0", a == 0), ("> 0", a > 0)):
+            if region.any() and not region.all() and np.array_equal(wrong, region):
+                return (
+                    f"wrong only where {name} {where}, right everywhere else: what does your "
+                    f"formula give on that side of 0 (a derivative, a subgradient, a sign)?"
+                )
+    if np.all(got[wrong] == 0):
+        return (
+            f"{int(wrong.sum())} of {wrong.size} entries are 0 where values were expected, the "
+            "rest are right: were those entries never computed or assigned?"
+        )
+    selection = _selection(got, want, fit)
+    if selection:
+        return selection
+    few = _few(wrong)
+    if few:
+        return few
     if got.ndim == 2:
+        for axis, what, means in (
+            (0, "column", "differs from unit to unit (an activation's derivative?)"),
+            (1, "row", "differs from sample to sample"),
+        ):
+            factors = _per_axis_factors(got, want, fit, axis)
+            if factors is not None:
+                return (
+                    f"each {what} is off by its own factor ({factors}): a factor that {means} "
+                    "is missing, extra or wrong"
+                )
+    if got.size > 1 and fit.same(np.sort(got, axis=None), np.sort(want, axis=None)):
+        return (
+            "the right values in the wrong places: your entries are the expected ones, "
+            "rearranged (a reshape, repeat, tile or transpose in the wrong order?)"
+        )
+    return None
+
+
+def _single_2d(got, want, wrong, fit: _Fit) -> str | None:
+    """The error confined to one entry, one row or one column of a matrix."""
+    rows, cols = np.flatnonzero(wrong.any(axis=1)), np.flatnonzero(wrong.any(axis=0))
+    n_rows, n_cols = got.shape
+    if len(rows) == 1 and len(cols) == 1 and got.size > 1:
+        i, j = int(rows[0]), int(cols[0])
+        return (
+            f"only entry ({i}, {j}) is wrong, every other entry is right: expected "
+            f"{want[i, j]:.6g}, got {got[i, j]:.6g}"
+        )
+    if len(rows) == 1 and n_rows > 1:
+        i = int(rows[0])
+        return f"only row {i} is wrong, the others are right" + _part(got[i], want[i], fit)
+    if len(cols) == 1 and n_cols > 1:
+        j = int(cols[0])
+        part = _part(got[:, j], want[:, j], fit)
+        return f"only column {j} is wrong, the others are right" + part
+    return None
+
+
+def _few(wrong: np.ndarray) -> str | None:
+    """The error confined to a minority of the rows or columns (a matrix) or entries."""
+    if wrong.ndim == 2:
         rows, cols = np.flatnonzero(wrong.any(axis=1)), np.flatnonzero(wrong.any(axis=0))
-        n_rows, n_cols = got.shape
-        if len(rows) == 1 and len(cols) == 1 and got.size > 1:
-            i, j = int(rows[0]), int(cols[0])
-            return (
-                f"only entry ({i}, {j}) is wrong, every other entry is right: expected "
-                f"{want[i, j]:.6g}, got {got[i, j]:.6g}"
-            )
-        if len(rows) == 1 and n_rows > 1:
-            i = int(rows[0])
-            return f"only row {i} is wrong, the others are right" + _part(got[i], want[i], fit)
-        if len(cols) == 1 and n_cols > 1:
-            j = int(cols[0])
-            part = _part(got[:, j], want[:, j], fit)
-            return f"only column {j} is wrong, the others are right" + part
+        n_rows, n_cols = wrong.shape
         if len(rows) <= n_rows // 2 and n_rows > 2:
             return f"only rows {_list(rows)} are wrong, the other rows are right"
         if len(cols) <= n_cols // 2 and n_cols > 2:
             return f"only columns {_list(cols)} are wrong, the other columns are right"
-        per_col = _per_axis_factors(got, want, fit, axis=0)
-        if per_col is not None:
-            return (
-                f"each column is off by its own factor ({per_col}): a factor that differs from "
-                "unit to unit (an activation's derivative?) is missing, extra or wrong"
-            )
-        per_row = _per_axis_factors(got, want, fit, axis=1)
-        if per_row is not None:
-            return (
-                f"each row is off by its own factor ({per_row}): a factor that differs from "
-                "sample to sample is missing, extra or wrong"
-            )
         return None
     idx = np.flatnonzero(wrong.reshape(-1))
-    if got.ndim == 1 and got.size > 1 and len(idx) == 1:
-        i = int(idx[0])
-        return (
-            f"only entry {i} is wrong, every other entry is right: expected {want[i]:.6g}, "
-            f"got {got[i]:.6g}"
-        )
-    if got.ndim == 1 and len(idx) <= got.size // 2 and got.size > 2:
+    if wrong.ndim == 1 and wrong.size > 1 and len(idx) == 1:
+        return f"only entry {int(idx[0])} is wrong, every other entry is right"
+    if wrong.ndim == 1 and len(idx) <= wrong.size // 2 and wrong.size > 2:
         return f"only entries {_list(idx)} are wrong, the others are right"
     return None
 
@@ -177,11 +272,15 @@ def _per_axis_factors(got, want, fit: _Fit, axis: int) -> str | None:
     return shown + (", ..." if r.size > 4 else "")
 
 
-def _fallback(got, want, fit: _Fit) -> str:
-    diff = np.abs(got - want)
+def _is_close(got, want, fit: _Fit) -> bool:
     size = max(fit.scale, float(np.max(np.abs(got))), 1e-300)
-    rel = float(np.max(diff)) / size
-    if rel < _CLOSE:
+    return float(np.max(np.abs(got - want))) / size < _CLOSE
+
+
+def _fallback(got, want, fit: _Fit) -> str:
+    if _is_close(got, want, fit):
+        size = max(fit.scale, float(np.max(np.abs(got))), 1e-300)
+        rel = float(np.max(np.abs(got - want))) / size
         return (
             f"close, but beyond the tolerance (largest error {rel:.2g} of the values' size): a "
             "small term is missing or extra (eps, weight decay, one sample), or precision was lost"
@@ -196,8 +295,7 @@ def _fallback(got, want, fit: _Fit) -> str:
 def _scalar(got: float, want: float, inputs: dict, m: int | None) -> str:
     if want == 0:
         return f"expected 0, got {got:.6g}"
-    r = got / want
-    return f"expected {want:.6g}, got {got:.6g}: " + _factor_message(r, inputs, m)
+    return f"expected {want:.6g}, got {got:.6g}: " + _factor_message(got / want, inputs, m)
 
 
 def _factor(got, want) -> float | None:
@@ -217,25 +315,23 @@ def _factor_message(r: float, inputs: dict, m: int | None) -> str:
 def _name_factor(r: float, inputs: dict, m: int | None) -> str:
     sizes: dict[int, str] = {}
     if m:
-        sizes[m] = "m, the batch size: an average over the samples missing?"
+        sizes[m] = "m, the batch size"
     for name, a in inputs.items():
         for axis, n in enumerate(a.shape):
             sizes.setdefault(n, f"{name}.shape[{axis}]")
     for n, what in sizes.items():
         if n > 1 and np.isclose(r, n, rtol=1e-3):
-            return f"a factor {n} = {what}"
+            return f"a factor {n} = {what}: a division by it missing?"
         if n > 1 and np.isclose(r, 1 / n, rtol=1e-3):
-            return f"a factor 1/{n}, 1/({what.split(':')[0]}): divided once too often?"
+            return f"a factor 1/{n} = 1/({what}): divided by it once too often?"
         if n > 1 and np.isclose(r, 2 * n, rtol=1e-3):
-            return f"a factor 2 x {n} = 2 x {what.split(':')[0]}"
+            return f"a factor 2 x {n} = 2 x {what}"
     if np.isclose(r, 2, rtol=1e-3) or np.isclose(r, 0.5, rtol=1e-3):
         return "a 2 or a 1/2 missing or extra"
     return "a factor missing or extra somewhere"
 
 
 def _first_mismatch(got, want, fit: _Fit) -> str:
-    if got.ndim == 0:
-        return f"expected {float(want):.6g}, got {float(got):.6g}"
     flat = np.flatnonzero(fit.wrong(got, want).reshape(-1))
     i = np.unravel_index(int(flat[0]) if flat.size else 0, got.shape)
     where = tuple(int(j) for j in i)
@@ -245,3 +341,29 @@ def _first_mismatch(got, want, fit: _Fit) -> str:
 def _list(idx) -> str:
     shown = ", ".join(str(int(i)) for i in idx[:6])
     return shown + (", ..." if len(idx) > 6 else "")
+
+
+#: The gradients of the autoencoder's parameters, as a backward pass returns them.
+GRADIENTS = ("W1", "b1", "W2", "b2")
+
+
+def locate_in_backprop(wrong: list[str]) -> str:
+    """Where in a backward pass the error lies, from which of its four gradients are wrong:
+    dW2 and db2 read only dZ2 (and H), dW1 and db1 only dZ1 (and X), and dZ1 comes from dZ2.
+    Empty when ``wrong`` says nothing more than itself."""
+    wrong_set = set(wrong)
+    if wrong_set == set(GRADIENTS):
+        return (
+            "dW2 and db2 are wrong, and they read only H and dZ2: the error is in dZ2 (the loss's "
+            "gradient, the output unit's derivative) or in the forward pass"
+        )
+    if wrong_set == {"W1", "b1"}:
+        return (
+            "dW2 and db2 are right, so dZ2 is: the error lies between dZ2 and dZ1 (dH, the "
+            "penalty's gradient, the hidden unit's derivative)"
+        )
+    if len(wrong_set) == 1:
+        (key,) = wrong_set
+        other = {"W1": "b1", "b1": "W1", "W2": "b2", "b2": "W2"}[key]
+        return f"d{other} is right, so the error is in the line that computes d{key} itself"
+    return ""

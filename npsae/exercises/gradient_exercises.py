@@ -33,10 +33,13 @@ from npsae.exercises.grading import (
 from npsae.exercises.model_exercises import (
     _DIMS,
     _GRADS,
+    MODEL_ARGS,
     _backward,
+    _backward_cases,
     _kl_penalty_grad,
     _model_arrays,
     _model_label,
+    model_grads,
 )
 from npsae.gradcheck import numerical_gradient, relative_error
 
@@ -339,25 +342,10 @@ Two usual measures: CS231n's max_i |a_i - n_i| / max(|a_i| + |n_i|, tiny), and U
 
 
 def _backward_decay(X, W1, b1, W2, b2, hidden, beta, lam) -> dict:
-    from npsae.model import SparseAutoencoder
-
-    model = SparseAutoencoder(
-        X.shape[1],
-        W1.shape[1],
-        hidden=str(hidden),
-        output="sigmoid",
-        recon="mse",
-        sparsity="l1",
-        beta=beta,
+    return model_grads(
+        X, W1, b1, W2, b2, hidden=str(hidden), recon="mse", sparsity="l1", beta=beta,
         weight_decay=lam,
-        dtype=np.float64,
-        backend="numpy",
-    )
-    model.params = {
-        k: np.array(v, np.float64) for k, v in zip(_GRADS, (W1, b1, W2, b2), strict=True)
-    }
-    _, grads = model.loss_and_grads(X)
-    return {k: g.astype(X.dtype) for k, g in grads.items()}
+    )  # fmt: skip
 
 
 def _decay_variant(
@@ -445,11 +433,7 @@ BACKWARD_DECAY = Exercise(
     builds_on=("sigmoid_grad", "mse", "l1_penalty_grad", "gradient_check"),
     summary="the full backward pass with L1 sparsity, weight decay and sigmoid or ReLU units",
     signature=stub_signature(
-        "X: np.ndarray",
-        "W1: np.ndarray",
-        "b1: np.ndarray",
-        "W2: np.ndarray",
-        "b2: np.ndarray",
+        *MODEL_ARGS,
         "hidden: str",
         "beta: float",
         "lam: float",
@@ -504,25 +488,9 @@ gradient_check (set the other weights, beta or lam, to 0).
 
 
 def _linear_decoder(X, W1, b1, W2, b2, rho, beta) -> dict:
-    from npsae.model import SparseAutoencoder
-
-    model = SparseAutoencoder(
-        X.shape[1],
-        W1.shape[1],
-        hidden="sigmoid",
-        output="linear",
-        recon="sse",
-        sparsity="kl",
-        rho=rho,
-        beta=beta,
-        dtype=np.float64,
-        backend="numpy",
+    return model_grads(
+        X, W1, b1, W2, b2, output="linear", recon="sse", sparsity="kl", rho=rho, beta=beta
     )
-    model.params = {
-        k: np.array(v, np.float64) for k, v in zip(_GRADS, (W1, b1, W2, b2), strict=True)
-    }
-    _, grads = model.loss_and_grads(X)
-    return {k: g.astype(X.dtype) for k, g in grads.items()}
 
 
 # The stub's code: a colleague adapted a sigmoid-output backward pass to the linear decoder and
@@ -548,22 +516,13 @@ return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 _DEBUG_PARAMS = ("X", "W1", "b1", "W2", "b2", "rho", "beta")
 
 
-def _debug_cases(rng: np.random.Generator) -> list[Case]:
-    cases = []
-    for dt in FLOATS:
-        for dims, rho, beta in zip(_DIMS, (0.1, 0.05, 0.2), (3.0, 0.5, 0.1), strict=True):
-            label = f"{_model_label(dt, *dims)}, rho={rho}, beta={beta}"
-            cases.append(Case(label, (*_model_arrays(rng, *dims, dt), rho, beta), dt, m=dims[0]))
-    return cases
-
-
 DEBUG_BACKWARD = Exercise(
     name="debug_backward",
     difficulty=3,
     builds_on=("sigmoid_grad", "kl_penalty_grad", "gradient_check"),
     summary="find and fix the bug in a colleague's backward pass of a linear decoder",
     signature=stub_signature(
-        *(f"{p}: np.ndarray" for p in _DEBUG_PARAMS[:5]),
+        *MODEL_ARGS,
         "rho: float",
         "beta: float",
         returns="dict",
@@ -595,7 +554,7 @@ backward order, and read the lines that compute it against the maths above.
     "from ex07_kl_penalty_grad import kl_penalty_grad",
     spec=Spec(
         reference=_linear_decoder,
-        cases=_debug_cases,
+        cases=_backward_cases,
         params=_DEBUG_PARAMS,
         returns=_GRADS,
         returns_dict=True,

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from npsae.exercises.diagnosis import explain
+from npsae.exercises.diagnosis import GRADIENTS, Explanation, explain, locate_in_backprop
 
 # Largest allowed error, relative to the size of the expected values, per input dtype: a few
 # hundred roundings of each precision, loose enough for any sound order of operations.
@@ -319,44 +319,58 @@ def _as_array(value: Any) -> np.ndarray | None:
 
 def _diagnose(spec: Spec, got: dict, expected: dict, case: Case) -> tuple[str, tuple[str, ...]]:
     """(message, details) for values that differ from the reference's: a named mistake of the
-    exercise if one matches, else what ``diagnosis.explain`` sees in the first wrong output,
-    after the list of wrong outputs when there are several."""
+    exercise if one matches, else, after the list of wrong outputs when there are several, what
+    is wrong with the first of them whose error has a recognisable shape (the first if none)."""
     for mistake in spec.mistakes:
         with np.errstate(all="ignore"):
             wrong = mistake.output(case, expected)
         if wrong is not None and not _matches(wrong, expected, case) and _matches(got, wrong, case):
             return mistake.message, ()
     bad = [k for k, want in expected.items() if not _close(got[k], want, case.dtype)]
-    key, want = bad[0], expected[bad[0]]
-    label = "" if len(expected) == 1 else f"{key}: "
-    if len(expected) > 1:
-        right = [k for k in expected if k not in bad]
-        label = f"wrong: {', '.join(bad)}" + (f" (right: {', '.join(right)})" if right else "")
-        label += f"; {key}: "
+    notes = {key: _output_note(spec, key, got, expected, case) for key in bad}
+    key = next((k for k in bad if notes[k].specific), bad[0])
+    if len(expected) == 1:
+        return notes[key].message, notes[key].details
+    right = [k for k in expected if k not in bad]
+    label = f"wrong: {', '.join(bad)}" + (f" (right: {', '.join(right)})" if right else "")
+    where = locate_in_backprop(bad) if tuple(expected) == GRADIENTS else ""
+    if where:
+        label += f": {where}"
+    return f"{label}; {key}: {notes[key].message}", notes[key].details
+
+
+def _output_note(spec: Spec, key: str, got: dict, expected: dict, case: Case) -> Explanation:
+    """What is wrong with the output ``key``."""
+    want = expected[key]
     if not _is_numeric(want):
-        return f"{label}got {got[key]!r}, expected {want!r}", ()
+        return Explanation(f"got {got[key]!r}, expected {want!r}")
     g = _as_array(got[key])
     if g is None:
-        return f"{label}returned a {type(got[key]).__name__} where numbers were expected", ()
-    w = np.asarray(want, dtype=np.float64)
+        return Explanation(f"returned a {type(got[key]).__name__} where numbers were expected")
     for other, value in expected.items():
         if other != key and _close(got[key], value, case.dtype):
-            return (
-                f"{label}holds what {other} should be: outputs swapped or in the wrong order?",
-                (),
+            return Explanation(
+                f"holds what {other} should be: outputs swapped or in the wrong order?"
             )
+    w = np.asarray(want, dtype=np.float64)
     if g.shape != w.shape:
-        return label + _shape_message(g.shape, w.shape, case, spec.transpose_hint), ()
+        return Explanation(_shape_message(g.shape, w.shape, case, spec.transpose_hint))
     if not np.isfinite(g).all() and np.isfinite(w).all():
         hint = f": {spec.nan_hint}" if spec.nan_hint else ""
-        return f"{label}NaN or infinite values where all should be finite{hint}", ()
+        return Explanation(f"NaN or infinite values where all should be finite{hint}")
+    value = got[key]
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        if value.dtype.itemsize < case.dtype.itemsize:
+            return Explanation(
+                f"{value.dtype} result for {case.dtype} input: precision was lost; compute in "
+                "the input's dtype"
+            )
     inputs = {
         name: np.asarray(a, np.float64)
         for name, a in zip(spec.params, case.args, strict=False)
         if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating)
     }
-    message, details = explain(g, w, RTOL[case.dtype], inputs, case.m)
-    return label + message, details
+    return explain(g, w, RTOL[case.dtype], inputs, case.m)
 
 
 def _shape_message(got: tuple, want: tuple, case: Case, transpose_hint: str) -> str:

@@ -125,13 +125,13 @@ The argument is A, not z.
         params=("A",),
         mistakes=(
             buggy(
-                "derivative taken at z instead of a: the argument is already A = sigma(z), so "
-                "sigma'(z) = A (1 - A); applying the sigmoid again computes sigma'(A)",
+                "derivative taken at z instead of a: the argument is already A = sigma(z); "
+                "applying the sigmoid to it again computes the derivative at the wrong point",
                 lambda A: sigmoid(A) * (1 - sigmoid(A)),
             ),
-            buggy("the factor (1 - A) is missing: sigma'(z) = A (1 - A)", lambda A: A),
-            buggy("the factor A is missing: sigma'(z) = A (1 - A)", lambda A: 1 - A),
-            buggy("that is A (1 + A); sigma'(z) = A (1 - A)", lambda A: A * (1 + A)),
+            buggy("a factor (1 - A) is missing", lambda A: A),
+            buggy("a factor A is missing", lambda A: 1 - A),
+            buggy("that is A (1 + A): a sign inside is wrong", lambda A: A * (1 + A)),
             *SCALE_MISTAKES,
         ),
     ),
@@ -142,6 +142,9 @@ The argument is A, not z.
 )
 
 # --------------------------------------------------------------------------- 3: forward pass
+
+#: The stub parameters of a batch and the model's parameters.
+MODEL_ARGS = tuple(f"{name}: np.ndarray" for name in ("X", "W1", "b1", "W2", "b2"))
 
 # Batch size, input width, hidden width; never two equal, so that every transposition shows.
 _DIMS = ((6, 8, 3), (1, 5, 4), (9, 4, 7))
@@ -191,11 +194,7 @@ FORWARD = Exercise(
     builds_on=("sigmoid",),
     summary="the autoencoder's forward pass X -> H -> X^, sigmoid hidden and output units",
     signature=stub_signature(
-        "X: np.ndarray",
-        "W1: np.ndarray",
-        "b1: np.ndarray",
-        "W2: np.ndarray",
-        "b2: np.ndarray",
+        *MODEL_ARGS,
         returns="np.ndarray",
     ),
     doc="""
@@ -505,26 +504,26 @@ your kl_penalty (perturb one H_ij by +-h).
         params=("H", "rho", "beta"),
         mistakes=(
             scaled(
-                "sign flipped in the KL derivative: d KL / d rho^ = -rho / rho^ "
-                "+ (1 - rho) / (1 - rho^)",
+                "sign flipped in the KL derivative: differentiate each log term of "
+                "KL(rho || rho^) with respect to rho^ again",
                 lambda c: -1,
             ),
             buggy(
-                "the sign of -rho / rho^ is wrong: d KL / d rho^ = -rho / rho^ "
-                "+ (1 - rho) / (1 - rho^)",
+                "the sign of the term from rho log(rho / rho^) is wrong: what is "
+                "d/d rho^ of log(rho / rho^)?",
                 lambda H, rho, beta: _kl_grad(H, rho, beta, sign_rho=1.0),
             ),
             buggy(
-                "the sign of (1 - rho) / (1 - rho^) is wrong: d KL / d rho^ = -rho / rho^ "
-                "+ (1 - rho) / (1 - rho^)",
+                "the sign of the term from (1 - rho) log((1 - rho) / (1 - rho^)) is wrong: the "
+                "chain rule through (1 - rho^) brings a -1",
                 lambda H, rho, beta: _kl_grad(H, rho, beta, sign_rest=-1.0),
             ),
             scaled(
-                "off by a factor of m: d rho^_j / d H_ij = 1/m, so the gradient carries beta / m",
+                "off by a factor of m: what is d rho^_j / d H_ij?",
                 batch_size,
             ),
             buggy(
-                "beta is missing: dP / dH_ij = (beta / m) (...)",
+                "beta is missing: P = beta sum_j KL(rho || rho^_j)",
                 lambda H, rho, beta: _kl_grad(H, rho, beta, scale=1 / beta),
             ),
             *COMMON_MISTAKES,
@@ -544,26 +543,20 @@ your kl_penalty (perturb one H_ij by +-h).
 _GRADS = ("W1", "b1", "W2", "b2")
 
 
-def _backward(X, W1, b1, W2, b2, rho, beta) -> dict:
+def model_grads(X, W1, b1, W2, b2, **model) -> dict:
+    """The gradients of npsae's own model (keywords of ``SparseAutoencoder``) with these
+    parameters on the batch X, in the dtype of X: the reference of every backward pass."""
     from npsae.model import SparseAutoencoder
 
-    m, n_in = X.shape
-    model = SparseAutoencoder(
-        n_in,
-        W1.shape[1],
-        recon="mse",
-        sparsity="kl",
-        rho=rho,
-        beta=beta,
-        dtype=np.float64,
-        backend="numpy",
-    )
-    model.params = {
-        k: np.array(v, np.float64) for k, v in zip(_GRADS, (W1, b1, W2, b2), strict=True)
-    }
-    _, grads = model.loss_and_grads(X)
+    sae = SparseAutoencoder(X.shape[1], W1.shape[1], dtype=np.float64, backend="numpy", **model)
+    sae.params = {k: np.array(v, np.float64) for k, v in zip(_GRADS, (W1, b1, W2, b2), strict=True)}
+    _, grads = sae.loss_and_grads(X)
     # The model works in float64 for accuracy; the student's result keeps the inputs' dtype.
     return {k: g.astype(X.dtype) for k, g in grads.items()}
+
+
+def _backward(X, W1, b1, W2, b2, rho, beta) -> dict:
+    return model_grads(X, W1, b1, W2, b2, recon="mse", sparsity="kl", rho=rho, beta=beta)
 
 
 # The sigmoid derivative, correct and as mistaken, from the pre-activation Z and output A.
@@ -602,27 +595,29 @@ def _backward_variant(
     return backward
 
 
-_C_FORMULA = "c_j = (beta / m) (-rho / rho^_j + (1 - rho) / (1 - rho^_j))"
 # (message, how the mistaken backward pass differs from the solution)
 _BACKWARD_MISTAKES = (
     (
-        "used the sse gradient (X^ - X) / m: the mse's is 2 (X^ - X) / (m n)",
+        "used the sse gradient (X^ - X) / m: this loss is the mse, sum (X^ - X)^2 / (m n)",
         {"recon": lambda m, n: 1 / m},
     ),
     (
-        "off by a factor of m n: the mse gradient 2 (X^ - X) / (m n) was not divided by m n",
+        "off by a factor of m n: the mse's gradient was not divided by m n",
         {"recon": lambda m, n: 2},
     ),
     (
-        "the factor 2 of the mse gradient 2 (X^ - X) / (m n) is missing",
+        "the factor 2 of the mse's gradient is missing: d/du of u^2 is 2 u",
         {"recon": lambda m, n: 1 / (m * n)},
     ),
-    (f"sign flipped in the KL derivative: {_C_FORMULA}", {"kl": lambda m: -1.0}),
-    (f"the sparsity gradient is off by a factor of m: {_C_FORMULA}", {"kl": lambda m: m}),
-    (f"the sparsity gradient is missing: add {_C_FORMULA} to dH", {"kl": lambda m: 0.0}),
+    ("sign flipped in the KL derivative (your kl_penalty_grad's)", {"kl": lambda m: -1.0}),
+    ("the sparsity gradient is off by a factor of m (your kl_penalty_grad's)", {"kl": lambda m: m}),
     (
-        "the sparsity gradient c was added after multiplying by sigma'(Z1): "
-        "dZ1 = (dH + c) * H (1 - H)",
+        "the sparsity gradient is missing: H reaches L through the penalty too",
+        {"kl": lambda m: 0.0},
+    ),
+    (
+        "the sparsity gradient c was added after multiplying by sigma'(Z1): it is a gradient "
+        "with respect to H, not Z1",
         {"kl_after_derivative": True},
     ),
     *(
@@ -630,11 +625,11 @@ _BACKWARD_MISTAKES = (
         for kind, message in (
             (
                 "z",
-                "sigmoid derivative taken at z instead of a: sigma'(z) = A (1 - A) with "
-                "A = sigma(z), not Z (1 - Z)",
+                "sigmoid derivative taken at z instead of a: your sigmoid_grad takes the "
+                "activation A = sigma(z), not Z",
             ),
-            ("twice", "sigmoid applied twice: A is already sigma(z), so sigma'(z) = A (1 - A)"),
-            ("none", "the sigmoid derivative A (1 - A) is missing"),
+            ("twice", "sigmoid applied twice: A is already sigma(z)"),
+            ("none", "the sigmoid's derivative is missing"),
         )
         for where, layers in (
             ("in both layers", ("hidden", "output")),
@@ -660,11 +655,7 @@ BACKWARD = Exercise(
     builds_on=("sigmoid_grad", "forward", "mse", "kl_penalty_grad"),
     summary="the gradients of mse + KL sparsity for W1, b1, W2, b2 (backpropagation)",
     signature=stub_signature(
-        "X: np.ndarray",
-        "W1: np.ndarray",
-        "b1: np.ndarray",
-        "W2: np.ndarray",
-        "b2: np.ndarray",
+        *MODEL_ARGS,
         "rho: float",
         "beta: float",
         returns="dict",

@@ -4,7 +4,7 @@
 # A sparse autoencoder minimises the sum of three terms, for a batch $X$ of $m$ samples:
 #
 # $$\text{loss} = \mathrm{recon}(\hat X, X)
-#   + \beta \sum_j \mathrm{KL}(\rho \,\|\, \hat\rho_j)
+#   + \beta \sum_j \mathrm{KL}(\rho \,\Vert\, \hat\rho_j)
 #   + \frac{\lambda}{2} \left(\lVert W_1 \rVert^2 + \lVert W_2 \rVert^2\right)$$
 #
 # This tutorial takes them one at a time: the two reconstruction errors the package knows (mse,
@@ -82,7 +82,7 @@ assert np.allclose(reference.mse_grad(X_hat, X), 2 * (X_hat - X) / (m * n_in))
 # divergence between a coin with heads-probability $\rho$ and one with probability $\hat\rho$
 # measures how far apart they are:
 #
-# $$\mathrm{KL}(\rho \,\|\, \hat\rho) = \rho \log\frac{\rho}{\hat\rho}
+# $$\mathrm{KL}(\rho \,\Vert\, \hat\rho) = \rho \log\frac{\rho}{\hat\rho}
 #   + (1 - \rho) \log\frac{1 - \rho}{1 - \hat\rho}$$
 #
 # It is 0 when $\hat\rho = \rho$, positive otherwise, and grows without bound as
@@ -153,7 +153,7 @@ ax_kl.set(xlabel=r"mean activation $\hat\rho$", ylabel=r"KL($\rho$ || $\hat\rho$
 ax_kl.set_title("The penalty: zero at the target,\nsmall below it, climbing steeply towards 1")
 ax_grad.axhline(0, color="grey", lw=0.5)
 ax_grad.set(xlabel=r"mean activation $\hat\rho$", ylabel=r"dKL / d$\hat\rho$", ylim=(-20, 20))
-ax_grad.set_title("Its derivative: pushes $\\hat\\rho$ towards $\\rho$,\nsteepest just above 0")
+ax_grad.set_title(r"Its derivative: pushes $\hat\rho$ towards $\rho$," "\nunbounded near 0 and 1")
 ax_kl.legend()
 ax_grad.legend()
 save(fig, "03_kl_divergence.png")
@@ -161,7 +161,7 @@ save(fig, "03_kl_divergence.png")
 # %% [markdown]
 # From one unit to the penalty of a layer. With $H$ of shape $(m, n_\text{hidden})$,
 #
-# $$P = \beta \sum_j \mathrm{KL}(\rho \,\|\, \hat\rho_j),
+# $$P = \beta \sum_j \mathrm{KL}(\rho \,\Vert\, \hat\rho_j),
 #   \qquad \hat\rho_j = \frac{1}{m} \sum_i H_{ij}$$
 #
 # and since $\partial \hat\rho_j / \partial H_{ij} = 1/m$, the gradient on each activation is the

@@ -10,7 +10,7 @@
 # error, a KL sparsity penalty and weight decay:
 #
 # $$L = \frac{1}{2m} \sum_{i,k} (\hat X_{ik} - X_{ik})^2
-#   + \beta \sum_j \mathrm{KL}(\rho \,\|\, \hat\rho_j)
+#   + \beta \sum_j \mathrm{KL}(\rho \,\Vert\, \hat\rho_j)
 #   + \frac{\lambda}{2} \left(\lVert W_1 \rVert^2 + \lVert W_2 \rVert^2\right)$$
 #
 # In the code $\lambda$ is `lam`, $\hat\rho$ `rho_hat`, $\hat X$ `X_hat`.

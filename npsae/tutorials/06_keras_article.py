@@ -6,7 +6,7 @@
 # units. The article's settings:
 #
 # * 784 inputs $\to$ 64 ReLU units $\to$ 784 sigmoid outputs;
-# * the loss $\mathrm{mse}(\hat X, X) + 0.1 \sum_j \mathrm{KL}(0.05 \,\|\, \hat\rho_j)$;
+# * the loss $\mathrm{mse}(\hat X, X) + 0.1 \sum_j \mathrm{KL}(0.05 \,\Vert\, \hat\rho_j)$;
 # * Adam (learning rate 0.001), batches of 256, 50 shuffled epochs; the article reports a loss
 #   near 0.028.
 #
@@ -48,7 +48,7 @@ print(f"x_train {x_train.shape} {x_train.dtype}, x_test {x_test.shape}, "
 # $$H = \mathrm{relu}(X W_1 + b_1), \qquad \hat X = \sigma(H W_2 + b_2)$$
 #
 # $$\text{loss} = \frac{1}{784\, m} \sum_{i,k} (\hat X_{ik} - X_{ik})^2
-#   + 0.1 \sum_j \mathrm{KL}(0.05 \,\|\, \hat\rho_j),
+#   + 0.1 \sum_j \mathrm{KL}(0.05 \,\Vert\, \hat\rho_j),
 #   \qquad \hat\rho_j = \frac{1}{m} \sum_i H_{ij}$$
 #
 # $\hat\rho_j$ (`rho_hat[j]`) is the mean activation of unit $j$ over the batch; in the code
@@ -192,7 +192,7 @@ save(plotting.mean_activation(encoded, rho=sparsity_level), "06_mean_activation.
 # %% [markdown]
 # ## The fragility of KL on ReLU units, shown
 #
-# $\mathrm{KL}(\rho \,\|\, \hat\rho)$ is a divergence between probabilities: it needs
+# $\mathrm{KL}(\rho \,\Vert\, \hat\rho)$ is a divergence between probabilities: it needs
 # $0 < \hat\rho < 1$. ReLU units give no such guarantee. npsae clips $\hat\rho$ into
 # $[\varepsilon, 1 - \varepsilon]$ (`RHO_HAT_EPS`); where the clip acts, the penalty is flat and
 # the unit's sparsity gradient $c_j$ is exactly 0 (tutorial 03). Two ways to fall out:

@@ -2,18 +2,20 @@
 # # 08 - Ground truth: does the autoencoder find the features the data was made of?
 #
 # On MNIST nobody knows the "true" features. The bars problem (Foldiak, 1990) is built so that we
-# do: each 8 x 8 image lights up a few of 16 possible bars (8 rows, 8 columns) chosen at random.
-# A good sparse code should spend one hidden unit per bar, and its decoder row W2_j, the pattern
-# unit j adds to the reconstruction, should become that bar.
+# do: each $8 \times 8$ image lights up a few of 16 possible bars (8 rows, 8 columns) chosen at
+# random. A good sparse code should spend one hidden unit per bar, and its decoder row $W_{2,j}$
+# (`W2[j]`), the pattern unit $j$ adds to the reconstruction, should become that bar.
 #
-# We measure it with cosine similarities between the true bars f_k and the decoder rows W2_j,
+# We measure it with cosine similarities between the true bars $f_k$ (`bars[k]`) and the decoder
+# rows, and their mean over the bars of the best match, the mean max cosine similarity:
 #
-#     cos(f_k, W2_j) = f_k . W2_j / (||f_k|| ||W2_j||),
-#     MMCS = (1/16) sum_k max_j cos(f_k, W2_j)       (mean max cosine similarity)
+# $$\cos(f_k, W_{2,j}) = \frac{f_k \cdot W_{2,j}}{\lVert f_k \rVert\, \lVert W_{2,j} \rVert},
+#   \qquad
+#   \mathrm{MMCS} = \frac{1}{16} \sum_{k=1}^{16} \max_j \cos(f_k, W_{2,j})$$
 #
 # which is 1 exactly when every bar has a decoder row pointing its way.
 #
-# Run:  python tutorials/08_bars_ground_truth.py [FIGURE_FOLDER] [--full]
+# As a script: `python 08_bars_ground_truth.py [FIGURE_FOLDER] [--full]`
 
 # %%
 import warnings
@@ -35,10 +37,13 @@ print(f"bars per image: mean {np.mean([np.sum(bars @ x == 8) for x in X[:2000]])
       f"fraction of lit pixels {X.mean():.3f}")  # fmt: skip
 
 
+# %% [markdown]
+# `plotting.filters` draws one tile per row (grey = 0, white = the tile's largest value). Its
+# gaps between tiles are white too, which would blend with a bar along a tile's edge, so we
+# recolour the gaps blue.
+
+
 # %%
-# plotting.filters draws one tile per row (gray = 0, white = the tile's largest value). Its gaps
-# between tiles are white too, which would blend with a bar along a tile's edge, so we recolour
-# the gaps blue.
 def tiles(W, ax, title):
     plotting.filters(W, shape=(8, 8), axis=0, ax=ax, title=title)
     ax.images[0].get_cmap().set_bad("tab:blue")
@@ -47,13 +52,17 @@ def tiles(W, ax, title):
 # The data and the answer we hope to find.
 fig, (ax_data, ax_bars) = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
 tiles(X[:36], ax_data, "36 training images")
-tiles(bars, ax_bars, "the 16 true bars f_k")
+tiles(bars, ax_bars, "the 16 true bars $f_k$")
 save(fig, "08_bars_data.png")
 
 
-# %%
+# %% [markdown]
 # The cosine similarities, with NumPy: normalise the rows, then one matrix product gives every
-# pair. C[k, j] = cos(f_k, W2_j); the best unit for bar k is argmax_j C[k, j].
+# pair, $C_{kj} = \cos(f_k, W_{2,j})$ (`C[k, j]`); the best unit for bar $k$ is
+# $\arg\max_j C_{kj}$.
+
+
+# %%
 def cosine_matrix(F, W2):
     """C: (n_features, n_hidden), C[k, j] = cos(F[k], W2[j]); a zero row has cosine 0."""
     Fn = F / np.linalg.norm(F, axis=1, keepdims=True)
@@ -80,10 +89,14 @@ print(f"MMCS(bars, bars) = {mmcs(bars, bars):.3f};  MMCS(bars, random rows) = "
 # %% [markdown]
 # ## The model
 #
-# 64 inputs -> 16 ReLU units -> 64 linear outputs: x^ = sum_j h_j W2_j + b2, each image rebuilt as
-# a weighted sum of decoder rows. The penalty is L1 on the activations, beta sum_ij H_ij / m, and
-# every decoder row is kept at unit length (unit_norm_decoder): otherwise the model could shrink
-# the codes and grow the rows to dodge the penalty for free.
+# 64 inputs $\to$ 16 ReLU units $\to$ 64 linear outputs,
+#
+# $$\hat x = \sum_j h_j W_{2,j} + b_2,$$
+#
+# each image rebuilt as a weighted sum of decoder rows. The penalty is L1 on the activations,
+# $\frac{\beta}{m} \sum_{i,j} H_{ij}$, and every decoder row is kept at unit length
+# (`unit_norm_decoder`): otherwise the model could shrink the codes and grow the rows to dodge the
+# penalty for free.
 
 # %%
 epochs = 50 if FULL else 20
@@ -114,8 +127,10 @@ start = mmcs(bars, model.params["W2"])
 fit(model, X, epochs=epochs, batch_size=64, optimizer=Adam(lr=3e-3), callbacks=[track], verbose=0)
 print(f"MMCS: start {start:.3f}, " + ", ".join(f"epoch {e} {track.mmcs[e - 1]:.3f}" for e in keep))
 
-# %%
+# %% [markdown]
 # Which unit found which bar, and how well: for every bar, the best unit and its cosine.
+
+# %%
 C = cosine_matrix(bars, model.params["W2"])
 best = C.argmax(axis=1)
 print("bar k:     ", " ".join(f"{k:4d}" for k in range(16)))
@@ -124,14 +139,16 @@ print("cosine:    ", " ".join(f"{c:4.2f}" for c in C.max(axis=1)))
 print(f"distinct units used: {len(set(best))} of 16;  bars with a row of cosine > 0.9: "
       f"{metrics.features_recovered(bars, model.params['W2'], threshold=0.9)} of 16")  # fmt: skip
 
+# %% [markdown]
+# The decoder rows during training, each time reordered so that tile $k$ is the unit that best
+# matches bar $k$ (at the end of training): random at first, then bars.
+
 # %%
-# The decoder rows during training, each time reordered so that tile k is the unit that best
-# matches bar k (at the end of training): random at first, then bars.
 order = best
 fig, axes = plt.subplots(1, len(track.W2), figsize=(3.0 * len(track.W2), 3.4), layout="constrained")
 for ax, epoch in zip(axes, sorted(track.W2), strict=True):
     tiles(track.W2[epoch][order], ax, f"epoch {epoch}: MMCS {mmcs(bars, track.W2[epoch]):.2f}")
-fig.suptitle("Decoder rows W2_j (tile k: the unit matched to bar k)")
+fig.suptitle("Decoder rows $W_{2,j}$ (tile k: the unit matched to bar k)")
 save(fig, "08_decoder_rows.png")
 
 # %% [markdown]
@@ -140,11 +157,15 @@ save(fig, "08_decoder_rows.png")
 # The bars give every sparsity variant of npsae the same exam. `npsae.presets` holds one recipe
 # per variant, each with 24 units, a linear output and sse:
 #
-# - KL:          sigmoid units, beta sum_j KL(rho || rho^_j), rho = 0.1 (Ng's penalty);
-# - L1:          ReLU units, beta sum_ij H_ij / m;
-# - TopK:        ReLU units, each image keeps its k = 3 largest activations, no penalty at all;
-# - L1-decoder:  ReLU units, beta sum_ij H_ij ||W2_j|| / m, which makes shrinking the codes and
-#                growing the decoder rows pointless, so no unit-norm constraint is needed.
+# | variant | units | penalty |
+# | --- | --- | --- |
+# | KL | sigmoid | $\beta \sum_j \mathrm{KL}(\rho \,\Vert\, \hat\rho_j)$, $\rho = 0.1$ (Ng) |
+# | L1 | ReLU | $\frac{\beta}{m} \sum_{i,j} H_{ij}$ |
+# | TopK | ReLU | none: each image keeps its $k = 3$ largest activations |
+# | L1-decoder | ReLU | $\frac{\beta}{m} \sum_{i,j} H_{ij} \lVert W_{2,j} \rVert$ |
+#
+# The last makes shrinking the codes and growing the decoder rows pointless, so it needs no
+# unit-norm constraint.
 #
 # (KL and L1 keep their decoder rows at unit length.) For each we follow the MMCS per epoch and
 # finish with the code's statistics from npsae.metrics: L0, the mean number of units firing per
@@ -168,8 +189,11 @@ for name in variants:
           f"{metrics.l0(H, threshold):.2f}, dead units "
           f"{metrics.dead_fraction(metrics.fire_counts(H, threshold)):.0%}")  # fmt: skip
 
+# %% [markdown]
+# MMCS per epoch, and the final decoder rows of each variant (tile $k$: the unit matched to
+# bar $k$).
+
 # %%
-# MMCS per epoch, and the final decoder rows of each variant (tile k: the unit matched to bar k).
 fig = plt.figure(figsize=(16, 4.2), layout="constrained")
 grid = fig.add_gridspec(1, 5, width_ratios=[1.6, 1, 1, 1, 1])
 ax = fig.add_subplot(grid[0])
@@ -187,10 +211,10 @@ save(fig, "08_variants.png")
 # %% [markdown]
 # ## ... but not with any settings
 #
-# Ng's MNIST recipe moved here unchanged (sigmoid units and a *sigmoid* output, KL with beta 3)
-# does much worse: the sigmoid output squashes sums of bars, so a decoder row need not be a bar,
-# and the early rows even point away from the bars to build the dark background the output
-# needs. The recipe matters as much as the penalty.
+# Ng's MNIST recipe moved here unchanged (sigmoid units and a *sigmoid* output, KL with
+# $\beta = 3$) does much worse: the sigmoid output squashes sums of bars, so a decoder row need
+# not be a bar, and the early rows even point away from the bars to build the dark background
+# the output needs. The recipe matters as much as the penalty.
 
 # %%
 with warnings.catch_warnings():
@@ -205,3 +229,14 @@ fig, ax = plt.subplots(figsize=(4, 4.2), layout="constrained")
 order = cosine_matrix(bars, ng.params["W2"]).argmax(axis=1)
 tiles(ng.params["W2"][order], ax, f"sigmoid output + KL\nMMCS {t.mmcs[-1]:.2f}")
 save(fig, "08_sigmoid_output.png")
+
+# %% [markdown]
+# ## Try it yourself
+#
+# 1. Give the L1 model 32 hidden units instead of 16. Predict the MMCS and what the 16 spare
+#    units do, then train it and look at all 32 decoder rows.
+# 2. Train the L1 model with `unit_norm_decoder=False`. Predict what happens to the size of the
+#    codes $H$ and of the rows $W_{2,j}$ over the epochs, then measure both.
+# 3. For TopK, predict the MMCS with $k = 1$ and with $k = 8$ when about two bars are on per
+#    image; then try them (`presets.build("bars-topk", 64, k=1)` or a `SparseAutoencoder` with
+#    `sparsity="topk", k=1`).

@@ -15,9 +15,9 @@
 #     python -m npsae exercises start DIR
 #     python -m npsae exercises check DIR [NAME ...]
 #
-# Run:  python tutorials/09_classroom_exercises.py [FOLDER]
-# The exercise files go to FOLDER/classroom/ (a temporary folder without FOLDER), the gradebook
-# figure to FOLDER (tutorials/figures/ without it).
+# As a script: `python 09_classroom_exercises.py [FOLDER]`.
+# The exercise files go to `FOLDER/classroom/` (a temporary folder without FOLDER), the gradebook
+# figure to FOLDER (`figures/` beside the script without it).
 
 # %%
 import sys
@@ -84,9 +84,9 @@ grade("fresh stubs")
 # %% [markdown]
 # ## Step 3: a first attempt, with two classic mistakes
 #
-# The student writes the sigmoid the way the formula is often remembered, e^z / (1 + e^z), and
-# the mse as the UFLDL course's squared error, divided by 2m. Both look right on small numbers.
-# Look at the diagnostics: the sigmoid's NaN is traced to overflow at z = 1000, and the mse's
+# The student writes the sigmoid the way the formula is often remembered, $e^z / (1 + e^z)$, and
+# the mse as the UFLDL course's squared error, divided by $2m$. Both look right on small numbers.
+# Look at the diagnostics: the sigmoid's NaN is traced to overflow at $z = 1000$, and the mse's
 # divisor is named ("2m instead of m*n: that is the sse").
 
 # %%
@@ -111,7 +111,8 @@ grade("first attempt")
 # %% [markdown]
 # ## Step 4: fixed
 #
-# 1 / (1 + e^(-z)) overflows only where the answer is 0 anyway, and the mse divides by m n.
+# $1 / (1 + e^{-z})$ overflows only where the answer is 0 anyway, and the mse divides by
+# $m\, n_\text{in}$.
 # Checking just these two exercises now exits with 0.
 
 # %%
@@ -148,8 +149,8 @@ assert "1 / (1 + np.exp(-Z))" in (CLASS / exercises.get("sigmoid").filename).rea
 #
 # In a notebook the student can grade a function directly: `check(name, fn)` returns a Result
 # with `.passed`, `.status`, `.message` (the diagnosis) and `.diagnostics` (the failing case).
-# Here the classic slip of exercise 2: applying the sigmoid again to A, which is already
-# sigma(z).
+# Here the classic slip of exercise 2: applying the sigmoid again to $A$, which is already
+# $\sigma(z)$, instead of computing $\sigma'(z) = A (1 - A)$.
 
 
 # %%
@@ -206,3 +207,14 @@ ax.set_title("Gradebook: each exercise after each check")
 fig.tight_layout()
 save(fig, "09_gradebook.png")
 print(f"look at: the diagnostics of step 3, and the gradebook; exercise files in {CLASS}")
+
+# %% [markdown]
+# ## Try it yourself
+#
+# 1. Write a `kl_penalty` with $\log(\hat\rho / \rho)$ where $\log(\rho / \hat\rho)$ belongs.
+#    Predict what `check` reports, then run it on that exercise alone.
+# 2. Write a sigmoid that is right for $z \ge 0$ and uses $e^z / (1 + e^z)$ only for $z < 0$.
+#    Will the grader accept it? Decide before you check.
+# 3. Write an `mse` that divides by $m$ only (forgetting $n_\text{in}$). For a batch of $m = 4$
+#    images of 784 pixels, by what factor will it be off? Predict it, then compare with the
+#    grader's diagnosis.
