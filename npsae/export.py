@@ -7,13 +7,17 @@ SAELens (v6) describes a sparse autoencoder by ``W_enc: (d_in, d_sae)``, ``b_enc
     z  = x' W_enc + b_enc
     f  = ReLU(z)                          architecture "standard"
     f  = ReLU(z) on the k largest z       architecture "topk" (k in cfg.json), zero elsewhere
+    f  = ReLU(z) 1[z > threshold]         architecture "jumprelu" (threshold: (d_sae,) tensor)
     x^ = f W_dec + b_dec
 
 npsae's ReLU models map onto it one to one: W_enc = W1, b_enc = b1, W_dec = W2, b_dec = b2,
-apply_b_dec_to_input false (npsae's encoder does not subtract b2). The sparsity penalty (KL,
-L1, ...) only shaped training, so any of them exports. What SAELens cannot compute is refused:
-a sigmoid output (its decoder is linear) and sigmoid hidden units (its activations are ReLU
-based), the usual companions of Ng's KL penalty.
+apply_b_dec_to_input = pre_bias (npsae's encoder subtracts b2 only with it). A JumpReLU model
+exports its thresholds exp(log_theta); a BatchTopK model, which codes a lone sample by the
+threshold it learned in training, exports as SAELens saves its own BatchTopK models: a
+"jumprelu" whose every threshold is that one. Sparsity penalties (KL, L1, AuxK, ...) only
+shaped training, so any of them exports. What SAELens cannot compute is refused: a sigmoid
+output (its decoder is linear) and sigmoid hidden units (its activations are ReLU based), the
+usual companions of Ng's KL penalty, and a BatchTopK model that never trained (no threshold).
 
 The weights are written with the ``safetensors`` package, npsae's optional extra
 ``npsae[export]``.
@@ -40,7 +44,7 @@ FORMATS = ("saelens",)
 SAELENS_VERSION = "6.0.0"
 # npsae's sparsity -> SAELens's architecture.
 _ARCHITECTURES = {None: "standard", "kl": "standard", "l1": "standard", "l1-decoder": "standard",
-                  "topk": "topk"}  # fmt: skip
+                  "topk": "topk", "batchtopk": "jumprelu", "jumprelu": "jumprelu"}  # fmt: skip
 
 
 class ExportError(ValueError):
@@ -49,7 +53,8 @@ class ExportError(ValueError):
 
 
 def saelens_state(model: SparseAutoencoder, dataset: str | None = None) -> tuple[dict, dict]:
-    """(tensors, cfg): the float32 arrays ``W_enc, b_enc, W_dec, b_dec`` and the cfg.json dict.
+    """(tensors, cfg): the float32 arrays ``W_enc, b_enc, W_dec, b_dec`` (and ``threshold``
+    for the "jumprelu" architecture) and the cfg.json dict.
 
     ``dataset`` is recorded in the config's metadata as ``dataset_path``. Raises ExportError
     for a model SAELens cannot compute (see the module docstring).
@@ -66,12 +71,16 @@ def saelens_state(model: SparseAutoencoder, dataset: str | None = None) -> tuple
         )
     if c["sparsity"] not in _ARCHITECTURES:
         problems.append(f"SAELens has no architecture for sparsity {c['sparsity']!r}")
+    if c["sparsity"] == "batchtopk" and not np.isfinite(model.buffers["threshold"]):
+        problems.append(
+            "it is a BatchTopK model that has not learned its inference threshold (train it "
+            "first)"
+        )
     if problems:
         raise ExportError(
             "this model cannot be exported to SAELens: "
             + "; ".join(problems)
-            + ". Train one with --activation relu --output linear (any of the kl, l1, "
-            "l1-decoder or topk sparsities) to export it."
+            + ". Train one with --activation relu --output linear (any sparsity) to export it."
         )
     p = model.params
     tensors = {
@@ -80,6 +89,10 @@ def saelens_state(model: SparseAutoencoder, dataset: str | None = None) -> tuple
         "W_dec": p["W2"],
         "b_dec": p["b2"],
     }
+    if c["sparsity"] == "jumprelu":
+        tensors["threshold"] = np.exp(p["log_theta"])  # as the model computes it
+    elif c["sparsity"] == "batchtopk":
+        tensors["threshold"] = np.full(c["n_hidden"], float(model.buffers["threshold"]))
     tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}
     cfg = {
         "architecture": _ARCHITECTURES[c["sparsity"]],
@@ -87,7 +100,7 @@ def saelens_state(model: SparseAutoencoder, dataset: str | None = None) -> tuple
         "d_sae": c["n_hidden"],
         "dtype": "float32",
         "device": "cpu",
-        "apply_b_dec_to_input": False,
+        "apply_b_dec_to_input": c["pre_bias"],
         "normalize_activations": "none",
         "reshape_activations": "none",
         "metadata": {

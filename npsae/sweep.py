@@ -1,7 +1,8 @@
 """Sweeps: train a grid of models for each sparsity variant and measure where each one lands.
 
 A sparse autoencoder trades reconstruction for sparsity. To compare variants fairly, train each
-at several strengths of its sparsity knob (TopK's k, L1's beta, KL's rho) and plot the fraction
+at several strengths of its sparsity knob (TopK's and BatchTopK's k, L1's and JumpReLU's
+beta, KL's rho) and plot the fraction
 of variance unexplained against L0, the mean number of units firing per sample: the Pareto plot
 of the sparse-autoencoder literature. A variant whose curve lies lower at the same L0
 reconstructs better with as few units on.
@@ -87,13 +88,30 @@ COLUMNS = (
 
 
 @dataclasses.dataclass(frozen=True)
+class Grid:
+    """A variant's default grid on one kind of data: the keyword it sweeps, its values, and
+    settings of the model that suit that data."""
+
+    param: str
+    values: tuple
+    model: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
 class Variant:
-    """A sparsity variant as a sweep trains it: the model's keywords, the one it sweeps, and
-    that keyword's default grid by data set ("mnist" also serves Fashion-MNIST)."""
+    """A sparsity variant as a sweep trains it: the model's keywords, and its grid by kind of
+    data ("mnist", which also serves Fashion-MNIST, and "superposition")."""
 
     model: dict[str, Any]
-    param: str
-    grids: dict[str, tuple]
+    grids: dict[str, Grid]
+
+    def grid(self, kind: str) -> Grid:
+        return self.grids[kind]
+
+
+def _same(param: str, values: tuple) -> dict[str, Grid]:
+    """One grid for both kinds of data."""
+    return {"mnist": Grid(param, values), "superposition": Grid(param, values)}
 
 
 # Every variant decodes linearly with an mse loss, so that their reconstructions compare.
@@ -101,27 +119,42 @@ VARIANTS: dict[str, Variant] = {
     # Ng's KL: sigmoid units pulled toward a mean activation rho, which sets how many fire.
     "kl": Variant(
         {"hidden": "sigmoid", "sparsity": "kl", "beta": 0.1},
-        "rho",
-        {"mnist": (0.02, 0.03, 0.05, 0.1, 0.2), "superposition": (0.01, 0.02, 0.05, 0.1, 0.2)},
+        {"mnist": Grid("rho", (0.02, 0.03, 0.05, 0.1, 0.2)),
+         "superposition": Grid("rho", (0.01, 0.02, 0.05, 0.1, 0.2))},
     ),
     "l1": Variant(
         {"hidden": "relu", "sparsity": "l1", "unit_norm_decoder": True},
-        "beta",
-        {"mnist": (3e-5, 1e-4, 3e-4, 6e-4, 1e-3), "superposition": (1e-3, 3e-3, 6e-3, 1e-2, 2e-2)},
+        {"mnist": Grid("beta", (3e-5, 1e-4, 3e-4, 6e-4, 1e-3)),
+         "superposition": Grid("beta", (1e-3, 3e-3, 6e-3, 1e-2, 2e-2))},
     ),
     "l1-decoder": Variant(
         {"hidden": "relu", "sparsity": "l1-decoder"},
-        "beta",
-        {"mnist": (3e-5, 1e-4, 3e-4, 6e-4, 1e-3), "superposition": (1e-3, 3e-3, 6e-3, 1e-2, 2e-2)},
+        {"mnist": Grid("beta", (3e-5, 1e-4, 3e-4, 6e-4, 1e-3)),
+         "superposition": Grid("beta", (1e-3, 3e-3, 6e-3, 1e-2, 2e-2))},
     ),
-    "topk": Variant(
-        {"hidden": "relu", "sparsity": "topk"},
-        "k",
-        {"mnist": (5, 10, 20, 40, 80), "superposition": (1, 2, 3, 4, 6)},
+    "topk": Variant({"hidden": "relu", "sparsity": "topk"},
+                    {"mnist": Grid("k", (5, 10, 20, 40, 80)),
+                     "superposition": Grid("k", (1, 2, 3, 4, 6))}),
+    # TopK with AuxK: the 32 largest pre-activations of the dead units model the residual.
+    "topk-auxk": Variant({"hidden": "relu", "sparsity": "topk", "aux_k": 32},
+                         {"mnist": Grid("k", (5, 10, 20, 40, 80)),
+                          "superposition": Grid("k", (1, 2, 3, 4, 6))}),
+    "batchtopk": Variant({"hidden": "relu", "sparsity": "batchtopk"},
+                         {"mnist": Grid("k", (5, 10, 20, 40, 80)),
+                          "superposition": Grid("k", (1, 2, 3, 4, 6))}),
+    # JumpReLU's knob is its L0 weight beta. On MNIST, within 10 epochs, the learned thresholds
+    # move too little from where they start for beta to set L0 (measured: bench/README.md), so
+    # there the grid is over the thresholds' start theta_init instead, with beta fixed.
+    "jumprelu": Variant(
+        {"hidden": "relu", "sparsity": "jumprelu"},
+        {"mnist": Grid("theta_init", (0.05, 0.1, 0.2, 0.3, 0.5),
+                       {"beta": 1e-3, "bandwidth": 0.5}),
+         "superposition": Grid("beta", (1e-4, 3e-4, 1e-3, 3e-3, 1e-2),
+                               {"bandwidth": 0.05, "theta_init": 0.05})},
     ),
 }  # fmt: skip
 
-DEFAULT_VARIANTS = ("kl", "l1", "topk")
+DEFAULT_VARIANTS = ("kl", "l1", "topk", "batchtopk", "jumprelu")
 
 
 class SweepError(ValueError):
@@ -176,23 +209,26 @@ def grid_points(
         raise SweepError("no variant to sweep")
     points = []
     for name in names:
-        variant = VARIANTS[name]
-        values = grids.get(name, variant.grids[kind])
+        grid = VARIANTS[name].grid(kind)
+        values = grids.get(name, grid.values)
         if len(values) == 0:
             raise SweepError(f"the grid of {name} is empty")
         for value in values:
-            if variant.param == "k":
+            if grid.param == "k":
                 if float(value) != int(value):
                     raise SweepError(f"{name}: k={value!r} must be a whole number of units")
                 value = int(value)
-            points.append(Point(name, variant.param, value))
+            points.append(Point(name, grid.param, value))
     return list(dict.fromkeys(points))
 
 
-def build_model(point: Point, n_in: int, n_hidden: int, seed: int = 0) -> SparseAutoencoder:
-    """The model of a grid point: ``VARIANTS[point.variant].model`` with the swept value, a
-    linear output and an mse reconstruction loss."""
-    config = {**VARIANTS[point.variant].model, point.param: point.value}
+def build_model(
+    point: Point, n_in: int, n_hidden: int, seed: int = 0, dataset: str = "mnist"
+) -> SparseAutoencoder:
+    """The model of a grid point: its variant's ``model`` and its grid's ``model`` for the
+    data set, with the swept value, a linear output and an mse reconstruction loss."""
+    variant = VARIANTS[point.variant]
+    config = {**variant.model, **variant.grid(data_kind(dataset)).model, point.param: point.value}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         try:
@@ -315,7 +351,7 @@ def run_sweep(
         raise SweepError(f"the linear probe needs labels, and the {dataset} data have none")
     n_in = int(np.prod(data.train.shape[1:]))
     for point in points:  # a bad value is refused before any training
-        build_model(point, n_in, training["n_hidden"], seed)
+        build_model(point, n_in, training["n_hidden"], seed, dataset)
 
     def probe_codes(model: SparseAutoencoder) -> float:
         train = model.as_input(data.train[:PROBE_TRAIN].reshape(-1, n_in))
@@ -346,7 +382,7 @@ def run_sweep(
                 continue
             if bar is not None:
                 bar.set_postfix_str(point.name)
-            model, history = _train(point, run_dir, data, training, seed)
+            model, history = _train(point, run_dir, data, training, seed, dataset)
             result = {"variant": point.variant, "param": point.param, "value": point.value}
             result.update(measure(model, data.test, data.features))
             result["probe_accuracy"] = probe_codes(model) if probe else math.nan
@@ -369,13 +405,14 @@ def run_sweep(
     return rows
 
 
-def _train(point: Point, run_dir: Path, data: Data, training: dict, seed: int):
+def _train(point: Point, run_dir: Path, data: Data, training: dict, seed: int, dataset: str):
     from npsae.optim import Adam
     from npsae.training import CHECKPOINT_FILE, fit, resume
 
     if (run_dir / CHECKPOINT_FILE).is_file():
         return resume(run_dir, data.train, training["epochs"], verbose=0)
-    model = build_model(point, int(np.prod(data.train.shape[1:])), training["n_hidden"], seed)
+    n_in = int(np.prod(data.train.shape[1:]))
+    model = build_model(point, n_in, training["n_hidden"], seed, dataset)
     history = fit(
         model,
         data.train,

@@ -22,13 +22,15 @@ def run_export(*argv) -> int:
 
 
 def saelens_forward(tensors: dict, cfg: dict, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """SAELens's encode and decode (standard and topk architectures), written in NumPy."""
+    """SAELens's encode and decode (standard, topk and jumprelu architectures), in NumPy."""
     sae_in = x - tensors["b_dec"] * cfg["apply_b_dec_to_input"]
     hidden_pre = sae_in @ tensors["W_enc"] + tensors["b_enc"]
     if cfg["architecture"] == "topk":
         keep = np.argsort(-hidden_pre, axis=1, kind="stable")[:, : cfg["k"]]
         acts = np.zeros_like(hidden_pre)
         np.put_along_axis(acts, keep, np.maximum(np.take_along_axis(hidden_pre, keep, 1), 0), 1)
+    elif cfg["architecture"] == "jumprelu":
+        acts = np.maximum(hidden_pre, 0) * (hidden_pre > tensors["threshold"])
     else:
         assert cfg["architecture"] == "standard"
         acts = np.maximum(hidden_pre, 0)
@@ -46,6 +48,9 @@ def data():
         {"sparsity": "topk", "k": 3},
         {"sparsity": "l1", "beta": 0.01, "unit_norm_decoder": True},
         {"sparsity": "kl", "rho": 0.05, "beta": 0.1},  # KL on ReLU units: training-only penalty
+        {"sparsity": "jumprelu", "beta": 1e-3, "bandwidth": 0.05, "theta_init": 0.05},
+        {"sparsity": "batchtopk", "k": 3, "aux_k": 4},
+        {"sparsity": "topk", "k": 2, "pre_bias": True},
     ],
 )
 @pytest.mark.filterwarnings("ignore:KL sparsity assumes:UserWarning")
@@ -58,19 +63,27 @@ def test_reloaded_weights_reproduce_npsae_reconstructions(tmp_path, data, config
     assert sorted(p.name for p in out.iterdir()) == ["cfg.json", "sae_weights.safetensors"]
     tensors = load_file(out / "sae_weights.safetensors")
     cfg = json.loads((out / "cfg.json").read_text())
-    assert sorted(tensors) == ["W_dec", "W_enc", "b_dec", "b_enc"]
+    architecture = {"topk": "topk", "jumprelu": "jumprelu", "batchtopk": "jumprelu"}.get(
+        config["sparsity"], "standard"
+    )
+    assert cfg["architecture"] == architecture
+    threshold = ["threshold"] if architecture == "jumprelu" else []
+    assert sorted(tensors) == ["W_dec", "W_enc", "b_dec", "b_enc", *threshold]
     assert tensors["W_enc"].shape == (8, 16) and tensors["W_dec"].shape == (16, 8)
     assert all(t.dtype == np.float32 for t in tensors.values())
     assert (cfg["d_in"], cfg["d_sae"], cfg["dtype"]) == (8, 16, "float32")
-    assert cfg["architecture"] == ("topk" if config["sparsity"] == "topk" else "standard")
-    assert cfg["apply_b_dec_to_input"] is False and cfg["normalize_activations"] == "none"
+    assert cfg["apply_b_dec_to_input"] is config.get("pre_bias", False)
+    assert cfg["normalize_activations"] == "none"
     assert cfg["metadata"]["sae_lens_version"].startswith("6.")
     assert cfg["metadata"]["dataset_path"] == "superposition"
     acts, x_hat = saelens_forward(tensors, cfg, data[:300])
     np.testing.assert_allclose(acts, model.encode(data[:300]), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(x_hat, model.reconstruct(data[:300]), rtol=1e-5, atol=1e-6)
     if config["sparsity"] == "topk":
-        assert cfg["k"] == 3 and (np.count_nonzero(acts, axis=1) <= 3).all()
+        assert cfg["k"] == config["k"] and (np.count_nonzero(acts, axis=1) <= config["k"]).all()
+    if config["sparsity"] == "batchtopk":  # one learned threshold for every unit
+        assert np.all(tensors["threshold"] == float(model.buffers["threshold"]))
+    assert 0 < np.count_nonzero(acts) < acts.size  # a sparse code, not a trivial one
 
 
 @pytest.mark.parametrize(
@@ -90,6 +103,12 @@ def test_models_saelens_cannot_compute_are_refused(tmp_path, config, message, ca
     stderr = capsys.readouterr().err
     assert stderr.startswith("npsae export: error: this model cannot be exported to SAELens")
     assert message in stderr and "--activation relu --output linear" in stderr
+
+
+def test_an_untrained_batchtopk_model_is_refused(tmp_path):
+    model = SparseAutoencoder(8, 4, hidden="relu", output="linear", sparsity="batchtopk", k=2)
+    with pytest.raises(ExportError, match="has not learned its inference threshold"):
+        export_saelens(model, tmp_path / "out")
 
 
 def test_never_overwrites_and_names_what_is_missing(tmp_path, capsys):

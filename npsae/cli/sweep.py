@@ -11,7 +11,7 @@ from pathlib import Path
 from npsae.cli import common
 
 # Written out (not imported from npsae.sweep) so that --help loads no NumPy or Numba.
-VARIANTS = ("kl", "l1", "l1-decoder", "topk")
+VARIANTS = ("kl", "l1", "l1-decoder", "topk", "topk-auxk", "batchtopk", "jumprelu")
 DATASETS = ("mnist", "fashion-mnist", "superposition")
 
 
@@ -20,9 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "sweep",
         help="train a grid per sparsity variant; Pareto plot of FVU against L0, results CSV",
         description="Train each chosen variant at several strengths of its sparsity knob "
-        "(TopK's k, L1's beta, KL's rho), measure each model on the test split (L0, fraction of "
-        "variance unexplained, dead fraction; MMCS to the true directions on superposition "
-        "data; with --probe a linear probe's accuracy) and write OUT_DIR/results.csv and "
+        "(TopK's k, L1's beta, KL's rho, ...), measure each model on the test split (L0, "
+        "fraction of variance unexplained, dead fraction; MMCS to the true directions on "
+        "superposition data; with --probe a linear probe's accuracy) and write OUT_DIR/results.csv and "
         "OUT_DIR/pareto.png. Each point is a run directory under OUT_DIR/runs/ (for `npsae "
         "report` and `npsae export`). Re-running the same command skips finished points and "
         "resumes an interrupted one.",
@@ -30,17 +30,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("out_dir", metavar="OUT_DIR", help="folder for the runs, CSV and plot")
     p.add_argument(
         "--variants",
-        default="kl,l1,topk",
+        default="kl,l1,topk,batchtopk,jumprelu",
         metavar="NAMES",
-        help=f"comma-separated, among {', '.join(VARIANTS)} (default kl,l1,topk)",
+        help=f"comma-separated, among {', '.join(VARIANTS)} (default "
+        "kl,l1,topk,batchtopk,jumprelu)",
     )
     p.add_argument(
         "--grid",
         action="append",
         default=[],
         metavar="VARIANT=V1,V2,...",
-        help="the values of a variant's knob instead of its default grid (k for topk, beta for "
-        "l1 and l1-decoder, rho for kl); may be repeated, e.g. --grid topk=4,8,16",
+        help="the values of a variant's knob instead of its default grid (k for topk, "
+        "topk-auxk and batchtopk; beta for l1, l1-decoder, and jumprelu on superposition data; "
+        "theta_init for jumprelu on MNIST; rho for kl); may be repeated, e.g. --grid topk=4,8",
     )
     p.add_argument("--dataset", choices=DATASETS, default="mnist", help="default mnist")
     p.add_argument("--hidden", type=int, metavar="UNITS", help="hidden units (mnist 128, "
