@@ -73,8 +73,7 @@ def saelens_state(model: SparseAutoencoder, dataset: str | None = None) -> tuple
         problems.append(f"SAELens has no architecture for sparsity {c['sparsity']!r}")
     if c["sparsity"] == "batchtopk" and not np.isfinite(model.buffers["threshold"]):
         problems.append(
-            "it is a BatchTopK model that has not learned its inference threshold (train it "
-            "first)"
+            "it is a BatchTopK model that has not learned its inference threshold (train it first)"
         )
     if problems:
         raise ExportError(

@@ -20,12 +20,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "sweep",
         help="train a grid per sparsity variant; Pareto plot of FVU against L0, results CSV",
         description="Train each chosen variant at several strengths of its sparsity knob "
-        "(TopK's k, L1's beta, KL's rho, ...), measure each model on the test split (L0, "
+        "(TopK's k, L1's beta, KL's rho, ...) and measure each model on the test split: L0, "
         "fraction of variance unexplained, dead fraction; MMCS to the true directions on "
-        "superposition data; with --probe a linear probe's accuracy) and write OUT_DIR/results.csv and "
-        "OUT_DIR/pareto.png. Each point is a run directory under OUT_DIR/runs/ (for `npsae "
-        "report` and `npsae export`). Re-running the same command skips finished points and "
-        "resumes an interrupted one.",
+        "superposition data; with --probe, a linear probe's accuracy. Writes "
+        "OUT_DIR/results.csv and OUT_DIR/pareto.png; each point is a run directory under "
+        "OUT_DIR/runs/ (for `npsae report` and `npsae export`). Re-running the same command "
+        "skips finished points and resumes an interrupted one.",
     )
     p.add_argument("out_dir", metavar="OUT_DIR", help="folder for the runs, CSV and plot")
     p.add_argument(
