@@ -337,7 +337,15 @@ GENERIC = [
         lambda p, g, *r: (p + 2 * (adam_swapped(p, g, *r)[0] - p), *r[:2]),
         "change from p",
     ),
+    ("adam_step", lambda p, g, m, v, *r: adam_m_weight(p, g, m, v, *r), "look at the update of m"),
 ]
+
+
+def adam_m_weight(p, g, m, v, t, lr, beta1, beta2, eps):
+    """Adam whose m averages with v's weights (1 - beta2)."""
+    m = beta1 * m + (1 - beta2) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    return p - lr * m / (1 - beta1**t) / (np.sqrt(v / (1 - beta2**t)) + eps), m, v
 
 
 def topk_keeping(Z, dH, k):

@@ -345,25 +345,45 @@ def _list(idx) -> str:
 
 #: The gradients of the autoencoder's parameters, as a backward pass returns them.
 GRADIENTS = ("W1", "b1", "W2", "b2")
+#: What an optimiser's step returns: the parameter and the two moments.
+ADAM_STATE = ("p", "m", "v")
 
 
-def locate_in_backprop(wrong: list[str]) -> str:
-    """Where in a backward pass the error lies, from which of its four gradients are wrong:
-    dW2 and db2 read only dZ2 (and H), dW1 and db1 only dZ1 (and X), and dZ1 comes from dZ2.
-    Empty when ``wrong`` says nothing more than itself."""
-    wrong_set = set(wrong)
-    if wrong_set == set(GRADIENTS):
+def locate(outputs: tuple[str, ...], wrong: list[str]) -> str:
+    """Where the error lies, from which outputs are wrong, for the results whose outputs depend
+    on one another in a known way (a backward pass, an Adam step); else empty."""
+    if outputs == GRADIENTS:
+        return _locate_in_backprop(set(wrong))
+    if outputs == ADAM_STATE:
+        return _locate_in_adam(set(wrong))
+    return ""
+
+
+def _locate_in_backprop(wrong: set[str]) -> str:
+    """dW2 and db2 read only dZ2 (and H), dW1 and db1 only dZ1 (and X); dZ1 comes from dZ2."""
+    if wrong == set(GRADIENTS):
         return (
             "dW2 and db2 are wrong, and they read only H and dZ2: the error is in dZ2 (the loss's "
             "gradient, the output unit's derivative) or in the forward pass"
         )
-    if wrong_set == {"W1", "b1"}:
+    if wrong == {"W1", "b1"}:
         return (
             "dW2 and db2 are right, so dZ2 is: the error lies between dZ2 and dZ1 (dH, the "
             "penalty's gradient, the hidden unit's derivative)"
         )
-    if len(wrong_set) == 1:
-        (key,) = wrong_set
+    if len(wrong) == 1:
+        (key,) = wrong
         other = {"W1": "b1", "b1": "W1", "W2": "b2", "b2": "W2"}[key]
         return f"d{other} is right, so the error is in the line that computes d{key} itself"
+    return ""
+
+
+def _locate_in_adam(wrong: set[str]) -> str:
+    """m and v are running averages of g and g^2; p's step reads them, bias-corrected."""
+    if wrong == {"p"}:
+        return "m and v are right: the error is in the bias correction or in the step on p"
+    if "m" in wrong and "v" not in wrong:
+        return "v is right and m is not: look at the update of m (what it averages, its weights)"
+    if "v" in wrong and "m" not in wrong:
+        return "m is right and v is not: look at the update of v (what it averages, its weights)"
     return ""

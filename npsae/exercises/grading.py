@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from npsae.exercises.diagnosis import GRADIENTS, Explanation, explain, locate_in_backprop
+from npsae.exercises.diagnosis import Explanation, explain, locate
 
 # Largest allowed error, relative to the size of the expected values, per input dtype: a few
 # hundred roundings of each precision, loose enough for any sound order of operations.
@@ -333,7 +333,7 @@ def _diagnose(spec: Spec, got: dict, expected: dict, case: Case) -> tuple[str, t
         return notes[key].message, notes[key].details
     right = [k for k in expected if k not in bad]
     label = f"wrong: {', '.join(bad)}" + (f" (right: {', '.join(right)})" if right else "")
-    where = locate_in_backprop(bad) if tuple(expected) == GRADIENTS else ""
+    where = locate(tuple(expected), bad)
     if where:
         label += f": {where}"
     return f"{label}; {key}: {notes[key].message}", notes[key].details

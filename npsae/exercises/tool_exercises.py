@@ -116,6 +116,10 @@ Hint: every operation is element-wise. "p -= ..." would change the caller's arra
         ),
         mutation_hint="return new arrays (p = p - ..., not p -= ...)",
     ),
+    questions=(
+        "At t = 1, with m = v = 0, what size is the step without the bias correction, and what "
+        "size with it? Why does that matter most at the start of training?",
+    ),
 )
 
 # --------------------------------------------------------------------------- AdamW, to debug
@@ -281,7 +285,9 @@ def _idx_cases(rng: np.random.Generator) -> list[Case]:
     codes = sorted(TYPE_CODES)
     for _ in range(3):
         code = int(rng.choice(codes))
-        shape = tuple(int(n) for n in rng.integers(1, 70000, int(rng.integers(1, 5))))
+        d = int(rng.integers(1, 5))
+        # Sizes whose product fits in memory addresses: the reference rejects larger ones.
+        shape = tuple(int(n) for n in rng.integers(1, 70000 if d < 4 else 2000, d))
         good += ((f"{TYPE_CODES[code].name}, shape {shape}", code, shape),)
     return [
         Case(label, (_idx_bytes(code, shape, 0 if code == 0x09 else 8),))
@@ -332,6 +338,10 @@ Hint: data[2] is an int. struct.unpack(">3I", some_bytes) reads three big-endian
             buggy(message, _idx_variant(**change), _IDX) for message, change in _IDX_MISTAKES
         ),
         keep_dtype=False,
+    ),
+    questions=(
+        "Your laptop stores integers little-endian. What would np.frombuffer(data, '<i4') give "
+        "for an IDX file of int32 elements, and why does np.dtype('>i4') fix it?",
     ),
 )
 
@@ -432,5 +442,11 @@ try/finally restores x even if f raises.
         keep_dtype=False,
         mutation_hint="restore each entry after perturbing it (in a try/finally, so that even an "
         "f that raises leaves x intact)",
+    ),
+    questions=(
+        "Why must x be perturbed in place rather than a copy of it, for a gradient check of a "
+        "model whose loss reads its own parameters?",
+        "How many evaluations of f does your function make for a 784 x 196 weight matrix, and "
+        "what does that say about gradient-checking a full-size model?",
     ),
 )
