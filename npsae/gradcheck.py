@@ -172,11 +172,13 @@ def active_terms(model: SparseAutoencoder) -> tuple[str, ...]:
 
 
 def count_entries(model: SparseAutoencoder, max_entries: int | None = None) -> int:
-    """How many gradient entries ``gradient_check(model, X, max_entries=...)`` compares: for
-    each checked line (every active term and the total) and parameter, its size or at most
-    ``max_entries``. Each entry costs two evaluations of the loss."""
+    """How many gradient entries ``gradient_check(model, X, max_entries=...)`` compares by
+    finite differences of the loss: for each checked line (every active term and the total)
+    and each parameter of ``PARAM_NAMES``, its size or at most ``max_entries``. Each costs two
+    evaluations of the loss. (JumpReLU's thresholds are checked against a closed form.)"""
     sizes = [
-        p.size if max_entries is None else min(p.size, max_entries) for p in model.params.values()
+        n if max_entries is None else min(n, max_entries)
+        for n in (model.params[name].size for name in PARAM_NAMES)
     ]
     return (len(active_terms(model)) + 1) * sum(sizes)
 
@@ -231,7 +233,11 @@ def gradient_check(
             loss, analytic = check.loss_and_grads(X, terms=selected)
             floor = resolution_floor(loss[term], eps, threshold) if tiny is None else tiny
             if "log_theta" in analytic:
-                rows.append(_threshold_row(check, X, term, analytic["log_theta"], eps, threshold))
+                rows.append(
+                    _threshold_row(
+                        check, X, term, analytic["log_theta"], loss[term], eps, threshold
+                    )
+                )
             for name in PARAM_NAMES:
                 p = check.params[name]
                 if max_entries is None or p.size <= max_entries:
@@ -277,12 +283,9 @@ def threshold_closed_form(
     """
     from npsae import reference
 
-    p, c = model.params, model.config
-    theta = np.exp(p["log_theta"])
-    Xe = X - p["b2"] if c["pre_bias"] else X
-    Z = Xe @ p["W1"] + p["b1"]
+    c = model.config
+    Z, theta, K = _threshold_window(model, X)
     H = Z * (Z > theta)
-    K = reference.jumprelu_window(Z, theta, c["bandwidth"])
     m, bw = X.shape[0], c["bandwidth"]
     d_theta = np.zeros_like(theta)
     if "recon" in terms:
@@ -297,18 +300,33 @@ def threshold_closed_form(
     return theta * d_theta
 
 
+def _threshold_window(model: SparseAutoencoder, X: np.ndarray) -> tuple:
+    """(Z, theta, K): JumpReLU's pre-activations (m, n_hidden), thresholds and window."""
+    from npsae import reference
+
+    p, c = model.params, model.config
+    theta = np.exp(p["log_theta"])
+    Xe = X - p["b2"] if c["pre_bias"] else X
+    Z = Xe @ p["W1"] + p["b1"]
+    return Z, theta, reference.jumprelu_window(Z, theta, c["bandwidth"])
+
+
 def _threshold_row(
     model: SparseAutoencoder,
     X: np.ndarray,
     term: str,
     analytic: np.ndarray,
+    loss: float,
     eps: float,
     threshold: float,
 ) -> CheckRow:
     terms = active_terms(model) if term == "total" else (term,)
     closed = threshold_closed_form(model, X, terms, eps)
-    # Entries are sums of finite differences of O(1) terms: judge tiny ones absolutely.
-    rel = relative_error(analytic, closed, resolution_floor(1.0, eps, threshold))
+    # The closed form of unit j sums |w_j| differences dL/dH, each off by up to the finite
+    # differences' resolution, times theta_j^2 / eps_K: its floor scales the same way.
+    _, theta, K = _threshold_window(model, X)
+    scale = np.max(theta**2 / model.config["bandwidth"] * np.maximum(K.sum(axis=0), 1))
+    rel = relative_error(analytic, closed, resolution_floor(loss, eps, threshold) * scale)
     err = norm_error(analytic, closed)
     return CheckRow(term, "log_theta", rel, err, analytic.size, rel <= threshold, "closed form")
 

@@ -426,7 +426,9 @@ class NumbaBackend:
         self, params: dict, Xe: np.ndarray, X: np.ndarray, H: np.ndarray, spec, grads=None
     ) -> float:
         """``reference.auxk`` with this backend's stages."""
-        return reference.auxk(params, Xe, X, H, spec, grads, hidden_activation, self.decode)
+        return reference.auxk(
+            params, Xe, X, H, spec, grads, hidden_activation, output_layer, self.decode
+        )
 
     def loss_and_grads(self, params: dict, X: np.ndarray, spec) -> tuple[dict, dict, Cache]:
         """Same contract as ``npsae.reference.loss_and_grads``."""

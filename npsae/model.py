@@ -443,15 +443,11 @@ class SparseAutoencoder:
         ``THRESHOLD_MOMENTUM``; the first batch sets it), and AuxK's samples since each unit
         last fired (0 for units that fired in H, + m for the others). In place."""
         if "threshold" in self.buffers:
-            smallest = np.min(H, initial=np.inf, where=H > 0)
+            smallest = float(np.min(H, initial=np.inf, where=H > 0))  # the smallest kept
             if np.isfinite(smallest):
-                old = self.buffers["threshold"]
-                new = (
-                    smallest
-                    if np.isnan(old)
-                    else THRESHOLD_MOMENTUM * old + (1 - THRESHOLD_MOMENTUM) * float(smallest)
-                )
-                self.buffers["threshold"] = np.array(float(new))
+                old, mu = float(self.buffers["threshold"]), THRESHOLD_MOMENTUM
+                new = smallest if np.isnan(old) else mu * old + (1 - mu) * smallest
+                self.buffers["threshold"] = np.array(new)
         if "since_fired" in self.buffers:
             since = self.buffers["since_fired"]
             since += H.shape[0]

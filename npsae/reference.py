@@ -17,6 +17,7 @@ holds the two equal. The matrix products between the stages are plain BLAS calls
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -255,29 +256,33 @@ def auxk(
     H: np.ndarray,
     spec,
     grads: dict | None = None,
-    stage=hidden_activation,
-    decoder=decode,
+    stage: Callable = hidden_activation,
+    output_stage: Callable = output_layer,
+    decoder: Callable = decode,
 ) -> float:
     """AuxK, the auxiliary loss of dead units (Gao et al., 2024), and its gradient.
 
     The dead units D (``spec.dead``, those that have not fired for a while) try to model the
-    main reconstruction's error e with their top k_aux activations (k_aux = ``spec.aux_k``, at
-    most |D|) of each sample:
+    main reconstruction's error e with their k_aux largest pre-activations (k_aux =
+    ``spec.aux_k``, at most |D|) of each sample:
 
         e      = X - X^                          (a constant: no gradient flows through it)
-        H_D    = topk_aux(relu(Xe W1[:, D] + b1[D]))           (m, |D|)
+        H_D    = topk_aux(Xe W1[:, D] + b1[D])                 (m, |D|), the rest set to 0
         e^     = H_D W2[D]                                       no bias
         L_aux  = alpha recon(e^, e)                              alpha = ``spec.aux_alpha``
 
-    so gradients reach the dead units' encoder columns and decoder rows:
-    de^ = alpha recon'(e^, e),  dW2[D] += H_D^T de^,  dZ_D = (de^ W2[D]^T) * 1[H_D > 0],
-    dW1[:, D] += Xe^T dZ_D,  db1[D] += sum_i dZ_D.
+    The pre-activations are taken as they are, without the ReLU (as SAELens and EleutherAI's
+    sparsify do): a unit that died under a ReLU has only negative ones, and through a ReLU no
+    gradient would reach it. e^ is a linear output layer without bias, so ``output_layer``
+    gives L_aux / alpha and de^ = alpha recon'(e^, e); then dW2[D] += H_D^T de^,
+    dZ_D = (de^ W2[D]^T) * 1[kept], dW1[:, D] += Xe^T dZ_D, db1[D] += sum_i dZ_D.
 
     Args:
         Xe: (m, n_in), the encoder's input (X, or X - b2 with pre_bias); X: (m, n_in), the
             batch; H: (m, n_hidden), the main code (for X^ = g(H W2 + b2)).
         grads: when given (and ``spec.aux_scale``), the gradient is added to it in place.
-        stage, decoder: the backend's ``hidden_activation`` and ``decode``.
+        stage, output_stage, decoder: the backend's ``hidden_activation``, ``output_layer``
+            and ``decode``.
 
     Returns L_aux (0 when no unit is dead). ``spec.aux_residual``, when set, replaces e: a
     gradient check holds it fixed, as the gradient does.
@@ -287,16 +292,16 @@ def auxk(
         return 0.0
     W1_D, W2_D = params["W1"][:, dead], params["W2"][dead]
     e = X - decoder(params, H, spec.output) if spec.aux_residual is None else spec.aux_residual
-    H_D, _ = stage(Xe @ W1_D, params["b1"][dead], "relu", min(spec.aux_k, dead.size))
-    e_hat = H_D @ W2_D
-    loss = spec.aux_alpha * RECON_LOSSES[spec.recon](e_hat, e)
-    if grads is not None and spec.aux_scale:
-        de_hat = RECON_GRADS[spec.recon](e_hat, e) * e_hat.dtype.type(spec.aux_alpha)
+    H_D, _ = stage(Xe @ W1_D, params["b1"][dead], "linear", min(spec.aux_k, dead.size))
+    no_bias = np.zeros(X.shape[1], X.dtype)
+    scale = spec.aux_alpha * spec.aux_scale if grads is not None else 0.0
+    recon, de_hat, _ = output_stage(H_D @ W2_D, no_bias, e, "linear", spec.recon, scale)
+    if scale:
         grads["W2"][dead] += H_D.T @ de_hat
-        dZ_D = (de_hat @ W2_D.T) * relu_grad(H_D)
+        dZ_D = (de_hat @ W2_D.T) * (H_D != 0)  # the kept entries (a kept 0 has measure 0)
         grads["W1"][:, dead] += Xe.T @ dZ_D
         grads["b1"][dead] += dZ_D.sum(axis=0, dtype=np.float64).astype(dZ_D.dtype)
-    return loss
+    return spec.aux_alpha * recon
 
 
 def loss_and_grads(params: dict, X: np.ndarray, spec) -> tuple[dict, dict, Cache]:

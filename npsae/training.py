@@ -392,6 +392,8 @@ def fit(
     optimizer = Adam() if optimizer is None else optimizer
     if run_dir is not None:
         check_run_dir(run_dir)
+        if Path(run_dir).is_dir():
+            remove_temporaries(run_dir)  # all the folder holds, if anything
     training = {
         "format": TRAINING_FORMAT,
         "epochs": int(epochs),

@@ -250,3 +250,18 @@ def test_a_linear_output_with_a_huge_learning_rate_warns_that_the_loss_rose(caps
     assert run_train(*argv, "--output", "linear", "--lr", 1e18) == 0
     stderr = capsys.readouterr().err
     assert "warning: the loss rose over the run, from " in stderr and "lr=1e+18" in stderr
+
+
+def test_the_memory_estimate_knows_the_shape_of_a_folder_of_idx_files(tmp_path):
+    write_idx(tmp_path / "train-images-idx3-ubyte.gz", np.zeros((3, 5, 6), np.uint8))
+    assert train._data_shape(str(tmp_path)) == (3, 30)
+    assert train._data_shape("bars") == (10_000, 64)
+    assert train._data_shape("fashion-mnist") == (60_000, 784)
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"garbage")  # loading will say so
+    assert train._data_shape(str(tmp_path)) == (60_000, 784)
+
+
+def test_a_batch_size_beyond_the_data_is_no_memory_problem(capsys):
+    argv = ("--dataset", "bars", "--activation", "sigmoid", "--epochs", 1, "--quiet")
+    assert run_train(*argv, "--batch-size", 10**9) == 0
+    assert "trained 1 epochs" in capsys.readouterr().out

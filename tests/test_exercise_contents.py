@@ -14,6 +14,7 @@ import pytest
 from npsae import exercises
 from npsae.cli import exercises as cli
 from npsae.exercises.grading import Case, as_outputs
+from npsae.exercises.loader import load_function
 
 EXERCISES = exercises.list_exercises()
 NAMES = [e.name for e in EXERCISES]
@@ -58,6 +59,18 @@ def test_solutions_pass_through_the_students_file_path(tmp_path, capsys):
     assert all(r.passed for r in results), "\n".join(str(r) for r in results if not r.passed)
     status, out = run(["check", tmp_path], capsys)
     assert status == 0 and f"{len(NAMES)} of {len(NAMES)} passed" in out
+
+
+def test_solutions_pass_on_other_seeds(tmp_path):
+    """The cases a grader draws from other seeds (hidden cases) are as fair as the public ones:
+    the solutions pass them, the training loop included."""
+    exercises.write_solutions(tmp_path)
+    for e in EXERCISES:
+        fn = load_function(tmp_path / e.filename, e.name)
+        for seed in (101, 202) if e.name != "train" else (303,):
+            # The grading seed draws the hidden cases, on top of the public ones.
+            result = exercises.check(e.name, fn, seed=seed)
+            assert result.passed, (seed, str(result))
 
 
 def test_solutions_never_overwrite(tmp_path, capsys):

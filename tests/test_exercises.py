@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from student_files import write_submission
 
 from npsae import exercises
 from npsae.cli import exercises as cli
@@ -15,6 +16,7 @@ from npsae.exercises.grading import as_outputs
 from npsae.exercises.loader import LoadError, load_function
 
 NAMES = [e.name for e in exercises.list_exercises()]
+TOTAL = sum(e.points for e in exercises.list_exercises())
 # The debugging exercises: their stubs hold a colleague's buggy code, not a raise.
 DEBUGGING = [e.name for e in exercises.list_exercises() if e.body]
 
@@ -420,15 +422,45 @@ def test_cli_start_and_check(tmp_path, capsys):
     assert (folder / "ex04_mse.py").read_text() == "def mse(X_hat, X):\n    return 0.0\n"
     status, out = run(["check", folder, "mse"], capsys)
     assert status == 1 and "FAIL" in out and "mse" in out and "case 1 of" in out
+    # The answer key hands over to npsae, which the graded files cannot import.
     for e in exercises.list_exercises():
         (folder / e.filename).write_text(exercises.reference_source(e.name))
-    status, out = run(["check", folder], capsys)
+    status, out = run(["check", folder, "sigmoid", "--timeout", "20"], capsys)
+    assert status == 1 and "graded without npsae" in out
+    write_submission(folder)
+    status, out = run(["check", folder, "--timeout", "20"], capsys)
     assert status == 0, out
     assert out.count("PASS") == len(NAMES) and "18 of 18 passed" in out
+    assert f"score {TOTAL} / {TOTAL}" in out
 
 
-def test_cli_check_usage_errors(tmp_path, capsys):
-    status, out = run(["check", tmp_path / "missing"], capsys)
-    assert status == 2 and "not a folder" in out
-    status, out = run(["check", tmp_path, "nonsense"], capsys)
-    assert status == 2 and "no exercise 'nonsense'" in out
+def run_err(argv, capsys):
+    parser = argparse.ArgumentParser(prog="npsae")
+    cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["exercises", *map(str, argv)])
+    status = args.func(args)
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_cli_check_usage_errors(tmp_path, capsys, monkeypatch):
+    # A folder that does not exist is a verdict per exercise (an empty Gradescope submission
+    # must still get its results), not a usage error.
+    status, out, _ = run_err(["check", tmp_path / "missing"], capsys)
+    assert status == 1 and out.count("not a folder") == len(NAMES) and f"score 0 / {TOTAL}" in out
+    for argv, words in [
+        (["check", tmp_path, "nonsense"], "no exercise 'nonsense'"),
+        (["check", tmp_path, "--timeout", "0"], "--timeout must be positive"),
+        (["grade", tmp_path / "missing", "--csv", tmp_path / "g.csv"], "is not a folder"),
+        (["grade", tmp_path, "--csv", tmp_path / "g.csv"], "holds no student folders"),
+    ]:
+        status, out, err = run_err(argv, capsys)
+        assert status == 2 and words in err and len(err.splitlines()) == 1, (argv, err)
+        assert out == ""
+    (tmp_path / "results.json").write_text("mine")
+    status, _, err = run_err(["check", tmp_path, "--output", tmp_path / "results.json"], capsys)
+    assert status == 2 and "--force" in err
+    assert (tmp_path / "results.json").read_text() == "mine"
+    monkeypatch.setenv("NPSAE_GRADING_SEED", "twelve")
+    status, _, err = run_err(["check", tmp_path], capsys)
+    assert status == 2 and "NPSAE_GRADING_SEED must be an integer" in err

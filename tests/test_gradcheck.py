@@ -249,6 +249,11 @@ def test_cli_says_how_many_entries_and_shows_progress(capsys, monkeypatch):
     gradient_check(model, kink_free_batch(model, 4), max_entries=5, progress=True)
     assert "gradient check:   0%|" in capsys.readouterr().err  # on stderr
     assert len(bars) == 1 and bars[0].total == bars[0].n == 76  # counted every entry
+    # JumpReLU's thresholds are checked against a closed form, not entry by entry.
+    jump = SparseAutoencoder(6, 4, hidden="relu", sparsity="jumprelu", dtype=np.float64, seed=1)
+    jump.params["b1"][:] = 0.3
+    gradient_check(jump, kink_free_batch(jump, 4), progress=True)
+    assert bars[1].total == bars[1].n == count_entries(jump) == 3 * (6 * 4 + 4 + 4 * 6 + 6)
 
 
 def test_cli_checks_the_modern_variants(capsys):

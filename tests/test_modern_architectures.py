@@ -164,7 +164,7 @@ def test_auxk_value_by_hand():
     p = model.params
     H = model.forward_backward(X)[2].H
     e = X - reference.sigmoid(H @ p["W2"] + p["b2"])
-    Z_D = np.maximum(X @ p["W1"][:, 4:] + p["b1"][4:], 0)
+    Z_D = X @ p["W1"][:, 4:] + p["b1"][4:]  # pre-activations, no ReLU
     H_D = reference.keep_top_k(Z_D, 2)
     expected = 0.5 * np.mean((H_D @ p["W2"][4:] - e) ** 2)
     assert model.loss(X)["aux"] == pytest.approx(expected, rel=1e-12)

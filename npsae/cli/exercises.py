@@ -1,23 +1,30 @@
-"""``npsae exercises``: classroom exercises with an autograder (list, start, check)."""
+"""``npsae exercises``: classroom exercises with an autograder (list, start, check, grade,
+autograder)."""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
+import json
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
-# The verdict column of ``check``, by Result.status.
-_MARKS = {"passed": "PASS", "failed": "FAIL", "not implemented": "TODO", "error": "ERROR"}
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from npsae.exercises.classroom import JOBS, SEED_VARIABLE
+    from npsae.exercises.isolation import TIMEOUT
+
     p = subparsers.add_parser(
         "exercises",
         help="classroom exercises with an autograder",
         description="Write the sparse autoencoder's pieces yourself, one function per file, and "
         "have them graded against npsae's own implementation: 'start DIR' writes the stubs, "
-        "'check DIR' grades them and names the likely mistake of each failure; 'solutions DIR' "
-        "writes the instructor's solutions.",
+        "'check DIR' grades them and names the likely mistake of each failure. For "
+        "instructors: 'solutions DIR' writes the solutions, 'grade' a class's gradebook, "
+        "'autograder' a Gradescope autograder.",
     )
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("list", help="the exercises, one a line").set_defaults(func=run_list)
@@ -32,15 +39,50 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     start.add_argument("names", nargs="*", metavar="NAME", help="only these exercises")
     start.add_argument("--force", action="store_true", help="overwrite existing files")
     start.set_defaults(func=run_start)
+
+    grading = argparse.ArgumentParser(add_help=False)
+    grading.add_argument(
+        "--seed",
+        type=int,
+        help=f"seed of the hidden cases (default: ${SEED_VARIABLE}, else a fresh random seed, "
+        "which the results record)",
+    )
+    grading.add_argument(
+        "--timeout",
+        type=float,
+        default=TIMEOUT,
+        metavar="S",
+        help=f"wall-clock limit of each exercise, in seconds (default {TIMEOUT:g})",
+    )
+    grading.add_argument(
+        "--jobs",
+        type=int,
+        default=JOBS,
+        metavar="N",
+        help=f"exercises graded at once, each in its own process (default {JOBS})",
+    )
+    grading.add_argument("--force", action="store_true", help="overwrite an existing output file")
+
     check = actions.add_parser(
         "check",
+        parents=[grading],
         help="grade the solutions in DIR",
-        description="Import each exercise's function from its file in DIR and grade it on "
-        "random inputs (float32 and float64, several shapes) and edge cases. Exits with status "
-        "0 when every exercise checked passes, 1 otherwise.",
+        description="Grade each exercise's function from its file in DIR, in a separate "
+        "process without npsae, on public cases (shown on failure), hidden cases (drawn from "
+        "the seed, never shown) and edge cases, with points per test group. Exits with status "
+        "0 when every exercise checked passes, 1 otherwise, 2 on a usage error.",
     )
     check.add_argument("dir", type=Path, metavar="DIR")
     check.add_argument("names", nargs="*", metavar="NAME", help="only these exercises")
+    check.add_argument(
+        "--format",
+        choices=("text", "json", "gradescope"),
+        default="text",
+        help="text (default), npsae's JSON, or Gradescope's results.json",
+    )
+    check.add_argument(
+        "--output", type=Path, metavar="FILE", help="write the report there (default: stdout)"
+    )
     check.set_defaults(func=run_check)
     solutions = actions.add_parser(
         "solutions",
@@ -52,6 +94,71 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     solutions.add_argument("dir", type=Path, metavar="DIR")
     solutions.add_argument("names", nargs="*", metavar="NAME", help="only these exercises")
     solutions.set_defaults(func=run_solutions)
+
+    grade = actions.add_parser(
+        "grade",
+        parents=[grading],
+        help="grade a class: one sub-folder per student, into a CSV gradebook",
+        description="Grade every sub-folder of SUBMISSIONS_DIR (one per student, named by the "
+        "student's id) with the same seed, and write one row per student (each exercise's "
+        "score, the total) to the CSV file. A broken submission gets its zeros; grading "
+        "goes on.",
+    )
+    grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR")
+    grade.add_argument("names", nargs="*", metavar="NAME", help="only these exercises")
+    grade.add_argument(
+        "--csv", type=Path, required=True, metavar="FILE", help="the gradebook to write"
+    )
+    grade.add_argument(
+        "--json-dir",
+        type=Path,
+        metavar="DIR",
+        help="also write each student's full result (diagnoses, answers) as DIR/STUDENT.json",
+    )
+    grade.set_defaults(func=run_grade)
+
+    autograder = actions.add_parser(
+        "autograder",
+        help="write a Gradescope autograder into OUT_DIR",
+        description="Write a ready Gradescope autograder into OUT_DIR (new or empty): "
+        "setup.sh, run_autograder, npsae's source, a README for instructors, and all of it "
+        "zipped as autograder.zip. The hidden cases' seed is fixed now (--seed, else random).",
+    )
+    autograder.add_argument("out", type=Path, metavar="OUT_DIR")
+    autograder.add_argument("names", nargs="*", metavar="NAME", help="only these exercises")
+    autograder.add_argument("--seed", type=int, help="seed of the hidden cases (default: random)")
+    autograder.add_argument(
+        "--timeout",
+        type=float,
+        default=TIMEOUT,
+        metavar="S",
+        help=f"wall-clock limit of each exercise, in seconds (default {TIMEOUT:g})",
+    )
+    autograder.set_defaults(func=run_autograder)
+
+
+def _usage_error(args: argparse.Namespace, message: str) -> int:
+    print(f"npsae exercises {args.action}: {message}", file=sys.stderr)
+    return 2
+
+
+def _check_options(args: argparse.Namespace, *outputs: Path | None) -> str | None:
+    """The usage error in the grading options, if any."""
+    from npsae.exercises.classroom import resolve_seed, select
+
+    if args.timeout <= 0:
+        return f"--timeout must be positive, not {args.timeout:g}"
+    if getattr(args, "jobs", 1) < 1:
+        return f"--jobs must be at least 1, not {args.jobs}"
+    for path in outputs:
+        if path is not None and path.exists() and not args.force:
+            return f"{path} exists: choose another file, or --force to overwrite it"
+    try:
+        select(args.names)
+        args.seed = resolve_seed(args.seed)
+    except ValueError as err:
+        return str(err)
+    return None
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -99,7 +206,7 @@ def _write(action: str, write: Callable[[], tuple[list, list]], kept_note: str) 
     try:
         written, kept = write()
     except (ValueError, OSError) as err:
-        print(f"npsae exercises {action}: {err}")
+        print(f"npsae exercises {action}: {err}", file=sys.stderr)
         return 2
     for path in written:
         print(f"wrote {path}")
@@ -111,21 +218,82 @@ def _write(action: str, write: Callable[[], tuple[list, list]], kept_note: str) 
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from npsae.exercises import check_dir
+    from npsae._fileio import atomic_write
+    from npsae.exercises import grade_submission, reports
 
-    if not args.dir.is_dir():
-        print(f"npsae exercises check: {args.dir} is not a folder (run 'start' first)")
-        return 2
+    error = _check_options(args, args.output)
+    if error:
+        return _usage_error(args, error)
+    submission = grade_submission(
+        args.dir, args.names, seed=args.seed, timeout=args.timeout, jobs=args.jobs
+    )
+    report = reports.text(submission)
+    if args.format != "text":
+        data = (
+            reports.as_json(submission) if args.format == "json" else reports.gradescope(submission)
+        )
+        report = json.dumps(data, indent=2) + "\n"
+    if args.output is None:
+        sys.stdout.write(report)
+    else:
+        with atomic_write(args.output, "w") as f:
+            f.write(report)
+        # The file holds the chosen format; the terminal (or Gradescope's log) the text.
+        sys.stdout.write(reports.text(submission))
+        print(f"wrote {args.output}")
+    return 0 if submission.passed else 1
+
+
+def run_grade(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from npsae._fileio import atomic_write
+    from npsae.exercises import grade_submission, reports
+    from npsae.exercises.classroom import select, student_folders
+
+    error = _check_options(args, args.csv)
+    if error:
+        return _usage_error(args, error)
+    if not args.submissions.is_dir():
+        return _usage_error(args, f"{args.submissions} is not a folder")
+    students = student_folders(args.submissions)
+    if not students:
+        return _usage_error(args, f"{args.submissions} holds no student folders")
+    header = reports.gradebook_header([e.name for e in select(args.names)])
+    rows = []
+    start = time.perf_counter()
+    for folder in tqdm(students, unit="student", file=sys.stderr, desc="grading"):
+        submission = grade_submission(
+            folder, args.names, seed=args.seed, timeout=args.timeout, jobs=args.jobs
+        )
+        rows.append(reports.gradebook_row(folder.name, submission))
+        # Rewritten after every student: an interrupted run keeps the students graded so far.
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerows([header, *rows])
+        with atomic_write(args.csv, "w") as f:
+            f.write(text.getvalue())
+        if args.json_dir is not None:
+            with atomic_write(args.json_dir / f"{folder.name}.json", "w") as f:
+                json.dump(reports.as_json(submission), f, indent=2)
+    seconds = time.perf_counter() - start
+    print(
+        f"graded {len(students)} students in {seconds:.1f} s (seed {args.seed}); "
+        f"gradebook: {args.csv}"
+    )
+    return 0
+
+
+def run_autograder(args: argparse.Namespace) -> int:
+    from npsae.exercises.autograder import write_autograder
+    from npsae.exercises.scoring import fresh_seed
+
+    if args.timeout <= 0:
+        return _usage_error(args, f"--timeout must be positive, not {args.timeout:g}")
+    seed = fresh_seed() if args.seed is None else args.seed
     try:
-        results = check_dir(args.dir, args.names)
-    except ValueError as err:
-        print(f"npsae exercises check: {err}")
-        return 2
-    width = max(len(r.name) for r in results)
-    for r in results:
-        print(f"{_MARKS[r.status]:<5} {r.name:<{width}}  {r.message}")
-        for line in r.diagnostics:
-            print(f"{'':<5} {'':<{width}}    {line}")
-    passed = sum(r.passed for r in results)
-    print(f"{passed} of {len(results)} passed")
-    return 0 if passed == len(results) else 1
+        files = write_autograder(args.out, seed, args.timeout, args.names)
+    except (ValueError, OSError) as err:
+        return _usage_error(args, str(err))
+    print(f"wrote {len(files)} files into {args.out} (hidden cases: seed {seed})")
+    print(f"Upload {args.out / 'autograder.zip'} to Gradescope; see {args.out / 'README.md'}.")
+    return 0

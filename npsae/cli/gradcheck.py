@@ -32,9 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--recon", choices=RECON, default="mse")
     p.add_argument("--sparsity", choices=SPARSITY_CHOICES, default="kl")
     p.add_argument("--k", type=int, default=None, help="units kept per sample, topk/batchtopk")
-    # Wide enough that a small random batch has pre-activations near the thresholds, whose
-    # pseudo-derivative the check then compares with its closed form.
-    add_architecture_options(p, bandwidth=0.5)
+    # Thresholds and a window wide enough that a small random batch has pre-activations near
+    # the thresholds, whose pseudo-derivative the check then compares with its closed form.
+    add_architecture_options(p, jumprelu=0.5)
     p.add_argument("--rho", type=float, default=0.05)
     p.add_argument("--beta", type=float, default=0.1)
     p.add_argument("--weight-decay", type=float, default=1e-3)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -183,21 +184,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 SPARSITY_CHOICES = (*(name for name in SPARSITY if name), "none")
 
 
-def add_architecture_options(p: argparse.ArgumentParser, bandwidth: float | None = None) -> None:
-    """The options of JumpReLU, AuxK and the pre-encoder bias (shared with ``gradcheck``)."""
-    default = "" if bandwidth is None else f"; {bandwidth:g} here"
+def add_architecture_options(p: argparse.ArgumentParser, jumprelu: float | None = None) -> None:
+    """The options of JumpReLU, AuxK and the pre-encoder bias (shared with ``gradcheck``);
+    ``jumprelu``, if given, is this command's default for --bandwidth and --theta-init."""
+    default = "0.001" if jumprelu is None else f"{jumprelu:g} here"
     p.add_argument(
         "--bandwidth",
         type=float,
-        default=bandwidth,
+        default=jumprelu,
         metavar="EPS",
-        help=f"JumpReLU's kernel bandwidth, > 0 (0.001{default})",
+        help=f"JumpReLU's kernel bandwidth, > 0 ({default})",
     )
     p.add_argument(
         "--theta-init",
         type=float,
+        default=jumprelu,
         metavar="THETA",
-        help="the value JumpReLU's thresholds start at, > 0 (0.001)",
+        help=f"the value JumpReLU's thresholds start at, > 0 ({default})",
     )
     p.add_argument(
         "--pre-bias",
@@ -256,16 +259,40 @@ def _check(settings: dict) -> None:
     common.non_negative_int("seed", settings["seed"])
     if settings["k"] is not None:
         common.positive_int("k", settings["k"])
-    common.fits_in_memory(
-        "hidden", settings["hidden"], _model_bytes(settings), "a model of this many units"
-    )
 
 
-def _model_bytes(settings: dict) -> int:
+def _check_memory(settings: dict) -> None:
     from npsae._memory import model_bytes
 
-    n_in = 64 if settings["dataset"] == "bars" else 784  # a folder of IDX files: MNIST's size
-    return model_bytes(n_in, settings["hidden"], settings["batch_size"])
+    n_samples, n_in = _data_shape(settings["dataset"])
+    # A step works on at most the whole (limited) training set, whatever --batch-size says.
+    rows = min(settings["batch_size"], settings["limit"] or n_samples, n_samples)
+    model = model_bytes(n_in, settings["hidden"], 0)
+    needed = model_bytes(n_in, settings["hidden"], rows)
+    if model >= needed - model:
+        common.fits_in_memory("hidden", settings["hidden"], needed, "a model of this many units")
+    else:
+        common.fits_in_memory("batch_size", settings["batch_size"], needed, "batches this large")
+
+
+def _data_shape(dataset: str) -> tuple[int, int]:
+    """(training images, values per image) of a checked --dataset: bars and MNIST's are known;
+    a folder of IDX files' come from its training images' header (MNIST's if unreadable:
+    loading will say what is wrong)."""
+    from npsae.cli.data import BARS_SAMPLES
+    from npsae.datasets import FILES, find_idx_file
+    from npsae.idx import read_idx_header
+
+    if dataset == "bars":
+        return BARS_SAMPLES["train"], 64
+    mnist = (60_000, 784)
+    if dataset in DATASETS:
+        return mnist
+    try:
+        _, shape, _ = read_idx_header(find_idx_file(dataset, FILES["train"][0]))
+    except (OSError, ValueError):
+        return mnist
+    return shape[0], math.prod(shape[1:])
 
 
 def _check_dataset(name: str) -> None:
@@ -292,14 +319,14 @@ def _plan(args: argparse.Namespace) -> _Plan:
     settings = _settings(args)
     _check(settings)
     _check_dataset(settings["dataset"])
+    _check_memory(settings)
     if args.out is not None:
         _check_out(Path(args.out))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            # Built now only so that a bad combination is refused before the data is read;
-            # the input width of a folder of IDX files is known only once it is read.
-            _build_model(settings, 64 if settings["dataset"] == "bars" else 784)
+            # Built now only so that a bad combination is refused before the data is read.
+            _build_model(settings, _data_shape(settings["dataset"])[1])
         except ValueError as err:
             raise UsageError(str(err)) from err
     return _Plan(settings, args.out, None, _notes(caught))

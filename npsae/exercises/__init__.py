@@ -16,7 +16,13 @@ of the difference ("your dW1 is 2x the expected value everywhere", "only row 3 i
     results = exercises.check_dir("my_exercises")
     exercises.check("sigmoid", my_sigmoid)        # or grade a function directly
 
-The same from the command line: ``python -m npsae exercises list | start DIR | check DIR``.
+``check_dir`` (and ``grade_submission``, which also gives the score and the seed) runs every
+exercise's file in a separate process with a time and a memory limit, without npsae, on public
+cases and on hidden cases drawn from a grading seed, and gives points per test group.
+``check`` grades a function in this process: the trusted path for notebooks and tests.
+
+The same from the command line: ``python -m npsae exercises list | start DIR | check DIR``,
+and for instructors ``grade SUBMISSIONS_DIR --csv FILE`` and ``autograder OUT_DIR``.
 """
 
 from __future__ import annotations
@@ -28,9 +34,11 @@ from pathlib import Path
 
 from npsae._fileio import atomic_write
 from npsae.exercises.catalogue import EXERCISES
+from npsae.exercises.classroom import Submission, grade_submission, resolve_seed, select
 from npsae.exercises.exercise import Exercise
-from npsae.exercises.grading import ERROR, FAILED, NOT_IMPLEMENTED, PASSED, Result, grade
-from npsae.exercises.loader import LoadError, load_function
+from npsae.exercises.grading import ERROR, FAILED, NOT_IMPLEMENTED, PASSED, Result, observe
+from npsae.exercises.isolation import TIMEOUT
+from npsae.exercises.scoring import assess, plan
 
 __all__ = [
     "ERROR",
@@ -40,9 +48,11 @@ __all__ = [
     "PASSED",
     "Exercise",
     "Result",
+    "Submission",
     "check",
     "check_dir",
     "get",
+    "grade_submission",
     "list_exercises",
     "reference_source",
     "solution_source",
@@ -64,35 +74,36 @@ def get(name: str) -> Exercise:
     return EXERCISES[name]
 
 
-def check(name: str, fn: Callable) -> Result:
-    """Grade ``fn`` as the solution of exercise ``name``.
+def check(name: str, fn: Callable, seed: int | None = None) -> Result:
+    """Grade ``fn`` as the solution of exercise ``name``, in this process.
 
-    Returns a Result: ``.passed``, ``.status`` ("passed", "failed", "not implemented"),
-    ``.message`` (the diagnosis, e.g. "sign flipped: ...") and ``.diagnostics`` (the failing
-    case and details).
+    The public cases, then hidden cases drawn from ``seed`` (else ``$NPSAE_GRADING_SEED``,
+    else a fresh seed). Returns a Result: ``.passed``, ``.status`` ("passed", "failed",
+    "not implemented"), ``.message`` (the diagnosis, e.g. "sign flipped: ..."),
+    ``.diagnostics`` (the failing case and details), ``.score`` of ``.max_score`` points and
+    ``.groups``. The function runs here, without isolation: grade untrusted files with
+    ``check_dir``.
     """
     exercise = get(name)
-    return grade(exercise.name, exercise.spec, fn)
+    planned = plan(exercise, resolve_seed(seed))
+    return assess(exercise, planned, [observe(fn, p.case) for p in planned])
 
 
-def check_dir(directory: str | os.PathLike, names: Iterable[str] | None = None) -> list[Result]:
+def check_dir(
+    directory: str | os.PathLike,
+    names: Iterable[str] | None = None,
+    *,
+    seed: int | None = None,
+    timeout: float = TIMEOUT,
+) -> list[Result]:
     """Grade the student's files in ``directory``: every exercise, or those in ``names``.
 
-    Each exercise's function is imported from its file (``Exercise.filename``); a missing file
-    or one that fails to import gives that exercise the status "error", without stopping the
-    others.
+    Each exercise's function is imported from its file (``Exercise.filename``) in a separate
+    process (at most ``timeout`` seconds, without npsae); a missing file, one that fails to
+    import, hangs or crashes gives that exercise the status "error" or "failed", without
+    stopping the others. ``grade_submission`` gives the same Results with the seed and total.
     """
-    exercises = [get(n) for n in names] if names else list_exercises()
-    results = []
-    for exercise in exercises:
-        path = Path(directory) / exercise.filename
-        try:
-            fn = load_function(path, exercise.name)
-        except LoadError as err:
-            results.append(Result(exercise.name, ERROR, str(err)))
-            continue
-        results.append(grade(exercise.name, exercise.spec, fn))
-    return results
+    return list(grade_submission(directory, names, seed=seed, timeout=timeout).results)
 
 
 def stub_source(name: str) -> str:
@@ -103,7 +114,8 @@ def stub_source(name: str) -> str:
 
 def reference_source(name: str) -> str:
     """A solution file for exercise ``name`` that hands over to npsae's own implementation: the
-    instructor's answer key, to see every exercise pass (it teaches nothing to a student)."""
+    instructor's answer key for ``check(name, fn)`` in a notebook. It cannot pass ``check_dir``,
+    which grades files without npsae."""
     exercise = get(name)
     return (
         f'"""Answer key for exercise {exercise.number}: npsae\'s own implementation."""\n\n'
@@ -147,7 +159,7 @@ def _write(
     source: Callable[[str], str],
     force: bool,
 ) -> tuple[list[Path], list[Path]]:
-    exercises = [get(n) for n in names] if names else list_exercises()
+    exercises = select(names)
     written, kept = [], []
     for exercise in exercises:
         path = Path(directory) / exercise.filename

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from npsae.exercises.answers import answer_blocks
 from npsae.exercises.grading import Spec
 
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -69,9 +70,10 @@ class Exercise:
         return f"ex{self.number:02d}_{self.name}.py"
 
     def stub(self, total: int) -> str:
-        """The source of the stub file: signature, docstring, and a body that raises."""
+        """The source of the stub file: signature, docstring, a body that raises, and an answer
+        block per written question."""
         doc = textwrap.indent(f'"""{self.doc.strip()}\n"""', "    ")
-        return STUB.format(
+        source = STUB.format(
             number=self.number,
             total=total,
             name=self.name,
@@ -83,6 +85,8 @@ class Exercise:
                 (self.body or NOT_IMPLEMENTED_BODY.format(name=self.name)).strip("\n"), "    "
             ),
         )
+        # Written questions follow the function, each in its marked answer block.
+        return f"{source}\n\n{answer_blocks(self.questions)}" if self.questions else source
 
 
 def stub_signature(*params: str, returns: str) -> str:

@@ -238,8 +238,8 @@ def _gradcheck_cases(rng: np.random.Generator) -> list[Case]:
         ("planted bug: one entry wrong", one_entry),
         ("planted bug: the gradient of another function (x^2 term missing)", g - x**2),
     )
-    label = "x (3, 4), eps=1e-5, f(x) = sum(w sin(3x)) + sum(x^3) / 3"
-    cases += [Case(f"{label}, {what}", (f, x, a, 1e-5)) for what, a in plants]
+    smooth = "x (3, 4), eps=1e-5, f(x) = sum(w sin(3x)) + sum(x^3) / 3"
+    cases += [Case(f"{smooth}, {what}", (f, x, a, 1e-5)) for what, a in plants]
     # A small sparse autoencoder's loss as a function of its W1 (f reads W1 itself), checked
     # against the right gradient and against a backward pass with the KL term's sign flipped.
     X, W1, b1, W2, b2 = _model_arrays(rng, 5, 6, 3, np.float64)
@@ -260,7 +260,7 @@ def _gradcheck_cases(rng: np.random.Generator) -> list[Case]:
     big = CaseFunction("sin_cubic", {"w": w, "scale": 1e6})
     cases.append(
         Case(
-            f"{label.split(',')[0]}, f scaled by 1e6, the right gradient",
+            f"{smooth}, f scaled by 1e6, the right gradient",
             (big, x, _sin_cubic_grad(x, w, 1e6), 1e-5),
             edge=True,
         )

@@ -1,6 +1,11 @@
-"""The autograder: run a student's function on every case of an exercise and explain failures.
+"""The autograder's judge: decide, from what a student's function did on a case, whether it
+passed, and explain a failure.
 
-A case fails for the first of these reasons, checked in order:
+Grading has two steps. *Observing* calls the function on a case, in the grader's process
+(``observe``, for ``exercises.check``) or in a separate one (``isolation``), and keeps only data:
+the value returned or the exception raised, and the array arguments as they are afterwards.
+*Judging* (``judge``) happens in the grader's process, on that data alone. A case fails for the
+first of these reasons, checked in order:
 
 1. the function raised (``NotImplementedError`` means "not implemented yet");
 2. it changed one of its array arguments and left it changed;
@@ -20,14 +25,13 @@ a float32 result must approach to within float32 precision.
 from __future__ import annotations
 
 import dataclasses
-import traceback
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from npsae.exercises.diagnosis import Explanation, explain, locate
+from npsae.exercises.runner import call
 
 # Largest allowed error, relative to the size of the expected values, per input dtype: a few
 # hundred roundings of each precision, loose enough for any sound order of operations.
@@ -67,17 +71,47 @@ class Mistake:
 
 
 @dataclasses.dataclass(frozen=True)
+class GroupScore:
+    """The points of one test group of an exercise: ``passed`` of ``total`` cases, worth
+    ``score`` of ``max_score`` points; ``hidden`` for the group of hidden cases."""
+
+    name: str
+    passed: int
+    total: int
+    score: float
+    max_score: float
+    hidden: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    """A written question of an exercise and the student's answer ("" when unanswered); graded
+    by the instructor, never automatically."""
+
+    question: str
+    answer: str
+
+
+@dataclasses.dataclass(frozen=True)
 class Result:
     """The verdict on one exercise.
 
     ``status`` is "passed", "failed", "not implemented" or "error" (the file could not be
     loaded); ``message`` is the one-line diagnostic and ``diagnostics`` the details under it.
+    ``score`` of ``max_score`` points, split by test group in ``groups``; ``output`` is what the
+    student's code printed (its first few KB, when graded from a file) and ``answers`` the
+    written questions with the student's answers.
     """
 
     name: str
     status: str
     message: str
     diagnostics: tuple[str, ...] = ()
+    score: float = 0.0
+    max_score: float = 0.0
+    groups: tuple[GroupScore, ...] = ()
+    output: str = ""
+    answers: tuple[Answer, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -189,65 +223,147 @@ class Spec:
     judge: Callable[[Case, dict, dict], str | None] | None = None
 
 
-def grade(name: str, spec: Spec, fn: Callable[..., Any]) -> Result:
-    """Run ``fn`` on every case of ``spec``; the first failing case decides the Result."""
-    cases = spec.cases(np.random.default_rng(spec.seed))
-    # An error raised in the student's own file is located by line.
+@dataclasses.dataclass(frozen=True)
+class Raised:
+    """An exception raised by the student's function, as data: its type's name, the names of
+    its classes (to match ``Case.raises``), its message and the line of the student's file."""
+
+    type: str
+    bases: tuple[str, ...]
+    message: str
+    where: str = ""
+
+    def is_a(self, kind: type[BaseException]) -> bool:
+        return kind.__name__ in self.bases
+
+
+@dataclasses.dataclass(frozen=True)
+class Observation:
+    """What one call of the student's function did.
+
+    ``value`` is what it returned, or ``raised`` what it raised; ``after`` holds each argument as
+    it is after the call (the array arguments; None for others). ``problem`` says why there is
+    nothing to judge (the call never ended, or its result could not be read).
+    """
+
+    value: Any = None
+    raised: Raised | None = None
+    after: tuple = ()
+    problem: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """The judgement of one case: ``failure`` is None or (status, message, details);
+    ``well_formed`` (right kind of result, shapes and dtypes) and ``unmodified`` (no argument
+    left changed, and a well-formed result) feed their test groups; None where not applicable
+    (a case that must raise returns nothing to measure)."""
+
+    failure: tuple | None
+    well_formed: bool | None = False
+    unmodified: bool = False
+
+
+def observe(fn: Callable[..., Any], case: Case) -> Observation:
+    """Call ``fn`` on ``case`` in this process. The student gets the case's own arrays (a
+    numerical gradient's f may read its x through a closure, so x must be the very array
+    perturbed); ``after`` is then those same arrays."""
     code = getattr(fn, "__code__", None)
-    where = code.co_filename if code is not None else ""
-    for number, case in enumerate(cases, 1):
-        failure = _grade_case(spec, fn, case, where)
-        if failure is not None:
-            status, message, details = failure
-            if status == NOT_IMPLEMENTED:
-                return Result(name, status, message)
-            head = f"case {number} of {len(cases)}: {case.label}"
-            return Result(name, status, message, (head, *details))
-    return Result(name, PASSED, f"passed ({len(cases)} cases)")
+    seen = call(fn, case.args, code.co_filename if code is not None else "")
+    if "raised" in seen:
+        return Observation(
+            raised=Raised(**{**seen["raised"], "bases": tuple(seen["raised"]["bases"])}),
+            after=case.args,
+        )
+    return Observation(value=seen["value"], after=case.args)
 
 
-def _grade_case(spec: Spec, fn: Callable, case: Case, where: str) -> tuple | None:
-    """None when ``fn`` passes ``case``, else (status, message, detail lines)."""
-    expected = None
-    if case.raises is None:
-        expected = _expected(spec, case)
-    # The student gets the case's own arrays (a numerical gradient's f may read its x through a
-    # closure, so x must be the very array perturbed); a copy tells whether they were changed.
-    before = tuple(_copy(a) for a in case.args)
-    try:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            # Overflow in exp and the like are the student's to find, through the values.
-            warnings.simplefilter("ignore")
-            out = fn(*case.args)
-    except NotImplementedError:
-        return NOT_IMPLEMENTED, "not implemented yet", ()
-    except Exception as err:  # the student's code may raise anything; report it, never crash
-        if case.raises is not None and isinstance(err, case.raises):
-            return None
-        message = f"raised {type(err).__name__}: {err}"
-        if case.raises is not None:
-            message += f" (expected {case.raises.__name__} for this input)"
-        return FAILED, message, _location(err, where)
+def expected_outputs(spec: Spec, case: Case) -> dict | None:
+    """The reference's outputs on ``case`` (None for a case that must raise)."""
     if case.raises is not None:
-        return FAILED, f"returned {out!r} instead of raising {case.raises.__name__}", ()
-    changed = _changed_argument(spec, before, case.args)
-    if changed:
-        return FAILED, f"left its argument {changed} changed: {spec.mutation_hint}", ()
-    try:
-        got = _outputs(spec, out)
-    except TypeError as err:
-        return FAILED, str(err), ()
-    if spec.judge is not None:
-        message = spec.judge(case, got, expected)
-        return None if message is None else (FAILED, message, ())
-    if _matches(got, expected, case):
-        return _dtype_failure(spec, got, case)
-    return FAILED, *_diagnose(spec, got, expected, case)
-
-
-def _expected(spec: Spec, case: Case) -> dict:
+        return None
     with np.errstate(all="ignore"):
         return _outputs(spec, spec.reference(*_float64(case.args)))
+
+
+def snapshot(case: Case) -> tuple:
+    """Copies of the case's array arguments, to tell later whether the student changed them."""
+    return tuple(_copy(a) for a in case.args)
+
+
+def judge(
+    spec: Spec,
+    case: Case,
+    seen: Observation,
+    expected: dict | None,
+    before: tuple,
+    diagnose: bool = True,
+) -> Verdict:
+    """Judge ``seen`` on ``case``; ``before`` is ``snapshot(case)`` taken before the call.
+    Without ``diagnose``, a wrong value is only "wrong values" (naming the mistake costs the
+    evaluation of every known mistake). Never raises: a result the judge cannot handle fails."""
+    try:
+        return _judge(spec, case, seen, expected, before, diagnose)
+    except Exception as err:  # a value no exercise expects (a forged result, a strange object)
+        return Verdict(
+            (FAILED, f"the grader could not judge this result: {type(err).__name__}: {err}", ())
+        )
+
+
+def _judge(
+    spec: Spec, case: Case, seen: Observation, expected: dict | None, before: tuple, diagnose: bool
+) -> Verdict:
+    if seen.problem:
+        return Verdict((FAILED, seen.problem, ()))
+    changed = _changed_argument(spec, before, seen.after)
+    raised = seen.raised
+    if raised is not None:
+        if raised.is_a(NotImplementedError):
+            return Verdict((NOT_IMPLEMENTED, "not implemented yet", ()))
+        if case.raises is not None and raised.is_a(case.raises):
+            return Verdict(None, None, not changed)
+        message = f"raised {raised.type}: {raised.message}"
+        if case.raises is not None:
+            message += f" (expected {case.raises.__name__} for this input)"
+        return Verdict((FAILED, message, (raised.where,) if raised.where else ()), None)
+    if case.raises is not None:
+        return Verdict(
+            (FAILED, f"returned {seen.value!r} instead of raising {case.raises.__name__}", ()), None
+        )
+    try:
+        got = _outputs(spec, seen.value)
+    except TypeError as err:
+        got, kind_error = None, str(err)
+    well_formed = got is not None and (
+        spec.judge is not None or _well_formed(spec, got, expected, case)
+    )
+    unmodified = well_formed and not changed
+    if changed:
+        message = f"left its argument {changed} changed: {spec.mutation_hint}"
+        return Verdict((FAILED, message, ()), well_formed, unmodified)
+    if got is None:
+        return Verdict((FAILED, kind_error, ()))
+    if spec.judge is not None:
+        message = spec.judge(case, got, expected)
+        return Verdict(None if message is None else (FAILED, message, ()), well_formed, unmodified)
+    if _matches(got, expected, case):
+        return Verdict(_dtype_failure(spec, got, case), well_formed, unmodified)
+    failure = (
+        (FAILED, *_diagnose(spec, got, expected, case))
+        if diagnose
+        else (FAILED, "wrong values", ())
+    )
+    return Verdict(failure, well_formed, unmodified)
+
+
+def _well_formed(spec: Spec, got: dict, expected: dict, case: Case) -> bool:
+    """Every numeric output has the expected shape, and arrays keep the input's dtype."""
+    for key, want in expected.items():
+        if _is_numeric(want):
+            g = _as_array(got[key])
+            if g is None or g.shape != np.shape(want):
+                return False
+    return _dtype_failure(spec, got, case) is None
 
 
 def _outputs(spec: Spec, out: Any) -> dict:
@@ -359,12 +475,11 @@ def _output_note(spec: Spec, key: str, got: dict, expected: dict, case: Case) ->
         hint = f": {spec.nan_hint}" if spec.nan_hint else ""
         return Explanation(f"NaN or infinite values where all should be finite{hint}")
     value = got[key]
-    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-        if value.dtype.itemsize < case.dtype.itemsize:
-            return Explanation(
-                f"{value.dtype} result for {case.dtype} input: precision was lost; compute in "
-                "the input's dtype"
-            )
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.dtype < case.dtype:
+        return Explanation(
+            f"{value.dtype} result for {case.dtype} input: precision was lost; compute in the "
+            "input's dtype"
+        )
     inputs = {
         name: np.asarray(a, np.float64)
         for name, a in zip(spec.params, case.args, strict=False)
@@ -422,12 +537,3 @@ def _float64(args: tuple) -> tuple:
         a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype == np.float32 else a
         for a in args
     )
-
-
-def _location(err: BaseException, where: str) -> tuple[str, ...]:
-    """The line of the student's file where ``err`` was raised, if it was raised there."""
-    frames = [f for f in traceback.extract_tb(err.__traceback__) if where and f.filename == where]
-    if not frames:
-        return ()
-    f = frames[-1]
-    return (f"at {f.filename}, line {f.lineno}: {f.line}",)

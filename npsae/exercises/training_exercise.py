@@ -17,9 +17,11 @@ _SHAPES = {"W1": ("n_in", "n_hidden"), "b1": ("n_hidden",), "W2": ("n_hidden", "
            "b2": ("n_in",)}  # fmt: skip
 # What a trained model must reach on its training set: the mse of its reconstruction, and
 # the mean over the 16 bars of the best cosine similarity of a decoder row (MMCS, see
-# ``npsae.metrics.mmcs``). npsae's own training reaches about 0.007 and 0.97 on every seed.
+# ``npsae.metrics.mmcs``). npsae's own training reaches about 0.007 and 0.97 on every seed; the
+# instructor's solution (the stub's recipe) 0.84 to 0.98 over 30 data seeds, and the same
+# without the L1 term 0.60 to 0.67: 0.75 passes every sound loop and fails the one without L1.
 MAX_MSE = 0.03
-MIN_MMCS = 0.85
+MIN_MMCS = 0.75
 # The bars problem: images of BARS x BARS pixels; the training set's size, and the settings
 # every case uses (a few seconds of plain NumPy).
 BARS = 8
@@ -133,7 +135,7 @@ Returns:
     "W2": (n_hidden, 64), "b2": (64,)}.
 
 Graded on what the model learnt: its mse on X must fall below 0.03 and its decoder rows must
-match the 16 bars (mean best cosine similarity >= 0.85), within the time limit: a few seconds.
+match the 16 bars (mean best cosine similarity >= 0.75), within the time limit: a few seconds.
 
 Hint: reuse your exercises (from ex13_backward_decay import backward_decay, from
 ex15_adam_step import adam_step). Start the weights small and random, e.g. normal with

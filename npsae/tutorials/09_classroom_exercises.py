@@ -5,21 +5,25 @@
 # autoencoder: the sigmoid and its derivative, the forward pass, the mse and sse losses, the KL
 # sparsity penalty and its gradient, backpropagation, an Adam step, the IDX header of MNIST's
 # files and the numerical gradient. A student gets one stub file per exercise; the grader runs
-# each function on random inputs (float32 and float64, several shapes) and edge cases, compares
-# it with npsae's own implementation, and when it fails names the likely mistake.
+# each function on public cases (float32 and float64, several shapes), hidden cases drawn from a
+# seed, and edge cases, compares it with npsae's own implementation, names the likely mistake
+# when it fails, and gives points.
 #
-# This script walks through a lesson as the instructor sees it, from `start` to an all-green
-# `check`, with the same commands a student types:
+# This script walks through a lesson as the student sees it, from `start` to a first `check`,
+# then as the instructor grading a class sees it, with the same commands they type:
 #
 #     python -m npsae exercises list
 #     python -m npsae exercises start DIR
-#     python -m npsae exercises check DIR [NAME ...]
+#     python -m npsae exercises check DIR [NAME ...] [--format text|json|gradescope]
+#     python -m npsae exercises grade SUBMISSIONS_DIR --csv gradebook.csv
+#     python -m npsae exercises autograder OUT_DIR
 #
 # As a script: `python 09_classroom_exercises.py [FOLDER]`.
 # The exercise files go to `FOLDER/classroom/` (a temporary folder without FOLDER), the gradebook
 # figure to FOLDER (`figures/` beside the script without it).
 
 # %%
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -31,18 +35,27 @@ from matplotlib.colors import ListedColormap
 
 from npsae import exercises
 from npsae.cli import main
+from npsae.exercises import reports
 
 folders = [] if IN_NOTEBOOK else [a for a in sys.argv[1:] if not a.startswith("-")]
-CLASS = Path(folders[0]) / "classroom" if folders else Path(tempfile.mkdtemp(prefix="npsae_"))
+WORK = Path(folders[0]) if folders else Path(tempfile.mkdtemp(prefix="npsae_"))
+CLASS = WORK / "classroom"
 print(f"the student's folder: {CLASS}")
+# The seed of the hidden cases: fixed here so that every run of this script draws the same.
+SEED = "2026"
 
 # The gradebook: each exercise's status after each round of checking, drawn at the end.
 rounds: dict[str, dict[str, str]] = {}
 
 
-def grade(round_name: str) -> None:
-    """Record every exercise's status in the gradebook (the CLI prints them for the student)."""
-    rounds[round_name] = {r.name: r.status for r in exercises.check_dir(CLASS)}
+def grade(round_name: str, show: bool = False) -> exercises.Submission:
+    """Grade every exercise as `check` does (printing its report if ``show``), and record each
+    exercise's status in the gradebook."""
+    submission = exercises.grade_submission(CLASS, seed=int(SEED))
+    if show:
+        print(reports.text(submission))
+    rounds[round_name] = {r.name: r.status for r in submission.results}
+    return submission
 
 
 # %% [markdown]
@@ -73,13 +86,16 @@ print((CLASS / exercises.get("sigmoid").filename).read_text())
 # %% [markdown]
 # ## Step 2: check before writing anything
 #
-# Every exercise reports "not implemented yet" (TODO), and the exit status is 1: a CI job or a
-# submission script can tell a complete set from an incomplete one.
+# Every exercise reports "not implemented yet" (TODO) and 0 points, and `check` exits with
+# status 1: a CI job or a submission script can tell a complete set from an incomplete one.
+# (Here the Python function behind `check DIR --seed 2026` prints the report.) Each
+# exercise runs in a Python process of its own, without npsae (a file that only says
+# `from npsae.reference import sigmoid` gets an error, not the points), with a time limit
+# (`--timeout`, 10 s by default): a function that loops forever is a verdict, not a hang.
 
 # %%
-status = main(["exercises", "check", str(CLASS)])
-print(f"exit status: {status}")
-grade("fresh stubs")
+submission = grade("fresh stubs", show=True)
+print(f"exit status of check: {0 if submission.passed else 1}")
 
 # %% [markdown]
 # ## Step 3: a first attempt, with two classic mistakes
@@ -104,7 +120,7 @@ def mse(X_hat, X):
 """
 (CLASS / exercises.get("sigmoid").filename).write_text(SIGMOID_OVERFLOWS)
 (CLASS / exercises.get("mse").filename).write_text(MSE_DIVIDED_BY_2M)
-status = main(["exercises", "check", str(CLASS), "sigmoid", "mse"])
+status = main(["exercises", "check", str(CLASS), "sigmoid", "mse", "--seed", SEED])
 print(f"exit status: {status}")
 grade("first attempt")
 
@@ -113,7 +129,8 @@ grade("first attempt")
 #
 # $1 / (1 + e^{-z})$ overflows only where the answer is 0 anyway, and the mse divides by
 # $m\, n_\text{in}$.
-# Checking just these two exercises now exits with 0.
+# Checking just these two exercises now exits with 0, with full points: every test group
+# (shapes and dtypes, public values, hidden values, edge cases, inputs left unmodified) passed.
 
 # %%
 SIGMOID = """import numpy as np
@@ -130,7 +147,7 @@ def mse(X_hat, X):
 """
 (CLASS / exercises.get("sigmoid").filename).write_text(SIGMOID)
 (CLASS / exercises.get("mse").filename).write_text(MSE)
-status = main(["exercises", "check", str(CLASS), "sigmoid", "mse"])
+status = main(["exercises", "check", str(CLASS), "sigmoid", "mse", "--seed", SEED])
 print(f"exit status: {status}")
 grade("fixed")
 
@@ -148,7 +165,9 @@ assert "1 / (1 + np.exp(-Z))" in (CLASS / exercises.get("sigmoid").filename).rea
 # ## From Python: grade a function without any file
 #
 # In a notebook the student can grade a function directly: `check(name, fn)` returns a Result
-# with `.passed`, `.status`, `.message` (the diagnosis) and `.diagnostics` (the failing case).
+# with `.passed`, `.status`, `.message` (the diagnosis), `.diagnostics` (the failing case) and
+# `.score` of `.max_score` points. It runs the function in the notebook's own process: that is
+# for the student's own work; files handed in are graded with `check` from the command line.
 # Here the classic slip of exercise 2: applying the sigmoid again to $A$, which is already
 # $\sigma(z)$, instead of computing $\sigma'(z) = A (1 - A)$.
 
@@ -159,31 +178,66 @@ def sigmoid_grad(A):
     return s * (1 - s)
 
 
-result = exercises.check("sigmoid_grad", sigmoid_grad)
+result = exercises.check("sigmoid_grad", sigmoid_grad, seed=int(SEED))
 print(f"passed: {result.passed}\nmessage: {result.message}\ndiagnostics: {result.diagnostics}")
+print(f"score: {result.score:.2f} of {result.max_score:g}")
 
 # %% [markdown]
-# ## Step 6: the answer key, all green
+# ## Step 6: the instructor grades a class
 #
-# To see the grader accept every exercise, fill the remaining files with the answer key:
-# `reference_source(name)` is a file that hands the exercise over to npsae's own
-# implementation (useful to an instructor checking an installation, useless to a student).
-# Now `check` passes everything and exits with 0.
+# One folder per student, named by the student's id. `grade` checks every folder with the same
+# seed and writes one gradebook row per student: each exercise's points and the total. Here
+# three students hand in the two exercises of the lesson: one correct, one with the classic
+# mse mistake, and one whose sigmoid never returns; with a 2 s limit, that costs 2 s, not the
+# afternoon. A submission that crashes, exits or does not import gets its zero and grading
+# goes on.
 
 # %%
-for exercise in exercises.list_exercises():
-    if exercise.name not in ("sigmoid", "mse"):
-        (CLASS / exercise.filename).write_text(exercises.reference_source(exercise.name))
-status = main(["exercises", "check", str(CLASS)])
-print(f"exit status: {status}")
-grade("answer key")
-assert status == 0
+SUBMISSIONS = WORK / "submissions"
+students = {
+    "alice": {"sigmoid": SIGMOID, "mse": MSE},
+    "bob": {"sigmoid": SIGMOID, "mse": MSE_DIVIDED_BY_2M},
+    "carol": {"sigmoid": "def sigmoid(Z):\n    while True:\n        pass\n", "mse": MSE},
+}
+for student, files in students.items():
+    (SUBMISSIONS / student).mkdir(parents=True, exist_ok=True)
+    for name, source in files.items():
+        (SUBMISSIONS / student / exercises.get(name).filename).write_text(source)
+GRADEBOOK = WORK / "gradebook.csv"
+main(
+    ["exercises", "grade", str(SUBMISSIONS), "sigmoid", "mse", "--csv", str(GRADEBOOK)]
+    + ["--seed", SEED, "--timeout", "2", "--force"]
+)
+print(GRADEBOOK.read_text())
+
+# %% [markdown]
+# ## Step 7: Gradescope
+#
+# `check --format gradescope --output results.json` writes Gradescope's autograder results: a
+# test per test group with its points, the hidden values shown only after the due date, the
+# student's printed output and any written answers. `autograder OUT_DIR` writes the whole
+# autograder to upload (`setup.sh`, `run_autograder`, npsae's source, a README, and the zip);
+# its seed is fixed when it is written, so that every student gets the same hidden cases.
+
+# %%
+RESULTS = WORK / "results.json"
+main(
+    ["exercises", "check", str(SUBMISSIONS / "bob"), "sigmoid", "mse", "--format", "gradescope"]
+    + ["--output", str(RESULTS), "--seed", SEED, "--force"]
+)
+results = json.loads(RESULTS.read_text())
+for test in results["tests"]:
+    print(f"{test['number']:>5} {test['name']:<40} {test['score']:5.2f} / {test['max_score']:.2f}")
+AUTOGRADER = WORK / "autograder"
+if not AUTOGRADER.exists():
+    main(["exercises", "autograder", str(AUTOGRADER), "sigmoid", "mse", "--seed", SEED])
+print(sorted(p.name for p in AUTOGRADER.iterdir()))
 
 # %% [markdown]
 # ## The gradebook
 #
 # Each exercise (a row) after each round of checking (a column). Look at the sigmoid and mse
-# rows: red on the first attempt, green once fixed; the others stay grey until the answer key.
+# rows: red on the first attempt, green once fixed; the others stay grey, not written yet.
 
 # %%
 # status -> (colour, the mark `check` prints)

@@ -1,0 +1,151 @@
+"""Grade a student's folder of exercise files, or a class's folder of student folders.
+
+Every exercise runs in a process of its own (``isolation``) and is judged here; whatever one
+file does (hang, crash, exit, print, fail to import), the others are graded and the Submission
+is complete. The reference outputs of every case are computed before any student code runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from npsae.exercises.answers import read_answers
+from npsae.exercises.catalogue import EXERCISES
+from npsae.exercises.exercise import Exercise
+from npsae.exercises.grading import Observation, Result
+from npsae.exercises.isolation import MEMORY, TIMEOUT, run_child
+from npsae.exercises.scoring import assess, error_result, fresh_seed, plan
+
+#: Student processes run at once: two keeps a 2-core laptop responsive and halves the time.
+JOBS = 2
+#: The environment variable holding the grading seed when none is given.
+SEED_VARIABLE = "NPSAE_GRADING_SEED"
+
+
+@dataclasses.dataclass(frozen=True)
+class Submission:
+    """The grading of one folder: a Result per exercise, the seed of the hidden cases and the
+    wall-clock seconds it took."""
+
+    folder: Path
+    results: tuple[Result, ...]
+    seed: int
+    seconds: float
+
+    @property
+    def score(self) -> float:
+        return round(sum(r.score for r in self.results), 6)
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(r.max_score for r in self.results))
+
+    @property
+    def passed(self) -> bool:
+        """Every exercise graded passed (written questions are graded by hand, apart)."""
+        return all(r.passed for r in self.results)
+
+
+def resolve_seed(seed: int | None) -> int:
+    """``seed``, else ``$NPSAE_GRADING_SEED``, else a fresh random seed."""
+    if seed is not None:
+        return int(seed)
+    value = os.environ.get(SEED_VARIABLE, "").strip()
+    if not value:
+        return fresh_seed()
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"${SEED_VARIABLE} must be an integer, not {value!r}") from None
+
+
+def select(names: Iterable[str] | None) -> list[Exercise]:
+    """The exercises called ``names`` (all when None or empty), in course order; ValueError
+    naming an unknown one."""
+    names = list(names or ())
+    unknown = [n for n in names if n not in EXERCISES]
+    if unknown:
+        raise ValueError(f"no exercise {unknown[0]!r}; the exercises are {', '.join(EXERCISES)}")
+    return [e for e in EXERCISES.values() if not names or e.name in names]
+
+
+def submission_folder(folder: Path) -> Path:
+    """``folder``, or its only sub-folder when the exercise files are there (a student who
+    uploaded a folder rather than its files)."""
+    filenames = {e.filename for e in EXERCISES.values()}
+    if not folder.is_dir() or any((folder / f).is_file() for f in filenames):
+        return folder
+    inner = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))]
+    if len(inner) == 1 and any((inner[0] / f).is_file() for f in filenames):
+        return inner[0]
+    return folder
+
+
+def grade_submission(
+    directory: str | os.PathLike,
+    names: Iterable[str] | None = None,
+    *,
+    seed: int | None = None,
+    timeout: float = TIMEOUT,
+    memory: int = MEMORY,
+    jobs: int = JOBS,
+) -> Submission:
+    """Grade the exercise files in ``directory`` (every exercise, or those in ``names``), each
+    in its own process limited to ``timeout`` seconds and ``memory`` bytes, ``jobs`` at once.
+
+    ``seed`` draws the hidden cases (else ``$NPSAE_GRADING_SEED``, else a fresh seed, kept in
+    the Submission). A missing folder or file, a file that does not import, a function that
+    hangs or kills its process: each is that exercise's verdict, with 0 points.
+    """
+    exercises = select(names)
+    seed = resolve_seed(seed)
+    start = time.perf_counter()
+    folder = submission_folder(Path(directory))
+    # Every reference output first: nothing a student's file does can reach them.
+    plans = {e.name: plan(e, seed) for e in exercises if (folder / e.filename).is_file()}
+
+    def grade_one(exercise: Exercise) -> Result:
+        path = folder / exercise.filename
+        answers = read_answers(path, exercise.questions) if exercise.questions else ()
+        if not folder.is_dir():
+            return error_result(
+                exercise, f"{folder} is not a folder: nothing to grade", answers=answers
+            )
+        if exercise.name not in plans:
+            return error_result(
+                exercise, f"{exercise.filename} not found in {folder}", answers=answers
+            )
+        planned = plans[exercise.name]
+        run = run_child(path, exercise.name, [p.case.args for p in planned], timeout, memory)
+        if run.load_error is not None:
+            return error_result(exercise, run.load_error, run.output, answers)
+        # The case that was running when the process stopped says how; those after it never ran.
+        first = _first_missing(run.observations)
+        observations = [
+            seen
+            if seen is not None
+            else Observation(problem=run.stopped if i == first else f"not run: {run.stopped}")
+            for i, seen in enumerate(run.observations)
+        ]
+        return assess(exercise, planned, observations, run.output, answers)
+
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        results = tuple(pool.map(grade_one, exercises))
+    return Submission(folder, results, seed, time.perf_counter() - start)
+
+
+def _first_missing(observations: tuple) -> int | None:
+    return next((i for i, seen in enumerate(observations) if seen is None), None)
+
+
+def student_folders(directory: str | os.PathLike) -> list[Path]:
+    """The sub-folders of ``directory``, one per student (named by the student's id), sorted;
+    hidden ones (``.git``, ``__MACOSX``) are not students."""
+    return sorted(
+        p for p in Path(directory).iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
+    )

@@ -1,0 +1,228 @@
+"""Run a student's function in a process of its own, with limits, and read back what it did.
+
+One fresh interpreter per exercise (``sys.executable -I -B runner.py``, never a fork of the
+grader), in a new session (its own process group, killed whole at the end), with:
+
+- a wall-clock limit (``TIMEOUT`` seconds by default), and on POSIX an address-space limit
+  (``MEMORY`` bytes) and a file-size limit, both set by the runner before the student's code runs;
+- one BLAS thread, no stdin, its output captured to a file of which ``OUTPUT_BYTES`` are kept;
+- the grading seed removed from its environment, and npsae not importable (see ``runner``).
+
+Only data comes back (``wire``: ``.npz`` read without pickle, sizes checked first); a file that
+cannot be read is that case's failure. The runner's own sources are read once, when this module
+is imported, and copied next to the job: a student's file that rewrites the installed package
+changes nothing for the next exercise. What the student's process can still do is return values
+(or forge the files that carry them), which is no more than its function could do: every
+comparison and every verdict is made in the grader's process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from npsae.exercises import wire
+from npsae.exercises.casefns import CaseFunction
+from npsae.exercises.grading import Observation, Raised
+
+#: Wall-clock limit of one exercise's process, in seconds.
+TIMEOUT = 10.0
+#: Address-space limit of one exercise's process, in bytes (POSIX only).
+MEMORY = 2 * 2**30
+#: How much of the student's printed output is kept, per exercise.
+OUTPUT_BYTES = 4096
+
+_HERE = Path(__file__).resolve().parent
+_SOURCES = {
+    name: (_HERE / f"{name}.py").read_bytes() for name in ("runner", "wire", "casefns", "loader")
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ChildRun:
+    """What one exercise's process did: ``load_error`` when the file could not provide the
+    function; one Observation per case that finished (None for those that did not);
+    ``stopped``, how the process ended early (None if it finished every case); ``output``, the
+    first ``OUTPUT_BYTES`` it printed; ``seconds``, its wall-clock time."""
+
+    load_error: str | None
+    observations: tuple[Observation | None, ...]
+    stopped: str | None
+    output: str
+    seconds: float
+
+
+def run_child(
+    path: Path, function: str, cases: list[tuple], timeout: float = TIMEOUT, memory: int = MEMORY
+) -> ChildRun:
+    """Import ``function`` from ``path`` in a fresh interpreter and call it on each argument
+    tuple of ``cases``."""
+    exchange = Path(tempfile.mkdtemp(prefix="npsae-grade-"))
+    try:
+        for name, source in _SOURCES.items():
+            (exchange / f"{name}.py").write_bytes(source)
+        wire.write(
+            exchange / "job.npz",
+            {"file": str(path.resolve()), "function": function, "cases": cases},
+            CaseFunction,
+        )
+        start = time.perf_counter()
+        with open(exchange / "output.txt", "wb") as out:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-I",
+                    "-B",
+                    str(exchange / "runner.py"),
+                    str(exchange),
+                    str(memory),
+                ],
+                cwd=exchange,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=_child_environment(),
+                start_new_session=True,
+            )
+            try:
+                proc.wait(timeout)
+                timed_out = False
+            except subprocess.TimeoutExpired:
+                timed_out = True
+            finally:
+                # The whole group: whatever the student's code forked dies with it.
+                _kill_group(proc)
+        seconds = time.perf_counter() - start
+        return _collect(exchange, len(cases), proc.returncode, timed_out, timeout, seconds)
+    finally:
+        shutil.rmtree(exchange, ignore_errors=True)
+
+
+def _child_environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NPSAE_")}
+    # One thread each: a class's worth of processes must not fight over the cores.
+    env.update(
+        OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONIOENCODING="utf-8"
+    )
+    return env
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    if hasattr(os, "killpg"):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    else:  # Windows: no process groups; the process itself
+        proc.kill()
+    proc.wait()
+
+
+def _collect(
+    exchange: Path, n_cases: int, returncode: int, timed_out: bool, timeout: float, seconds: float
+) -> ChildRun:
+    output = _read_output(exchange / "output.txt")
+    loaded = _read(exchange / "loaded.npz")
+    if isinstance(loaded, dict) and loaded.get("error") is None and "error" in loaded:
+        observations = tuple(_observation(exchange / f"case-{i}.npz") for i in range(n_cases))
+        finished = next((i for i, seen in enumerate(observations) if seen is None), None)
+        if finished is None:
+            return ChildRun(None, observations, None, output, seconds)
+        where = f"in case {finished + 1} of {n_cases}"
+        return ChildRun(
+            None, observations, _ending(returncode, timed_out, timeout, where), output, seconds
+        )
+    if isinstance(loaded, dict) and isinstance(loaded.get("error"), str):
+        return ChildRun(loaded["error"], (), None, output, seconds)
+    ending = _ending(returncode, timed_out, timeout, "while its file was being imported")
+    return ChildRun(ending, (), ending, output, seconds)
+
+
+def _ending(returncode: int, timed_out: bool, timeout: float, where: str) -> str:
+    """How the student's process ended, for the student."""
+    if timed_out:
+        return f"timed out after {timeout:g} s {where}: an infinite loop?"
+    if returncode is not None and returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        if name == "SIGXFSZ":
+            return f"stopped {where}: it wrote more than the grader allows (printing in a loop?)"
+        return f"the process was killed by {name} {where} (out of memory, or a crash?)"
+    return (
+        f"the process exited with status {returncode} {where}: exit(), sys.exit() or "
+        "os._exit() ends the grading of this exercise"
+    )
+
+
+def _read(path: Path) -> object:
+    if not path.exists():
+        return None
+    try:
+        return wire.read(path, CaseFunction)
+    except wire.WireError as err:
+        return err
+
+
+def _observation(path: Path) -> Observation | None:
+    """The observation in ``path``; None when there is none; one with a ``problem`` when the
+    file is not what the runner writes."""
+    seen = _read(path)
+    if seen is None:
+        return None
+    damaged = Observation(
+        problem="the grader could not read this case's result (a damaged or forged file)"
+    )
+    if not isinstance(seen, dict):
+        return damaged
+    if isinstance(seen.get("unreadable"), str):
+        return Observation(problem=f"returned a value the grader cannot read: {seen['unreadable']}")
+    after = seen.get("after")
+    if not isinstance(after, list):
+        return damaged
+    raised = seen.get("raised")
+    if raised is not None:
+        fields = ("type", "bases", "message", "where")
+        if (
+            not isinstance(raised, dict)
+            or set(raised) != set(fields)
+            or not isinstance(raised["bases"], list)
+        ):
+            return damaged
+        if not all(
+            isinstance(x, str)
+            for x in (raised["type"], raised["message"], raised["where"], *raised["bases"])
+        ):
+            return damaged
+        return Observation(
+            raised=Raised(
+                raised["type"], tuple(raised["bases"]), raised["message"], raised["where"]
+            ),
+            after=tuple(after),
+        )
+    if "value" not in seen:
+        return damaged
+    return Observation(value=seen["value"], after=tuple(after))
+
+
+def _read_output(path: Path) -> str:
+    """The first ``OUTPUT_BYTES`` the process printed, as text without control characters (a
+    student's output may not move the cursor or fake the grader's lines)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(OUTPUT_BYTES + 1)
+    except OSError:
+        return ""
+    text = data[:OUTPUT_BYTES].decode("utf-8", errors="replace")
+    text = "".join(ch if ch in "\n\t" or ch.isprintable() else "?" for ch in text)
+    if len(data) > OUTPUT_BYTES:
+        text += f"\n[... cut: only the first {OUTPUT_BYTES} bytes are kept]"
+    return text

@@ -1,0 +1,190 @@
+"""A graded submission in the formats a course uses: text for the student's terminal, npsae's
+own JSON, Gradescope's ``results.json``, and a gradebook row.
+
+Gradescope's autograder format (https://gradescope-autograders.readthedocs.io/en/latest/specs/):
+top-level ``score``, ``execution_time`` (seconds), ``output`` (shown to the student),
+``visibility``, ``stdout_visibility``, ``extra_data`` and ``tests``, each test with ``name``,
+``number``, ``score``, ``max_score``, ``status`` ("passed" / "failed"), ``output``, ``tags`` and
+``visibility`` ("visible", "hidden", "after_due_date", "after_published"). Here a test is one test
+group of one exercise; the hidden group is shown ``after_due_date``. A written question is a test
+worth 0 automatic points, tagged "manual", that carries the student's answer for the instructor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from npsae import __version__
+from npsae.exercises.catalogue import EXERCISES
+from npsae.exercises.classroom import SEED_VARIABLE, Submission
+from npsae.exercises.grading import FAILED, Result
+
+#: The verdict column of the text report, by Result.status.
+MARKS = {"passed": "PASS", "failed": "FAIL", "not implemented": "TODO", "error": "ERROR"}
+#: Lines of a student's printed output shown in the text report (all of it is in the JSON).
+OUTPUT_LINES = 8
+
+
+def points(x: float) -> str:
+    """A score as people write it: 37.5, 4, 0.67."""
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def summary_lines(submission: Submission) -> list[str]:
+    """The closing lines of every report: how many passed, the score, the seed."""
+    results = submission.results
+    lines = [
+        f"{sum(r.passed for r in results)} of {len(results)} passed",
+        f"score {points(submission.score)} / {points(submission.max_score)}",
+        f"hidden cases drawn with seed {submission.seed} (grade again the same way with "
+        f"--seed {submission.seed} or ${SEED_VARIABLE}={submission.seed})",
+    ]
+    questions = sum(len(r.answers) for r in results)
+    if questions:
+        answered = sum(bool(a.answer) for r in results for a in r.answers)
+        lines.append(
+            f"written questions: {answered} of {questions} answered, graded by your instructor "
+            "(not in the score above)"
+        )
+    return lines
+
+
+def text(submission: Submission) -> str:
+    """The report ``exercises check`` prints: a line per exercise, its diagnosis, the score."""
+    results = submission.results
+    width = max((len(r.name) for r in results), default=0)
+    pad = " " * (5 + 1 + width + 2)
+    lines = []
+    for r in results:
+        score = f"{points(r.score)}/{points(r.max_score)}"
+        lines.append(f"{MARKS[r.status]:<5} {r.name:<{width}}  {score:>9}  {r.message}")
+        lines += [f"{pad}    {d}" for d in r.diagnostics]
+        if r.status == FAILED and r.groups:
+            lines.append(
+                f"{pad}    " + ", ".join(f"{g.name} {g.passed}/{g.total}" for g in r.groups)
+            )
+        if r.output:
+            shown = r.output.splitlines()
+            lines.append(f"{pad}    printed by your code:")
+            lines += [f"{pad}    | {line}" for line in shown[:OUTPUT_LINES]]
+            if len(shown) > OUTPUT_LINES:
+                lines.append(f"{pad}    | ... ({len(shown) - OUTPUT_LINES} more lines)")
+        for i, a in enumerate(r.answers, 1):
+            state = f"answered ({len(a.answer)} characters)" if a.answer else "NOT ANSWERED"
+            lines.append(f"{pad}    written question {i} (graded by your instructor): {state}")
+    return "\n".join(lines + summary_lines(submission)) + "\n"
+
+
+def as_json(submission: Submission) -> dict[str, Any]:
+    """npsae's own structured result of a submission."""
+    return {
+        "npsae_version": __version__,
+        "folder": str(submission.folder),
+        "seed": submission.seed,
+        "seconds": round(submission.seconds, 3),
+        "score": submission.score,
+        "max_score": submission.max_score,
+        "passed": sum(r.passed for r in submission.results),
+        "exercises": [_exercise_json(r) for r in submission.results],
+    }
+
+
+def _exercise_json(r: Result) -> dict[str, Any]:
+    exercise = EXERCISES[r.name]
+    return {
+        "number": exercise.number,
+        "name": r.name,
+        "file": exercise.filename,
+        "status": r.status,
+        "message": r.message,
+        "diagnostics": list(r.diagnostics),
+        "score": round(r.score, 6),
+        "max_score": r.max_score,
+        "groups": [
+            {
+                "name": g.name,
+                "passed": g.passed,
+                "total": g.total,
+                "score": round(g.score, 6),
+                "max_score": round(g.max_score, 6),
+                "hidden": g.hidden,
+            }
+            for g in r.groups
+        ],
+        "output": r.output,
+        "written_questions": [
+            {"question": a.question, "answer": a.answer, "graded": "manually"} for a in r.answers
+        ],
+    }
+
+
+def gradescope(submission: Submission) -> dict[str, Any]:
+    """Gradescope's ``results.json`` for a submission."""
+    tests = []
+    for r in submission.results:
+        exercise = EXERCISES[r.name]
+        head = f"{exercise.number:02d} {r.name}"
+        verdict = "\n".join([f"{MARKS[r.status]}: {r.message}", *r.diagnostics])
+        if r.output:
+            verdict += f"\n\nPrinted by your code (first {len(r.output)} characters):\n{r.output}"
+        if not r.groups:
+            tests.append(_test(f"{head}", f"{exercise.number}.1", 0.0, r.max_score, verdict))
+        for k, g in enumerate(r.groups, 1):
+            detail = f"{g.passed} of {g.total} {'hidden ' if g.hidden else ''}cases passed"
+            tests.append(
+                _test(
+                    f"{head}: {g.name}",
+                    f"{exercise.number}.{k}",
+                    g.score,
+                    g.max_score,
+                    f"{detail}\n\n{verdict}" if k == 1 else detail,
+                    "after_due_date" if g.hidden else "visible",
+                )
+            )
+        for i, a in enumerate(r.answers, 1):
+            test = _test(
+                f"{head}: written question {i} (graded by your instructor)",
+                f"{exercise.number}.q{i}",
+                0.0,
+                0.0,
+                f"Question: {a.question}\n\nYour answer:\n{a.answer or '(not answered)'}",
+            )
+            del test["status"]
+            tests.append({**test, "tags": ["manual"]})
+    return {
+        "score": submission.score,
+        "execution_time": round(submission.seconds, 2),
+        "output": "\n".join(summary_lines(submission)),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "extra_data": {"seed": submission.seed, "npsae_version": __version__},
+    }
+
+
+def _test(
+    name: str, number: str, score: float, max_score: float, output: str, visibility: str = "visible"
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "number": number,
+        "score": round(score, 4),
+        "max_score": round(max_score, 4),
+        "status": "passed" if score >= max_score else "failed",
+        "output": output,
+        "visibility": visibility,
+    }
+
+
+def gradebook_header(names: list[str]) -> list[str]:
+    """The gradebook's columns: the student, each exercise's score, the total and its maximum."""
+    return ["student", *names, "total", "max_score"]
+
+
+def gradebook_row(student: str, submission: Submission) -> list[str]:
+    return [
+        student,
+        *(points(r.score) for r in submission.results),
+        points(submission.score),
+        points(submission.max_score),
+    ]

@@ -1,0 +1,228 @@
+"""Points: an exercise's cases (public, hidden, edge), its test groups, and its Result.
+
+An exercise is worth ``Exercise.points`` (set by its difficulty), split over five test groups
+by the weights of ``GROUPS``:
+
+    shapes and dtypes        every case that returns: the right kind of result, shapes, dtype
+    public values            the public cases (fixed by the exercise's seed, shown on failure)
+    hidden values            the hidden cases (drawn from the grading seed, never shown)
+    edge cases               the fixed edge cases (extreme values, empty arrays, bad input)
+    inputs left unmodified   every case: no argument left changed, and a well-formed result
+
+A group scores its share of the points times the fraction of its cases passed (partial credit).
+A group without cases (an exercise with no edge cases, or no random cases to hide) is left out,
+and the others share its weight: every exercise is always worth its full points.
+
+The hidden cases are the random (non-edge) cases of ``spec.cases(rng)`` with ``rng`` drawn from
+the grading seed and the exercise's name; one equal to a public case is dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from npsae.exercises.exercise import Exercise
+from npsae.exercises.grading import (
+    ERROR,
+    FAILED,
+    NOT_IMPLEMENTED,
+    PASSED,
+    Answer,
+    Case,
+    GroupScore,
+    Observation,
+    Result,
+    Spec,
+    Verdict,
+    expected_outputs,
+    judge,
+    snapshot,
+)
+
+PUBLIC, HIDDEN, EDGE = "public", "hidden", "edge"
+
+
+@dataclasses.dataclass(frozen=True)
+class Group:
+    key: str
+    title: str
+    weight: float
+    hidden: bool = False
+
+
+#: The test groups, in report order, with their share of an exercise's points.
+GROUPS = (
+    Group("shapes", "shapes and dtypes", 0.10),
+    Group(PUBLIC, "public values", 0.35),
+    Group(HIDDEN, "hidden values", 0.35, hidden=True),
+    Group(EDGE, "edge cases", 0.10),
+    Group("unmodified", "inputs left unmodified", 0.10),
+)
+
+
+def fresh_seed() -> int:
+    """A new random grading seed (recorded in the results, to grade again the same way)."""
+    return secrets.randbelow(2**31)
+
+
+def hidden_rng(seed: int, name: str) -> np.random.Generator:
+    """The generator of exercise ``name``'s hidden cases under grading seed ``seed``."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode())])
+
+
+@dataclasses.dataclass(frozen=True)
+class Planned:
+    """A case to run: its kind (public, hidden, edge), its number among the cases shown with it,
+    the reference's outputs and a snapshot of its arguments, both taken before any student code
+    runs."""
+
+    case: Case
+    kind: str
+    number: int
+    of: int
+    expected: dict | None
+    before: tuple
+
+    @property
+    def heading(self) -> str:
+        if self.kind == HIDDEN:
+            # A hidden case is described, never shown: its inputs stay with the grader.
+            return f"hidden case {self.number} of {self.of} ({self.case.label}): inputs not shown"
+        return f"case {self.number} of {self.of}: {self.case.label}"
+
+
+def plan(exercise: Exercise, seed: int) -> list[Planned]:
+    """Every case of ``exercise`` to run: the public ones (edge cases among them), then the
+    hidden ones drawn with ``seed``; reference outputs computed now, before any student code."""
+    spec = exercise.spec
+    public = spec.cases(np.random.default_rng(spec.seed))
+    hidden = [
+        c
+        for c in spec.cases(hidden_rng(seed, exercise.name))
+        if not c.edge and not any(_same_case(c, p) for p in public)
+    ]
+    # A drawn case the reference itself refuses (an exercise's generator gone out of range)
+    # would be no test of the student: it is left out.
+    hidden = [c for c in hidden if _reference_accepts(spec, c)]
+    planned = []
+    for cases, kind_of in (
+        (public, lambda c: EDGE if c.edge else PUBLIC),
+        (hidden, lambda c: HIDDEN),
+    ):
+        for number, case in enumerate(cases, 1):
+            expected = expected_outputs(spec, case)
+            planned.append(
+                Planned(case, kind_of(case), number, len(cases), expected, snapshot(case))
+            )
+    return planned
+
+
+def _reference_accepts(spec: Spec, case: Case) -> bool:
+    try:
+        expected_outputs(spec, case)
+    except Exception:  # whatever the reference raises
+        return False
+    return True
+
+
+def _same_case(a: Case, b: Case) -> bool:
+    return a.label == b.label and len(a.args) == len(b.args) and all(map(_same, a.args, b.args))
+
+
+def _same(x: Any, y: Any) -> bool:
+    if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+        return isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and np.array_equal(x, y)
+    try:
+        return bool(x == y)
+    except ValueError:  # objects holding arrays
+        return False
+
+
+def assess(
+    exercise: Exercise,
+    planned: Sequence[Planned],
+    observations: Sequence[Observation],
+    output: str = "",
+    answers: tuple[Answer, ...] = (),
+) -> Result:
+    """The Result of ``exercise`` from one observation per planned case: the first failing
+    case (public before hidden) gives the message, every case counts towards its groups."""
+    spec = exercise.spec
+    verdicts = [
+        judge(spec, p.case, seen, p.expected, p.before, diagnose=False)
+        for p, seen in zip(planned, observations, strict=True)
+    ]
+    groups = _group_scores(exercise.points, planned, verdicts)
+    score = round(sum(g.score for g in groups), 6)
+    common = {
+        "score": score,
+        "max_score": float(exercise.points),
+        "groups": groups,
+        "output": output,
+        "answers": answers,
+    }
+    failing = next((i for i, v in enumerate(verdicts) if v.failure is not None), None)
+    if failing is None:
+        counts = f"{sum(p.kind != HIDDEN for p in planned)} public"
+        n_hidden = sum(p.kind == HIDDEN for p in planned)
+        message = (
+            f"passed ({counts} and {n_hidden} hidden cases)"
+            if n_hidden
+            else f"passed ({counts} cases)"
+        )
+        return Result(exercise.name, PASSED, message, **common)
+    p = planned[failing]
+    # Named again with the diagnosis, which only the reported case needs.
+    status, message, details = judge(
+        spec, p.case, observations[failing], p.expected, p.before
+    ).failure
+    if status == NOT_IMPLEMENTED:
+        return Result(exercise.name, status, message, **common)
+    details = () if p.kind == HIDDEN else details
+    return Result(exercise.name, FAILED, message, (p.heading, *details), **common)
+
+
+def _group_scores(
+    points: float, planned: Sequence[Planned], verdicts: Sequence[Verdict]
+) -> tuple[GroupScore, ...]:
+    tally: dict[str, list[int]] = {g.key: [0, 0] for g in GROUPS}
+
+    def count(key: str, passed: bool | None) -> None:
+        if passed is not None:
+            tally[key][0] += bool(passed)
+            tally[key][1] += 1
+
+    for p, v in zip(planned, verdicts, strict=True):
+        count(p.kind, v.failure is None)
+        count("shapes", v.well_formed)
+        count("unmodified", v.unmodified)
+    present = [g for g in GROUPS if tally[g.key][1]]
+    total_weight = sum(g.weight for g in present)
+    scores = []
+    for g in present:
+        passed, total = tally[g.key]
+        worth = points * g.weight / total_weight
+        scores.append(GroupScore(g.title, passed, total, worth * passed / total, worth, g.hidden))
+    return tuple(scores)
+
+
+def error_result(
+    exercise: Exercise, message: str, output: str = "", answers: tuple[Answer, ...] = ()
+) -> Result:
+    """The Result of an exercise that could not be graded at all (no file, no function...):
+    every group scores 0."""
+    return Result(
+        exercise.name,
+        ERROR,
+        message,
+        score=0.0,
+        max_score=float(exercise.points),
+        output=output,
+        answers=answers,
+    )
