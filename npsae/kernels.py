@@ -14,6 +14,12 @@ Sums are accumulated in float64, as the reference does, so the backends agree to
 float32 stays float32 (constants are cast to the data's type) and its exp is a vectorisable
 polynomial (``_exp_float32``, a few ulps); float64, the dtype of gradient checks, uses libm's.
 
+The encoder stage also selects, as the reference's does: the top k of each row, the top k m of
+the batch (BatchTopK, by a partial sort instead of a full one) or what exceeds a threshold.
+JumpReLU's training stage (``jumprelu_activation``) also records which pre-activations lie in
+the thresholds' kernel window, the one thing its pseudo-derivative needs once Z is overwritten
+(``window_sums`` then reduces it against dL/dH). AuxK reuses the stages on the dead units.
+
 Two smaller kernels serve the training step: ``add_weight_decay_grad`` (twin of the function of
 that name in ``npsae.penalties``) and ``gather_pixels``, which builds a training batch from uint8
 images (twin of ``datasets.as_float(pixels[index])``).

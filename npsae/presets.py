@@ -15,8 +15,8 @@ from the same values.
 - "bars-kl", "bars-l1", "bars-topk", "bars-l1-decoder", "bars-batchtopk", "bars-topk-auxk",
   "bars-jumprelu": one recipe per sparsity variant that recovers all 16 bars of the 8 x 8 bars
   problem (``npsae.make_bars``) from seed 0 — 24 units, a linear output and sse; a test holds
-  each to it. Without AuxK, BatchTopK (k = 2) leaves a quarter of its units dead and recovers
-  15 bars; AuxK revives them.
+  each to it. Without AuxK, "bars-batchtopk" ends with 9 of its 24 units dead and 14 bars
+  recovered; with it, none dead and all 16 (a test holds this too).
 """
 
 from __future__ import annotations

@@ -312,20 +312,41 @@ def mse(X_hat, X):
     assert "could not read" in r.message
 
 
-def test_a_forked_process_dies_with_the_exercise(tmp_path):
-    marker = tmp_path / "still-alive"
-    source = f"""import os
+def outliving(marker, escape=""):
+    """A correct sigmoid file that first forks a process which, 3 s later, creates ``marker``;
+    ``escape`` runs in the fork first (e.g. setsid and a second fork)."""
+    return f"""import os
 import time
 
 if os.fork() == 0:
+    {escape}
     time.sleep(3)
     open({str(marker)!r}, "w").close()
     os._exit(0)
 
 {SIGMOID_OK}"""
-    write_submission(tmp_path, {"sigmoid": source})
+
+
+def test_a_forked_process_dies_with_the_exercise(tmp_path):
+    marker = tmp_path / "still-alive"
+    write_submission(tmp_path, {"sigmoid": outliving(marker)})
     r = result(grade(tmp_path, ["sigmoid"])[0], "sigmoid")
     assert r.passed
+    time.sleep(4)
+    assert not marker.exists()
+
+
+def test_a_process_that_leaves_its_group_dies_with_the_command(tmp_path):
+    # A double fork and setsid escape the process group; the command adopts the orphan (Linux's
+    # child subreaper) and kills it. Run as a command, in a process of its own.
+    marker = tmp_path / "still-alive"
+    escape = "os.setsid()\n    if os.fork():\n        os._exit(0)"
+    write_submission(tmp_path, {"sigmoid": outliving(marker, escape)})
+    command = ["exercises", "check", str(tmp_path), "sigmoid", "--seed", "1"]
+    done = subprocess.run(
+        [sys.executable, "-m", "npsae", *command], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
     time.sleep(4)
     assert not marker.exists()
 
@@ -599,6 +620,7 @@ def test_wire_round_trip_keeps_values_types_and_identity(tmp_path):
     f = CaseFunction("sin_cubic", {"w": np.ones(3)})
     g = CaseFunction("tanh_square_of", {"x": x, "w": x * 2})
     message = [
+        np.ma.masked_array(x),
         x,
         np.float32(1.5),
         float("nan"),
@@ -616,6 +638,7 @@ def test_wire_round_trip_keeps_values_types_and_identity(tmp_path):
     ]
     wire.write(tmp_path / "m.npz", message, CaseFunction)
     back = wire.read(tmp_path / "m.npz", CaseFunction)
+    assert type(back.pop(0)) is np.ndarray  # a subclass comes back as its plain data
     assert np.array_equal(back[0], x) and back[1] == np.float32(1.5) and type(back[1]) is np.float32
     assert np.isnan(back[2]) and np.copysign(1, back[3]) == -1 and back[4] == 10**30
     assert back[5:10] == [True, None, "text", b"\x00\x01", np.dtype(">i4")]

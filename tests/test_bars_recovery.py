@@ -44,6 +44,20 @@ def test_variant_recovers_all_bars(bars, variant):
     assert history["l0"][-1] < 6  # a sparse code: about two bars are on per image
 
 
+def test_auxk_revives_the_units_batchtopk_leaves_dead(bars):
+    """The same recipe without AuxK ends with dead units and misses bars; AuxK revives them."""
+    X, features = bars
+    preset = presets.get("bars-batchtopk")
+    results = {}
+    for aux_k in (8, None):
+        model = presets.build("bars-batchtopk", X.shape[1], seed=0, aux_k=aux_k)
+        history = fit(model, X, preset.epochs, batch_size=64, optimizer=Adam(preset.lr), verbose=0)
+        W2 = model.params["W2"]
+        results[aux_k] = (history["dead_fraction"][-1], features_recovered(features, W2, 0.9))
+    assert results[8] == (0.0, 16)
+    assert results[None][0] > 0.25 and results[None][1] < 16
+
+
 def test_mmcs_of_the_bars_themselves_and_of_random_rows(bars):
     _, features = bars
     assert mmcs(features, features) == pytest.approx(1.0)

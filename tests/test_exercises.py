@@ -387,12 +387,19 @@ def test_load_errors(tmp_path):
 # --------------------------------------------------------------------------- the command
 
 
-def run(argv, capsys):
+def run_err(argv, capsys):
+    """Run ``npsae exercises ARGV``: (exit status, stdout, stderr)."""
     parser = argparse.ArgumentParser(prog="npsae")
     cli.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["exercises", *map(str, argv)])
     status = args.func(args)
-    return status, capsys.readouterr().out
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def run(argv, capsys):
+    status, out, _ = run_err(argv, capsys)
+    return status, out
 
 
 def test_cli_list(capsys):
@@ -432,15 +439,6 @@ def test_cli_start_and_check(tmp_path, capsys):
     assert status == 0, out
     assert out.count("PASS") == len(NAMES) and "18 of 18 passed" in out
     assert f"score {TOTAL} / {TOTAL}" in out
-
-
-def run_err(argv, capsys):
-    parser = argparse.ArgumentParser(prog="npsae")
-    cli.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["exercises", *map(str, argv)])
-    status = args.func(args)
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 def test_cli_check_usage_errors(tmp_path, capsys, monkeypatch):

@@ -40,19 +40,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     start.add_argument("--force", action="store_true", help="overwrite existing files")
     start.set_defaults(func=run_start)
 
-    grading = argparse.ArgumentParser(add_help=False)
-    grading.add_argument(
-        "--seed",
-        type=int,
-        help=f"seed of the hidden cases (default: ${SEED_VARIABLE}, else a fresh random seed, "
-        "which the results record)",
-    )
-    grading.add_argument(
+    # The options of every command that grades (and of the autograder it writes).
+    limit = argparse.ArgumentParser(add_help=False)
+    limit.add_argument(
         "--timeout",
         type=float,
         default=TIMEOUT,
         metavar="S",
         help=f"wall-clock limit of each exercise, in seconds (default {TIMEOUT:g})",
+    )
+    grading = argparse.ArgumentParser(add_help=False, parents=[limit])
+    grading.add_argument(
+        "--seed",
+        type=int,
+        help=f"seed of the hidden cases (default: ${SEED_VARIABLE}, else a fresh random seed, "
+        "which the results record)",
     )
     grading.add_argument(
         "--jobs",
@@ -119,6 +121,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     autograder = actions.add_parser(
         "autograder",
+        parents=[limit],
         help="write a Gradescope autograder into OUT_DIR",
         description="Write a ready Gradescope autograder into OUT_DIR (new or empty): "
         "setup.sh, run_autograder, npsae's source, a README for instructors, and all of it "
@@ -127,13 +130,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     autograder.add_argument("out", type=Path, metavar="OUT_DIR")
     autograder.add_argument("names", nargs="*", metavar="NAME", help="only these exercises")
     autograder.add_argument("--seed", type=int, help="seed of the hidden cases (default: random)")
-    autograder.add_argument(
-        "--timeout",
-        type=float,
-        default=TIMEOUT,
-        metavar="S",
-        help=f"wall-clock limit of each exercise, in seconds (default {TIMEOUT:g})",
-    )
     autograder.set_defaults(func=run_autograder)
 
 
@@ -220,10 +216,12 @@ def _write(action: str, write: Callable[[], tuple[list, list]], kept_note: str) 
 def run_check(args: argparse.Namespace) -> int:
     from npsae._fileio import atomic_write
     from npsae.exercises import grade_submission, reports
+    from npsae.exercises.isolation import become_subreaper
 
     error = _check_options(args, args.output)
     if error:
         return _usage_error(args, error)
+    become_subreaper()
     submission = grade_submission(
         args.dir, args.names, seed=args.seed, timeout=args.timeout, jobs=args.jobs
     )
@@ -250,10 +248,12 @@ def run_grade(args: argparse.Namespace) -> int:
     from npsae._fileio import atomic_write
     from npsae.exercises import grade_submission, reports
     from npsae.exercises.classroom import select, student_folders
+    from npsae.exercises.isolation import become_subreaper
 
     error = _check_options(args, args.csv)
     if error:
         return _usage_error(args, error)
+    become_subreaper()
     if not args.submissions.is_dir():
         return _usage_error(args, f"{args.submissions} is not a folder")
     students = student_folders(args.submissions)

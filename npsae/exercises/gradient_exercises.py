@@ -174,8 +174,8 @@ Returns:
     dZ: (m, n_hidden), the dtype of dH.
 
 Hint: treat the selection as fixed (which units are kept does not change under an
-infinitesimal change of Z, away from ties), then differentiate what is left. What is relu'(z)
-for z < 0, and can a kept unit have z < 0?
+infinitesimal change of Z, away from ties), then differentiate what is left, taking
+relu'(0) = 0. What is relu'(z) for z < 0, and can a kept unit have z < 0?
 """,
     spec=Spec(
         reference=_topk_grad,

@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -75,22 +76,24 @@ def run_child(
         )
         start = time.perf_counter()
         with open(exchange / "output.txt", "wb") as out:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-I",
-                    "-B",
-                    str(exchange / "runner.py"),
-                    str(exchange),
-                    str(memory),
-                ],
-                cwd=exchange,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=_child_environment(),
-                start_new_session=True,
-            )
+            with _LOCK:  # a sweep for strays never mistakes this process for one
+                proc = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-I",
+                        "-B",
+                        str(exchange / "runner.py"),
+                        str(exchange),
+                        str(memory),
+                    ],
+                    cwd=exchange,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    env=_child_environment(),
+                    start_new_session=True,
+                )
+                _RUNNING.add(proc.pid)
             try:
                 proc.wait(timeout)
                 timed_out = False
@@ -99,10 +102,68 @@ def run_child(
             finally:
                 # The whole group: whatever the student's code forked dies with it.
                 _kill_group(proc)
+                with _LOCK:
+                    _RUNNING.discard(proc.pid)
+                    _reap_strays()
         seconds = time.perf_counter() - start
         return _collect(exchange, len(cases), proc.returncode, timed_out, timeout, seconds)
     finally:
         shutil.rmtree(exchange, ignore_errors=True)
+
+
+# The student processes running now (their pids), and the lock that guards starting one and
+# sweeping for strays.
+_RUNNING: set[int] = set()
+_LOCK = threading.Lock()
+_SUBREAPER = False
+
+
+def become_subreaper() -> bool:
+    """On Linux, make this process adopt its orphaned descendants (``PR_SET_CHILD_SUBREAPER``)
+    instead of init: a student's process that escapes its process group (a double fork and
+    ``setsid``) then becomes this process's child when its parent dies, and is killed after
+    each exercise. Only for a process whose every child is a student's (the command line):
+    every child it did not start is then killed. Returns whether it is on."""
+    global _SUBREAPER
+    # Not in a notebook's kernel: the kernel's own children are not students'.
+    if sys.platform.startswith("linux") and not _SUBREAPER and "ipykernel" not in sys.modules:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        _SUBREAPER = libc.prctl(36, 1, 0, 0, 0) == 0  # 36: PR_SET_CHILD_SUBREAPER
+    return _SUBREAPER
+
+
+def _reap_strays() -> None:
+    """Kill and reap this process's children that no running grading started: with the
+    subreaper on, they are the orphaned descendants of a student's process."""
+    if not _SUBREAPER:
+        return
+    me = str(os.getpid())
+    for _ in range(20):  # killing a stray orphans its own children, which come to us next
+        strays = [pid for pid in _children(me) if pid not in _RUNNING]
+        if not strays:
+            return
+        for pid in strays:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+
+
+def _children(parent: str) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:  # gone meanwhile
+                continue
+            # "pid (command) state ppid ...": the command may hold spaces and parentheses.
+            if stat[stat.rindex(")") + 2 :].split()[1] == parent:
+                pids.append(int(entry))
+    return pids
 
 
 def _child_environment() -> dict[str, str]:

@@ -63,7 +63,8 @@ def encode(value: Any, case_function: type | None = None) -> tuple[dict, dict]:
             if a.dtype.hasobject:
                 return _opaque(a)
             key = seen[id(a)] = f"a{len(arrays)}"
-            arrays[key] = a
+            # A subclass (np.matrix, a masked array) travels as its plain data.
+            arrays[key] = np.asarray(a) if type(a) is not np.ndarray else a
         return {"t": kind, "a": key}
 
     def node(v: Any, depth: int) -> dict:
@@ -81,7 +82,7 @@ def encode(value: Any, case_function: type | None = None) -> tuple[dict, dict]:
             return {"t": "str", "v": v[:_MAX_TEXT]}
         if isinstance(v, bytes) and type(v) is bytes:
             return {"t": "bytes", "a": array_node("array", np.frombuffer(v, np.uint8))["a"]}
-        if type(v) is np.ndarray:
+        if isinstance(v, np.ndarray):
             return array_node("array", v)
         if isinstance(v, np.generic):
             return array_node("scalar", np.asarray(v))
