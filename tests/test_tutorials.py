@@ -9,6 +9,7 @@ figures going to a temporary folder; the tests that look at a notebook's output 
 import configparser
 import fnmatch
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -230,46 +231,59 @@ def test_tutorials_command_copies_keeps_and_forces(tmp_path, capsys):
     assert main(["tutorials", str(dest)]) == 0
     out = capsys.readouterr().out
     assert mine.read_text(encoding="utf-8") == "my notes"  # the student's change survives
-    assert f"kept      {mine}" in out and "--force" in out
+    assert f"kept  {mine}" in out and "--force" in out
     assert f"0 written, {len(tutorial_files()) - 1} already up to date, 1 kept" in out
 
     assert main(["tutorials", str(dest), "--force"]) == 0
     assert mine.read_bytes() == (TUTORIALS / "03_losses.ipynb").read_bytes()
-    assert f"wrote     {mine}" in capsys.readouterr().out
+    assert f"wrote {mine}" in capsys.readouterr().out
 
 
 def test_tutorials_command_refuses_a_file_as_folder(tmp_path, capsys):
     target = tmp_path / "notes.txt"
     target.write_text("not a folder", encoding="utf-8")
     assert main(["tutorials", str(target)]) == 2
-    assert (
-        capsys.readouterr().out.strip() == f"npsae tutorials: {target} exists and is not a folder"
-    )
+    err = capsys.readouterr().err.strip()
+    assert err == f"npsae tutorials: error: {target} exists and is not a folder"
     assert target.read_text(encoding="utf-8") == "not a folder"
 
 
 def test_scripts_take_the_figure_folder_and_full_from_the_command_line(tmp_path):
-    """Run as scripts, the tutorials read FIGURE_FOLDER and --full from argv (as _common says)."""
+    """Run as scripts, the tutorials read FIGURE_FOLDER and --full from argv, else from the
+    environment, else use figures/ beside them in quick mode (as _common says)."""
     (tmp_path / "_common.py").write_bytes((TUTORIALS / "_common.py").read_bytes())
     probe = tmp_path / "probe.py"
-    probe.write_text("import _common\nprint(_common.OUT, _common.FULL)\n", encoding="utf-8")
-
-    def probe_run(*args, **env):
-        base = {k: v for k, v in os.environ.items() if not k.startswith("NPSAE_TUTORIAL")}
-        proc = subprocess.run(
-            [sys.executable, str(probe), *args],
-            env={**base, **env},
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return proc.stdout.split()
-
-    assert probe_run() == [str(tmp_path / "figures"), "False"]
-    assert probe_run("out", "--full") == ["out", "True"]
-    assert probe_run(NPSAE_TUTORIAL_FIGURES="env-out", NPSAE_TUTORIAL_FULL="1") == [
-        "env-out",
-        "True",
+    # One interpreter, _common imported afresh for each command line and environment.
+    probe.write_text(
+        "import importlib, json, os, sys\n"
+        "import _common\n"
+        "for argv, env in json.loads(sys.argv[1]):\n"
+        "    sys.argv = ['tutorial.py', *argv]\n"
+        "    for k in ('NPSAE_TUTORIAL_FIGURES', 'NPSAE_TUTORIAL_FULL'):\n"
+        "        os.environ.pop(k, None)\n"
+        "    os.environ.update(env)\n"
+        "    importlib.reload(_common)\n"
+        "    print(_common.OUT, _common.FULL)\n",
+        encoding="utf-8",
+    )
+    runs = [
+        ([], {}),
+        (["out", "--full"], {}),
+        ([], {"NPSAE_TUTORIAL_FIGURES": "env-out", "NPSAE_TUTORIAL_FULL": "1"}),
+        (["argv-out"], {"NPSAE_TUTORIAL_FIGURES": "env-out", "NPSAE_TUTORIAL_FULL": "0"}),
     ]
-    assert probe_run("argv-out", NPSAE_TUTORIAL_FIGURES="env-out") == ["argv-out", "False"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NPSAE_TUTORIAL")}
+    proc = subprocess.run(
+        [sys.executable, str(probe), json.dumps(runs)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert proc.stdout.splitlines() == [
+        f"{tmp_path / 'figures'} False",
+        "out True",
+        "env-out True",
+        "argv-out False",
+    ]

@@ -285,12 +285,13 @@ def run_grade(args: argparse.Namespace) -> int:
 
 def run_autograder(args: argparse.Namespace) -> int:
     from npsae.exercises.autograder import write_autograder
+    from npsae.exercises.classroom import resolve_seed
     from npsae.exercises.scoring import fresh_seed
 
     if args.timeout <= 0:
         return _usage_error(args, f"--timeout must be positive, not {args.timeout:g}")
-    seed = fresh_seed() if args.seed is None else args.seed
     try:
+        seed = fresh_seed() if args.seed is None else resolve_seed(args.seed)
         files = write_autograder(args.out, seed, args.timeout, args.names)
     except (ValueError, OSError) as err:
         return _usage_error(args, str(err))

@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from npsae._fileio import atomic_write
+from npsae.cli.common import error
 
 # What a student gets, relative to the package's tutorials folder: the notebooks, the scripts
 # they are generated from, the helper both import, the README and the committed figures of
@@ -73,12 +74,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         done = copy_tutorials(args.dir, force=args.force)
     except OSError as err:
-        print(f"npsae tutorials: {err}")
+        error("tutorials", err)
         return 2
     for path in done["written"]:
-        print(f"wrote     {path}")
+        print(f"wrote {path}")
     for path in done["kept"]:
-        print(f"kept      {path}  (differs from npsae's: your changes? --force replaces it)")
+        print(f"kept  {path}")
+    if done["kept"]:
+        print("(kept files differ from npsae's: they are your work; --force replaces them)")
     print(
         f"{len(done['written'])} written, {len(done['unchanged'])} already up to date, "
         f"{len(done['kept'])} kept as they were."

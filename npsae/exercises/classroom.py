@@ -52,16 +52,19 @@ class Submission:
 
 
 def resolve_seed(seed: int | None) -> int:
-    """``seed``, else ``$NPSAE_GRADING_SEED``, else a fresh random seed."""
-    if seed is not None:
-        return int(seed)
-    value = os.environ.get(SEED_VARIABLE, "").strip()
-    if not value:
-        return fresh_seed()
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f"${SEED_VARIABLE} must be an integer, not {value!r}") from None
+    """``seed``, else ``$NPSAE_GRADING_SEED``, else a fresh random seed; ValueError for one
+    that is not a non-negative integer."""
+    if seed is None:
+        value = os.environ.get(SEED_VARIABLE, "").strip()
+        if not value:
+            return fresh_seed()
+        try:
+            seed = int(value)
+        except ValueError:
+            raise ValueError(f"${SEED_VARIABLE} must be an integer, not {value!r}") from None
+    if int(seed) < 0:
+        raise ValueError(f"the grading seed must be 0 or more, not {seed}")
+    return int(seed)
 
 
 def select(names: Iterable[str] | None) -> list[Exercise]:

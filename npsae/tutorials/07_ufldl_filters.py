@@ -17,7 +17,7 @@
 #
 # **What the quick run shows, and what it cannot.** Strokes take several thousand Adam steps to
 # form, and clean ones take steps on large batches. The quick run (all 60000 training digits,
-# 8 epochs of mini-batches of 64: about 7500 steps, half a minute) shows them forming: many
+# 6 epochs of mini-batches of 64: about 5600 steps, well under a minute) shows them forming: many
 # filters are already one stroke or one arc, others are still blurred parts of whole digits, and
 # most carry some speckle. The `--full` run (30 epochs of batches of 256, a few minutes) gives
 # clean strokes; its figures are shown below, beside the quick run's.
@@ -58,8 +58,8 @@ print("ufldl preset:", ufldl)
 # model after some epochs.
 
 # %%
-epochs = 30 if FULL else 8
-sweep_epochs = 15 if FULL else 3  # for the comparison below
+epochs = 30 if FULL else 6
+sweep_epochs = 15 if FULL else 2  # for the comparison below
 # Small batches make many steps per pass, fast; the full run affords larger, less noisy ones.
 batch_size, lr = (256 if FULL else 64), 1e-2
 keep = sorted({1, sweep_epochs, epochs // 2, epochs})
@@ -130,8 +130,9 @@ save(fig, "07_filters_by_epoch.png")
 #   (ones, zeros, sixes) on a dark surround.
 # * $\rho = 0.3$: a denser code; the filters are tangles of several stroke fragments, some dots.
 #
-# The quick run trains each for only 3 epochs: the four patterns are already told apart, but
-# rough. The `--full` figure below the quick one shows the same comparison after 15 epochs.
+# The quick run trains each for only 2 epochs: the four patterns can already be told apart
+# (the dots, the dark whole-digit blobs, the tangles), but roughly. The `--full` figure below
+# the quick one shows the same comparison after 15 epochs.
 
 # %%
 variants = {
@@ -170,5 +171,5 @@ save(fig, "07_rho_beta_sweep.png")
 #    and what happens to the sse. Train it for the quick run's epochs and compare.
 # 2. Set `weight_decay=0` in the classic settings (`dict(ufldl, weight_decay=0.0)`). Predict
 #    whether the filters become smoother or noisier, then look.
-# 3. Train the classic model on 10000 digits with batches of 256 for 8 epochs. How many Adam
+# 3. Train the classic model on 10000 digits with batches of 256 for 6 epochs. How many Adam
 #    steps is that, compared with the quick run? Predict whether strokes appear, then check.
