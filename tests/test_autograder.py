@@ -255,6 +255,20 @@ def sigmoid(Z):
     assert len(r.diagnostics) == 1
 
 
+def test_form_without_right_values_scores_nothing(tmp_path):
+    # Zeros of the right shape and dtype (right only on the empty edge case), and a debugging
+    # stub handed in as it was given: right in form, wrong in value, they score nothing.
+    zeros = "import numpy as np\n\n\ndef sigmoid(Z):\n    return np.zeros_like(Z)\n"
+    stub = exercises.stub_source("debug_adamw")
+    write_submission(tmp_path, {"sigmoid": zeros, "debug_adamw": stub})
+    submission, _ = grade(tmp_path, ["sigmoid", "debug_adamw"], seed=2)
+    for r in submission.results:
+        groups = {g.name: g for g in r.groups}
+        assert groups["shapes and dtypes"].passed == groups["shapes and dtypes"].total, r.name
+        assert groups["shapes and dtypes"].note and r.score == 0.0, (r.name, r.groups)
+    assert submission.score == 0.0
+
+
 def test_fake_pass_lines_in_the_output_change_nothing(tmp_path, capsys):
     fake = "\\n".join(f"PASS  {n}  2/2  passed" for n in NAMES) + f"\\nscore {TOTAL} / {TOTAL}"
     source = f"""import atexit
@@ -276,7 +290,7 @@ def mse(X_hat, X):
     assert status == 1
     assert [line for line in out.splitlines() if line.startswith("PASS")] == []
     assert out.splitlines()[0].startswith("FAIL  mse")
-    assert "score 0.4 / 2" in out and "\x1b" not in out
+    assert "score 0 / 2" in out and "\x1b" not in out
     # What the student printed is shown apart, every line marked, and only its first few KB.
     shown = [line for line in out.splitlines() if line.lstrip().startswith("| ")]
     assert shown and all("| " in line for line in shown)
@@ -472,7 +486,8 @@ def test_gradescope_results_json(tmp_path, capsys):
     data = json.loads(out_file.read_text())
     validate_results_json(data)
     total = sum(exercises.get(n).points for n in names)
-    assert total - exercises.get("mse").points < data["score"] < total
+    # mse returning 42 is right in form only: it loses all its points, the rest are kept.
+    assert data["score"] == total - exercises.get("mse").points
     hidden = [t for t in data["tests"] if "hidden values" in t["name"]]
     assert hidden and all(t["visibility"] == "after_due_date" for t in hidden)
     mse_tests = [t for t in data["tests"] if " mse: " in t["name"]]
@@ -537,7 +552,8 @@ def test_gradebook_of_three_students(tmp_path, capsys):
     assert {float(r["max_score"]) for r in rows} == {total}
     scores = {r["student"]: float(r["total"]) for r in rows}
     assert scores["alice"] == total
-    assert 0 < float(rows[1]["mse"]) < exercises.get("mse").points and scores["bob"] < total
+    # bob's mse is the sse, wrong on every case: right in form only, worth nothing.
+    assert float(rows[1]["mse"]) == 0 and scores["bob"] == total - exercises.get("mse").points
     # carol's hanging sigmoid costs her its points, and those of forward, which imports it.
     assert float(rows[2]["sigmoid"]) == 0 and float(rows[2]["forward"]) == 0
     assert (

@@ -73,7 +73,8 @@ class Mistake:
 @dataclasses.dataclass(frozen=True)
 class GroupScore:
     """The points of one test group of an exercise: ``passed`` of ``total`` cases, worth
-    ``score`` of ``max_score`` points; ``hidden`` for the group of hidden cases."""
+    ``score`` of ``max_score`` points; ``hidden`` for the group of hidden cases; ``note`` says
+    why passed cases scored nothing, when they did."""
 
     name: str
     passed: int
@@ -81,6 +82,10 @@ class GroupScore:
     score: float
     max_score: float
     hidden: bool = False
+    note: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.passed}/{self.total}" + (f" ({self.note})" if self.note else "")
 
 
 @dataclasses.dataclass(frozen=True)

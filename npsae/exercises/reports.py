@@ -60,9 +60,7 @@ def text(submission: Submission) -> str:
         lines.append(f"{MARKS[r.status]:<5} {r.name:<{width}}  {score:>9}  {r.message}")
         lines += [f"{pad}    {d}" for d in r.diagnostics]
         if r.status == FAILED and r.groups:
-            lines.append(
-                f"{pad}    " + ", ".join(f"{g.name} {g.passed}/{g.total}" for g in r.groups)
-            )
+            lines.append(f"{pad}    " + ", ".join(map(str, r.groups)))
         if r.output:
             shown = r.output.splitlines()
             lines.append(f"{pad}    printed by your code:")
@@ -108,6 +106,7 @@ def _exercise_json(r: Result) -> dict[str, Any]:
                 "score": round(g.score, 6),
                 "max_score": round(g.max_score, 6),
                 "hidden": g.hidden,
+                "note": g.note,
             }
             for g in r.groups
         ],
@@ -131,6 +130,7 @@ def gradescope(submission: Submission) -> dict[str, Any]:
             tests.append(_test(f"{head}", f"{exercise.number}.1", 0.0, r.max_score, verdict))
         for k, g in enumerate(r.groups, 1):
             detail = f"{g.passed} of {g.total} {'hidden ' if g.hidden else ''}cases passed"
+            detail += f" ({g.note})" if g.note else ""
             tests.append(
                 _test(
                     f"{head}: {g.name}",

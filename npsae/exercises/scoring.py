@@ -10,6 +10,9 @@ by the weights of ``GROUPS``:
     inputs left unmodified   every case: no argument left changed, and a well-formed result
 
 A group scores its share of the points times the fraction of its cases passed (partial credit).
+The groups other than the public and hidden values score only once some public or hidden case
+gives right values: a stub left as it is, or zeros of the right shape (right on an empty array,
+wrong everywhere else), earns nothing.
 A group without cases (an exercise with no edge cases, or no random cases to hide) is left out,
 and the others share its weight: every exercise is always worth its full points.
 
@@ -46,6 +49,8 @@ from npsae.exercises.grading import (
 )
 
 PUBLIC, HIDDEN, EDGE = "public", "hidden", "edge"
+# The groups that score only once some public or hidden case gives right values.
+GATED = ("shapes", EDGE, "unmodified")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,11 +209,15 @@ def _group_scores(
         count("unmodified", v.unmodified)
     present = [g for g in GROUPS if tally[g.key][1]]
     total_weight = sum(g.weight for g in present)
+    some_values_right = tally[PUBLIC][0] + tally[HIDDEN][0] > 0
     scores = []
     for g in present:
         passed, total = tally[g.key]
         worth = points * g.weight / total_weight
-        scores.append(GroupScore(g.title, passed, total, worth * passed / total, worth, g.hidden))
+        credited = some_values_right or g.key not in GATED
+        note = "" if credited else "no credit until some case gives right values"
+        score = worth * passed / total if credited else 0.0
+        scores.append(GroupScore(g.title, passed, total, score, worth, g.hidden, note))
     return tuple(scores)
 
 
