@@ -689,3 +689,16 @@ def test_wire_refuses_forged_files(tmp_path):
     )
     with pytest.raises(wire.WireError):
         wire.decode({"t": "array", "a": "a9"}, {})
+
+
+def test_gradebook_rows_never_hold_a_formula(tmp_path):
+    from npsae.exercises import reports
+    from npsae.exercises.classroom import Submission
+    from npsae.exercises.grading import Result
+
+    done = Submission(
+        tmp_path, (Result("mse", "passed", "passed", score=2.0, max_score=2.0),), 0, 1
+    )
+    for name in ('=HYPERLINK("x")', "+1", "-2", "@SUM(A1)"):
+        assert reports.gradebook_row(name, done) == [f"'{name}", "2", "2", "2"]
+    assert reports.gradebook_row("alice", done)[0] == "alice"

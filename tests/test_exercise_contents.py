@@ -15,6 +15,7 @@ from npsae import exercises
 from npsae.cli import exercises as cli
 from npsae.exercises.grading import Case, as_outputs
 from npsae.exercises.loader import load_function
+from npsae.exercises.training_exercise import SETTINGS
 
 EXERCISES = exercises.list_exercises()
 NAMES = [e.name for e in EXERCISES]
@@ -478,7 +479,21 @@ def test_train_judge_rejects_an_untrained_model():
         return {"W1": np.zeros((3, 3)), "b1": 0, "W2": 0, "b2": 0}
 
     result = exercises.check("train", wrong_shape)
-    assert "W1: an array of shape (64, 24) was expected" in result.message, str(result)
+    shape = (64, SETTINGS["n_hidden"])
+    assert f"W1: an array of shape {shape} was expected" in result.message, str(result)
+
+
+def test_train_judge_rejects_a_loop_without_the_l1_term():
+    # The instructor's own loop, with its L1 weight forced to 0: it reconstructs, but its
+    # decoder rows are not the bars.
+    solutions = Path(exercises.__file__).parent / "solutions"
+    train = load_function(solutions / exercises.get("train").filename, "train")
+
+    def without_l1(X, n_hidden, epochs, batch_size, lr, beta, lam, seed):
+        return train(X, n_hidden, epochs, batch_size, lr, 0.0, lam, seed)
+
+    result = exercises.check("train", without_l1)
+    assert not result.passed and "did not learn the bars" in result.message, str(result)
 
 
 def test_train_cases_depend_on_the_seed():

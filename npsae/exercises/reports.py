@@ -182,8 +182,10 @@ def gradebook_header(names: list[str]) -> list[str]:
 
 
 def gradebook_row(student: str, submission: Submission) -> list[str]:
+    """One student's row. A folder name a spreadsheet would run as a formula (=, +, -, @) is
+    written with a leading apostrophe, which spreadsheets show as text."""
     return [
-        student,
+        f"'{student}" if student.startswith(("=", "+", "-", "@", "\t", "\r")) else student,
         *(points(r.score) for r in submission.results),
         points(submission.score),
         points(submission.max_score),

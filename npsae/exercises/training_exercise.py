@@ -17,16 +17,17 @@ _SHAPES = {"W1": ("n_in", "n_hidden"), "b1": ("n_hidden",), "W2": ("n_hidden", "
            "b2": ("n_in",)}  # fmt: skip
 # What a trained model must reach on its training set: the mse of its reconstruction, and
 # the mean over the 16 bars of the best cosine similarity of a decoder row (MMCS, see
-# ``npsae.metrics.mmcs``). npsae's own training reaches about 0.007 and 0.97 on every seed; the
-# instructor's solution (the stub's recipe) 0.84 to 0.98 over 30 data seeds, and the same
-# without the L1 term 0.60 to 0.67: 0.75 passes every sound loop and fails the one without L1.
+# ``npsae.metrics.mmcs``). With 32 hidden units (twice the bars), two sound loops (the
+# instructor's solution and another initialisation) reached MMCS 0.96 or more on each of 60 data
+# seeds of the cases, mse at most 0.008; the same loops without the L1 term 0.61 to 0.70, and
+# without weight decay 0.82 to 0.87. With 24 units a sound loop fell to 0.84 on some seeds.
 MAX_MSE = 0.03
-MIN_MMCS = 0.75
+MIN_MMCS = 0.9
 # The bars problem: images of BARS x BARS pixels; the training set's size, and the settings
 # every case uses (a few seconds of plain NumPy).
 BARS = 8
 N_SAMPLES = 2000
-SETTINGS = dict(n_hidden=24, epochs=30, batch_size=64, lr=1e-2, beta=3e-3, lam=1e-4)
+SETTINGS = dict(n_hidden=32, epochs=30, batch_size=64, lr=1e-2, beta=3e-3, lam=1e-4)
 
 
 def _train(X, n_hidden, epochs, batch_size, lr, beta, lam, seed) -> dict:
@@ -113,7 +114,7 @@ TRAIN = Exercise(
         "seed: int",
         returns="dict",
     ),
-    doc="""
+    doc=f"""
 Train the sparse autoencoder of your backward_decay exercise, with ReLU hidden units, on
 Foldiak's bars: 8 x 8 images made of a few horizontal and vertical bars. A good sparse code
 has one hidden unit per bar, whose decoder row W2[j] is that bar's image.
@@ -131,11 +132,12 @@ Args:
     beta: the L1 weight; lam: the weight decay. seed: seed every random choice with it.
 
 Returns:
-    The trained parameters {"W1": (64, n_hidden), "b1": (n_hidden,),
-    "W2": (n_hidden, 64), "b2": (64,)}.
+    The trained parameters {{"W1": (64, n_hidden), "b1": (n_hidden,),
+    "W2": (n_hidden, 64), "b2": (64,)}}.
 
-Graded on what the model learnt: its mse on X must fall below 0.03 and its decoder rows must
-match the 16 bars (mean best cosine similarity >= 0.75), within the time limit: a few seconds.
+Graded on what the model learnt: its mse on X must fall below {MAX_MSE} and its decoder rows
+must match the 16 bars (mean best cosine similarity >= {MIN_MMCS}), within the time limit: a few
+seconds.
 
 Hint: reuse your exercises (from ex13_backward_decay import backward_decay, from
 ex15_adam_step import adam_step). Start the weights small and random, e.g. normal with
