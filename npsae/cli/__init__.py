@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -41,7 +42,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         # Each command guards itself; this catches what a command without the guard lets out.
-        return int(guarded(args.command, args.func)(args) or 0)
+        status = int(guarded(args.command, args.func)(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at exit
+        return status
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (npsae ... | head): stop quietly, as Unix tools do, with stdout
+        # pointed at /dev/null so that the interpreter's last flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
