@@ -18,6 +18,7 @@ from npsae.datasets import (
     load_idx_folder,
     load_mnist,
     make_bars,
+    make_superposition,
 )
 from npsae.gradcheck import gradient_check, numerical_gradient
 from npsae.idx import IDXFormatError, read_idx, write_idx
@@ -45,6 +46,7 @@ __all__ = [
     "load_idx_folder",
     "load_mnist",
     "make_bars",
+    "make_superposition",
     "numerical_gradient",
     "read_idx",
     "write_idx",
