@@ -7,6 +7,8 @@ import re
 import sys
 import warnings
 
+from npsae.cli import common
+
 DATASETS = ("mnist", "fashion-mnist", "bars")
 
 # The bars problem is generated, not stored: these many samples stand for each split.
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
                 for split in datasets.FILES
             }
     except (datasets.DatasetError, IDXFormatError, OSError, ValueError) as err:
-        print(f"npsae data: error: {err}", file=sys.stderr)
+        common.error("data", err)
         return 1
     print(f"{args.dataset}: {folder.resolve()} (checksums verified)")
     print(f"       used because {location.reason}")

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from npsae.cli import common
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from npsae.exercises.classroom import JOBS, SEED_VARIABLE
@@ -133,8 +135,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     autograder.set_defaults(func=run_autograder)
 
 
-def _usage_error(args: argparse.Namespace, message: str) -> int:
-    print(f"npsae exercises {args.action}: {message}", file=sys.stderr)
+def _usage_error(args: argparse.Namespace, message: object) -> int:
+    common.error(f"exercises {args.action}", message)
     return 2
 
 
@@ -202,14 +204,9 @@ def _write(action: str, write: Callable[[], tuple[list, list]], kept_note: str) 
     try:
         written, kept = write()
     except (ValueError, OSError) as err:
-        print(f"npsae exercises {action}: {err}", file=sys.stderr)
+        common.error(f"exercises {action}", err)
         return 2
-    for path in written:
-        print(f"wrote {path}")
-    for path in kept:
-        print(f"kept  {path}")
-    if kept:
-        print(f"({kept_note})")
+    common.report_files(written, kept, kept_note)
     return 0
 
 
@@ -294,7 +291,7 @@ def run_autograder(args: argparse.Namespace) -> int:
         seed = fresh_seed() if args.seed is None else resolve_seed(args.seed)
         files = write_autograder(args.out, seed, args.timeout, args.names)
     except (ValueError, OSError) as err:
-        return _usage_error(args, str(err))
+        return _usage_error(args, err)
     print(f"wrote {len(files)} files into {args.out} (hidden cases: seed {seed})")
     print(f"Upload {args.out / 'autograder.zip'} to Gradescope; see {args.out / 'README.md'}.")
     return 0

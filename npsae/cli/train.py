@@ -519,12 +519,9 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
                 verbose=verbose,
                 checkpoint=plan.checkpoint,
             )
-    except training.TrainingDiverged as err:
-        print(f"npsae train: {err}", file=sys.stderr)
-        return 1
     # ValueError: data that does not fit the model or the checkpoint; OSError: the run
     # directory became unwritable (a full disk, say) during training.
-    except (ValueError, OSError) as err:
+    except (training.TrainingDiverged, ValueError, OSError) as err:
         common.error("train", err)
         return 1
     del X  # the training set is done with: free its memory before the summary and figures
