@@ -22,7 +22,8 @@ cases and on hidden cases drawn from a grading seed, and gives points per test g
 ``check`` grades a function in this process: the trusted path for notebooks and tests.
 
 The same from the command line: ``python -m npsae exercises list | start DIR | check DIR``,
-and for instructors ``grade SUBMISSIONS_DIR --csv FILE`` and ``autograder OUT_DIR``.
+and for instructors ``solutions DIR``, ``grade SUBMISSIONS_DIR --csv FILE`` and
+``autograder OUT_DIR``.
 """
 
 from __future__ import annotations
