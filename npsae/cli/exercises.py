@@ -7,6 +7,7 @@ import argparse
 import csv
 import io
 import json
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -140,12 +141,19 @@ def _usage_error(args: argparse.Namespace, message: object) -> int:
     return 2
 
 
+def _timeout_error(args: argparse.Namespace) -> str | None:
+    # NaN or infinity would let a student's process run for ever: the grader must not hang.
+    if not (math.isfinite(args.timeout) and args.timeout > 0):
+        return f"--timeout must be positive (a finite number of seconds), not {args.timeout:g}"
+    return None
+
+
 def _check_options(args: argparse.Namespace, *outputs: Path | None) -> str | None:
     """The usage error in the grading options, if any."""
     from npsae.exercises.classroom import resolve_seed, select
 
-    if args.timeout <= 0:
-        return f"--timeout must be positive, not {args.timeout:g}"
+    if message := _timeout_error(args):
+        return message
     if getattr(args, "jobs", 1) < 1:
         return f"--jobs must be at least 1, not {args.jobs}"
     for path in outputs:
@@ -285,8 +293,8 @@ def run_autograder(args: argparse.Namespace) -> int:
     from npsae.exercises.classroom import resolve_seed
     from npsae.exercises.scoring import fresh_seed
 
-    if args.timeout <= 0:
-        return _usage_error(args, f"--timeout must be positive, not {args.timeout:g}")
+    if message := _timeout_error(args):
+        return _usage_error(args, message)
     try:
         seed = fresh_seed() if args.seed is None else resolve_seed(args.seed)
         files = write_autograder(args.out, seed, args.timeout, args.names)
