@@ -7,8 +7,6 @@ import re
 import sys
 import warnings
 
-from npsae.cli import common
-
 DATASETS = ("mnist", "fashion-mnist", "bars")
 
 # The bars problem is generated, not stored: these many samples stand for each split.
@@ -72,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
                 for split in datasets.FILES
             }
     except (datasets.DatasetError, IDXFormatError, OSError, ValueError) as err:
-        common.error("data", err)
+        # Not common.error, which joins lines: a failed download lists each file's fault, one a
+        # line.
+        print(f"npsae data: error: {err}", file=sys.stderr)
         return 1
     print(f"{args.dataset}: {folder.resolve()} (checksums verified)")
     print(f"       used because {location.reason}")
