@@ -20,6 +20,7 @@ from npsae.datasets import (
     load_idx_folder,
     load_mnist,
     make_bars,
+    make_superposition,
 )
 from npsae.gradcheck import gradient_check, numerical_gradient
 from npsae.idx import IDXFormatError, read_idx, write_idx
@@ -47,6 +48,7 @@ __all__ = [
     "load_idx_folder",
     "load_mnist",
     "make_bars",
+    "make_superposition",
     "numerical_gradient",
     "read_idx",
     "write_idx",

@@ -1,5 +1,6 @@
 """Data sets: MNIST and Fashion-MNIST from IDX files (checked, downloaded when missing), the
-bars problem, and the conversion of uint8 images to float rows.
+bars problem, sparse features in superposition, and the conversion of uint8 images to float
+rows.
 
 Where the files are looked for
 ------------------------------
@@ -58,6 +59,7 @@ __all__ = [
     "load_mnist",
     "locate_data",
     "make_bars",
+    "make_superposition",
 ]
 
 #: The canonical file names (without ``.gz``) of each split: (images, labels).
@@ -463,6 +465,56 @@ def make_bars(
         features[i, i, :] = 1
         features[size + i, :, i] = 1
     return X.reshape(n_samples, size * size).astype(dtype), features.reshape(2 * size, -1)
+
+
+def make_superposition(
+    n_samples: int,
+    n_features: int,
+    n_dims: int,
+    p: float,
+    seed: int | None = 0,
+    dtype: np.dtype | type = np.float32,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sparse features in superposition: more features than dimensions, with a known answer.
+
+    Each of ``n_features`` true features is a random unit direction ``F_f`` in ``n_dims``
+    dimensions (a normalised Gaussian vector; with ``n_features > n_dims`` they cannot all be
+    orthogonal). Each sample switches every feature on independently with probability ``p``, with
+    a magnitude drawn uniformly from [0, 1], and adds up the directions of those that are on::
+
+        S_if = u_if * [r_if < p],   u, r ~ U(0, 1)      (the true sparse code, S: (m, n_features))
+        X = S F                                          (X: (m, n_dims), F: (n_features, n_dims))
+
+    so a sample holds ``p * n_features`` features on average. This is the setting of Elhage et
+    al.'s "Toy Models of Superposition" and of Sharkey et al.'s feature-recovery experiments: a
+    sparse autoencoder that works should find decoder rows along the ``F_f``, which
+    ``npsae.metrics.mmcs(features, model.params["W2"])`` measures.
+
+    Returns
+    -------
+    X : ``dtype`` array (n_samples, n_dims), one sample per row.
+    features : ``dtype`` array (n_features, n_dims), the true directions, unit rows.
+
+    The same ``seed`` always gives the same data (``np.random.default_rng(seed)``); the
+    directions are drawn first, so a given seed and ``n_features, n_dims`` give the same
+    directions whatever ``n_samples`` and ``p``.
+    """
+    n_samples = _positive_int("n_samples", n_samples, 1)
+    n_features = _positive_int("n_features", n_features, 1)
+    n_dims = _positive_int("n_dims", n_dims, 1)
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise ValueError(f"p must be a probability in (0, 1], not {p!r}")
+    if not 0 < p <= 1:
+        raise ValueError(f"p must be a probability in (0, 1], not {p!r}")
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise ValueError(f"dtype must be a float dtype, not {dtype}")
+    rng = np.random.default_rng(seed)
+    F = rng.standard_normal((n_features, n_dims))
+    F /= np.linalg.norm(F, axis=1, keepdims=True)
+    S = rng.random((n_samples, n_features))
+    S *= rng.random((n_samples, n_features)) < p
+    return (S @ F).astype(dtype), F.astype(dtype)
 
 
 def _positive_int(name: str, value: object, least: int) -> int:

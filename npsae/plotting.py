@@ -403,3 +403,108 @@ def history(hist: Any, ax: Axes | None = None, title: str | None = "Training his
     if title:
         ax.set_title(title)
     return fig
+
+
+def feature_page(
+    H: np.ndarray,
+    X: np.ndarray,
+    W2: np.ndarray,
+    shape: Sequence[int] = (28, 28),
+    units: Sequence[int] | None = None,
+    top: int = 8,
+    threshold: float = 0.0,
+    max_units: int = 24,
+    title: str | None = None,
+) -> Figure:
+    """One row per hidden unit: its decoder row, then the ``top`` inputs it fires most on.
+
+    ``H: (m, n_hidden)`` the codes of the inputs ``X: (m, n_in)`` (or images ``(m, h, w)``),
+    ``W2: (n_hidden, n_in)``. Each row is labelled with the unit's firing density
+    d_j = #{i : H_ij > threshold} / m. ``units`` chooses the rows; by default the live units
+    (d_j > 0), most frequent first, at most ``max_units`` of them. The decoder row is scaled
+    by its largest absolute weight (gray 0, white positive, black negative), the inputs are
+    drawn on [0, 1]; an input on which the unit is silent is left out of its row.
+    """
+    H = _hidden(H)
+    Xi = _as_images(X, "X", shape)
+    W2 = np.asarray(W2, dtype=np.float64)
+    if len(Xi) != len(H):
+        raise ValueError(f"X has {len(Xi)} samples but H has {len(H)}: one code per input")
+    if W2.shape != (H.shape[1], _pixels(shape)):
+        raise ValueError(f"W2 must have shape ({H.shape[1]}, {_pixels(shape)}), got {W2.shape}")
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+        raise ValueError(f"top={top!r} must be a positive integer")
+    density = np.count_nonzero(H > threshold, axis=0) / len(H)
+    if units is None:
+        live = np.flatnonzero(density > 0)
+        units = live[np.argsort(-density[live], kind="stable")][:max_units]
+    units = [int(u) for u in units]
+    if not units:
+        raise ValueError("no unit to show: every unit is dead on these inputs")
+    bad = [u for u in units if not 0 <= u < H.shape[1]]
+    if bad:
+        raise ValueError(f"units {bad} do not exist: the model has {H.shape[1]} hidden units")
+    top = min(top, len(H))
+    h, w = Xi.shape[1:]
+    fig = new_figure((1.0 + 0.9 * (top + 1), 0.3 + 0.95 * len(units)))
+    grid = fig.add_gridspec(len(units), 2, width_ratios=(1, top))
+    for row, unit in enumerate(units):
+        order = np.argsort(-H[:, unit], kind="stable")[:top]
+        order = order[H[order, unit] > threshold]
+        decoder = W2[unit].reshape(h, w)
+        scale = np.abs(decoder).max()
+        ax = fig.add_subplot(grid[row, 0])
+        ax.imshow(decoder / scale if scale > 0 else decoder, cmap="gray", vmin=-1, vmax=1)
+        _image_axes(ax)
+        ax.set_ylabel(f"unit {unit}\n{density[unit]:.1%}", rotation=0, ha="right", va="center")
+        ax = fig.add_subplot(grid[row, 1])
+        tiles = np.full((top, h, w), np.nan)
+        tiles[: len(order)] = Xi[order]
+        ax.imshow(mosaic(tiles, n_cols=top), cmap=_gray_with_gaps(), vmin=0, vmax=1,
+                  interpolation="nearest")  # fmt: skip
+        _image_axes(ax)
+        if row == 0:
+            fig.axes[0].set_title("decoder row", fontsize="small")
+            ax.set_title(f"the {top} inputs it fires most on", fontsize="small")
+    fig.suptitle(
+        title or f"{len(units)} of {H.shape[1]} units (label: firing density on {len(H)} inputs)"
+    )
+    return fig
+
+
+def pareto(rows: Sequence[dict], title: str | None = "Sparsity against reconstruction") -> Figure:
+    """The Pareto plot of a sweep: fraction of variance unexplained against L0, and the dead
+    fraction against L0, one line per variant.
+
+    ``rows``: dicts with keys ``variant``, ``l0`` (mean firing units per sample), ``fvu``
+    (1 - fraction of variance explained) and ``dead_fraction``, such as the rows of
+    ``npsae.sweep.read_results``. Lower and further left is better on the left panel: the same
+    reconstruction with fewer units on. Both L0 and FVU are drawn on log axes.
+    """
+    if not rows:
+        raise ValueError("rows is empty: no point to plot")
+    missing = {"variant", "l0", "fvu", "dead_fraction"} - set(rows[0])
+    if missing:
+        raise ValueError(f"rows lack the keys {sorted(missing)}")
+    fig = new_figure((10.0, 4.0))
+    left, right = fig.subplots(1, 2)
+    variants = list(dict.fromkeys(str(r["variant"]) for r in rows))
+    for i, variant in enumerate(variants):
+        points = sorted((r for r in rows if str(r["variant"]) == variant), key=lambda r: r["l0"])
+        l0 = np.array([r["l0"] for r in points], dtype=np.float64)
+        style = {"color": f"C{i}", "marker": "o", "label": variant}
+        left.plot(l0, [r["fvu"] for r in points], **style)
+        right.plot(l0, [r["dead_fraction"] for r in points], **style)
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_xlabel("L0 (mean units firing per sample)")
+        ax.grid(True, which="both", alpha=0.3)
+    if all(r["fvu"] > 0 for r in rows):
+        left.set_yscale("log")
+    left.set_ylabel("fraction of variance unexplained")
+    right.set_ylabel("dead fraction (units never firing)")
+    right.set_ylim(-0.03, 1.03)
+    left.legend()
+    if title:
+        fig.suptitle(title)
+    return fig

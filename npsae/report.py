@@ -36,6 +36,9 @@ DPI = 100
 RECONSTRUCTIONS = 10
 # Test samples used for the activation figures when the caller does not say.
 DEFAULT_SAMPLES = 2000
+# Units on the feature page, and the inputs shown for each.
+FEATURE_UNITS = 24
+FEATURE_TOP = 8
 
 # What a unit's filter should look like once trained, by data set.
 _FILTER_HINTS = {
@@ -93,6 +96,15 @@ def _captions(dataset: str | None) -> dict[str, tuple[str, str]]:
             "near 0 fire on nearly every image (not sparse); dead units never fire and are "
             "counted in the title.",
         ),
+        "features": (
+            "Feature page",
+            "One row per unit (the most often firing first): its decoder row, then the test "
+            "inputs on which it fires most strongly, and on the left the fraction of test inputs "
+            "it fires on (its firing density). Look for rows whose inputs share a part, the "
+            "one its decoder row draws: that unit stands for a feature. Rows of unrelated "
+            "inputs, or densities near 100%, are units that do not stand for anything in "
+            f"particular. Expected parts here: {hint}.",
+        ),
         "history": (
             "Training history",
             "The loss and its terms per epoch, on the training batches, and the validation "
@@ -124,7 +136,8 @@ def model_figures(
     square shape of ``n_in`` pixels (``plotting.infer_shape``).
 
     Names: reconstructions, encoder_filters, decoder_filters, mean_activation, codes (needs at
-    least two hidden units), activation_density, history.
+    least two hidden units), activation_density, features (the feature page of up to
+    ``FEATURE_UNITS`` live units; left out when every unit is dead), history.
     """
     X = np.asarray(X)
     if shape is None:
@@ -156,9 +169,13 @@ def model_figures(
         # Units 0 and 1 may well be dead; the most variable pair shows the most structure.
         busiest = np.argsort(H.var(axis=0), kind="stable")[::-1][:2]
         figures["codes"] = plotting.codes(H, labels, units=tuple(int(u) for u in busiest))
-    figures["activation_density"] = plotting.activation_density(
-        H, threshold=firing_threshold(config["hidden"])
-    )
+    threshold = firing_threshold(config["hidden"])
+    figures["activation_density"] = plotting.activation_density(H, threshold=threshold)
+    if np.any(H > threshold):
+        figures["features"] = plotting.feature_page(
+            H, X, model.params["W2"], shape, top=FEATURE_TOP, threshold=threshold,
+            max_units=FEATURE_UNITS,
+        )  # fmt: skip
     if history is not None and _epochs(history):
         figures["history"] = plotting.history(history)
     return figures
@@ -200,6 +217,8 @@ def write_report(
     X: np.ndarray | None = None,
     labels: np.ndarray | None = None,
     data_root: str | os.PathLike | None = None,
+    probe: bool = False,
+    train: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Path:
     """Write ``run_dir/report.html`` for the training run in ``run_dir`` and return its path.
 
@@ -212,11 +231,17 @@ def write_report(
     Without test data (a run that recorded no data set) the report holds the filters and the
     history only, and says why.
 
+    ``probe=True`` adds the linear probe (``npsae.probe``, needs ``npsae[eval]``): a logistic
+    regression fitted on the codes of the first ``PROBE_TRAIN`` training samples, scored on the
+    whole test set, against the same probe on the raw pixels. The training samples are
+    ``train = (images, labels)`` when given, else the training split of the run's data set;
+    the test set must have labels.
+
     Raises FileNotFoundError when ``run_dir``, its config or its model is missing,
-    NotADirectoryError when ``run_dir`` is a file, and ValueError (with the file name) when one
-    is malformed or the data does not fit the model. The page warns, with the likely cause,
-    when the run ended with most units dead or a loss above its first epoch's
-    (``training.diagnose``).
+    NotADirectoryError when ``run_dir`` is a file, ValueError (with the file name) when one
+    is malformed or the data does not fit the model, and ``MissingExtraError`` for the probe
+    without scikit-learn. The page warns, with the likely cause, when the run ended with most
+    units dead or a loss above its first epoch's (``training.diagnose``).
     """
     from npsae.training import (
         CHECKPOINT_FILE,
@@ -260,6 +285,8 @@ def write_report(
         X, labels, note = _test_data(dataset, data_root, model.n_in)
         if note:
             notes.append(note)
+    if probe and X is None:
+        raise ValueError("the linear probe needs labelled test data, and this run has none")
     test = None
     if X is not None:
         test = evaluate(model, X)
@@ -272,6 +299,13 @@ def write_report(
                 raise ValueError(
                     f"labels must have shape ({len(X)},), one per test sample, got {labels.shape}"
                 )
+        if probe:
+            if labels is None:
+                raise ValueError("the linear probe needs labelled test data, and these have none")
+            if train is None:
+                train = _train_data(dataset, data_root)
+            test.update(_probe(model, train, X, labels))
+        if labels is not None:
             labels = labels[:samples]
         figures = model_figures(model, X[:samples], labels, history)
     else:
@@ -287,6 +321,42 @@ def write_report(
     with atomic_write(path, "w") as f:
         f.write(page)
     return path
+
+
+def _probe(
+    model: SparseAutoencoder, train: tuple[np.ndarray, np.ndarray], X: np.ndarray, labels
+) -> dict:
+    """Linear-probe accuracies on the codes and on the pixels of the test set ``X``."""
+    from npsae.probe import PROBE_TRAIN, linear_probe
+
+    test = model.as_input(X.reshape(len(X), -1), "test images")
+    images, train_labels = train
+    images = np.asarray(images)[:PROBE_TRAIN]
+    train_rows = model.as_input(images.reshape(len(images), -1), "training images")
+    train_labels = np.asarray(train_labels)[:PROBE_TRAIN]
+    return {
+        "probe_codes": linear_probe(
+            model.encode(train_rows), train_labels, model.encode(test), labels
+        ),
+        "probe_pixels": linear_probe(train_rows, train_labels, test, labels),
+        "probe_train": len(train_rows),
+    }
+
+
+def _train_data(dataset: dict, data_root: str | os.PathLike | None) -> tuple:
+    """(images, labels) of the training split of the run's data set, for the probe."""
+    from npsae import datasets
+
+    name = dataset.get("name")
+    if name in ("mnist", "fashion-mnist"):
+        root = data_root if data_root is not None else dataset.get("root")
+        return datasets.load_mnist("train", root=root, kind=name, download=False)
+    if name == "idx" and dataset.get("path"):
+        return datasets.load_idx_folder(dataset["path"], "train")
+    raise ValueError(
+        f"the linear probe needs labelled training data, and the run's data set "
+        f"({_describe(name)}) has no labels"
+    )
 
 
 def _read_config(path: Path) -> dict:
@@ -464,6 +534,10 @@ def _metrics(model: SparseAutoencoder, history: Any, test: dict | None) -> dict[
         if recon != "mse":
             metrics["test: mean squared error per pixel"] = test["mse"]
         metrics["test: fraction of variance explained"] = test["fve"]
+        if "probe_codes" in test:
+            metrics["linear probe accuracy: codes"] = test["probe_codes"]
+            metrics["linear probe accuracy: raw pixels"] = test["probe_pixels"]
+            metrics["linear probe: training samples"] = test["probe_train"]
     return metrics
 
 

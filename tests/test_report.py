@@ -27,6 +27,7 @@ ALL_FIGURES = {
     "mean_activation",
     "codes",
     "activation_density",
+    "features",
     "history",
 }
 VOID = {"meta", "img", "br", "hr", "link", "input", "source", "col", "wbr", "area", "base"}
@@ -346,3 +347,59 @@ def test_report_warns_of_a_run_that_ended_badly_with_the_likely_cause(tmp_path):
     assert page.notes[0].startswith("Warning: 75% of the hidden units never fired")
     assert page.notes[1].startswith("Warning: the loss rose over the run, from")
     assert all("lr=0.01 is probably too high" in note for note in page.notes)
+
+
+# --------------------------------------------------------------------------- issue 18
+
+
+def test_feature_page_shows_live_units_with_their_top_inputs():
+    from npsae import plotting
+
+    rng = np.random.default_rng(0)
+    X = rng.random((50, 16))
+    H = np.zeros((50, 4))
+    H[:40, 2] = np.arange(40)  # unit 2 fires on 39 inputs, most on input 39
+    H[[7, 3], 0] = [2.0, 1.0]  # unit 0 fires on 2; unit 1 and unit 3 are dead
+    W2 = rng.normal(size=(4, 16))
+    fig = plotting.feature_page(H, X, W2, shape=(4, 4), top=3)
+    # Two panels per live unit, the most frequent first; the dead ones are left out.
+    assert len(fig.axes) == 4
+    labels = [ax.get_ylabel() for ax in fig.axes[::2]]
+    assert labels == ["unit 2\n78.0%", "unit 0\n4.0%"]
+    top = fig.axes[1].images[0].get_array()
+    np.testing.assert_allclose(top[:4, :4], X[39].reshape(4, 4))  # the strongest input first
+    # Unit 0 fires on two inputs only: the third tile stays empty rather than show a silent one.
+    assert np.isnan(np.asarray(fig.axes[3].images[0].get_array(), dtype=float)[:, -4:]).all()
+    chosen = plotting.feature_page(H, X, W2, shape=(4, 4), units=[1], top=2)
+    assert chosen.axes[0].get_ylabel() == "unit 1\n0.0%"
+    with pytest.raises(ValueError, match="units \\[9\\] do not exist"):
+        plotting.feature_page(H, X, W2, shape=(4, 4), units=[9])
+    with pytest.raises(ValueError, match="every unit is dead"):
+        plotting.feature_page(np.zeros((50, 4)), X, W2, shape=(4, 4))
+    with pytest.raises(ValueError, match="W2 must have shape \\(4, 16\\)"):
+        plotting.feature_page(H, X, W2[:, :8], shape=(4, 4))
+
+
+def test_report_probe_on_mnist(mnist_root, tmp_path, capsys):
+    from npsae.datasets import load_mnist
+
+    X, y = load_mnist("train", root=mnist_root)
+    run_dir = tmp_path / "run"
+    model = SparseAutoencoder(784, 16, hidden="relu", output="linear", sparsity="topk", k=4)
+    fit(model, X[:1000], 1, verbose=0, run_dir=run_dir,
+        dataset={"name": "mnist", "root": str(mnist_root)})  # fmt: skip
+    # The probe trains on 1000 images here to stay quick; `npsae report --probe` takes 10000.
+    report.write_report(run_dir, samples=300, probe=True, train=(X[:1000], y[:1000]))
+    page = Page((run_dir / "report.html").read_text(encoding="utf-8"))
+    codes = float(page.rows["linear probe accuracy: codes"])
+    pixels = float(page.rows["linear probe accuracy: raw pixels"])
+    assert 0.3 < codes < pixels <= 1  # 16 codes after one epoch keep less than 784 pixels
+    assert pixels > 0.8 and page.rows["linear probe: training samples"] == "1000"
+    assert "features" in page.ids
+
+
+def test_report_probe_needs_labels(bars_run, capsys):
+    run_dir, _, _ = bars_run
+    assert run_report(run_dir, "--probe") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("npsae report: error: the linear probe needs labelled")

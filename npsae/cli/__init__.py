@@ -18,7 +18,7 @@ from npsae import __version__
 from npsae.cli.common import guarded
 
 # Sub-command modules, in the order ``--help`` lists them.
-COMMANDS = ("train", "report", "data", "gradcheck", "exercises", "tutorials")
+COMMANDS = ("train", "sweep", "report", "export", "data", "gradcheck", "exercises", "tutorials")
 
 
 def build_parser() -> argparse.ArgumentParser:

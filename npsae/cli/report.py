@@ -27,16 +27,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="test images used for the activation figures (default 2000)",
     )
     p.add_argument("--data-root", metavar="DIR", help="where MNIST is, if it has moved")
+    p.add_argument(
+        "--probe",
+        action="store_true",
+        help="add a linear probe's test accuracy on the codes and on the raw pixels (labelled "
+        "data only; pip install 'npsae[eval]')",
+    )
     p.set_defaults(func=common.guarded("report", run))
 
 
 def run(args: argparse.Namespace) -> int:
     common.positive_int("samples", args.samples, "must be >= 1")
+    from npsae._extras import MissingExtraError
     from npsae.report import write_report
 
     try:
-        path = write_report(args.run_dir, samples=args.samples, data_root=args.data_root)
-    except (OSError, ValueError) as err:
+        path = write_report(
+            args.run_dir, samples=args.samples, data_root=args.data_root, probe=args.probe
+        )
+    except (MissingExtraError, OSError, ValueError) as err:
         common.error("report", err)
         return 1
     print(f"report: {path}")
