@@ -1,11 +1,15 @@
 """npsae: the sparse autoencoder from scratch, in NumPy (to read) and Numba (to run fast).
 
 The names most programs need are importable from here; the modules hold the rest:
-``npsae.reference`` (the equations in NumPy), ``npsae.kernels`` (the same in Numba),
-``npsae.penalties``, ``npsae.gradcheck``, ``npsae.idx``, ``npsae.datasets``, ``npsae.optim``,
-``npsae.training``, ``npsae.metrics``, ``npsae.presets`` (named settings), ``npsae.plotting``
-(figures), ``npsae.report`` (a run's figures and HTML report) and ``npsae.exercises``
-(classroom exercises with an autograder).
+``npsae.model`` (``SparseAutoencoder``), ``npsae.reference`` (the equations in NumPy),
+``npsae.kernels`` (the same in Numba), ``npsae.penalties``, ``npsae.gradcheck``, ``npsae.idx``,
+``npsae.datasets``, ``npsae.optim``, ``npsae.training``, ``npsae.metrics``, ``npsae.presets``
+(named settings), ``npsae.plotting`` (figures), ``npsae.report`` (a run's figures and HTML
+report), ``npsae.sweep`` (grids per sparsity variant and the Pareto plot), ``npsae.probe`` (the
+linear probe), ``npsae.export`` (SAELens' layout), ``npsae.exercises`` (classroom exercises with
+an autograder) and ``npsae.cli`` (the ``npsae`` command). The tutorials, notebooks and the
+scripts they are made from, are in the package's ``tutorials`` folder: ``npsae tutorials DIR``
+copies them out.
 """
 
 __version__ = "0.1.0"

@@ -449,6 +449,8 @@ def test_cli_check_usage_errors(tmp_path, capsys, monkeypatch):
     for argv, words in [
         (["check", tmp_path, "nonsense"], "no exercise 'nonsense'"),
         (["check", tmp_path, "--timeout", "0"], "--timeout must be positive"),
+        (["check", tmp_path, "--timeout", "nan"], "--timeout must be positive"),
+        (["autograder", tmp_path / "ag", "--timeout", "inf"], "--timeout must be positive"),
         (["check", tmp_path, "--seed", "-3"], "seed must be 0 or more"),
         (["autograder", tmp_path / "ag", "--seed", "-3"], "seed must be 0 or more"),
         (["grade", tmp_path / "missing", "--csv", tmp_path / "g.csv"], "is not a folder"),

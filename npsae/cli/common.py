@@ -13,7 +13,8 @@ import argparse
 import functools
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from npsae._memory import available_bytes, format_bytes
 
@@ -33,6 +34,16 @@ def error(command: str, message: object) -> None:
     """Print ``npsae COMMAND: error: MESSAGE`` on stderr, on one line."""
     text = " ".join(str(message).splitlines())
     print(f"npsae {command}: error: {text}", file=sys.stderr)
+
+
+def report_files(written: Sequence[Path], kept: Sequence[Path], kept_note: str) -> None:
+    """Print ``wrote PATH`` and ``kept  PATH`` lines, then ``(kept_note)`` if a file was kept."""
+    for path in written:
+        print(f"wrote {path}")
+    for path in kept:
+        print(f"kept  {path}")
+    if kept:
+        print(f"({kept_note})")
 
 
 def guarded(command: str, run: Run) -> Run:

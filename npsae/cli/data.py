@@ -70,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
                 for split in datasets.FILES
             }
     except (datasets.DatasetError, IDXFormatError, OSError, ValueError) as err:
+        # Not common.error, which joins lines: a failed download lists each file's fault, one a
+        # line.
         print(f"npsae data: error: {err}", file=sys.stderr)
         return 1
     print(f"{args.dataset}: {folder.resolve()} (checksums verified)")

@@ -7,10 +7,13 @@ import argparse
 import csv
 import io
 import json
+import math
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from npsae.cli import common
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -133,17 +136,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     autograder.set_defaults(func=run_autograder)
 
 
-def _usage_error(args: argparse.Namespace, message: str) -> int:
-    print(f"npsae exercises {args.action}: {message}", file=sys.stderr)
+def _usage_error(args: argparse.Namespace, message: object) -> int:
+    common.error(f"exercises {args.action}", message)
     return 2
+
+
+def _timeout_error(args: argparse.Namespace) -> str | None:
+    # NaN or infinity would let a student's process run for ever: the grader must not hang.
+    if not (math.isfinite(args.timeout) and args.timeout > 0):
+        return f"--timeout must be positive (a finite number of seconds), not {args.timeout:g}"
+    return None
 
 
 def _check_options(args: argparse.Namespace, *outputs: Path | None) -> str | None:
     """The usage error in the grading options, if any."""
     from npsae.exercises.classroom import resolve_seed, select
 
-    if args.timeout <= 0:
-        return f"--timeout must be positive, not {args.timeout:g}"
+    if message := _timeout_error(args):
+        return message
     if getattr(args, "jobs", 1) < 1:
         return f"--jobs must be at least 1, not {args.jobs}"
     for path in outputs:
@@ -202,14 +212,9 @@ def _write(action: str, write: Callable[[], tuple[list, list]], kept_note: str) 
     try:
         written, kept = write()
     except (ValueError, OSError) as err:
-        print(f"npsae exercises {action}: {err}", file=sys.stderr)
+        common.error(f"exercises {action}", err)
         return 2
-    for path in written:
-        print(f"wrote {path}")
-    for path in kept:
-        print(f"kept  {path}")
-    if kept:
-        print(f"({kept_note})")
+    common.report_files(written, kept, kept_note)
     return 0
 
 
@@ -288,13 +293,13 @@ def run_autograder(args: argparse.Namespace) -> int:
     from npsae.exercises.classroom import resolve_seed
     from npsae.exercises.scoring import fresh_seed
 
-    if args.timeout <= 0:
-        return _usage_error(args, f"--timeout must be positive, not {args.timeout:g}")
+    if message := _timeout_error(args):
+        return _usage_error(args, message)
     try:
         seed = fresh_seed() if args.seed is None else resolve_seed(args.seed)
         files = write_autograder(args.out, seed, args.timeout, args.names)
     except (ValueError, OSError) as err:
-        return _usage_error(args, str(err))
+        return _usage_error(args, err)
     print(f"wrote {len(files)} files into {args.out} (hidden cases: seed {seed})")
     print(f"Upload {args.out / 'autograder.zip'} to Gradescope; see {args.out / 'README.md'}.")
     return 0

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from npsae.cli import common
 from npsae.cli.common import UsageError
+from npsae.model import BACKENDS, HIDDEN, OUTPUT, RECON
 from npsae.penalties import SPARSITY
 from npsae.presets import PRESETS, Preset
 
@@ -128,10 +129,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--epochs", type=int, help="passes over the training set (default 50)")
     p.add_argument("--hidden", type=int, metavar="UNITS", help="hidden units (default 64)")
-    p.add_argument("--activation", choices=("relu", "sigmoid"), help="hidden activation")
-    p.add_argument("--output", choices=("sigmoid", "linear"), help="output activation")
+    p.add_argument("--activation", choices=HIDDEN, help="hidden activation")
+    p.add_argument("--output", choices=OUTPUT, help="output activation")
     p.add_argument(
-        "--recon", choices=("mse", "sse"), help="reconstruction loss: mean, or half-sum per sample"
+        "--recon", choices=RECON, help="reconstruction loss: mean, or half-sum per sample"
     )
     p.add_argument(
         "--sparsity",
@@ -157,9 +158,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, help="Adam's learning rate (default 1e-3)")
     p.add_argument("--batch-size", type=int, help="samples per step (default 256)")
     p.add_argument("--seed", type=int, help="seeds the weights and the batch order (default 0)")
-    p.add_argument(
-        "--backend", choices=("numba", "numpy"), help="numba (fast, default) or numpy (readable)"
-    )
+    p.add_argument("--backend", choices=BACKENDS, help="numba (fast, default) or numpy (readable)")
     p.add_argument("--limit", type=int, metavar="N", help="use only the first N training images")
     p.add_argument("--data-root", metavar="DIR", help="data root (default: as npsae data finds it)")
     where = p.add_mutually_exclusive_group()
@@ -381,7 +380,7 @@ def _build_model(settings: dict, n_in: int) -> SparseAutoencoder:
 def _plan_resume(args: argparse.Namespace) -> _Plan:
     given = [name for name in RUN_OPTIONS if getattr(args, name, None) is not None]
     if given:
-        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        flags = ", ".join(common.flag(name) for name in given)
         raise UsageError(
             f"--resume continues the run as it was configured; drop {flags} (only --epochs, "
             "--data-root and --quiet apply), or start a new run with --out"
@@ -519,12 +518,9 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
                 verbose=verbose,
                 checkpoint=plan.checkpoint,
             )
-    except training.TrainingDiverged as err:
-        print(f"npsae train: {err}", file=sys.stderr)
-        return 1
     # ValueError: data that does not fit the model or the checkpoint; OSError: the run
     # directory became unwritable (a full disk, say) during training.
-    except (ValueError, OSError) as err:
+    except (training.TrainingDiverged, ValueError, OSError) as err:
         common.error("train", err)
         return 1
     del X  # the training set is done with: free its memory before the summary and figures

@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from npsae._fileio import atomic_write
-from npsae.cli.common import error
+from npsae.cli import common
 
 # What a student gets, relative to the package's tutorials folder: the notebooks, the scripts
 # they are generated from, the helper both import, the README and the committed figures of
@@ -74,14 +74,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         done = copy_tutorials(args.dir, force=args.force)
     except OSError as err:
-        error("tutorials", err)
+        common.error("tutorials", err)
         return 2
-    for path in done["written"]:
-        print(f"wrote {path}")
-    for path in done["kept"]:
-        print(f"kept  {path}")
-    if done["kept"]:
-        print("(kept files differ from npsae's: they are your work; --force replaces them)")
+    common.report_files(
+        done["written"],
+        done["kept"],
+        "kept files differ from npsae's: they are your work; --force replaces them",
+    )
     print(
         f"{len(done['written'])} written, {len(done['unchanged'])} already up to date, "
         f"{len(done['kept'])} kept as they were."

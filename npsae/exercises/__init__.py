@@ -22,7 +22,8 @@ cases and on hidden cases drawn from a grading seed, and gives points per test g
 ``check`` grades a function in this process: the trusted path for notebooks and tests.
 
 The same from the command line: ``python -m npsae exercises list | start DIR | check DIR``,
-and for instructors ``grade SUBMISSIONS_DIR --csv FILE`` and ``autograder OUT_DIR``.
+and for instructors ``solutions DIR``, ``grade SUBMISSIONS_DIR --csv FILE`` and
+``autograder OUT_DIR``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from importlib import resources
 from pathlib import Path
 
 from npsae._fileio import atomic_write
-from npsae.exercises.catalogue import EXERCISES
+from npsae.exercises.catalogue import EXERCISES, get
 from npsae.exercises.classroom import Submission, grade_submission, resolve_seed, select
 from npsae.exercises.exercise import Exercise
 from npsae.exercises.grading import ERROR, FAILED, NOT_IMPLEMENTED, PASSED, Result, observe
@@ -65,13 +66,6 @@ __all__ = [
 def list_exercises() -> list[Exercise]:
     """Every exercise, in course order (``.name``, ``.summary``, ``.filename``, ``.number``)."""
     return list(EXERCISES.values())
-
-
-def get(name: str) -> Exercise:
-    """The exercise called ``name``; ValueError listing the names for an unknown one."""
-    if name not in EXERCISES:
-        raise ValueError(f"no exercise {name!r}; the exercises are {', '.join(EXERCISES)}")
-    return EXERCISES[name]
 
 
 def check(name: str, fn: Callable, seed: int | None = None) -> Result:

@@ -56,3 +56,10 @@ _ALL = (
 EXERCISES: dict[str, Exercise] = {
     e.name: dataclasses.replace(e, number=i) for i, e in enumerate(_ALL, 1)
 }
+
+
+def get(name: str) -> Exercise:
+    """The exercise called ``name``; ValueError listing the names for an unknown one."""
+    if name not in EXERCISES:
+        raise ValueError(f"no exercise {name!r}; the exercises are {', '.join(EXERCISES)}")
+    return EXERCISES[name]

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from npsae.exercises.answers import read_answers
-from npsae.exercises.catalogue import EXERCISES
+from npsae.exercises.catalogue import EXERCISES, get
 from npsae.exercises.exercise import Exercise
 from npsae.exercises.grading import Observation, Result
 from npsae.exercises.isolation import MEMORY, TIMEOUT, run_child
@@ -71,9 +71,8 @@ def select(names: Iterable[str] | None) -> list[Exercise]:
     """The exercises called ``names`` (all when None or empty), in course order; ValueError
     naming an unknown one."""
     names = list(names or ())
-    unknown = [n for n in names if n not in EXERCISES]
-    if unknown:
-        raise ValueError(f"no exercise {unknown[0]!r}; the exercises are {', '.join(EXERCISES)}")
+    for name in names:
+        get(name)
     return [e for e in EXERCISES.values() if not names or e.name in names]
 
 
@@ -83,7 +82,7 @@ def submission_folder(folder: Path) -> Path:
     filenames = {e.filename for e in EXERCISES.values()}
     if not folder.is_dir() or any((folder / f).is_file() for f in filenames):
         return folder
-    inner = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))]
+    inner = _subfolders(folder)
     if len(inner) == 1 and any((inner[0] / f).is_file() for f in filenames):
         return inner[0]
     return folder
@@ -149,6 +148,11 @@ def _first_missing(observations: tuple) -> int | None:
 def student_folders(directory: str | os.PathLike) -> list[Path]:
     """The sub-folders of ``directory``, one per student (named by the student's id), sorted;
     hidden ones (``.git``, ``__MACOSX``) are not students."""
+    return _subfolders(directory)
+
+
+def _subfolders(directory: str | os.PathLike) -> list[Path]:
+    """The sub-folders of ``directory``, sorted, without hidden ones (``.git``, ``__MACOSX``)."""
     return sorted(
         p for p in Path(directory).iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
     )

@@ -1,4 +1,5 @@
-"""Exercises 1-8: the sparse autoencoder's maths (sigmoid, forward pass, losses, KL, backprop).
+"""The sparse autoencoder's maths: the sigmoid and its derivative, the forward pass, the mse and
+sse losses, the KL penalty and its gradient, and backpropagation (their numbers: ``catalogue``).
 
 Each is graded against the package's own function (``npsae.reference``, ``npsae.penalties``,
 ``npsae.model``). The mistakes are data: a list per exercise of (message, what the mistaken

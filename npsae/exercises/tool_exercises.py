@@ -1,5 +1,5 @@
-"""Exercises 9-11: the tools around the model (an Adam step, the IDX header, finite
-differences), graded against ``npsae.optim``, ``npsae.idx`` and ``npsae.gradcheck``.
+"""The tools around the model (finite differences, an Adam step, a buggy AdamW step to debug, the
+IDX header), graded against ``npsae.gradcheck``, ``npsae.optim`` and ``npsae.idx``.
 
 ``npsae.optim`` is imported only when Adam is graded: it imports Numba, which listing or
 starting the exercises does not need.

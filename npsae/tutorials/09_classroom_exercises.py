@@ -1,13 +1,15 @@
 # %% [markdown]
 # # 09 - Classroom exercises with a built-in autograder
 #
-# npsae ships eleven exercises, one function each, that together rebuild the sparse
+# npsae ships eighteen exercises, one function each, that together rebuild the sparse
 # autoencoder: the sigmoid and its derivative, the forward pass, the mse and sse losses, the KL
-# sparsity penalty and its gradient, backpropagation, an Adam step, the IDX header of MNIST's
-# files and the numerical gradient. A student gets one stub file per exercise; the grader runs
-# each function on public cases (float32 and float64, several shapes), hidden cases drawn from a
-# seed, and edge cases, compares it with npsae's own implementation, names the likely mistake
-# when it fails, and gives points.
+# penalty and its gradient, the L1 and TopK gradients, the numerical gradient and a gradient
+# check, backpropagation (plain, then with L1 and weight decay), two bugs to find in a
+# colleague's code, an Adam step, the IDX header of MNIST's files, and a training loop on the
+# bars (`npsae exercises list` shows them). A student gets one stub file per exercise; the
+# grader runs each function on public cases (float32 and float64, several shapes), hidden cases
+# drawn from a seed, and edge cases, compares it with npsae's own implementation, names the
+# likely mistake when it fails, and gives points.
 #
 # This script walks through a lesson as the student sees it, from `start` to a first `check`,
 # then as the instructor grading a class sees it, with the same commands they type:
@@ -16,6 +18,7 @@
 #     python -m npsae exercises start DIR
 #     python -m npsae exercises check DIR [NAME ...] [--format text|json|gradescope]
 #     python -m npsae exercises grade SUBMISSIONS_DIR --csv gradebook.csv
+#     python -m npsae exercises solutions DIR
 #     python -m npsae exercises autograder OUT_DIR
 #
 # As a script: `python 09_classroom_exercises.py [FOLDER]`.
