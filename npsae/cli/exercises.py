@@ -230,7 +230,7 @@ def run_check(args: argparse.Namespace) -> int:
     submission = grade_submission(
         args.dir, args.names, seed=args.seed, timeout=args.timeout, jobs=args.jobs
     )
-    report = reports.text(submission)
+    report = text = reports.text(submission)
     if args.format != "text":
         data = (
             reports.as_json(submission) if args.format == "json" else reports.gradescope(submission)
@@ -242,7 +242,7 @@ def run_check(args: argparse.Namespace) -> int:
         with atomic_write(args.output, "w") as f:
             f.write(report)
         # The file holds the chosen format; the terminal (or Gradescope's log) the text.
-        sys.stdout.write(reports.text(submission))
+        sys.stdout.write(text)
         print(f"wrote {args.output}")
     return 0 if submission.passed else 1
 
