@@ -408,6 +408,83 @@ def test_uncatalogued_mistake_gets_a_diagnosis(name, fn, words):
     assert "wrong values" not in result.message or "the error is in" in result.message
 
 
+def _kl_value(H, rho, rho_hat, first=None, second=None):
+    """KL(rho || rho_hat) summed over the units, either term's log argument replaceable."""
+    first = rho / rho_hat if first is None else first
+    second = (1 - rho) / (1 - rho_hat) if second is None else second
+    return float(np.sum(rho * np.log(first) + (1 - rho) * np.log(second)))
+
+
+def _relu_hidden(X, W1, b1, W2, b2):
+    return _sig(np.maximum(X @ W1 + b1, 0) @ W2 + b2)
+
+
+# Mistakes that the diagnosis once described only by a factor or as "wrong values", written as
+# students wrote them: (exercise, the student's function, words the diagnosis must contain).
+NAMED = [
+    ("sigmoid", lambda Z: 0.5 * (1 + np.tanh(Z)), "sigma(2z)"),
+    ("sigmoid", lambda Z: 1 / (1 - np.exp(-Z)), "a sign in the denominator"),
+    ("forward", _relu_hidden, "ReLU hidden units"),
+    ("forward", lambda X, W1, b1, W2, b2: np.maximum(_sig(X @ W1 + b1) @ W2 + b2, 0), "ReLU on"),
+    ("forward", lambda X, W1, b1, W2, b2: _sig((_sig(X @ W1) + b1) @ W2 + b2), "b1 added after"),
+    ("forward", lambda X, W1, b1, W2, b2: _sig(_sig(X @ W1 + b1) @ W1.T + b2), "tied weights"),
+    ("mse", lambda X_hat, X: float(np.mean(X_hat - X) ** 2), "squared the mean difference"),
+    ("sse", lambda X_hat, X: float(np.mean(np.abs(X_hat - X)) ** 2), "mean absolute difference"),
+    (
+        "mse",
+        lambda X_hat, X: float(np.sqrt(np.sum((X_hat - X) ** 2)) / X.size),
+        "square root of the summed squares",
+    ),
+    (
+        "kl_penalty",
+        lambda H, rho, beta: beta * _kl_value(H, rho, np.full(H.shape[1], H.mean())),
+        "one mean",
+    ),
+    (
+        "kl_penalty",
+        lambda H, rho, beta: beta * _kl_value(H, rho, H.sum(0) / H.shape[1]),
+        "by n_hidden, not by m",
+    ),
+    (
+        "kl_penalty",
+        lambda H, rho, beta: beta * _kl_value(H, rho, r := H.mean(0), second=(1 - r) / (1 - rho)),
+        "the second term has its argument inverted",
+    ),
+    (
+        "kl_penalty",
+        lambda H, rho, beta: beta * _kl_value(H, rho, r := H.mean(0), first=rho ** (1 / r)),
+        "takes rho alone",
+    ),
+    # A uniform factor that is a scalar argument, or its inverse, is named after it.
+    ("kl_penalty", lambda H, rho, beta: beta**2 * _kl_value(H, rho, H.mean(0)), "a factor beta"),
+    (
+        "l1_penalty_grad",
+        lambda H, beta: (beta**2 / len(H) * np.sign(H)).astype(H.dtype),
+        "a factor beta = 0.1",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "fn", "words"), NAMED, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(NAMED)]
+)
+def test_common_mistake_is_named(name, fn, words):
+    result = exercises.check(name, fn)
+    assert result.status == exercises.FAILED
+    assert words in str(result), str(result)
+
+
+def test_a_scalar_argument_of_two_is_not_named_as_a_factor():
+    """beta = 2 would make every stray 2 "a factor beta": a factor 2 stays a 2."""
+    from npsae.exercises.diagnosis import explain
+
+    want = np.linspace(1, 2, 6)
+    inputs = {"beta": np.asarray(2.0), "rho": np.asarray(0.3)}
+    message = explain(2 * want, want, 1e-8, inputs).message
+    assert "a 2 or a 1/2" in message and "beta" not in message
+    assert "a factor 1/rho" in explain(want / 0.3, want, 1e-8, inputs).message
+
+
 def test_diagnosis_shows_the_first_mismatch():
     result = exercises.check("sigmoid_grad", lambda A: A * (1 - A) * 1.5 + 0.01)
     assert any(d.startswith("first mismatch at index") for d in result.diagnostics), str(result)

@@ -6,7 +6,8 @@ and the expected one, in terms a student can act on, trying each shape of error 
 
 - all zeros;
 - a uniform factor, ``got = r expected`` (``r = -1``: a sign flip), with r named when it is the
-  batch size, another size of the inputs, 2 or 1/2;
+  batch size, another size of the inputs, a scalar argument (beta, lr...) or its inverse, 2 or
+  1/2;
 - a transpose (``got = expected^T``) or a reversed order;
 - a constant offset, ``D = c`` everywhere;
 - a term proportional to an input, ``D = c A`` for an argument A of the same shape (a weight
@@ -61,9 +62,9 @@ def explain(
 ) -> Explanation:
     """What is wrong with ``got`` (float64, finite, the shape of ``want``) against ``want``.
 
-    ``rtol`` is the grader's tolerance for the inputs' dtype, ``inputs`` the case's array
-    arguments by parameter name (sizes to name a factor by, arrays a difference may be
-    proportional to), ``m`` the batch size, if any.
+    ``rtol`` is the grader's tolerance for the inputs' dtype, ``inputs`` the case's float
+    arguments by parameter name (sizes and scalars to name a factor by, as 0-d arrays for the
+    scalars; arrays a difference may be proportional to), ``m`` the batch size, if any.
     """
     inputs = inputs or {}
     fit = _Fit(want, rtol)
@@ -326,6 +327,17 @@ def _name_factor(r: float, inputs: dict, m: int | None) -> str:
             return f"a factor 1/{n} = 1/({what}): divided by it once too often?"
         if n > 1 and np.isclose(r, 2 * n, rtol=1e-3):
             return f"a factor 2 x {n} = 2 x {what}"
+    # A scalar argument of 2 or 1/2 would be told from a stray 2 by chance only.
+    scalars = {
+        name: abs(float(a))
+        for name, a in inputs.items()
+        if a.ndim == 0 and float(a) not in (0, 1, 2, 0.5)
+    }
+    for name, s in scalars.items():
+        if np.isclose(r, s, rtol=1e-3):
+            return f"a factor {name} = {s:.4g}: {name} applied twice, or multiplied for divided?"
+        if np.isclose(r, 1 / s, rtol=1e-3):
+            return f"a factor 1/{name} = 1/{s:.4g}: {name} left out, or divided for multiplied?"
     if np.isclose(r, 2, rtol=1e-3) or np.isclose(r, 0.5, rtol=1e-3):
         return "a 2 or a 1/2 missing or extra"
     return "a factor missing or extra somewhere"

@@ -485,10 +485,12 @@ def _output_note(spec: Spec, key: str, got: dict, expected: dict, case: Case) ->
             f"{value.dtype} result for {case.dtype} input: precision was lost; compute in the "
             "input's dtype"
         )
+    # Float arguments: arrays, and scalars (beta, lr...) as 0-d arrays, to name a factor by.
     inputs = {
         name: np.asarray(a, np.float64)
         for name, a in zip(spec.params, case.args, strict=False)
-        if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating)
+        if (isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating))
+        or isinstance(a, (float, np.floating))
     }
     return explain(g, w, RTOL[case.dtype], inputs, case.m)
 

@@ -88,6 +88,15 @@ Which way of writing sigma stays finite for z = 1000 and for z = -1000?
                 "the reciprocal is missing: sigma(z) = 1 / (1 + e^(-z))", lambda Z: 1 + np.exp(-Z)
             ),
             buggy("that is tanh(z), not the sigmoid", np.tanh),
+            buggy(
+                "that is sigma(2z): the argument is doubled (if you went through tanh, check "
+                "the argument you gave it)",
+                lambda Z: sigmoid(2 * Z),
+            ),
+            buggy(
+                "a sign in the denominator is wrong: sigma(z) = 1 / (1 + e^(-z))",
+                lambda Z: 1 / (1 - np.exp(-Z)),
+            ),
             *SCALE_MISTAKES,
         ),
         nan_hint="e^z overflows to inf for large z and inf / inf is NaN; "
@@ -181,10 +190,16 @@ def _identity(Z):
     return Z
 
 
-def _forward_variant(hidden=sigmoid, output=sigmoid, use_b1=True, use_b2=True) -> Callable:
+def _forward_variant(
+    hidden=sigmoid, output=sigmoid, use_b1=True, use_b2=True, b1_after=False, tied=False
+) -> Callable:
+    """The forward pass with one thing changed: either layer's activation, a bias left out,
+    b1 added after the hidden sigmoid, or the decoder's weights tied to the encoder's (W1^T)."""
+
     def forward(X, W1, b1, W2, b2):
-        H = hidden(X @ W1 + (b1 if use_b1 else 0))
-        return output(H @ W2 + (b2 if use_b2 else 0))
+        bias1 = b1 if use_b1 else 0
+        H = hidden(X @ W1) + bias1 if b1_after else hidden(X @ W1 + bias1)
+        return output(H @ (W1.T if tied else W2) + (b2 if use_b2 else 0))
 
     return forward
 
@@ -231,6 +246,22 @@ to every row (broadcasting). Write your sigmoid here, or import it from your ex0
             ),
             buggy("the bias b1 is missing: H = sigma(X W1 + b1)", _forward_variant(use_b1=False)),
             buggy("the bias b2 is missing: X^ = sigma(H W2 + b2)", _forward_variant(use_b2=False)),
+            buggy(
+                "ReLU hidden units: this model's hidden layer is a sigmoid, H = sigma(X W1 + b1)",
+                _forward_variant(hidden=reference.relu),
+            ),
+            buggy(
+                "ReLU on the output layer: X^ = sigma(H W2 + b2)",
+                _forward_variant(output=reference.relu),
+            ),
+            buggy(
+                "b1 added after the hidden sigmoid: it belongs inside, H = sigma(X W1 + b1)",
+                _forward_variant(b1_after=True),
+            ),
+            buggy(
+                "the decoder used W1^T (tied weights): this model's decoder has its own W2",
+                _forward_variant(tied=True),
+            ),
             *COMMON_MISTAKES,
         ),
         transpose_hint="X (m, n_in) @ W1 (n_in, n_hidden) gives (m, n_hidden); no transposes "
@@ -280,6 +311,20 @@ def _loss_mistakes(correct: str) -> tuple[Mistake, ...]:
         buggy(
             "took a square root of the loss (that is the RMSE)",
             lambda X_hat, X: float(np.sqrt(_summed_squares(divisor)(X_hat, X))),
+        ),
+        buggy(
+            f"took the square root of the summed squares before dividing by {correct}: the "
+            "loss has no square root",
+            lambda X_hat, X: float(np.sqrt(np.sum(np.square(X_hat - X))) / divisor(*X.shape)),
+        ),
+        buggy(
+            "squared the mean difference: the loss squares each difference first, then sums",
+            lambda X_hat, X: float(np.mean(X_hat - X) ** 2),
+        ),
+        buggy(
+            "squared the mean absolute difference: the loss squares each difference first, "
+            "then sums",
+            lambda X_hat, X: float(np.mean(np.abs(X_hat - X)) ** 2),
         ),
         *COMMON_MISTAKES,
     )
@@ -437,6 +482,36 @@ Hint: which axis of H runs over the samples? rho^ has one entry per hidden unit.
             buggy(
                 "rho^ is the sum over the samples, not the mean: rho^_j = (1/m) sum_i H_ij",
                 lambda H, rho, beta: _kl(H, rho, beta, H.sum(axis=0)),
+            ),
+            buggy(
+                "rho^ is one mean over all entries of H: rho^ has one entry per hidden unit, "
+                "rho^_j = (1/m) sum_i H_ij (the mean over axis 0)",
+                lambda H, rho, beta: _kl(H, rho, beta, np.full(H.shape[1], H.mean())),
+            ),
+            buggy(
+                "rho^ divides the sum over the samples by n_hidden, not by m: "
+                "rho^_j = (1/m) sum_i H_ij",
+                lambda H, rho, beta: _kl(H, rho, beta, H.sum(axis=0) / H.shape[1]),
+            ),
+            buggy(
+                "the log of the second term has its argument inverted: KL(rho || rho^) = "
+                "rho log(rho / rho^) + (1 - rho) log((1 - rho) / (1 - rho^))",
+                lambda H, rho, beta: _kl(
+                    H,
+                    rho,
+                    beta,
+                    kl=lambda r, q: r * np.log(r / q) + (1 - r) * np.log((1 - q) / (1 - r)),
+                ),
+            ),
+            buggy(
+                "the first term's log takes rho alone (parentheses?): it is log(rho / rho^), "
+                "not log(rho) / rho^",
+                lambda H, rho, beta: _kl(
+                    H,
+                    rho,
+                    beta,
+                    kl=lambda r, q: r * np.log(r) / q + (1 - r) * np.log((1 - r) / (1 - q)),
+                ),
             ),
             buggy(
                 "the arguments of KL are swapped: KL(rho || rho^) = rho log(rho / rho^) + ...",
