@@ -459,6 +459,19 @@ def test_cli_check_usage_errors(tmp_path, capsys, monkeypatch):
         status, out, err = run_err(argv, capsys)
         assert status == 2 and words in err and len(err.splitlines()) == 1, (argv, err)
         assert out == ""
+    # A report that could not be written is refused before any grading, not a traceback after.
+    (tmp_path / "afile").write_text("mine")
+    for argv, words in [
+        (["check", tmp_path, "--output", tmp_path / "afile" / "r.json"], "is a file, not a folder"),
+        (["check", tmp_path, "--output", tmp_path], "is a folder: name a file"),
+        (
+            ["grade", tmp_path, "--csv", tmp_path / "g.csv", "--json-dir", tmp_path / "afile"],
+            "is a file, not a folder",
+        ),
+    ]:
+        status, out, err = run_err(argv, capsys)
+        assert status == 2 and words in err and len(err.splitlines()) == 1, (argv, err)
+        assert out == "" and not (tmp_path / "g.csv").exists()
     (tmp_path / "results.json").write_text("mine")
     status, _, err = run_err(["check", tmp_path, "--output", tmp_path / "results.json"], capsys)
     assert status == 2 and "--force" in err

@@ -149,7 +149,9 @@ def _timeout_error(args: argparse.Namespace) -> str | None:
 
 
 def _check_options(args: argparse.Namespace, *outputs: Path | None) -> str | None:
-    """The usage error in the grading options, if any."""
+    """The usage error in the grading options, if any: checked before any grading, so that a
+    report that could not be written is said at once, not after the class is graded."""
+    from npsae._fileio import check_writable
     from npsae.exercises.classroom import resolve_seed, select
 
     if message := _timeout_error(args):
@@ -157,9 +159,15 @@ def _check_options(args: argparse.Namespace, *outputs: Path | None) -> str | Non
     if getattr(args, "jobs", 1) < 1:
         return f"--jobs must be at least 1, not {args.jobs}"
     for path in outputs:
+        if path is not None and path.is_dir():
+            return f"{path} is a folder: name a file to write"
         if path is not None and path.exists() and not args.force:
             return f"{path} exists: choose another file, or --force to overwrite it"
+    folders = [p.parent for p in outputs if p is not None]
+    json_dir = getattr(args, "json_dir", None)
     try:
+        for folder in folders if json_dir is None else [*folders, json_dir]:
+            check_writable(folder)
         select(args.names)
         args.seed = resolve_seed(args.seed)
     except ValueError as err:
@@ -230,7 +238,7 @@ def run_check(args: argparse.Namespace) -> int:
     submission = grade_submission(
         args.dir, args.names, seed=args.seed, timeout=args.timeout, jobs=args.jobs
     )
-    report = reports.text(submission)
+    report = text = reports.text(submission)
     if args.format != "text":
         data = (
             reports.as_json(submission) if args.format == "json" else reports.gradescope(submission)
@@ -242,7 +250,7 @@ def run_check(args: argparse.Namespace) -> int:
         with atomic_write(args.output, "w") as f:
             f.write(report)
         # The file holds the chosen format; the terminal (or Gradescope's log) the text.
-        sys.stdout.write(reports.text(submission))
+        sys.stdout.write(text)
         print(f"wrote {args.output}")
     return 0 if submission.passed else 1
 

@@ -27,21 +27,19 @@
 
 # %%
 import json
-import sys
 import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import IN_NOTEBOOK, save
+from _common import FOLDER, save
 from matplotlib.colors import ListedColormap
 
 from npsae import exercises
 from npsae.cli import main
 from npsae.exercises import reports
 
-folders = [] if IN_NOTEBOOK else [a for a in sys.argv[1:] if not a.startswith("-")]
-WORK = Path(folders[0]) if folders else Path(tempfile.mkdtemp(prefix="npsae_"))
+WORK = FOLDER or Path(tempfile.mkdtemp(prefix="npsae_"))
 CLASS = WORK / "classroom"
 print(f"the student's folder: {CLASS}")
 # The seed of the hidden cases: fixed here so that every run of this script draws the same.

@@ -25,16 +25,15 @@ if not IN_NOTEBOOK:
 import matplotlib.pyplot as plt
 
 _ARGS = [] if IN_NOTEBOOK else sys.argv[1:]
-_FOLDERS = [a for a in _ARGS if not a.startswith("-")]
+# The folder given on the command line (its first argument that is not an option), if any.
+FOLDER = next((Path(a) for a in _ARGS if not a.startswith("-")), None)
 
 # True for the full-length run (all of MNIST, every epoch): --full or NPSAE_TUTORIAL_FULL=1.
 FULL = "--full" in _ARGS or os.environ.get("NPSAE_TUTORIAL_FULL", "") not in ("", "0")
 # Where figures go: the first command-line argument, else $NPSAE_TUTORIAL_FIGURES, else figures/
 # beside the tutorials.
-OUT = Path(
-    _FOLDERS[0]
-    if _FOLDERS
-    else os.environ.get("NPSAE_TUTORIAL_FIGURES") or Path(__file__).resolve().parent / "figures"
+OUT = FOLDER or Path(
+    os.environ.get("NPSAE_TUTORIAL_FIGURES") or Path(__file__).resolve().parent / "figures"
 )
 
 
