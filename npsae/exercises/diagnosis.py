@@ -132,8 +132,8 @@ def _pattern(got, want, fit: _Fit, inputs: dict, m: int | None) -> str | None:
         if not np.isclose(c, 0) and not np.isclose(k, 0) and fit.same(got, want + c + k * a):
             return (
                 f"off by a constant plus a multiple of {name} (got - expected = {c:.4g} + "
-                f"{k:.4g} x {name}): a single number where the array {name} was meant, or "
-                "the reverse?"
+                f"{k:.4g} x {name}): a constant term and a term in {name} are missing, extra "
+                f"or wrong (a single number where the array {name} was meant, for instance)"
             )
     for name, a in same_shape.items():
         for what, f in ((name, a), (f"(1 - {name})", 1 - a)):
