@@ -330,6 +330,12 @@ GENERIC = [
     ("backward_decay", lambda *a: _bd(*a, w1_factor=2.0), "wrong: W1 (right: b1, W2, b2)"),
     ("sigmoid_grad", lambda A: 3 * A * (1 - A), "3x the expected value everywhere"),
     ("sigmoid_grad", lambda A: A * (1 - A) + 0.1, "off by a constant: got - expected = 0.1"),
+    ("sigmoid_grad", lambda A: A * (1 - A) + 2e-4, "close, but off by a constant"),
+    (
+        "backward_decay",
+        lambda *a: {**_bd(*a), "W2": _bd(*a)["W2"] + a[-1] * (np.sum(a[3]) - a[3])},
+        "off by a constant plus a multiple of W2",
+    ),
     ("adam_step", lambda p, g, m, v, *r: adam_swapped(p, g, m, v, *r), "m: holds what v"),
     ("l1_penalty_grad", lambda H, beta: (beta / len(H) * np.sign(H)).T, "transposed?"),
     ("topk_grad", lambda Z, dH, k: square_transposed(Z, dH, k), "transposed"),

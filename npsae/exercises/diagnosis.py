@@ -9,7 +9,9 @@ and the expected one, in terms a student can act on, trying each shape of error 
   batch size, another size of the inputs, a scalar argument (beta, lr...) or its inverse, 2 or
   1/2;
 - a transpose (``got = expected^T``) or a reversed order;
-- a constant offset, ``D = c`` everywhere;
+- a constant offset, ``D = c`` everywhere (named even when it is small);
+- a constant plus a term proportional to an input, ``D = c + k A`` (a number where an array
+  was meant);
 - a term proportional to an input, ``D = c A`` for an argument A of the same shape (a weight
   decay ``lambda W`` left out, for instance);
 - an extra or missing factor A, or (1 - A), of an input: ``got = expected A``;
@@ -121,6 +123,17 @@ def _pattern(got, want, fit: _Fit, inputs: dict, m: int | None) -> str | None:
             return (
                 f"off by {k:.4g} x {name}: a term proportional to {name} is missing, extra or "
                 f"has the wrong coefficient (got - expected = c {name})"
+            )
+    for name, a in same_shape.items():
+        # D = c + k A: a scalar where the array A was meant (sum(A) for A, say), or the reverse.
+        (c, k), *_ = np.linalg.lstsq(
+            np.stack([np.ones(a.size), a.reshape(-1)], axis=1), diff.reshape(-1), rcond=None
+        )
+        if not np.isclose(c, 0) and not np.isclose(k, 0) and fit.same(got, want + c + k * a):
+            return (
+                f"off by a constant plus a multiple of {name} (got - expected = {c:.4g} + "
+                f"{k:.4g} x {name}): a single number where the array {name} was meant, or "
+                "the reverse?"
             )
     for name, a in same_shape.items():
         for what, f in ((name, a), (f"(1 - {name})", 1 - a)):
@@ -280,8 +293,16 @@ def _is_close(got, want, fit: _Fit) -> bool:
 
 def _fallback(got, want, fit: _Fit) -> str:
     if _is_close(got, want, fit):
+        diff = got - want
+        c = float(np.mean(diff))
+        # Within the slack every pattern fits; a spread far below the offset still shows one.
+        if got.size > 1 and np.ptp(diff) < 0.1 * abs(c):
+            return (
+                f"close, but off by a constant: got - expected = {c:.4g} in every entry: a small "
+                "term (a constant such as eps) added in the wrong place?"
+            )
         size = max(fit.scale, float(np.max(np.abs(got))), 1e-300)
-        rel = float(np.max(np.abs(got - want))) / size
+        rel = float(np.max(np.abs(diff))) / size
         return (
             f"close, but beyond the tolerance (largest error {rel:.2g} of the values' size): a "
             "small term is missing or extra (eps, weight decay, one sample), or precision was lost"
