@@ -1,5 +1,5 @@
-"""``npsae exercises``: classroom exercises with an autograder (list, start, check, grade,
-autograder)."""
+"""``npsae exercises``: classroom exercises with an autograder (list, start, check, and for
+instructors solutions, grade, autograder)."""
 
 from __future__ import annotations
 
