@@ -94,6 +94,13 @@ def test_seed_from_environment_is_used_and_recorded(tmp_path, monkeypatch):
     assert len(seeds) == 2
 
 
+def test_the_autograder_takes_the_seed_from_the_environment(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NPSAE_GRADING_SEED", "4321")
+    assert main(["exercises", "autograder", str(tmp_path / "ag"), "sigmoid"]) == 0
+    assert "seed 4321" in capsys.readouterr().out
+    assert "--seed 4321 " in (tmp_path / "ag" / "run_autograder").read_text()
+
+
 # --------------------------------------------------------------------------- the attacks
 
 SIGMOID_OK = exercises.solution_source("sigmoid")

@@ -128,11 +128,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write a Gradescope autograder into OUT_DIR",
         description="Write a ready Gradescope autograder into OUT_DIR (new or empty): "
         "setup.sh, run_autograder, npsae's source, a README for instructors, and all of it "
-        "zipped as autograder.zip. The hidden cases' seed is fixed now (--seed, else random).",
+        "zipped as autograder.zip. The hidden cases' seed is fixed now (--seed, else "
+        f"${SEED_VARIABLE}, else random).",
     )
     autograder.add_argument("out", type=Path, metavar="OUT_DIR")
     autograder.add_argument("names", nargs="*", metavar="NAME", help="only these exercises")
-    autograder.add_argument("--seed", type=int, help="seed of the hidden cases (default: random)")
+    autograder.add_argument(
+        "--seed",
+        type=int,
+        help=f"seed of the hidden cases (default: ${SEED_VARIABLE}, else a fresh random seed)",
+    )
     autograder.set_defaults(func=run_autograder)
 
 
@@ -299,12 +304,11 @@ def run_grade(args: argparse.Namespace) -> int:
 def run_autograder(args: argparse.Namespace) -> int:
     from npsae.exercises.autograder import write_autograder
     from npsae.exercises.classroom import resolve_seed
-    from npsae.exercises.scoring import fresh_seed
 
     if message := _timeout_error(args):
         return _usage_error(args, message)
     try:
-        seed = fresh_seed() if args.seed is None else resolve_seed(args.seed)
+        seed = resolve_seed(args.seed)
         files = write_autograder(args.out, seed, args.timeout, args.names)
     except (ValueError, OSError) as err:
         return _usage_error(args, err)
