@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from npsae.exercises.diagnosis import Explanation, explain, locate
+from npsae.exercises.mutants import Mutant, matching
 from npsae.exercises.runner import call
 
 # Largest allowed error, relative to the size of the expected values, per input dtype: a few
@@ -212,6 +213,9 @@ class Spec:
     ``judge``, when set, replaces the comparison with the reference's output for exercises
     whose answer is not one array of values (a trained model, a gradient check's verdict):
     ``judge(case, got, expected)`` returns None when ``got`` is right, else the message.
+
+    ``mutants()``, when set, gives the instructor solution's mutants (``mutants``): a wrong
+    result that no catalogued mistake explains is compared with them.
     """
 
     reference: Callable[..., Any]
@@ -226,6 +230,7 @@ class Spec:
     mutation_hint: str = "work on a copy, or build new arrays"
     seed: int = 0
     judge: Callable[[Case, dict, dict], str | None] | None = None
+    mutants: Callable[[], Sequence[Mutant]] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -440,8 +445,9 @@ def _as_array(value: Any) -> np.ndarray | None:
 
 def _diagnose(spec: Spec, got: dict, expected: dict, case: Case) -> tuple[str, tuple[str, ...]]:
     """(message, details) for values that differ from the reference's: a named mistake of the
-    exercise if one matches, else, after the list of wrong outputs when there are several, what
-    is wrong with the first of them whose error has a recognisable shape (the first if none)."""
+    exercise if one matches; else, after the list of wrong outputs when there are several, the
+    change to the solution that gives the student's result (a mutant), if one does, or what is
+    wrong with the first output whose error has a recognisable shape (the first if none)."""
     for mistake in spec.mistakes:
         with np.errstate(all="ignore"):
             wrong = mistake.output(case, expected)
@@ -450,14 +456,34 @@ def _diagnose(spec: Spec, got: dict, expected: dict, case: Case) -> tuple[str, t
     bad = [k for k, want in expected.items() if not _close(got[k], want, case.dtype)]
     notes = {key: _output_note(spec, key, got, expected, case) for key in bad}
     key = next((k for k in bad if notes[k].specific), bad[0])
-    if len(expected) == 1:
-        return notes[key].message, notes[key].details
-    right = [k for k in expected if k not in bad]
-    label = f"wrong: {', '.join(bad)}" + (f" (right: {', '.join(right)})" if right else "")
-    where = locate(tuple(expected), bad)
-    if where:
-        label += f": {where}"
-    return f"{label}; {key}: {notes[key].message}", notes[key].details
+    changes = _mutations(spec, got, expected, case)
+    label = ""
+    if len(expected) > 1:
+        right = [k for k in expected if k not in bad]
+        label = f"wrong: {', '.join(bad)}" + (f" (right: {', '.join(right)})" if right else "")
+        where = locate(tuple(expected), bad)
+        label += f": {where}; " if where else "; "
+    note = f"{key}: {notes[key].message}" if len(expected) > 1 else notes[key].message
+    if changes:
+        also = tuple(f"the same result also comes from: {c}" for c in changes[1:2])
+        message = (
+            f"{label}your result equals, exactly on this case, the right computation with one "
+            f"change: {changes[0]}"
+        )
+        return message, (*also, note, *notes[key].details)
+    return f"{label}{note}", notes[key].details
+
+
+def _mutations(spec: Spec, got: dict, expected: dict, case: Case) -> list[str]:
+    """The descriptions of the solution's mutants whose output is the student's."""
+    if spec.mutants is None:
+        return []
+    return matching(
+        spec.mutants(),
+        _float64(case.args),
+        same=lambda out: _matches(got, _outputs(spec, out), case),
+        differs=lambda out: not _matches(_outputs(spec, out), expected, case),
+    )
 
 
 def _output_note(spec: Spec, key: str, got: dict, expected: dict, case: Case) -> Explanation:
