@@ -44,6 +44,8 @@ _SLACK = 10.0
 _CLOSE = 2e-2
 # A uniform factor this close to 1 is named only when no small term explains the difference.
 _NEAR_ONE = 5e-2
+# What a factor that is nothing simple is called.
+_UNNAMED = "a factor missing or extra somewhere"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +74,8 @@ def explain(
     inputs = inputs or {}
     fit = _Fit(want, rtol)
     if got.ndim == 0:
-        return Explanation(_scalar(float(got), float(want), inputs, m))
+        message = _scalar(float(got), float(want), inputs, m)
+        return Explanation(message, specific=_UNNAMED not in message and want != 0)
     detail = (_first_mismatch(got, want, fit),)
     # A difference within the slack fits every pattern, so none of them tells anything.
     patterns = () if fit.same(got, want) else (_pattern, _confined)
@@ -377,7 +380,7 @@ def _name_factor(r: float, inputs: dict, m: int | None) -> str:
                 f"a factor ln({base}) = {log:.4g}: the natural log where a log in base {base} "
                 "belongs?"
             )
-    return "a factor missing or extra somewhere"
+    return _UNNAMED
 
 
 def _first_mismatch(got, want, fit: _Fit) -> str:

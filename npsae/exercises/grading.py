@@ -267,11 +267,14 @@ class Verdict:
     """The judgement of one case: ``failure`` is None or (status, message, details);
     ``well_formed`` (right kind of result, shapes and dtypes) and ``unmodified`` (no argument
     left changed, and a well-formed result) feed their test groups; None where not applicable
-    (a case that must raise returns nothing to measure)."""
+    (a case that must raise returns nothing to measure). ``vague`` names the wrong output
+    whose values the diagnosis could only call wrong (no named mistake, no mutant, no shape of
+    error, or a single number off by an unnamed factor): probes may tell more."""
 
     failure: tuple | None
     well_formed: bool | None = False
     unmodified: bool = False
+    vague: str = ""
 
 
 def observe(fn: Callable[..., Any], case: Case) -> Observation:
@@ -358,12 +361,10 @@ def _judge(
         return Verdict(None if message is None else (FAILED, message, ()), well_formed, unmodified)
     if _matches(got, expected, case):
         return Verdict(_dtype_failure(spec, got, case), well_formed, unmodified)
-    failure = (
-        (FAILED, *_diagnose(spec, got, expected, case))
-        if diagnose
-        else (FAILED, "wrong values", ())
-    )
-    return Verdict(failure, well_formed, unmodified)
+    if not diagnose:
+        return Verdict((FAILED, "wrong values", ()), well_formed, unmodified)
+    message, details, vague = _diagnose(spec, got, expected, case)
+    return Verdict((FAILED, message, details), well_formed, unmodified, vague)
 
 
 def _well_formed(spec: Spec, got: dict, expected: dict, case: Case) -> bool:
@@ -376,8 +377,12 @@ def _well_formed(spec: Spec, got: dict, expected: dict, case: Case) -> bool:
     return _dtype_failure(spec, got, case) is None
 
 
-def _outputs(spec: Spec, out: Any) -> dict:
+def output_dict(spec: Spec, out: Any) -> dict:
     """The student's return value as a dict name -> value; TypeError says what is wrong."""
+    return _outputs(spec, out)
+
+
+def _outputs(spec: Spec, out: Any) -> dict:
     if out is None:
         raise TypeError("returned None: did you forget the return statement?")
     if isinstance(out, Mapping) != spec.returns_dict:
@@ -443,16 +448,20 @@ def _as_array(value: Any) -> np.ndarray | None:
     return arr.astype(np.float64)
 
 
-def _diagnose(spec: Spec, got: dict, expected: dict, case: Case) -> tuple[str, tuple[str, ...]]:
-    """(message, details) for values that differ from the reference's: a named mistake of the
-    exercise if one matches; else, after the list of wrong outputs when there are several, the
-    change to the solution that gives the student's result (a mutant), if one does, or what is
-    wrong with the first output whose error has a recognisable shape (the first if none)."""
+def _diagnose(
+    spec: Spec, got: dict, expected: dict, case: Case
+) -> tuple[str, tuple[str, ...], str]:
+    """(message, details, vague) for values that differ from the reference's: a named mistake
+    of the exercise if one matches; else, after the list of wrong outputs when there are
+    several, the change to the solution that gives the student's result (a mutant), if one
+    does, or what is wrong with the first output whose error has a recognisable shape (the
+    first if none). ``vague`` is that output's name when nothing better than "wrong" or an
+    unnamed factor describes it, else ""."""
     for mistake in spec.mistakes:
         with np.errstate(all="ignore"):
             wrong = mistake.output(case, expected)
         if wrong is not None and not _matches(wrong, expected, case) and _matches(got, wrong, case):
-            return mistake.message, ()
+            return mistake.message, (), ""
     bad = [k for k, want in expected.items() if not _close(got[k], want, case.dtype)]
     notes = {key: _output_note(spec, key, got, expected, case) for key in bad}
     key = next((k for k in bad if notes[k].specific), bad[0])
@@ -470,8 +479,8 @@ def _diagnose(spec: Spec, got: dict, expected: dict, case: Case) -> tuple[str, t
             f"{label}your result equals, exactly on this case, the right computation with one "
             f"change: {changes[0]}"
         )
-        return message, (*also, note, *notes[key].details)
-    return f"{label}{note}", notes[key].details
+        return message, (*also, note, *notes[key].details), ""
+    return f"{label}{note}", notes[key].details, "" if notes[key].specific else key
 
 
 def _mutations(spec: Spec, got: dict, expected: dict, case: Case) -> list[str]:
