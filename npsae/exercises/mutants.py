@@ -21,6 +21,7 @@ import copy
 import dataclasses
 import functools
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
 
@@ -298,10 +299,7 @@ def activation(node, ctx):
         yield _call(_np("tanh"), z), "tanh where the sigmoid belongs"
         yield _call(_np("maximum"), z, ast.Constant(0)), "a ReLU where the sigmoid belongs"
         yield z, "the sigmoid left out (a linear unit)"
-        yield (
-            ast.BinOp(ast.Constant(1), ast.Div(), ast.BinOp(ast.Constant(1), ast.Add(), node)),
-            "the sigmoid applied twice",
-        )
+        yield _sigmoid(node), "the sigmoid applied twice"
         if isinstance(z, ast.BinOp) and isinstance(z.op, ast.Add):
             inner = copy.deepcopy(node)
             _replace_in(inner, z, z.left)
@@ -316,17 +314,14 @@ def activation(node, ctx):
         and isinstance(node.args[1], ast.Constant)
     ):
         z = node.args[0]
-        sig = ast.BinOp(
-            ast.Constant(1),
-            ast.Div(),
-            ast.BinOp(
-                ast.Constant(1),
-                ast.Add(),
-                _call(_np("exp"), ast.UnaryOp(ast.USub(), z)),
-            ),
-        )
-        yield sig, "a sigmoid where the ReLU belongs"
+        yield _sigmoid(z), "a sigmoid where the ReLU belongs"
         yield z, "the ReLU left out (a linear unit)"
+
+
+def _sigmoid(z: ast.expr) -> ast.expr:
+    """1 / (1 + np.exp(-z))."""
+    exp = _call(_np("exp"), ast.UnaryOp(ast.USub(), z))
+    return ast.BinOp(ast.Constant(1), ast.Div(), ast.BinOp(ast.Constant(1), ast.Add(), exp))
 
 
 def _replace_in(tree: ast.AST, old: ast.AST, new: ast.AST) -> None:
@@ -373,6 +368,42 @@ def derivative(node, ctx):
             yield new, f"the comparison {ast.unparse(new)} where {ast.unparse(node)} belongs"
 
 
+def parentheses(node, ctx):
+    """A sum taken out of a product or a quotient, or pulled into one: (a + b) / c as
+    a + b / c, a / (b + c) as a / b + c."""
+    if not isinstance(node, ast.BinOp) or not isinstance(node.op, (ast.Mult, ast.Div)):
+        return
+    if _is_sum(node.right):
+        inner = node.right
+        moved = ast.BinOp(ast.BinOp(node.left, node.op, inner.left), inner.op, inner.right)
+        yield moved, f"{ctx.what(inner.right)} added outside the parentheses it belongs in"
+    if _is_sum(node.left):
+        inner = node.left
+        moved = ast.BinOp(inner.left, inner.op, ast.BinOp(inner.right, node.op, node.right))
+        yield moved, f"{ctx.what(inner.left)} added outside the parentheses it belongs in"
+
+
+def names(node, ctx):
+    """One name where another of the same line belongs (a typo: X for X_hat)."""
+    if not isinstance(node, (ast.Assign, ast.AugAssign, ast.Return)):
+        return
+    loaded = [
+        n
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in ctx.depends
+    ]
+    for n in loaded:
+        for other in sorted({m.id for m in loaded} - {n.id}):
+            new = copy.deepcopy(node)
+            target = next(
+                m
+                for m in ast.walk(new)
+                if isinstance(m, ast.Name) and m.col_offset == n.col_offset and m.lineno == n.lineno
+            )
+            target.id = other
+            yield new, f"{other} where {n.id} belongs, once (a typo?)"
+
+
 def transpose(node, ctx):
     if isinstance(node, ast.Attribute) and node.attr == "T":
         yield node.value, f"the transpose of {ctx.what(node.value)} left out"
@@ -417,6 +448,8 @@ OPERATORS: tuple[Callable[[ast.AST, frozenset], Iterable[tuple[ast.AST, str]]], 
     transpose,
     flip_operator,
     drop_operand,
+    parentheses,
+    names,
 )
 
 # --------------------------------------------------------------------------- making mutants
@@ -540,7 +573,8 @@ def matching(
         if time.perf_counter() - start > budget:
             break
         try:
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
                 out = mutant.function(*copy.deepcopy(args))
             if differs(out) and same(out) and mutant.description not in found:
                 found.append(mutant.description)

@@ -30,17 +30,25 @@ from npsae.exercises.grading import (
     output_dict,
 )
 
+_SAME, _TIMES = "stays the same", "is multiplied by"
+#: A response as a number: the ratio of the probe's output to the case's (1: the same), None
+#: when the output changes otherwise.
+Ratio = float | None
+
 
 @dataclasses.dataclass(frozen=True)
 class Probe:
     """A designed call: ``what`` the change is (for the student), the arguments and the
     reference's outputs on them; ``hint`` maps (expected response, student's response) to what
-    that difference suggests."""
+    that difference suggests. For a ``scaling`` probe (a repeated batch, a doubled input) a
+    response by a different power of 2 tells something; for the others only a result that
+    stays the same where the other does not."""
 
     what: str
     args: tuple
     expected: dict
-    hint: Callable[[str, str], str]
+    hint: Callable[[Ratio, Ratio], str]
+    scaling: bool = False
 
 
 def _arrays(spec: Spec, case: Case) -> list[tuple[int, str]]:
@@ -66,10 +74,10 @@ def _batch_twice(spec, case, arrays):
     if not changes:
         return None
 
-    def hint(want: str, got: str) -> str:
-        if want == "the same" and got.startswith("multiplied by 2"):
+    def hint(want: Ratio, got: Ratio) -> str:
+        if _is(want, 1) and _is(got, 2):
             return "it grows with the number of samples: an average over the samples (m) missing?"
-        if want.startswith("multiplied by 2") and got == "the same":
+        if _is(want, 2) and _is(got, 1):
             return "it should add up over the samples: divided by m once too often?"
         return ""
 
@@ -82,10 +90,10 @@ def _columns_twice(spec, case, arrays):
         return None
     changes = {i: np.concatenate([case.args[i]] * 2, axis=1) for i, _ in arrays}
 
-    def hint(want: str, got: str) -> str:
-        if want == "the same" and got.startswith("multiplied by 2"):
+    def hint(want: Ratio, got: Ratio) -> str:
+        if _is(want, 1) and _is(got, 2):
             return "an average over the columns (n) missing?"
-        if want.startswith("multiplied by 2") and got == "the same":
+        if _is(want, 2) and _is(got, 1):
             return "it should add up over the columns: divided by the number of columns n?"
         return ""
 
@@ -95,8 +103,8 @@ def _columns_twice(spec, case, arrays):
 def _shift(spec, case, arrays):
     i, name = arrays[0]
 
-    def hint(want: str, got: str) -> str:
-        if got == "the same":
+    def hint(want: Ratio, got: Ratio) -> str:
+        if _is(got, 1):
             return f"a uniform shift of {name} changes nothing in yours: is a mean subtracted?"
         return ""
 
@@ -108,8 +116,8 @@ def _swap(spec, case, arrays):
         return None
     (i, a), (j, b) = arrays[:2]
 
-    def hint(want: str, got: str) -> str:
-        if want == "the same":
+    def hint(want: Ratio, got: Ratio) -> str:
+        if _is(want, 1):
             return f"the result does not depend on which of {a} and {b} comes first: yours does"
         return ""
 
@@ -126,8 +134,8 @@ def _alternate_signs(spec, case, arrays):
     flip = (np.arange(A.size) % 2 == 1).reshape(A.shape)
     reflected = np.where(flip, 2 * B - A, A).astype(A.dtype)
 
-    def hint(want: str, got: str) -> str:
-        if want == "the same":
+    def hint(want: Ratio, got: Ratio) -> str:
+        if _is(want, 1):
             return (
                 f"yours depends on the signs of the differences {a} - {b}, not only on their "
                 "sizes: are they combined before being squared?"
@@ -138,15 +146,21 @@ def _alternate_signs(spec, case, arrays):
 
 
 def _double(spec, case, arrays):
-    i, name = arrays[0]
+    """Every array of the first one's shape doubled: a result homogeneous in them (a squared
+    error, a sign) responds by a power of 2."""
+    shape = case.args[arrays[0][0]].shape
+    doubled = [(i, name) for i, name in arrays if case.args[i].shape == shape]
+    what = " and ".join(name for _, name in doubled)
+    name = what if len(doubled) == 1 else "them"
 
-    def hint(want: str, got: str) -> str:
+    def hint(want: Ratio, got: Ratio) -> str:
         w, g = _power(want), _power(got)
         if w is not None and g is not None:
-            return f"the expected result grows as {name}^{w:g}, yours as {name}^{g:g}"
+            return f"the expected result grows as {_growth(w)} of {name}, yours as {_growth(g)}"
         return ""
 
-    return f"{name} is doubled", {i: case.args[i] * 2}, hint
+    verb = "is" if len(doubled) == 1 else "are"
+    return f"{what} {verb} doubled", {i: case.args[i] * 2 for i, _ in doubled}, hint
 
 
 def _negate(spec, case, arrays):
@@ -154,26 +168,34 @@ def _negate(spec, case, arrays):
     return f"{name} is negated", {i: -case.args[i]}, lambda want, got: ""
 
 
-def _power(response: str) -> float | None:
-    """k when ``response`` is "multiplied by 2^k" (for a doubled input), k a small integer."""
-    if response == "the same":
-        return 0.0
-    if not response.startswith("multiplied by "):
-        return None
-    r = float(response.split()[2])
+def _growth(k: float) -> str:
+    """The k-th power, in words."""
+    words = {0: "the 0th power (not at all)", 1: "the 1st power", 2: "the square", 3: "the cube"}
+    return words.get(int(k), f"the power {k:g}")
+
+
+def _is(r: Ratio, value: float) -> bool:
+    return r is not None and bool(np.isclose(r, value, rtol=1e-2))
+
+
+def _power(r: Ratio) -> float | None:
+    """k when ``r`` is 2^k or -2^k (the response to a doubled input), k an integer from -4
+    to 4."""
     k = np.log2(abs(r)) if r else None
-    return float(round(k)) if k is not None and abs(k - round(k)) < 1e-2 else None
+    if k is None or abs(k - round(k)) > 1e-2 or abs(k) > 4:
+        return None
+    return float(round(k))
 
 
-#: The probes, in the order their findings are reported.
+#: The probes, in the order their findings are reported, and whether each is a scaling one.
 PROBES = (
-    _batch_twice,
-    _columns_twice,
-    _shift,
-    _swap,
-    _alternate_signs,
-    _double,
-    _negate,
+    (_batch_twice, True),
+    (_columns_twice, True),
+    (_shift, False),
+    (_swap, False),
+    (_alternate_signs, False),
+    (_double, True),
+    (_negate, False),
 )
 
 
@@ -183,7 +205,7 @@ def plan(spec: Spec, case: Case) -> list[Probe]:
     if not arrays or spec.judge is not None:
         return []
     probes = []
-    for make in PROBES:
+    for make, scaling in PROBES:
         made = make(spec, case, arrays)
         if made is None:
             continue
@@ -195,7 +217,7 @@ def plan(spec: Spec, case: Case) -> list[Probe]:
             continue
         numeric = [np.asarray(v, float) for v in expected.values() if _number(v)]
         if numeric and all(np.isfinite(v).all() for v in numeric):
-            probes.append(Probe(what, args, expected, hint))
+            probes.append(Probe(what, args, expected, hint, scaling))
     return probes
 
 
@@ -204,20 +226,20 @@ def _number(value) -> bool:
 
 
 def response(before, after, rtol: float) -> tuple[str, float | None]:
-    """How ``after`` relates to ``before``: ("the same", 1), ("multiplied by r", r),
-    ("changed", None) or ("reshaped", None)."""
+    """How ``after`` relates to ``before``, in words and as a Ratio: ("stays the same", 1),
+    ("is multiplied by r", r), ("changes otherwise", None) or ("reshaped", None)."""
     b, a = np.asarray(before, float), np.asarray(after, float)
     if a.shape != b.shape:
         return "reshaped", None
     scale = max(float(np.max(np.abs(b), initial=0)), float(np.max(np.abs(a), initial=0)), 1e-300)
     if np.all(np.abs(a - b) <= 10 * rtol * scale):
-        return "the same", 1.0
+        return _SAME, 1.0
     den = float(np.sum(b * b))
     if den > 0:
         r = float(np.sum(a * b)) / den
         if np.all(np.abs(a - r * b) <= 10 * rtol * scale):
-            return f"multiplied by {r:.3g}", r
-    return "changed", None
+            return f"{_TIMES} {r:.3g}", r
+    return "changes otherwise", None
 
 
 def findings(
@@ -242,13 +264,17 @@ def findings(
             mine, r_mine = response(got[key], out[key], rtol)
         except Exception:  # a result the grader cannot read: this probe tells nothing
             continue
-        if "reshaped" in (want, mine) or want == mine:
+        if "reshaped" in (want, mine):
             continue
-        if r_want is not None and r_mine is not None and np.isclose(r_want, r_mine, rtol=1e-2):
-            continue
-        hint = probe.hint(want, mine)
+        powers = _power(r_want), _power(r_mine)
+        if _is(r_want, 1) == _is(r_mine, 1) and not (
+            probe.scaling and None not in powers and powers[0] != powers[1]
+        ):
+            continue  # no difference, or one that tells nothing (a ratio of 1.6 against 1.5)
+        hint = probe.hint(r_want, r_mine)
+        label = f"{key}: " if len(expected) > 1 else ""
         found.append(
-            f"when {probe.what}, the expected result is {want} and yours is {mine}"
+            f"{label}when {probe.what}, the expected result {want} but yours {mine}"
             + (f": {hint}" if hint else "")
         )
     return found

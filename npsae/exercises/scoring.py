@@ -201,9 +201,11 @@ def assess(
         details = ()
     elif verdict.vague and probe is not None:
         found = _probe(spec, p, observations[failing], verdict.vague, probe)
-        if found:
+        if found and len(p.expected) == 1:
             # What the probes show leads; the description of the values stays below it.
             message, details = found[0], (*found[1:2], message, *details)
+        elif found:  # several outputs: where the error lies stays first
+            details = (*found[:2], *details)
     return Result(exercise.name, FAILED, message, (p.heading, *details), **common)
 
 
