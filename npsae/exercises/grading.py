@@ -215,7 +215,9 @@ class Spec:
     ``judge(case, got, expected)`` returns None when ``got`` is right, else the message.
 
     ``mutants()``, when set, gives the instructor solution's mutants (``mutants``): a wrong
-    result that no catalogued mistake explains is compared with them.
+    result that no catalogued mistake explains is compared with them. ``domain`` maps an array
+    parameter to the closed interval its entries must lie in (as the stub states it): a probe
+    (``probes``) never leaves it.
     """
 
     reference: Callable[..., Any]
@@ -231,6 +233,7 @@ class Spec:
     seed: int = 0
     judge: Callable[[Case, dict, dict], str | None] | None = None
     mutants: Callable[[], Sequence[Mutant]] | None = None
+    domain: Mapping[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -487,11 +490,19 @@ def _mutations(spec: Spec, got: dict, expected: dict, case: Case) -> list[str]:
     """The descriptions of the solution's mutants whose output is the student's."""
     if spec.mutants is None:
         return []
+
+    def outputs(out: Any) -> dict:
+        # A mutant may compute a mask where numbers belong (a > 0 for a derivative).
+        return {
+            k: v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype == bool else v
+            for k, v in _outputs(spec, out).items()
+        }
+
     return matching(
         spec.mutants(),
         _float64(case.args),
-        same=lambda out: _matches(got, _outputs(spec, out), case),
-        differs=lambda out: not _matches(_outputs(spec, out), expected, case),
+        same=lambda out: _matches(got, outputs(out), case),
+        differs=lambda out: not _matches(outputs(out), expected, case),
     )
 
 
