@@ -8,7 +8,7 @@ import warnings
 
 from npsae.cli import common
 from npsae.cli.train import SPARSITY_CHOICES, add_architecture_options, architecture_options
-from npsae.model import BACKENDS, HIDDEN, OUTPUT, RECON
+from npsae.config import CHOICES
 
 # Above this many entries a full check takes minutes: say how to check a sample instead.
 _MANY_ENTRIES = 20_000
@@ -27,9 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--n-in", type=int, default=8, help="input width (default 8)")
     p.add_argument("--n-hidden", type=int, default=5, help="hidden units (default 5)")
     p.add_argument("--samples", type=int, default=10, help="batch size (default 10)")
-    p.add_argument("--hidden", choices=HIDDEN, default="sigmoid")
-    p.add_argument("--output", choices=OUTPUT, default="sigmoid")
-    p.add_argument("--recon", choices=RECON, default="mse")
+    p.add_argument("--hidden", choices=CHOICES["hidden"], default="sigmoid")
+    p.add_argument("--output", choices=CHOICES["output"], default="sigmoid")
+    p.add_argument("--recon", choices=CHOICES["recon"], default="mse")
     p.add_argument("--sparsity", choices=SPARSITY_CHOICES, default="kl")
     p.add_argument("--k", type=int, default=None, help="units kept per sample, topk/batchtopk")
     # Thresholds and a window wide enough that a small random batch has pre-activations near
@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--rho", type=float, default=0.05)
     p.add_argument("--beta", type=float, default=0.1)
     p.add_argument("--weight-decay", type=float, default=1e-3)
-    p.add_argument("--backend", choices=BACKENDS, default="numba")
+    p.add_argument("--backend", choices=CHOICES["backend"], default="numba")
     p.add_argument("--eps", type=float, default=1e-6, help="finite-difference step")
     p.add_argument("--max-entries", type=int, default=None, help="check a sample of entries")
     p.add_argument("--seed", type=int, default=0)

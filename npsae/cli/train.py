@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING
 
 from npsae.cli import common
 from npsae.cli.common import UsageError
-from npsae.model import BACKENDS, HIDDEN, OUTPUT, RECON
-from npsae.penalties import SPARSITY
+from npsae.config import CHOICES
 from npsae.presets import PRESETS, Preset
 
 if TYPE_CHECKING:
@@ -129,10 +128,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--epochs", type=int, help="passes over the training set (default 50)")
     p.add_argument("--hidden", type=int, metavar="UNITS", help="hidden units (default 64)")
-    p.add_argument("--activation", choices=HIDDEN, help="hidden activation")
-    p.add_argument("--output", choices=OUTPUT, help="output activation")
+    p.add_argument("--activation", choices=CHOICES["hidden"], help="hidden activation")
+    p.add_argument("--output", choices=CHOICES["output"], help="output activation")
     p.add_argument(
-        "--recon", choices=RECON, help="reconstruction loss: mean, or half-sum per sample"
+        "--recon",
+        choices=CHOICES["recon"],
+        help="reconstruction loss: mean, or half-sum per sample",
     )
     p.add_argument(
         "--sparsity",
@@ -158,7 +159,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, help="Adam's learning rate (default 1e-3)")
     p.add_argument("--batch-size", type=int, help="samples per step (default 256)")
     p.add_argument("--seed", type=int, help="seeds the weights and the batch order (default 0)")
-    p.add_argument("--backend", choices=BACKENDS, help="numba (fast, default) or numpy (readable)")
+    p.add_argument(
+        "--backend", choices=CHOICES["backend"], help="numba (fast, default) or numpy (readable)"
+    )
     p.add_argument("--limit", type=int, metavar="N", help="use only the first N training images")
     p.add_argument("--data-root", metavar="DIR", help="data root (default: as npsae data finds it)")
     where = p.add_mutually_exclusive_group()
@@ -180,7 +183,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 # --sparsity's choices: the model's own list, and "none" for None.
-SPARSITY_CHOICES = (*(name for name in SPARSITY if name), "none")
+SPARSITY_CHOICES = (*(name for name in CHOICES["sparsity"] if name), "none")
 
 
 def add_architecture_options(p: argparse.ArgumentParser, jumprelu: float | None = None) -> None:
