@@ -165,8 +165,8 @@ class ModelConfig(Mapping):
             if not _is_number(v[name]):
                 raise _refuse(name, v[name], "must be a number")
         if not 0.0 < v["rho"] < 1.0:
-            rule = "must lie strictly between 0 and 1 (a target mean activation lies in (0, 1))"
-            raise _refuse("rho", v["rho"], rule)
+            message = f"rho={v['rho']!r} must lie strictly between 0 and 1 (a target mean)"
+            raise _refuse("rho", v["rho"], "a target mean activation lies in (0, 1)", message)
         for name in ("beta", "weight_decay", "aux_alpha"):
             if not (math.isfinite(v[name]) and v[name] >= 0):
                 raise _refuse(name, v[name], "must be a finite number >= 0")
