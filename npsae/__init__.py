@@ -3,7 +3,8 @@
 The names most programs need are importable from here; the modules hold the rest:
 ``npsae.model`` (``SparseAutoencoder``), ``npsae.reference`` (the equations in NumPy),
 ``npsae.kernels`` (the same in Numba), ``npsae.penalties``, ``npsae.gradcheck``, ``npsae.idx``,
-``npsae.datasets``, ``npsae.optim``, ``npsae.training``, ``npsae.metrics``, ``npsae.presets``
+``npsae.datasets``, ``npsae.optim``, ``npsae.training`` (with ``npsae.history``,
+``npsae.checkpoint``, ``npsae.evaluation``), ``npsae.metrics``, ``npsae.presets``
 (named settings), ``npsae.plotting`` (figures), ``npsae.report`` (a run's figures and HTML
 report), ``npsae.sweep`` (grids per sparsity variant and the Pareto plot), ``npsae.probe`` (the
 linear probe), ``npsae.export`` (SAELens' layout), ``npsae.exercises`` (classroom exercises with
@@ -14,6 +15,7 @@ copies them out.
 
 __version__ = "0.1.0"
 
+from npsae.checkpoint import read_checkpoint
 from npsae.datasets import (
     DatasetError,
     DatasetNotFoundError,
@@ -24,11 +26,13 @@ from npsae.datasets import (
     make_bars,
     make_superposition,
 )
+from npsae.evaluation import evaluate
 from npsae.gradcheck import gradient_check, numerical_gradient
+from npsae.history import History
 from npsae.idx import IDXFormatError, read_idx, write_idx
 from npsae.model import SparseAutoencoder
 from npsae.optim import SGD, Adam
-from npsae.training import History, TrainingDiverged, evaluate, fit, read_checkpoint, resume
+from npsae.training import TrainingDiverged, fit, resume
 
 __all__ = [
     "SGD",

@@ -156,20 +156,20 @@ def _load(source: str | os.PathLike | SparseAutoencoder) -> tuple[SparseAutoenco
     """The model and a description of its data set (from the run's config.json, if any)."""
     if isinstance(source, SparseAutoencoder):
         return source, None
-    from npsae import training
+    from npsae.checkpoint import CHECKPOINT_FILE, CONFIG_FILE
 
     path = Path(source)
     if path.is_file():
         return SparseAutoencoder.load(path, backend="numpy"), None
-    if not (path / training.CHECKPOINT_FILE).is_file():
+    if not (path / CHECKPOINT_FILE).is_file():
         raise FileNotFoundError(
-            f"{path}: neither a model file nor a run directory holding {training.CHECKPOINT_FILE}"
+            f"{path}: neither a model file nor a run directory holding {CHECKPOINT_FILE}"
         )
-    model = SparseAutoencoder.load(path / training.CHECKPOINT_FILE, backend="numpy")
+    model = SparseAutoencoder.load(path / CHECKPOINT_FILE, backend="numpy")
     dataset = None
     # The data set's name only labels the export; a run without a readable one still exports.
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        recorded = json.loads((path / training.CONFIG_FILE).read_text(encoding="utf-8"))
+        recorded = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
         data = recorded["training"]["dataset"]
         dataset = data["name"] if isinstance(data, dict) else data
     return model, None if dataset is None else str(dataset)

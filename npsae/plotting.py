@@ -358,7 +358,7 @@ def history(hist: Any, ax: Axes | None = None, title: str | None = "Training his
     """Loss terms per epoch: total, reconstruction, sparsity, weight decay and validation loss.
 
     ``hist`` is anything with ``hist[key]`` (a sequence per epoch) and ``key in hist``: a dict
-    of lists or a ``npsae.training.History``. Missing columns, and columns that are all NaN
+    of lists or a ``npsae.history.History``. Missing columns, and columns that are all NaN
     (val_loss without validation data) or all zero (a term that is switched off), are skipped.
     The y axis is logarithmic when every value drawn is positive.
     """

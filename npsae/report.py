@@ -241,17 +241,11 @@ def write_report(
     NotADirectoryError when ``run_dir`` is a file, ValueError (with the file name) when one
     is malformed or the data does not fit the model, and ``MissingExtraError`` for the probe
     without scikit-learn. The page warns, with the likely cause, when the run ended with most
-    units dead or a loss above its first epoch's (``training.diagnose``).
+    units dead or a loss above its first epoch's (``history.diagnose``).
     """
-    from npsae.training import (
-        CHECKPOINT_FILE,
-        CONFIG_FILE,
-        HISTORY_FILE,
-        History,
-        diagnose,
-        evaluate,
-        summarize,
-    )
+    from npsae.checkpoint import CHECKPOINT_FILE, CONFIG_FILE, HISTORY_FILE
+    from npsae.evaluation import evaluate, summarize
+    from npsae.history import History, diagnose
 
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
         raise ValueError(f"samples={samples!r} must be a positive integer")

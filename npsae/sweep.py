@@ -406,8 +406,9 @@ def run_sweep(
 
 
 def _train(point: Point, run_dir: Path, data: Data, training: dict, seed: int, dataset: str):
+    from npsae.checkpoint import CHECKPOINT_FILE
     from npsae.optim import Adam
-    from npsae.training import CHECKPOINT_FILE, fit, resume
+    from npsae.training import fit, resume
 
     if (run_dir / CHECKPOINT_FILE).is_file():
         return resume(run_dir, data.train, training["epochs"], verbose=0)

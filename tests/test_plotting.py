@@ -11,7 +11,7 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from npsae import plotting  # noqa: E402
-from npsae.training import History  # noqa: E402
+from npsae.history import History  # noqa: E402
 
 RNG = np.random.default_rng(0)
 

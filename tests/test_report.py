@@ -332,7 +332,7 @@ def test_report_command_on_a_file_says_it_is_a_file(tmp_path, capsys):
 
 
 def test_report_warns_of_a_run_that_ended_badly_with_the_likely_cause(tmp_path):
-    from npsae.training import History
+    from npsae.history import History
 
     run_dir = tmp_path / "run"
     make_run(run_dir, epochs=2)

@@ -11,19 +11,12 @@ import pytest
 
 from npsae import metrics
 from npsae._fileio import load_npz, save_npz
+from npsae.checkpoint import read_checkpoint
+from npsae.evaluation import evaluate, summarize
+from npsae.history import COLUMNS, History, diagnose
 from npsae.model import SparseAutoencoder
 from npsae.optim import SGD, Adam, sgd_step
-from npsae.training import (
-    COLUMNS,
-    History,
-    TrainingDiverged,
-    diagnose,
-    evaluate,
-    fit,
-    read_checkpoint,
-    resume,
-    summarize,
-)
+from npsae.training import TrainingDiverged, fit, resume
 
 
 def small_model(**kwargs):

@@ -23,8 +23,8 @@ from npsae.penalties import SPARSITY
 from npsae.presets import PRESETS, Preset
 
 if TYPE_CHECKING:
+    from npsae.checkpoint import Checkpoint
     from npsae.model import SparseAutoencoder
-    from npsae.training import Checkpoint
 
 DATASETS = ("mnist", "fashion-mnist", "bars")
 
@@ -332,7 +332,7 @@ def _plan(args: argparse.Namespace) -> _Plan:
 
 
 def _check_out(out: Path) -> None:
-    from npsae.training import CHECKPOINT_FILE, check_run_dir
+    from npsae.checkpoint import CHECKPOINT_FILE, check_run_dir
 
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a folder")
@@ -386,7 +386,7 @@ def _plan_resume(args: argparse.Namespace) -> _Plan:
             "--data-root and --quiet apply), or start a new run with --out"
         )
     from npsae._fileio import check_writable
-    from npsae.training import read_checkpoint
+    from npsae.checkpoint import read_checkpoint
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -475,6 +475,7 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
 
     from npsae import training
     from npsae.datasets import DatasetError, as_float
+    from npsae.history import diagnose
     from npsae.idx import IDXFormatError
     from npsae.optim import Adam
 
@@ -550,16 +551,17 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
         if not quiet:
             for path in figures.values():
                 print(f"figure: {path}")
-    for warning in training.diagnose(history, getattr(optimizer, "lr", None)):
+    for warning in diagnose(history, getattr(optimizer, "lr", None)):
         print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 
 def _print_test_results(model: SparseAutoencoder, X_test, settings: dict) -> None:
-    from npsae import metrics, training
+    from npsae import metrics
+    from npsae.evaluation import evaluate, summarize
 
-    test = training.evaluate(model, X_test, settings["batch_size"])
-    code = training.summarize(model, X_test, settings["batch_size"])
+    test = evaluate(model, X_test, settings["batch_size"])
+    code = summarize(model, X_test, settings["batch_size"])
     print(
         f"test set ({len(X_test)} images): recon ({model.config['recon']}) "
         f"{test['recon']:.4g}, mse {test['mse']:.4g}, variance explained {code['fve']:.3f}, "

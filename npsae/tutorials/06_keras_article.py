@@ -24,10 +24,11 @@ from _common import FULL, save
 
 from npsae import plotting
 from npsae.datasets import as_float, load_mnist
+from npsae.evaluation import evaluate
 from npsae.model import SparseAutoencoder
 from npsae.optim import Adam
 from npsae.penalties import RHO_HAT_EPS, kl_divergence
-from npsae.training import evaluate, fit
+from npsae.training import fit
 
 # %% [markdown]
 # ## Steps 1-2: load MNIST and scale the pixels to [0, 1]
