@@ -6,19 +6,22 @@ Its gradient is therefore the same for every sample,
 
     dP / dH_ij = c_j ,
 
-a vector ``c: (n_hidden,)`` that both backends add to ``dH`` before the activation derivative.
+a vector ``c: (n_hidden,)``, which goes back through the activation derivative as the
+reconstruction's dL/dH does (``npsae.reference.sparsity_grads``).
 A new penalty implements ``value``, ``hidden_grad`` and, if it involves the decoder weights,
 ``decoder_grad``; ``make_sparsity`` maps a name to its class.
 
 Three variants choose which activations survive instead of (or besides) penalising them: TopK
 (k per sample), BatchTopK (k m per batch of m, Bussmann et al. 2024) and JumpReLU (a learned
 threshold per unit and an L0 penalty, Rajamanoharan et al. 2024); their selection is a step of
-the forward pass (``npsae.reference.hidden_activation``), their attributes say which.
+the forward pass (``npsae.reference.select``), their attributes say which.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -236,19 +239,18 @@ class JumpReLUSparsity(Sparsity):
 
     def threshold_grad(
         self,
-        window_dH: np.ndarray,
-        window_count: np.ndarray,
+        window_dH: np.ndarray | float,
+        window_count: np.ndarray | float,
         theta: np.ndarray,
         m: int,
-        sparsity_scale: float = 1.0,
     ) -> np.ndarray:
         """dL/d log theta: (n_hidden,), from the window sums of the batch (see the class):
 
-        ``window_dH_j`` = sum_{i in w_j} dH_ij (the reconstruction's gradient on H) and
-        ``window_count_j`` = |w_j|; ``sparsity_scale`` (1 or 0) keeps or drops the L0 term.
+        ``window_dH_j`` = sum_{i in w_j} dH_ij (the reconstruction's gradient on H; 0 for the
+        L0 term alone) and ``window_count_j`` = |w_j| (0 for the reconstruction's part alone).
         """
         eps = self.bandwidth
-        d_theta = -(theta / eps) * window_dH - sparsity_scale * self.beta / (m * eps) * window_count
+        d_theta = -(theta / eps) * window_dH - self.beta / (m * eps) * window_count
         return (theta * d_theta).astype(theta.dtype)
 
 
@@ -268,37 +270,16 @@ SPARSITY = {
 }
 
 
-def make_sparsity(
-    name: str | None,
-    *,
-    beta: float,
-    rho: float,
-    hidden: str,
-    k: int | None = None,
-    n_hidden: int | None = None,
-    bandwidth: float = 1e-3,
-) -> Sparsity:
-    """The sparsity term called ``name`` (a key of ``SPARSITY``), validated for ``hidden``."""
-    if name not in SPARSITY:
-        choices = ", ".join(repr(k) for k in SPARSITY)
-        raise ValueError(f"sparsity={name!r} is not known; choose one of {choices}")
-    if (k is not None) != (name in ("topk", "batchtopk")):
-        raise ValueError(
-            "k is the number of units TopK keeps (per sample, or on average for BatchTopK): give "
-            "k exactly when sparsity='topk' or 'batchtopk'"
-        )
-    if name in ("topk", "batchtopk", "jumprelu") and hidden != "relu":
-        raise ValueError(f"sparsity={name!r} selects among ReLU activations: use hidden='relu'")
-    if k is not None:
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n_hidden:
-            raise ValueError(f"k={k!r} must be an integer between 1 and n_hidden={n_hidden}")
-        return SPARSITY[name](k)
+def make_sparsity(config: Mapping[str, Any]) -> Sparsity:
+    """The sparsity term of a checked model configuration (``npsae.config.ModelConfig``, which
+    holds the rules between its options): ``SPARSITY`` maps ``config["sparsity"]`` to its class."""
+    name, beta = config["sparsity"], config["beta"]
+    if name in ("topk", "batchtopk"):
+        return SPARSITY[name](config["k"])
     if name == "jumprelu":
-        if not (np.isfinite(bandwidth) and bandwidth > 0):
-            raise ValueError(f"bandwidth={bandwidth!r} must be a finite number > 0")
-        return JumpReLUSparsity(beta=beta, bandwidth=bandwidth)
+        return JumpReLUSparsity(beta=beta, bandwidth=config["bandwidth"])
     if name == "kl":
-        if hidden == "relu":
+        if config["hidden"] == "relu":
             warnings.warn(
                 "KL sparsity assumes hidden activations in (0, 1), but ReLU units are unbounded: "
                 "their mean activation rho^ is clipped into (0, 1), and a unit whose mean leaves "
@@ -307,7 +288,7 @@ def make_sparsity(
                 UserWarning,
                 stacklevel=3,
             )
-        return KLSparsity(beta=beta, rho=rho)
+        return KLSparsity(beta=beta, rho=config["rho"])
     return SPARSITY[name](beta=beta) if name else Sparsity()
 
 
@@ -318,7 +299,9 @@ def squared_norm(W: np.ndarray) -> float:
 
 
 def weight_decay(params: dict, lam: float) -> float:
-    """(lambda / 2) (||W1||^2 + ||W2||^2), biases not decayed."""
+    """(lambda / 2) (||W1||^2 + ||W2||^2), biases not decayed; exactly 0 when lambda = 0."""
+    if not lam:
+        return 0.0
     return 0.5 * lam * sum(squared_norm(params[k]) for k in WEIGHTS)
 
 
