@@ -81,13 +81,16 @@ class Context:
         return found
 
     def what(self, node: ast.expr) -> str:
-        """A sub-expression for the student: itself when it is a number, a parameter or the
-        size of one (2, beta, X.shape[0]), else the inputs it is computed from."""
+        """A sub-expression for the student: itself when it is a number, the size of a
+        parameter (X.shape[0]) or a short expression in parameters only (beta, wd * p), else
+        the inputs it is computed from."""
         text = ast.unparse(node)
+        names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
         if (
             isinstance(node, ast.Constant)
-            or text in self.params
             or text.startswith(tuple(f"{p}.shape[" for p in self.params))
+            # A short product or sum of parameters, as the stub writes them (wd * p).
+            or (len(text) <= 12 and names <= self.params and "(" not in text)
         ):
             return text
         names = sorted(self.inputs(node))
@@ -458,7 +461,7 @@ def off_by_one(node, ctx):
         for op, word in ((ast.Add(), "+"), (ast.Sub(), "-")):
             yield (
                 ast.BinOp(node, op, ast.Constant(1)),
-                f"{node.id} {word} 1 where {node.id} belongs",
+                f"{node.id} {word} 1 where {node.id} belongs (off by one)",
             )
 
 
