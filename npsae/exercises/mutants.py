@@ -90,7 +90,7 @@ class Context:
             isinstance(node, ast.Constant)
             or text.startswith(tuple(f"{p}.shape[" for p in self.params))
             # A short product or sum of parameters, as the stub writes them (wd * p).
-            or (len(text) <= 12 and names <= self.params and "(" not in text)
+            or (len(text) <= 16 and names <= self.params and "(" not in text)
         ):
             return text
         names = sorted(self.inputs(node))
@@ -519,7 +519,7 @@ def sizes(node, ctx):
 
 
 #: The mutation operators, in the order their matches are reported.
-OPERATORS: tuple[Callable[[ast.AST, frozenset], Iterable[tuple[ast.AST, str]]], ...] = (
+OPERATORS: tuple[Callable[[ast.AST, Context], Iterable[tuple[ast.AST, str]]], ...] = (
     log_base,
     activation,
     derivative,
@@ -528,11 +528,11 @@ OPERATORS: tuple[Callable[[ast.AST, frozenset], Iterable[tuple[ast.AST, str]]], 
     sizes,
     absolute,
     transpose,
+    parentheses,
     flip_operator,
     drop_operand,
     unwrap,
     off_by_one,
-    parentheses,
     names,
 )
 
