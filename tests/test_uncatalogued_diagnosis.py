@@ -184,14 +184,16 @@ def test_mutants_that_fail_or_write_into_their_arguments_are_harmless():
     )
     x = np.arange(6.0).reshape(2, 3)
     before = x.copy()
-    found = matching(
-        mutants(source, "f", load=lambda _: ""),
-        (x,),
-        same=lambda out: np.isclose(out, 16 / 3),
-        differs=lambda out: not np.isclose(out, 8.0),
-    )
+    # The function: sum(x) / rows, with x[0, 0] raised by one first: 16 / 3 with rows -> cols.
+    made = mutants(source, "f", load=lambda _: "")
+    trial = ((x,), lambda out: np.isclose(out, 16 / 3), lambda out: not np.isclose(out, 8.0))
+    found = matching(made, [trial])
     assert found == ["x.shape[1] where x.shape[0] belongs (columns for rows?)"]
     np.testing.assert_array_equal(x, before)  # each mutant ran on a copy
+    # Another case must agree too: on a (3, 3) array the two sizes are the same.
+    square = np.ones((3, 3))
+    assert matching(made, [trial, ((square,), lambda out: np.isclose(out, 10 / 3), None)]) == found
+    assert matching(made, [trial, ((square,), lambda out: np.isclose(out, 4.0), None)]) == []
 
 
 def test_solution_mutants_cover_every_exercise_without_a_judge():
@@ -338,3 +340,18 @@ def test_topk_enforces_the_tie_rule_its_stub_states(sort):
     assert "ties at the k-th largest value" in result.diagnostics[0]
     stable = _topk_in_order(lambda key: np.argsort(key, axis=1, kind="stable"))
     assert exercises.check("topk_grad", stable, seed=0).passed
+
+
+def _adam_bias_correction_powered(p, g, m, v, t, lr, beta1, beta2, eps):
+    """Adam with (1 - beta)^t for 1 - beta^t: on one float32 case its step is within p's
+    tolerance of a mutant's (1 + beta1^t), on the others it is not."""
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    return p - lr * (m / (1 - beta1) ** t) / (np.sqrt(v / (1 - beta2) ** t) + eps), m, v
+
+
+def test_a_mutant_that_agrees_on_one_case_only_is_not_named():
+    result = exercises.check("adam_step", _adam_bias_correction_powered, seed=0)
+    assert result.status == exercises.FAILED
+    assert "one change" not in result.message, str(result)
+    assert "a factor of the step is wrong" in str(result)

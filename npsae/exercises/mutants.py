@@ -22,7 +22,7 @@ import dataclasses
 import functools
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib import resources
 
 import numpy as np
@@ -640,28 +640,35 @@ def solution_mutants(filename: str, name: str) -> tuple[Mutant, ...]:
     return tuple(mutants(load(filename.removesuffix(".py")), name, load))
 
 
+#: One case a mutant is tried on: its arguments, whether an output is the ``same`` as the
+#: student's, and whether it ``differs`` from the expected one (None: need not).
+Trial = tuple[tuple, Callable[[object], bool], Callable[[object], bool] | None]
+
+
 def matching(
-    candidates: Iterable[Mutant],
-    args: tuple,
-    same: Callable[[object], bool],
-    differs: Callable[[object], bool],
-    budget: float = BUDGET,
+    candidates: Iterable[Mutant], trials: Sequence[Trial], budget: float = BUDGET
 ) -> list[str]:
-    """The descriptions (without repeats, in order) of the mutants whose output on ``args``
-    ``differs`` from the expected and is the ``same`` as the student's. Each runs on a deep
-    copy of ``args`` (a mutant may write into its arguments); one that raises is skipped, and
-    evaluation stops after ``budget`` seconds."""
+    """The descriptions (without repeats, in order) of the mutants whose output is the ``same``
+    as the student's on every trial, and ``differs`` from the expected where asked (on the
+    case that failed, the first trial). Each runs on a deep copy of the arguments (a mutant
+    may write into them); one that raises is no match, and evaluation stops after ``budget``
+    seconds."""
     start = time.perf_counter()
     found: list[str] = []
     for mutant in candidates:
         if time.perf_counter() - start > budget:
             break
-        try:
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                out = mutant.function(*copy.deepcopy(args))
-            if differs(out) and same(out) and mutant.description not in found:
-                found.append(mutant.description)
-        except Exception:  # a mutant that fails on this case tells nothing
-            continue
+        if mutant.description not in found and all(_agrees(mutant, t) for t in trials):
+            found.append(mutant.description)
     return found
+
+
+def _agrees(mutant: Mutant, trial: Trial) -> bool:
+    args, same, differs = trial
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = mutant.function(*copy.deepcopy(args))
+        return (differs is None or differs(out)) and same(out)
+    except Exception:  # a mutant that fails on this case is not the student's function
+        return False
