@@ -327,7 +327,9 @@ def recon_grads(params: dict, fw: Forward, objective: Objective) -> dict:
     if fw.theta is not None:
         window_dH = (fw.window * dH).sum(axis=0)
         m = fw.X.shape[0]
-        grads["log_theta"] = objective.sparsity.threshold_grad(window_dH, 0.0, fw.theta, m)
+        grads["log_theta"] = objective.sparsity.threshold_grad(
+            window_dH=window_dH, window_count=0.0, theta=fw.theta, m=m
+        )
     return grads
 
 
@@ -352,7 +354,9 @@ def sparsity_grads(params: dict, fw: Forward, objective: Objective) -> dict:
         grads["W2"] = dW2
     if fw.theta is not None:
         window_count = fw.window.sum(axis=0)
-        grads["log_theta"] = sparsity.threshold_grad(0.0, window_count, fw.theta, m)
+        grads["log_theta"] = sparsity.threshold_grad(
+            window_dH=0.0, window_count=window_count, theta=fw.theta, m=m
+        )
     return grads
 
 
