@@ -17,8 +17,8 @@ and the loss is a sum of terms, each with its own function for the gradient::
          + alpha recon(e^, e)              aux_grads         (AuxK, only with aux_k)
 
 ``term_grads`` returns each term's gradient; ``loss_and_grads`` sums them. Every function works
-in the parameters' dtype; the penalties' per-unit vectors are float64, so ``loss_and_grads``
-casts each gradient to its parameter's dtype once, at the end.
+in the parameters' dtype, except that the penalties' per-unit vectors are float64: each term's
+gradient is cast to its parameters' dtypes once, as it is returned (``in_param_dtypes``).
 
 The fast backend (``npsae.kernels``) fuses these equations into three compiled stages and
 computes only the sum of the terms; tests hold it equal to this module.
