@@ -57,7 +57,9 @@ def test_resume_from_the_command_line_equals_an_uninterrupted_run(tmp_path, caps
     assert "epoch 1/" not in stdout  # --quiet: the results only...
     # ...but a warning about the configuration still goes to stderr, once per new run.
     lines = stderr.splitlines()
-    assert len(lines) == 2 and all(line.startswith("note: KL sparsity assumes") for line in lines)
+    assert len(lines) == 2 and all(
+        line.startswith("npsae train: note: KL sparsity assumes") for line in lines
+    )
     assert stdout.count("trained 3 epochs") == 2 and stdout.count("test set (2000 images)") == 3
 
 
@@ -239,7 +241,10 @@ def test_a_run_that_blew_up_without_nan_ends_with_warnings(tmp_path, capsys):
     argv = ("--dataset", "bars", "--hidden", 16, "--epochs", 5, "--limit", 1000, "--quiet")
     assert run_train(*argv, "--lr", 100) == 0
     stderr = capsys.readouterr().err
-    assert "\nwarning: " in stderr and "of the hidden units never fired in the last epoch" in stderr
+    assert (
+        "\nnpsae train: warning: " in stderr
+        and "of the hidden units never fired in the last epoch" in stderr
+    )
     assert "Likely cause: the learning rate lr=100 is probably too high" in stderr
     assert run_train(*argv, "--activation", "sigmoid", "--lr", 0.01) == 0  # a healthy run
     assert "warning" not in capsys.readouterr().err
