@@ -409,6 +409,15 @@ class SparseAutoencoder:
         """The loss terms on ``X: (m, n_in)``, without gradients: the training objective, so
         BatchTopK selects within the batch X here. ``aux_residual`` fixes AuxK's residual (see
         ``npsae.reference.auxk``; a gradient check's)."""
+        return self.forward(X, aux_residual)[0]
+
+    def forward(
+        self, X: np.ndarray, aux_residual: np.ndarray | None = None
+    ) -> tuple[dict, np.ndarray, np.ndarray]:
+        """``loss`` with the forward pass it ran: (loss terms, H: (m, n_hidden), X^: (m, n_in)).
+
+        H is the training code (BatchTopK's batch selection), not ``encode``'s inference code.
+        """
         X = self.as_input(X)
         Xe = self._encoder_input(X)
         hidden = self.config["hidden"]
@@ -417,7 +426,7 @@ class SparseAutoencoder:
         recon = reference.RECON_LOSSES[self.config["recon"]](X_hat, X)
         spec = self._training_spec(aux_residual)
         aux = self._engine.auxk(self.params, Xe, X, H, spec) if spec.aux_k else 0.0
-        return spec.loss_terms(recon, h_sum, X.shape[0], self.params, H=H, aux=aux)
+        return spec.loss_terms(recon, h_sum, X.shape[0], self.params, H=H, aux=aux), H, X_hat
 
     def encode(self, X: np.ndarray) -> np.ndarray:
         """Hidden activations H = f(X W1 + b1) (of X - b2 with ``pre_bias``), as at inference:

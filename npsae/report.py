@@ -244,7 +244,7 @@ def write_report(
     units dead or a loss above its first epoch's (``history.diagnose``).
     """
     from npsae.checkpoint import CHECKPOINT_FILE, CONFIG_FILE, HISTORY_FILE
-    from npsae.evaluation import evaluate, summarize
+    from npsae.evaluation import measure
     from npsae.history import History, diagnose
 
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
@@ -283,10 +283,8 @@ def write_report(
         raise ValueError("the linear probe needs labelled test data, and this run has none")
     test = None
     if X is not None:
-        test = evaluate(model, X)
+        test = measure(model, X)
         X = np.asarray(X)
-        test["fve"] = summarize(model, X)["fve"]
-        test["samples"] = len(X)
         if labels is not None:
             labels = np.asarray(labels)
             if labels.shape != (len(X),):

@@ -265,3 +265,20 @@ def test_a_batch_size_beyond_the_data_is_no_memory_problem(capsys):
     argv = ("--dataset", "bars", "--activation", "sigmoid", "--epochs", 1, "--quiet")
     assert run_train(*argv, "--batch-size", 10**9) == 0
     assert "trained 1 epochs" in capsys.readouterr().out
+
+
+def test_the_test_set_summary_is_measured_once(monkeypatch, capsys):
+    from npsae import evaluation
+
+    calls = []
+    measure = evaluation.measure
+
+    def counting(model, X, *args, **kwargs):
+        calls.append(len(X))
+        return measure(model, X, *args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "measure", counting)
+    argv = ("--dataset", "bars", "--activation", "sigmoid", "--hidden", 16, "--epochs", 1)
+    assert run_train(*argv, "--limit", 500, "--quiet") == 0
+    assert calls == [2000]
+    assert "test set (2000 images): recon (mse) " in capsys.readouterr().out

@@ -403,3 +403,24 @@ def test_report_probe_needs_labels(bars_run, capsys):
     assert run_report(run_dir, "--probe") == 1
     err = capsys.readouterr().err
     assert err.startswith("npsae report: error: the linear probe needs labelled")
+
+
+def test_report_encodes_the_test_set_once_besides_its_figures(tmp_path, monkeypatch):
+    from npsae import reference
+
+    make_run(tmp_path)
+    X_test, _ = make_bars(700, seed=1)
+    encoded = []
+    encode = reference.encode  # the report reads the model with the NumPy backend
+
+    def counting(params, X, *args, **kwargs):
+        encoded.append(len(X))
+        return encode(params, X, *args, **kwargs)
+
+    monkeypatch.setattr(reference, "encode", counting)
+    report.write_report(tmp_path, samples=300, X=X_test)
+    by_report = sum(encoded)
+    encoded.clear()
+    model = SparseAutoencoder.load(tmp_path / "model.npz", backend="numpy")
+    report.model_figures(model, X_test[:300], None, None)
+    assert by_report - sum(encoded) == len(X_test)  # the metrics: each test sample once

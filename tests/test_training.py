@@ -12,7 +12,7 @@ import pytest
 from npsae import metrics
 from npsae._fileio import load_npz, save_npz
 from npsae.checkpoint import read_checkpoint
-from npsae.evaluation import evaluate, summarize
+from npsae.evaluation import evaluate
 from npsae.history import COLUMNS, History, diagnose
 from npsae.model import SparseAutoencoder
 from npsae.optim import SGD, Adam, sgd_step
@@ -164,26 +164,6 @@ def test_history_records_every_column_and_training_lowers_the_loss():
     row = with_val.rows[0]
     assert row["val_loss"] == pytest.approx(evaluate(model, pixels(50, seed=1))["loss"])
     assert 0 < row["val_recon"] < row["val_loss"]
-
-
-def test_evaluate_weights_batches_by_size_and_reports_mse():
-    X = pixels(70)
-    model = small_model(recon="sse", weight_decay=1e-2)
-    whole = model.loss(X)
-    ev = evaluate(model, X, batch_size=70, seed=None)
-    assert ev["loss"] == pytest.approx(whole["total"]) and ev["recon"] == pytest.approx(
-        whole["recon"]
-    )
-    ev = evaluate(model, X, batch_size=16)  # recon and decay do not depend on the batching
-    assert ev["recon"] == pytest.approx(whole["recon"]) and ev["decay"] == whole["decay"]
-    # The KL term does: batches of a fixed random order (the same each time), or of data order.
-    assert evaluate(model, X, batch_size=16) == ev
-    in_order = evaluate(model, X, batch_size=16, seed=None)
-    chunks = [X[lo : lo + 16] for lo in range(0, 70, 16)]
-    by_hand = sum(model.loss(c)["sparsity"] * len(c) for c in chunks) / 70
-    assert in_order["sparsity"] == pytest.approx(by_hand) and in_order["sparsity"] != ev["sparsity"]
-    x = X.astype(np.float64) / 255
-    assert ev["mse"] == pytest.approx(np.mean((model.reconstruct(X) - x) ** 2), rel=1e-5)
 
 
 def test_progress_lines_and_silence():
@@ -477,49 +457,6 @@ def test_an_unwritable_run_dir_is_refused_before_training(tmp_path, monkeypatch)
     with pytest.raises(ValueError, match=f"{tmp_path}: cannot be written \\(Permission denied"):
         fit(model, pixels(20), epochs=1, run_dir=tmp_path, verbose=0)
     assert same_params(model, before) and list(tmp_path.iterdir()) == []  # refused before a step
-
-
-def old_fraction_variance_explained(X, X_hat):
-    """The formula as it was before issue 16: five float64 copies of the data."""
-    X, X_hat = np.asarray(X, np.float64), np.asarray(X_hat, np.float64)
-    return 1.0 - np.sum(np.square(X - X_hat)) / np.sum(np.square(X - X.mean(axis=0)))
-
-
-def test_batched_variance_explained_equals_the_whole_array_formula():
-    rng = np.random.default_rng(0)
-    X = rng.random((9000, 30)).astype(np.float32) + 5  # an offset tests the centring
-    X_hat = (X + 0.3 * rng.standard_normal(X.shape)).astype(np.float32)
-    expected = old_fraction_variance_explained(X, X_hat)
-    assert metrics.fraction_variance_explained(X, X_hat) == pytest.approx(expected, rel=1e-12)
-    for size in (1, 7, 1000, 9000):
-        acc = metrics.VarianceExplained(30)
-        for lo in range(0, len(X), size):
-            acc.update(X[lo : lo + size], X_hat[lo : lo + size])
-        assert acc.value == pytest.approx(expected, rel=1e-12)
-
-
-def test_summarize_equals_the_whole_array_measures_in_a_fraction_of_the_memory():
-    model = small_model(n_in=784, n_hidden=8, hidden="relu", sparsity="l1")
-    X = pixels(6000, 784)
-    rows = model.as_input(X)
-    H = model.encode(rows)
-    threshold = metrics.firing_threshold("relu")
-    summarize(model, X[:10])  # compile outside the measurement
-    tracemalloc.start()
-    summary = summarize(model, X, batch_size=256)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    # The same reconstructions, batch by batch: equal to float64 summation accuracy...
-    X_hat = np.concatenate([model.reconstruct(rows[lo : lo + 256]) for lo in range(0, 6000, 256)])
-    assert summary["fve"] == pytest.approx(old_fraction_variance_explained(rows, X_hat), rel=1e-12)
-    # ...and to float32 accuracy with the whole batch at once (BLAS blocks it differently).
-    fve = old_fraction_variance_explained(rows, model.decode(H))
-    assert summary["fve"] == pytest.approx(fve, abs=1e-6)
-    assert summary["l0"] == pytest.approx(metrics.l0(H, threshold), rel=1e-12)
-    assert summary["dead_fraction"] == metrics.dead_fraction(metrics.fire_counts(H, threshold))
-    assert summary["mean_activation"] == pytest.approx(float(H.mean()), rel=1e-6)
-    # The whole-array formula made five float64 copies of X (5 x 38 MB); a batch's are 1.6 MB.
-    assert peak < 0.25 * X.size * 8, f"peak {peak / 1e6:.1f} MB"
 
 
 def _history(losses, dead):

@@ -558,14 +558,13 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
 
 def _print_test_results(model: SparseAutoencoder, X_test, settings: dict) -> None:
     from npsae import metrics
-    from npsae.evaluation import evaluate, summarize
+    from npsae.evaluation import measure
 
-    test = evaluate(model, X_test, settings["batch_size"])
-    code = summarize(model, X_test, settings["batch_size"])
+    test = measure(model, X_test, settings["batch_size"])
     print(
         f"test set ({len(X_test)} images): recon ({model.config['recon']}) "
-        f"{test['recon']:.4g}, mse {test['mse']:.4g}, variance explained {code['fve']:.3f}, "
-        f"L0 {code['l0']:.1f}, dead units {code['dead_fraction']:.0%}"
+        f"{test['recon']:.4g}, mse {test['mse']:.4g}, variance explained {test['fve']:.3f}, "
+        f"L0 {test['l0']:.1f}, dead units {test['dead_fraction']:.0%}"
     )
     if settings["dataset"] == "bars":
         W2, bars = model.params["W2"], _bars_features()
