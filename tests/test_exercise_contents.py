@@ -541,6 +541,45 @@ def test_gradient_check_judge_rejects_broken_checkers(checker, words):
     assert not result.passed and words in str(result), str(result)
 
 
+def mean_check(f, x, a, eps):
+    from npsae.gradcheck import numerical_gradient
+
+    n = numerical_gradient(f, x, eps)
+    return float(np.mean(np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-12)))
+
+
+def unguarded_norm_check(f, x, a, eps):
+    from npsae.gradcheck import numerical_gradient
+
+    n = numerical_gradient(f, x, eps)
+    with np.errstate(invalid="ignore"):
+        return float(np.linalg.norm(n - a) / np.linalg.norm(n + a))
+
+
+def guarded_norm_check(f, x, a, eps):
+    from npsae.gradcheck import numerical_gradient
+
+    n = numerical_gradient(f, x, eps)
+    return float(np.linalg.norm(n - a) / max(np.linalg.norm(n + a), 1e-12))
+
+
+@pytest.mark.parametrize(
+    ("checker", "words"),
+    [
+        (mean_check, "on a wrong gradient"),
+        (unguarded_norm_check, "0 / 0 where both gradients are 0"),
+    ],
+)
+def test_gradient_check_judge_rejects_averaged_and_unguarded_errors(checker, words):
+    result = exercises.check("gradient_check", checker)
+    assert not result.passed and words in str(result), str(result)
+
+
+def test_gradient_check_accepts_both_usual_measures_when_guarded():
+    # The stub names CS231n's entry-wise measure (the solution) and UFLDL's norm ratio.
+    assert exercises.check("gradient_check", guarded_norm_check).passed
+
+
 def test_gradient_check_cases_hold_right_and_planted_bugs():
     spec = exercises.get("gradient_check").spec
     cases = spec.cases(np.random.default_rng(3))

@@ -256,6 +256,26 @@ def _gradcheck_cases(rng: np.random.Generator) -> list[Case]:
             (loss, W1, wrong_kl, 1e-6),
         ),
     ]
+    # Many entries, one of them wrong: an average over the entries would hide it.
+    x_many, w_many = rng.normal(0, 1, (25, 40)), rng.normal(0, 1, (25, 40))
+    many = _sin_cubic_grad(x_many, w_many)
+    i = np.unravel_index(np.argmax(np.abs(many)), many.shape)
+    many[i] *= 2
+    cases.append(
+        Case(
+            "x (25, 40), eps=1e-5, f(x) = sum(w sin(3x)) + sum(x^3) / 3, "
+            "planted bug: one entry of 1,000 twice its value",
+            (CaseFunction("sin_cubic", {"w": w_many}), x_many, many, 1e-5),
+        )
+    )
+    # A constant f: both gradients are 0 everywhere, and the check must not divide 0 by 0.
+    cases.append(
+        Case(
+            f"{smooth}, f scaled by 0 (constant), the right gradient: all zeros",
+            (CaseFunction("sin_cubic", {"w": w, "scale": 0.0}), x, np.zeros_like(x), 1e-5),
+            edge=True,
+        )
+    )
     # Scale: a loss a million times larger, with its right gradient: the error must not grow.
     big = CaseFunction("sin_cubic", {"w": w, "scale": 1e6})
     cases.append(
@@ -273,7 +293,12 @@ def _judge_gradient_check(case: Case, got: dict, expected: dict) -> str | None:
         err = float(got["result"])
     except (TypeError, ValueError):
         return f"returned {type(got['result']).__name__}: expected a single number"
-    if np.isnan(err) or err < 0:
+    if np.isnan(err):
+        return (
+            "returned nan: a relative error is a number >= 0. Is it 0 / 0 where both gradients "
+            "are 0? Keep the denominator above 0"
+        )
+    if err < 0:
         return f"returned {err}: a relative error is a number >= 0"
     if expected["result"] < _RIGHT and not err < _RIGHT:
         return (
