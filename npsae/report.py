@@ -6,6 +6,9 @@ saves them as PNG files; ``npsae train --out RUN_DIR`` calls it when training en
 ``history.csv``, ``model.npz``), reloads its test data, redraws the figures and writes one
 self-contained ``report.html``: figures embedded as base64 PNG, the configuration and final
 metrics in tables, and under each figure a caption saying what to look for.
+
+matplotlib (through ``npsae.plotting``) is imported only when a figure is drawn, so that the
+command line can read ``FIGURE_SAMPLES`` for its ``--help`` without it.
 """
 
 from __future__ import annotations
@@ -19,23 +22,26 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.figure import Figure
 
-from npsae import __version__, plotting
+from npsae import __version__
 from npsae._fileio import atomic_write
 from npsae.metrics import firing_threshold
 from npsae.model import SparseAutoencoder
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 REPORT_FILE = "report.html"
 # Resolution of saved and embedded figures; figure sizes are chosen in inches for it.
 DPI = 100
 # Inputs shown in the reconstructions figure.
 RECONSTRUCTIONS = 10
-# Test samples used for the activation figures when the caller does not say.
-DEFAULT_SAMPLES = 2000
+# Test samples the activation figures are drawn from, unless the caller says otherwise: by
+# ``npsae train --out`` in the run directory, ``npsae report`` and ``write_report``.
+FIGURE_SAMPLES = 2000
 # Units on the feature page, and the inputs shown for each.
 FEATURE_UNITS = 24
 FEATURE_TOP = 8
@@ -139,6 +145,8 @@ def model_figures(
     least two hidden units), activation_density, features (the feature page of up to
     ``FEATURE_UNITS`` live units; left out when every unit is dead), history.
     """
+    from npsae import plotting
+
     X = np.asarray(X)
     if shape is None:
         shape = X.shape[1:] if X.ndim == 3 else plotting.infer_shape(model.n_in)
@@ -182,6 +190,8 @@ def model_figures(
 
 
 def _epochs(history: Any) -> int:
+    from npsae import plotting
+
     for key, _ in plotting.HISTORY_TERMS:
         if key in history:
             return len(history[key])
@@ -213,7 +223,7 @@ def save_figures(
 
 def write_report(
     run_dir: str | os.PathLike,
-    samples: int = DEFAULT_SAMPLES,
+    samples: int = FIGURE_SAMPLES,
     X: np.ndarray | None = None,
     labels: np.ndarray | None = None,
     data_root: str | os.PathLike | None = None,
@@ -243,6 +253,7 @@ def write_report(
     without scikit-learn. The page warns, with the likely cause, when the run ended with most
     units dead or a loss above its first epoch's (``history.diagnose``).
     """
+    from npsae import plotting
     from npsae.checkpoint import CHECKPOINT_FILE, CONFIG_FILE, HISTORY_FILE
     from npsae.evaluation import measure
     from npsae.history import History, diagnose
@@ -392,13 +403,10 @@ def _test_data(
         images, labels = datasets.load_mnist("test", root=root, kind=name, download=False)
         return images, labels, None
     if name == "bars":
-        from npsae.cli.data import BARS_SAMPLES
-
         size = math.isqrt(n_in)
         if size * size != n_in:
             raise ValueError(f"a bars model has a square number of inputs, not {n_in}")
-        # Seed 1 is the test split, as `npsae train` and `npsae data` draw it.
-        X, _ = datasets.make_bars(BARS_SAMPLES["test"], size=size, seed=1)
+        X, _ = datasets.bars_split("test", size=size)  # as `npsae train` drew it
         return X, None, None
     if name == "idx" and dataset.get("path"):
         folder = Path(dataset["path"])

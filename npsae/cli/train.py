@@ -88,9 +88,6 @@ RUN_OPTIONS = (
     "limit",
 )
 
-# How many test images go into the figures of a run directory.
-FIGURE_SAMPLES = 2000
-
 
 @dataclasses.dataclass
 class _Plan:
@@ -278,8 +275,7 @@ def _data_shape(dataset: str) -> tuple[int, int]:
     """(training images, values per image) of a checked --dataset: bars and MNIST's are known;
     a folder of IDX files' come from its training images' header (MNIST's if unreadable:
     loading will say what is wrong)."""
-    from npsae.cli.data import BARS_SAMPLES
-    from npsae.datasets import FILES, find_idx_file
+    from npsae.datasets import BARS_SAMPLES, FILES, find_idx_file
     from npsae.idx import read_idx_header
 
     if dataset == "bars":
@@ -437,11 +433,8 @@ def _load(settings: dict, root: str | None, quiet: bool):
 
     name, limit = settings["dataset"], settings["limit"]
     if name == "bars":
-        from npsae.cli.data import BARS_SAMPLES
-
-        # The same draws as ``npsae data --dataset bars``: seed 0 for training, 1 for test.
-        X, _ = datasets.make_bars(BARS_SAMPLES["train"], seed=0)
-        X_test, _ = datasets.make_bars(BARS_SAMPLES["test"], seed=1)
+        X, _ = datasets.bars_split("train")
+        X_test, _ = datasets.bars_split("test")
         y_test = None
         description = {"name": "bars"}
     elif name in DATASETS:
@@ -536,7 +529,7 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
     if X_test is not None:
         _print_test_results(model, X_test, settings)
     if plan.out is not None and X_test is not None:
-        from npsae.report import save_figures
+        from npsae.report import FIGURE_SAMPLES, save_figures
 
         n = min(FIGURE_SAMPLES, len(X_test))
         labels = None if y_test is None else y_test[:n]
