@@ -36,7 +36,6 @@ import statistics
 import subprocess
 import sys
 import time
-import warnings
 
 THREADS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
@@ -85,9 +84,7 @@ def load_images(fraction: float = 1.0, root: str | None = None):
 def make_model(preset: str, backend: str):
     from npsae.model import SparseAutoencoder
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # the tutorial's KL-with-ReLU warning
-        return SparseAutoencoder(N_IN, backend=backend, seed=0, **PRESETS[preset])
+    return SparseAutoencoder(N_IN, backend=backend, seed=0, **PRESETS[preset])
 
 
 def flops_per_epoch(n_samples: int, n_hidden: int) -> int:

@@ -32,12 +32,10 @@ import time
 # Touch every compiled function for both dtypes; the int codes do not change a kernel's types,
 # so one call per activation kind covers every specialisation.
 ALL_KERNELS = """
-import warnings
 import numpy as np
 from npsae.model import SparseAutoencoder
 from npsae.optim import SGD, Adam
 from npsae.training import fit
-warnings.simplefilter("ignore", UserWarning)
 X = np.random.default_rng(0).random((8, 6))
 for dtype in (np.float32, np.float64):
     for hidden, output, sparsity, k in (

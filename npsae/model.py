@@ -18,7 +18,6 @@ import dataclasses
 import inspect
 import json
 import os
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +31,7 @@ from npsae.penalties import (
     WEIGHTS,
     Sparsity,
     add_weight_decay_grad,
+    caveats,
     decoder_norms,
     make_sparsity,
     weight_decay,
@@ -319,6 +319,12 @@ class SparseAutoencoder:
         """The loss terms this model has: recon, sparsity, decay, and aux with AuxK."""
         return TERMS if self.config["aux_k"] else TERMS[:-1]
 
+    @property
+    def caveats(self) -> list[str]:
+        """What is allowed but questionable about this model's choices, one sentence each
+        (``npsae.penalties.caveats``): building the model is silent, ``fit`` warns of them."""
+        return caveats(self.config["hidden"], self.config["sparsity"])
+
     def __repr__(self) -> str:
         c = self.config
         return (
@@ -494,10 +500,7 @@ class SparseAutoencoder:
         config = {**self.config, **changes}
         if "dtype" in changes:
             config["dtype"] = np.dtype(changes["dtype"]).name
-        with warnings.catch_warnings():
-            # The original's constructor already warned about its configuration.
-            warnings.simplefilter("ignore", UserWarning)
-            clone = SparseAutoencoder(**config)
+        clone = SparseAutoencoder(**config)
         if (clone.n_in, clone.n_hidden) != (self.n_in, self.n_hidden):
             raise ValueError("copy() cannot change n_in or n_hidden")
         clone.params = {k: v.astype(clone.dtype, copy=True) for k, v in self.params.items()}
@@ -553,10 +556,7 @@ class SparseAutoencoder:
         if backend is not None:
             config["backend"] = backend
         try:
-            with warnings.catch_warnings():
-                # Warnings about the configuration were given when it was first built.
-                warnings.simplefilter("ignore", UserWarning)
-                model = cls(**config)
+            model = cls(**config)
         except (TypeError, ValueError) as err:
             raise ValueError(f"{source}: invalid config ({err})") from err
         for name, ref in model.params.items():

@@ -18,8 +18,6 @@ the forward pass (``npsae.reference.hidden_activation``), their attributes say w
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 # rho^ is clipped into [RHO_HAT_EPS, 1 - RHO_HAT_EPS] before the logarithms of the KL divergence.
@@ -298,17 +296,25 @@ def make_sparsity(
             raise ValueError(f"bandwidth={bandwidth!r} must be a finite number > 0")
         return JumpReLUSparsity(beta=beta, bandwidth=bandwidth)
     if name == "kl":
-        if hidden == "relu":
-            warnings.warn(
-                "KL sparsity assumes hidden activations in (0, 1), but ReLU units are unbounded: "
-                "their mean activation rho^ is clipped into (0, 1), and a unit whose mean leaves "
-                "that interval gets no sparsity gradient. Prefer hidden='sigmoid' with KL, or "
-                "sparsity='l1' with ReLU.",
-                UserWarning,
-                stacklevel=3,
-            )
         return KLSparsity(beta=beta, rho=rho)
     return SPARSITY[name](beta=beta) if name else Sparsity()
+
+
+def caveats(hidden: str, sparsity: str | None) -> list[str]:
+    """What is allowed but questionable about a model's ``hidden`` units and ``sparsity``
+    penalty, one sentence each: ``npsae.training.fit`` warns of them when training starts.
+
+    KL with ReLU units is one (see ``KLSparsity``): it trains, as in the Keras article, but
+    fragilely.
+    """
+    if sparsity == "kl" and hidden == "relu":
+        return [
+            "KL sparsity assumes hidden activations in (0, 1), but ReLU units are unbounded: "
+            "their mean activation rho^ is clipped into (0, 1), and a unit whose mean leaves "
+            "that interval gets no sparsity gradient. Prefer hidden='sigmoid' with KL, or "
+            "sparsity='l1' with ReLU."
+        ]
+    return []
 
 
 def squared_norm(W: np.ndarray) -> float:

@@ -19,7 +19,6 @@ import io
 import json
 import math
 import os
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -273,11 +272,8 @@ def write_report(
     model_path = run_dir / CHECKPOINT_FILE
     if not model_path.is_file():
         raise FileNotFoundError(f"{model_path}: missing; {run_dir} holds no trained model")
-    with warnings.catch_warnings():
-        # Training already warned about a questionable configuration; the report only reads it.
-        warnings.simplefilter("ignore", UserWarning)
-        # Inference on a few thousand rows is quick in NumPy, and Numba would first compile.
-        model = SparseAutoencoder.load(model_path, backend="numpy")
+    # Inference on a few thousand rows is quick in NumPy, and Numba would first compile.
+    model = SparseAutoencoder.load(model_path, backend="numpy")
     history_path = run_dir / HISTORY_FILE
     history = History.read_csv(history_path) if history_path.is_file() else None
     dataset = _dataset(config.get("training", {}).get("dataset"))

@@ -4,7 +4,6 @@ import io
 import json
 import math
 import tracemalloc
-import warnings
 
 import numpy as np
 import pytest
@@ -253,10 +252,11 @@ def test_a_nan_loss_stops_training_at_once_and_keeps_the_last_checkpoint(tmp_pat
 
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
 def test_a_learning_rate_far_too_high_diverges_and_the_message_names_kl_with_relu():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        model = small_model(hidden="relu", output="linear", sparsity="kl")
-    with pytest.raises(TrainingDiverged, match="KL sparsity with ReLU units is fragile"):
+    model = small_model(hidden="relu", output="linear", sparsity="kl")
+    with (
+        pytest.raises(TrainingDiverged, match="KL sparsity with ReLU units is fragile"),
+        pytest.warns(UserWarning, match="ReLU units are unbounded"),
+    ):
         fit(model, pixels(64), epochs=20, batch_size=8, optimizer=SGD(lr=1e3), verbose=0)
 
 

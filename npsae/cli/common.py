@@ -3,17 +3,20 @@ and the error boundary that turns a bad argument or an allocation that cannot su
 line on stderr.
 
 A check raises ``UsageError``; ``guarded(command, run)`` prints it as
-``npsae COMMAND: error: MESSAGE`` and returns exit status 2. A ``MemoryError`` that slips past
+``npsae COMMAND: error: MESSAGE`` and returns exit status 2. ``warnings_as_notes`` shows the
+library's warnings as one-line notes. A ``MemoryError`` that slips past
 the estimates (they cannot foresee everything) becomes one line too, with status 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import math
 import sys
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from npsae._memory import available_bytes, format_bytes
@@ -34,6 +37,24 @@ def error(command: str, message: object) -> None:
     """Print ``npsae COMMAND: error: MESSAGE`` on stderr, on one line."""
     text = " ".join(str(message).splitlines())
     print(f"npsae {command}: error: {text}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def warnings_as_notes() -> Iterator[None]:
+    """Within: each Python warning, once per message, is one line ``note: MESSAGE`` on stderr
+    (even with --quiet) instead of Python's ``FILE:LINE: UserWarning: MESSAGE`` and source line.
+    """
+    seen = set()
+
+    def note(message, *args, **kwargs) -> None:
+        if str(message) not in seen:
+            seen.add(str(message))
+            print(f"note: {message}", file=sys.stderr, flush=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")  # "once per message" is done here, per command
+        warnings.showwarning = note
+        yield
 
 
 def report_files(written: Sequence[Path], kept: Sequence[Path], kept_note: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 
 from npsae.cli import common
 from npsae.cli.train import SPARSITY_CHOICES, add_architecture_options, architecture_options
@@ -74,24 +73,22 @@ def run(args: argparse.Namespace) -> int:
 
     _check(args)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # KL with ReLU: the check is still valid
-            model = SparseAutoencoder(
-                args.n_in,
-                args.n_hidden,
-                hidden=args.hidden,
-                output=args.output,
-                recon=args.recon,
-                sparsity=None if args.sparsity == "none" else args.sparsity,
-                rho=args.rho,
-                beta=args.beta,
-                weight_decay=args.weight_decay,
-                dtype=np.float64,
-                backend=args.backend,
-                seed=args.seed,
-                k=args.k,
-                **architecture_options(args),
-            )
+        model = SparseAutoencoder(
+            args.n_in,
+            args.n_hidden,
+            hidden=args.hidden,
+            output=args.output,
+            recon=args.recon,
+            sparsity=None if args.sparsity == "none" else args.sparsity,
+            rho=args.rho,
+            beta=args.beta,
+            weight_decay=args.weight_decay,
+            dtype=np.float64,
+            backend=args.backend,
+            seed=args.seed,
+            k=args.k,
+            **architecture_options(args),
+        )
         if "since_fired" in model.buffers:
             # A new model has no dead units: mark half of them so that AuxK's term is checked.
             model.buffers["since_fired"][model.n_hidden // 2 :] = model.config["dead_after"]

@@ -12,7 +12,6 @@ import argparse
 import dataclasses
 import math
 import sys
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -96,7 +95,6 @@ class _Plan:
     settings: dict  # DEFAULTS' keys (for a resumed run: dataset, limit, epochs, batch_size)
     out: str | None  # the run directory, if any
     root: str | None  # the data root a resumed run recorded
-    notes: list[str]  # warnings met while checking, to print as notes
     checkpoint: Checkpoint | None = None  # the run to resume
 
 
@@ -317,14 +315,12 @@ def _plan(args: argparse.Namespace) -> _Plan:
     _check_memory(settings)
     if args.out is not None:
         _check_out(Path(args.out))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            # Built now only so that a bad combination is refused before the data is read.
-            _build_model(settings, _data_shape(settings["dataset"])[1])
-        except ValueError as err:
-            raise UsageError(str(err)) from err
-    return _Plan(settings, args.out, None, _notes(caught))
+    try:
+        # Built now only so that a bad combination is refused before the data is read.
+        _build_model(settings, _data_shape(settings["dataset"])[1])
+    except ValueError as err:
+        raise UsageError(str(err)) from err
+    return _Plan(settings, args.out, None)
 
 
 def _check_out(out: Path) -> None:
@@ -384,12 +380,10 @@ def _plan_resume(args: argparse.Namespace) -> _Plan:
     from npsae._fileio import check_writable
     from npsae.checkpoint import read_checkpoint
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            ckpt = read_checkpoint(args.resume)
-        except (OSError, ValueError) as err:
-            raise UsageError(f"--resume {args.resume}: {err}") from err
+    try:
+        ckpt = read_checkpoint(args.resume)
+    except (OSError, ValueError) as err:
+        raise UsageError(f"--resume {args.resume}: {err}") from err
     try:
         check_writable(args.resume)
     except ValueError as err:
@@ -416,12 +410,7 @@ def _plan_resume(args: argparse.Namespace) -> _Plan:
     if dataset["name"] not in DATASETS:
         settings["dataset"] = dataset.get("path", "")
         _check_dataset(settings["dataset"])
-    return _Plan(settings, args.resume, dataset.get("root"), _notes(caught), ckpt)
-
-
-def _notes(caught: list) -> list[str]:
-    """Warnings as one-line notes, each once, instead of Python's warning tracebacks."""
-    return list(dict.fromkeys(str(w.message) for w in caught))
+    return _Plan(settings, args.resume, dataset.get("root"), ckpt)
 
 
 # --------------------------------------------------------------------------- the work
@@ -474,9 +463,6 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
 
     quiet = args.quiet
     settings = plan.settings
-    # Notes warn about the configuration: they go to stderr even with --quiet.
-    for note in plan.notes:
-        print(f"note: {note}", file=sys.stderr)
     root = args.data_root if args.data_root is not None else plan.root
     try:
         X, X_test, y_test, description = _load(settings, root, quiet)
@@ -485,33 +471,33 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
         return 1
     verbose = 0 if quiet else 1
     try:
-        if plan.checkpoint is None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # already given as a note
+        # fit's warnings about the model (KL with ReLU units) are notes, given as it starts.
+        with common.warnings_as_notes():
+            if plan.checkpoint is None:
                 model = _build_model(settings, int(np.prod(X.shape[1:])))
-            optimizer = Adam(lr=settings["lr"])
-            history = training.fit(
-                model,
-                X,
-                settings["epochs"],
-                batch_size=settings["batch_size"],
-                optimizer=optimizer,
-                seed=settings["seed"],
-                validation=X_test,
-                verbose=verbose,
-                run_dir=plan.out,
-                dataset=description,
-            )
-        else:
-            optimizer = plan.checkpoint.optimizer
-            model, history = training.resume(
-                plan.out,
-                X,
-                settings["epochs"],
-                validation=X_test,
-                verbose=verbose,
-                checkpoint=plan.checkpoint,
-            )
+                optimizer = Adam(lr=settings["lr"])
+                history = training.fit(
+                    model,
+                    X,
+                    settings["epochs"],
+                    batch_size=settings["batch_size"],
+                    optimizer=optimizer,
+                    seed=settings["seed"],
+                    validation=X_test,
+                    verbose=verbose,
+                    run_dir=plan.out,
+                    dataset=description,
+                )
+            else:
+                optimizer = plan.checkpoint.optimizer
+                model, history = training.resume(
+                    plan.out,
+                    X,
+                    settings["epochs"],
+                    validation=X_test,
+                    verbose=verbose,
+                    checkpoint=plan.checkpoint,
+                )
     # ValueError: data that does not fit the model or the checkpoint; OSError: the run
     # directory became unwritable (a full disk, say) during training.
     except (training.TrainingDiverged, ValueError, OSError) as err:
