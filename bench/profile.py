@@ -5,7 +5,7 @@
 
 Needs ``line_profiler`` (benchmark only: ``pip install line_profiler``). One warm-up epoch
 compiles the kernels, then one epoch of ``npsae.training.fit`` on full MNIST runs under the
-profiler, which times every line of ``NumbaBackend.loss_and_grads`` (the five matrix products,
+profiler, which times every line of ``NumbaBackend.forward_backward`` (the five matrix products,
 the fused stages, the penalties) and of the trainer's epoch loop (batch gather, optimiser,
 metrics). The profiler adds about a microsecond per line executed, a few percent here.
 """
@@ -36,10 +36,11 @@ def main(argv: list[str] | None = None) -> None:
     images = load_images()
     model, optimizer = make_model(args.preset, args.backend), Adam()
     fit(model, images, 1, optimizer=optimizer, verbose=0)  # warm-up: compile, fault in pages
-    step = (
-        kernels.NumbaBackend.loss_and_grads if args.backend == "numba" else reference.loss_and_grads
-    )
-    profiler = LineProfiler(step, _Run._epoch)
+    if args.backend == "numba":
+        steps = [kernels.NumbaBackend.forward_backward]
+    else:  # the reference's step is spread over the forward pass and one function per term
+        steps = [reference.forward_backward, reference.forward, *reference.TERM_GRADS.values()]
+    profiler = LineProfiler(*steps, _Run._epoch)
     profiler.runcall(fit, model, images, 1, optimizer=optimizer, seed=1, verbose=0)
     profiler.print_stats(output_unit=1e-3, stripzeros=True)
 

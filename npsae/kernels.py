@@ -1,7 +1,14 @@
-"""The Numba backend: the reference's three stages as fused, compiled loops.
+"""The Numba backend: the reference's equations fused into three compiled stages.
 
-Each public function here has the name and contract of its twin in ``npsae.reference`` (a test
-holds them equal), with two differences that buy speed:
+``npsae.reference`` computes each loss term's gradient on its own and sums them; here one pass
+computes the total, in three stages, each a fused loop:
+
+    hidden_activation   H = select(f(Z1 + b1)) and its column sums       (the encoder)
+    output_layer        X^ = g(Z2 + b2), recon(X^, X), dZ2 and db2       (the decoder, its loss)
+    hidden_backward     dZ1 = (dH + c) * f'(Z1) and db1                  (recon and sparsity)
+
+Tests hold each stage, and ``NumbaBackend.forward_backward``, equal to the reference. Two
+differences buy speed:
 
 * one sweep over the rows does the whole stage (bias, activation, loss, derivative and bias
   gradient; each row is visited twice while it sits in cache), instead of one temporary array
@@ -40,7 +47,8 @@ from numba import njit, types
 from numba.extending import intrinsic, overload
 
 from npsae import reference
-from npsae.reference import Cache
+from npsae.penalties import WEIGHTS
+from npsae.reference import Cache, ForwardBackward, Objective
 
 CACHE = os.environ.get("NPSAE_NUMBA_CACHE", "1") != "0"
 # LLVM's fast-math minus "nnan" and "ninf": with those two LLVM may assume no NaN or inf exists
@@ -327,13 +335,21 @@ def output_layer(
     X: np.ndarray,
     output: str,
     recon: str,
-    recon_scale: float = 1.0,
+    weight: float = 1.0,
 ) -> tuple[float, np.ndarray, np.ndarray]:
-    """(L, dZ2, db2) as ``reference.output_layer``; overwrites ``Z2: (m, n_in)`` with dZ2."""
+    """Decoder non-linearity, reconstruction loss, and its gradient back through the decoder:
+
+        X^ = g(Z2 + b2),   L = recon(X^, X),
+        dZ2 = weight recon'(X^, X) * g'(Z2),   db2 = sum_i dZ2_i
+
+    (``reference.recon_grads``; ``weight`` is AuxK's alpha). Z2: (m, n_in), the product H W2
+    (bias not yet added), which is overwritten with dZ2; b2: (n_in,); X: (m, n_in).
+    Returns (L, dZ2, db2).
+    """
     m = X.shape[0]
     # d recon / d X^ = grad_scale (X^ - X):  2 / (m n_in) for mse, 1 / m for sse.
     norm = X.size if recon == "mse" else 2 * m
-    grad_scale = Z2.dtype.type(2.0 / norm * recon_scale)
+    grad_scale = Z2.dtype.type(2.0 / norm * weight)
     db = np.empty(Z2.shape[1])
     sq_err = _output_layer(Z2, b2, X, CODES[output], grad_scale, db)
     return sq_err / norm, Z2, db.astype(Z2.dtype)
@@ -342,7 +358,14 @@ def output_layer(
 def hidden_backward(
     dH: np.ndarray, H: np.ndarray, c: np.ndarray, hidden: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(dZ1, db1) as ``reference.hidden_backward``; overwrites ``dH: (m, n_hidden)`` with dZ1."""
+    """Back through the encoder's non-linearity, the sparsity gradient added first:
+
+        dZ1 = (dH + c) * f'(Z1),   db1 = sum_i dZ1_i
+
+    (``reference.recon_grads`` and ``sparsity_grads`` in one pass). dH: (m, n_hidden), the
+    reconstruction's dZ2 W2^T, overwritten with dZ1; H: (m, n_hidden), the code (f' is
+    written through it); c: (n_hidden,), the penalty's dP/dH_ij. Returns (dZ1, db1).
+    """
     db = np.empty(dH.shape[1])
     _hidden_backward(dH, H, c.astype(dH.dtype), CODES[hidden], db)
     return dH, db.astype(dH.dtype)
@@ -428,25 +451,55 @@ class NumbaBackend:
         _output_activation(Z2, params["b2"], CODES[output])
         return Z2
 
-    def auxk(
-        self, params: dict, Xe: np.ndarray, X: np.ndarray, H: np.ndarray, spec, grads=None
+    def aux_loss(
+        self, params: dict, Xe: np.ndarray, X: np.ndarray, H: np.ndarray, objective: Objective
     ) -> float:
-        """``reference.auxk`` with this backend's stages."""
-        return reference.auxk(
-            params, Xe, X, H, spec, grads, hidden_activation, output_layer, self.decode
-        )
+        """L_aux, as ``reference.aux_loss``."""
+        return self._auxk(params, Xe, X, H, objective) if objective.aux_k else 0.0
 
-    def loss_and_grads(self, params: dict, X: np.ndarray, spec) -> tuple[dict, dict, Cache]:
-        """Same contract as ``npsae.reference.loss_and_grads``."""
+    def _auxk(
+        self,
+        params: dict,
+        Xe: np.ndarray,
+        X: np.ndarray,
+        H: np.ndarray,
+        objective: Objective,
+        grads: dict | None = None,
+    ) -> float:
+        """L_aux (``reference.aux_forward``) with this backend's stages; with ``grads``, its
+        gradient is added to them in place (``reference.aux_grads``)."""
+        dead = np.flatnonzero(objective.dead)
+        if dead.size == 0:
+            return 0.0
+        W1_D, W2_D = params["W1"][:, dead], params["W2"][dead]
+        e = X - self.decode(params, H, objective.output)
+        e = e if objective.aux_residual is None else objective.aux_residual
+        k = min(objective.aux_k, dead.size)
+        H_D, _ = hidden_activation(Xe @ W1_D, params["b1"][dead], "linear", k)
+        no_bias = np.zeros(X.shape[1], X.dtype)
+        weight = objective.aux_alpha if grads is not None else 0.0
+        recon, de_hat, _ = output_layer(H_D @ W2_D, no_bias, e, "linear", objective.recon, weight)
+        if grads is not None:
+            grads["W2"][dead] += H_D.T @ de_hat
+            dZ_D = (de_hat @ W2_D.T) * (H_D != 0)  # the kept entries (a kept 0 has measure 0)
+            grads["W1"][:, dead] += Xe.T @ dZ_D
+            grads["b1"][dead] += dZ_D.sum(axis=0, dtype=np.float64).astype(dZ_D.dtype)
+        return objective.aux_alpha * recon
+
+    def forward_backward(
+        self, params: dict, X: np.ndarray, objective: Objective
+    ) -> ForwardBackward:
+        """Same contract as ``npsae.reference.forward_backward``: the gradient of the total
+        loss only (the stages fuse the terms; ``npsae.reference.term_grads`` has each)."""
         W1, W2 = params["W1"], params["W2"]
         m, n_in = X.shape
         n_hidden = W1.shape[1]
         dtype = W1.dtype
-        sparsity = spec.sparsity
+        sparsity = objective.sparsity
         # Forward
         Xe = (
             np.subtract(X, params["b2"], out=self._buffer("Xe", (m, n_in), dtype))
-            if (spec.pre_bias)
+            if (objective.pre_bias)
             else X
         )
         H = np.dot(Xe, W1, out=self._buffer("H", (m, n_hidden), dtype))
@@ -455,27 +508,38 @@ class NumbaBackend:
             window = self._buffer("window", (m, n_hidden), np.dtype(np.bool_))
             H, h_sum = jumprelu_activation(H, params["b1"], theta, sparsity.bandwidth, window)
         else:
-            H, h_sum = hidden_activation(H, params["b1"], spec.hidden, sparsity.k, sparsity.batch)
+            H, h_sum = hidden_activation(
+                H, params["b1"], objective.hidden, sparsity.k, sparsity.batch
+            )
         dZ2 = np.dot(H, W2, out=self._buffer("Z2", (m, n_in), dtype))
-        recon, dZ2, db2 = output_layer(
-            dZ2, params["b2"], X, spec.output, spec.recon, spec.recon_scale
-        )
+        recon, dZ2, db2 = output_layer(dZ2, params["b2"], X, objective.output, objective.recon)
         # Backward
         dW2 = H.T @ dZ2
         dH = np.dot(dZ2, W2.T, out=self._buffer("dH", (m, n_hidden), dtype))
-        c, dW2_sparsity = spec.sparsity_grads(h_sum, m, W2)
+        c = sparsity.hidden_grad(h_sum, m, W2)
         if sparsity.threshold:  # before dH becomes dZ1
             window_dH, window_count = window_sums(window, dH)
-        dZ1, db1 = hidden_backward(dH, H, c, spec.hidden)
+        dZ1, db1 = hidden_backward(dH, H, c, objective.hidden)
         dW1 = Xe.T @ dZ1
         grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
         if sparsity.threshold:
-            grads["log_theta"] = sparsity.threshold_grad(
-                window_dH, window_count, theta, m, spec.sparsity_scale
-            )
-        aux = self.auxk(params, Xe, X, H, spec, grads) if spec.aux_k else 0.0
-        if spec.pre_bias:
+            grads["log_theta"] = sparsity.threshold_grad(window_dH, window_count, theta, m)
+        aux = self._auxk(params, Xe, X, H, objective, grads) if objective.aux_k else 0.0
+        if objective.pre_bias:
             grads["b2"] -= W1 @ grads["b1"]
-        sq_norm = spec.add_penalty_grads(grads, params, dW2_sparsity, add_weight_decay_grad)
-        loss = spec.loss_terms(recon, h_sum, m, params, sq_norm, H, aux)
-        return loss, grads, Cache(X, H, h_sum)
+        # The decay's gradient pass also measures ||W||^2, which its value needs.
+        sq_norm = 0.0
+        if objective.weight_decay:
+            sq_norm = sum(
+                add_weight_decay_grad(grads[k], params[k], objective.weight_decay) for k in WEIGHTS
+            )
+        dW2_sparsity = sparsity.decoder_grad(h_sum, m, W2)
+        if dW2_sparsity is not None:
+            grads["W2"] += dW2_sparsity.astype(grads["W2"].dtype)
+        loss = reference.loss_terms(
+            recon,
+            sparsity.value(h_sum, m, W2, H),
+            0.5 * objective.weight_decay * sq_norm,
+            aux,
+        )
+        return ForwardBackward(loss, grads, Cache(X, H, h_sum))

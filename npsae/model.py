@@ -6,7 +6,7 @@ For a batch ``X: (m, n_in)``::
     loss = recon(X^, X) + sparsity(H) + (weight_decay / 2) (||W1||^2 + ||W2||^2) [+ aux]
 
 (``pre_bias`` encodes X - b2 instead of X; ``aux_k`` adds AuxK's term, see
-``npsae.reference.auxk``.)
+``npsae.reference.aux_forward``.)
 
 The equations are in ``npsae.reference`` (NumPy, to read) and ``npsae.kernels`` (Numba, to run
 fast); the penalties in ``npsae.penalties``. This module holds the parameters and the choices.
@@ -18,7 +18,6 @@ import dataclasses
 import inspect
 import json
 import os
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -28,18 +27,16 @@ from npsae._fileio import check_finite, load_npz, save_npz
 from npsae.datasets import as_float
 from npsae.penalties import (
     THRESHOLD_MOMENTUM,
-    WEIGHTS,
-    Sparsity,
-    add_weight_decay_grad,
     caveats,
     decoder_norms,
     make_sparsity,
     weight_decay,
 )
+from npsae.reference import ForwardBackward, LossAndGrads
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 # Every loss term a model may have; "aux" (AuxK) only with aux_k (see SparseAutoencoder.terms).
-TERMS = ("recon", "sparsity", "decay", "aux")
+TERMS = reference.TERMS
 HIDDEN = ("sigmoid", "relu")
 OUTPUT = ("sigmoid", "linear")
 RECON = ("mse", "sse")
@@ -48,92 +45,6 @@ INITS = ("glorot", "ufldl")
 DTYPES = ("float32", "float64")
 # Version of the .npz layout written by ``save``; ``load`` refuses any other.
 FILE_FORMAT = 1
-
-
-@dataclasses.dataclass(frozen=True)
-class Spec:
-    """Everything a backend needs besides the parameters and the data.
-
-    ``recon_scale``, ``sparsity_scale``, ``decay_scale`` and ``aux_scale`` (1 or 0) say which
-    loss terms the gradients include; the loss values always include every term.
-
-    ``pre_bias``: the encoder reads X - b2. ``aux_k``, ``aux_alpha``: AuxK's k_aux (0: off) and
-    weight; ``dead``: (n_hidden,) bool, the units AuxK counts as dead; ``aux_residual``: a fixed
-    residual for AuxK instead of X - X^ (a gradient check's; see ``npsae.reference.auxk``).
-    """
-
-    hidden: str
-    output: str
-    recon: str
-    sparsity: Sparsity
-    weight_decay: float
-    pre_bias: bool = False
-    aux_k: int = 0
-    aux_alpha: float = 0.0
-    dead: np.ndarray | None = None
-    aux_residual: np.ndarray | None = None
-    recon_scale: float = 1.0
-    sparsity_scale: float = 1.0
-    decay_scale: float = 1.0
-    aux_scale: float = 1.0
-
-    def loss_terms(
-        self,
-        recon: float,
-        h_sum: np.ndarray,
-        m: int,
-        params: dict,
-        sq_norm: float | None = None,
-        H: np.ndarray | None = None,
-        aux: float = 0.0,
-    ) -> dict:
-        """The loss terms of a batch, as floats: recon, sparsity, decay, aux and their total.
-
-        ``sq_norm`` = ||W1||^2 + ||W2||^2 when the caller has it already (see
-        ``add_penalty_grads``); otherwise the decay term computes it. ``H`` is the code (an L0
-        penalty counts its non-zeros); ``aux`` AuxK's value.
-        """
-        if not self.weight_decay:
-            decay = 0.0
-        elif sq_norm is None:
-            decay = weight_decay(params, self.weight_decay)
-        else:
-            decay = 0.5 * self.weight_decay * sq_norm
-        terms = {
-            "recon": float(recon),
-            "sparsity": self.sparsity.value(h_sum, m, params["W2"], H),
-            "decay": decay,
-            "aux": float(aux),
-        }
-        terms["total"] = terms["recon"] + terms["sparsity"] + terms["decay"] + terms["aux"]
-        return terms
-
-    def sparsity_grads(
-        self, h_sum: np.ndarray, m: int, W2: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """(c, dP/dW2): the penalty's per-unit gradient on H and its gradient on the decoder."""
-        c = self.sparsity.hidden_grad(h_sum, m, W2) * self.sparsity_scale
-        dW2 = self.sparsity.decoder_grad(h_sum, m, W2) if self.sparsity_scale else None
-        return c, dW2
-
-    def add_penalty_grads(
-        self,
-        grads: dict,
-        params: dict,
-        dW2_sparsity: np.ndarray | None,
-        add_decay: Callable = add_weight_decay_grad,
-    ) -> float | None:
-        """Add the weight-decay gradient and the sparsity penalty's decoder gradient in place.
-
-        ``add_decay(grad, W, lam)`` (a backend's own) does grad += lam W and returns ||W||^2.
-        Returns ||W1||^2 + ||W2||^2 for ``loss_terms``, or None when the decay gradient is off.
-        """
-        sq_norm = None
-        if self.weight_decay and self.decay_scale:
-            sq_norm = sum(add_decay(grads[k], params[k], self.weight_decay) for k in WEIGHTS)
-        if dW2_sparsity is not None:
-            grads["W2"] += dW2_sparsity.astype(grads["W2"].dtype)
-        return sq_norm
 
 
 def _check_choice(name: str, value: Any, choices: tuple) -> None:
@@ -175,7 +86,7 @@ class SparseAutoencoder:
         pre_bias: encode X - b2 instead of X (b2, the decoder's bias, then centres the input).
             Needs output="linear", where X^ = H W2 + b2 lives in the input's space.
         aux_k: with "topk" or "batchtopk", add AuxK's loss: the aux_k largest activations of
-            the dead units model the reconstruction's error (``npsae.reference.auxk``).
+            the dead units model the reconstruction's error (``npsae.reference.aux_forward``).
         aux_alpha: AuxK's weight alpha, >= 0 (Gao et al. use 1/32).
         dead_after: AuxK counts a unit dead once it has not fired on this many consecutive
             training samples (the trainer counts them, see ``update_statistics``).
@@ -275,7 +186,7 @@ class SparseAutoencoder:
             n_hidden=int(n_hidden),
             bandwidth=bandwidth,
         )
-        self._spec = Spec(
+        self._objective = reference.Objective(
             hidden,
             output,
             recon,
@@ -317,7 +228,7 @@ class SparseAutoencoder:
     @property
     def terms(self) -> tuple[str, ...]:
         """The loss terms this model has: recon, sparsity, decay, and aux with AuxK."""
-        return TERMS if self.config["aux_k"] else TERMS[:-1]
+        return reference.objective_terms(self._objective)
 
     @property
     def caveats(self) -> list[str]:
@@ -357,25 +268,20 @@ class SparseAutoencoder:
             raise ValueError(f"{name} contains NaN or infinite values")
         return X
 
-    def forward_backward(
-        self, X: np.ndarray, terms: tuple[str, ...] = TERMS, check: bool = True
-    ) -> tuple[dict, dict, reference.Cache]:
-        """``loss_and_grads`` that also returns the cache (``X``, ``H`` and its column sums)."""
-        unknown = set(terms) - set(TERMS)
-        if unknown:
-            raise ValueError(f"terms {sorted(unknown)} are not known; choose from {TERMS}")
+    def forward_backward(self, X: np.ndarray, check: bool = True) -> ForwardBackward:
+        """One training step's loss terms, the gradient of their total, and the cache
+        (``X``, the code ``H`` and its column sums), from the model's backend."""
         if check:
             X = self.as_input(X)
-        spec = self._training_spec()
-        if tuple(terms) != TERMS:
-            spec = dataclasses.replace(spec, **{f"{t}_scale": float(t in terms) for t in TERMS})
-        return self._engine.loss_and_grads(self.params, X, spec)
+        return self._engine.forward_backward(self.params, X, self._current_objective())
 
-    def _training_spec(self, aux_residual: np.ndarray | None = None) -> Spec:
-        """The spec with AuxK's current dead units (and a fixed residual, if given)."""
-        if not self._spec.aux_k:
-            return self._spec
-        return dataclasses.replace(self._spec, dead=self.dead_units(), aux_residual=aux_residual)
+    def _current_objective(self, aux_residual: np.ndarray | None = None) -> reference.Objective:
+        """The objective with AuxK's current dead units (and a fixed residual, if given)."""
+        if not self._objective.aux_k:
+            return self._objective
+        return dataclasses.replace(
+            self._objective, dead=self.dead_units(), aux_residual=aux_residual
+        )
 
     def dead_units(self) -> np.ndarray:
         """(n_hidden,) bool: the units AuxK counts as dead, silent for ``dead_after`` training
@@ -399,22 +305,35 @@ class SparseAutoencoder:
     def _encoder_input(self, X: np.ndarray) -> np.ndarray:
         return X - self.params["b2"] if self.config["pre_bias"] else X
 
-    def loss_and_grads(self, X: np.ndarray, terms: tuple[str, ...] = TERMS) -> tuple[dict, dict]:
-        """The loss terms and their gradients on the batch ``X: (m, n_in)``.
+    def loss_and_grads(self, X: np.ndarray, terms: tuple[str, ...] = TERMS) -> LossAndGrads:
+        """The loss terms on the batch ``X: (m, n_in)`` and the gradient of some of them.
 
-        Returns:
-            loss: dict of floats ``recon``, ``sparsity``, ``decay`` and ``total``.
-            grads: dict with the keys and shapes of ``params``; the gradient of the sum of the
-                terms named in ``terms`` (all three by default), so a gradient check can test
-                each term alone.
+        Returns ``LossAndGrads``: ``loss``, a dict of floats ``recon``, ``sparsity``, ``decay``,
+        ``aux`` and ``total``; ``grads``, with the keys, shapes and dtypes of ``params``, the
+        gradient of the sum of the terms named in ``terms`` (all by default). The total comes
+        from the model's backend; fewer terms from the NumPy reference (``term_grads``), so
+        that a gradient check can test each term alone.
         """
-        loss, grads, _ = self.forward_backward(X, terms)
-        return loss, grads
+        unknown = set(terms) - set(TERMS)
+        if unknown:
+            raise ValueError(f"terms {sorted(unknown)} are not known; choose from {TERMS}")
+        if set(self.terms) <= set(terms):
+            loss, grads, _ = self.forward_backward(X)
+            return LossAndGrads(loss, grads)
+        parts = self.term_grads(X)
+        selected = [parts[t] for t in self.terms if t in terms]
+        return LossAndGrads(self.loss(X), reference.sum_grads(selected, self.params))
+
+    def term_grads(self, X: np.ndarray) -> dict[str, dict]:
+        """Each loss term's gradient on its own, on ``X: (m, n_in)``: {"recon": grads, ...}
+        for the terms of ``terms``, by the NumPy reference whatever the backend
+        (``npsae.reference.term_grads``; the Numba kernels compute only the total)."""
+        return reference.term_grads(self.params, self.as_input(X), self._current_objective())
 
     def loss(self, X: np.ndarray, aux_residual: np.ndarray | None = None) -> dict:
         """The loss terms on ``X: (m, n_in)``, without gradients: the training objective, so
         BatchTopK selects within the batch X here. ``aux_residual`` fixes AuxK's residual (see
-        ``npsae.reference.auxk``; a gradient check's)."""
+        ``npsae.reference.aux_forward``; a gradient check's)."""
         return self.forward(X, aux_residual)[0]
 
     def forward(
@@ -429,10 +348,14 @@ class SparseAutoencoder:
         hidden = self.config["hidden"]
         H, h_sum = self._engine.encode(self.params, Xe, hidden, **self._selection(False))
         X_hat = self._engine.decode(self.params, H, self.config["output"])
-        recon = reference.RECON_LOSSES[self.config["recon"]](X_hat, X)
-        spec = self._training_spec(aux_residual)
-        aux = self._engine.auxk(self.params, Xe, X, H, spec) if spec.aux_k else 0.0
-        return spec.loss_terms(recon, h_sum, X.shape[0], self.params, H=H, aux=aux), H, X_hat
+        objective = self._current_objective(aux_residual)
+        terms = reference.loss_terms(
+            recon=reference.RECON_LOSSES[self.config["recon"]](X_hat, X),
+            sparsity=self.sparsity.value(h_sum, X.shape[0], self.params["W2"], H),
+            decay=weight_decay(self.params, self.config["weight_decay"]),
+            aux=self._engine.aux_loss(self.params, Xe, X, H, objective),
+        )
+        return terms, H, X_hat
 
     def encode(self, X: np.ndarray) -> np.ndarray:
         """Hidden activations H = f(X W1 + b1) (of X - b2 with ``pre_bias``), as at inference:

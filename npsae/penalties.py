@@ -6,14 +6,15 @@ Its gradient is therefore the same for every sample,
 
     dP / dH_ij = c_j ,
 
-a vector ``c: (n_hidden,)`` that both backends add to ``dH`` before the activation derivative.
+a vector ``c: (n_hidden,)``, which goes back through the activation derivative as the
+reconstruction's dL/dH does (``npsae.reference.sparsity_grads``).
 A new penalty implements ``value``, ``hidden_grad`` and, if it involves the decoder weights,
 ``decoder_grad``; ``make_sparsity`` maps a name to its class.
 
 Three variants choose which activations survive instead of (or besides) penalising them: TopK
 (k per sample), BatchTopK (k m per batch of m, Bussmann et al. 2024) and JumpReLU (a learned
 threshold per unit and an L0 penalty, Rajamanoharan et al. 2024); their selection is a step of
-the forward pass (``npsae.reference.hidden_activation``), their attributes say which.
+the forward pass (``npsae.reference.select``), their attributes say which.
 """
 
 from __future__ import annotations
@@ -234,19 +235,18 @@ class JumpReLUSparsity(Sparsity):
 
     def threshold_grad(
         self,
-        window_dH: np.ndarray,
-        window_count: np.ndarray,
+        window_dH: np.ndarray | float,
+        window_count: np.ndarray | float,
         theta: np.ndarray,
         m: int,
-        sparsity_scale: float = 1.0,
     ) -> np.ndarray:
         """dL/d log theta: (n_hidden,), from the window sums of the batch (see the class):
 
-        ``window_dH_j`` = sum_{i in w_j} dH_ij (the reconstruction's gradient on H) and
-        ``window_count_j`` = |w_j|; ``sparsity_scale`` (1 or 0) keeps or drops the L0 term.
+        ``window_dH_j`` = sum_{i in w_j} dH_ij (the reconstruction's gradient on H; 0 for the
+        L0 term alone) and ``window_count_j`` = |w_j| (0 for the reconstruction's part alone).
         """
         eps = self.bandwidth
-        d_theta = -(theta / eps) * window_dH - sparsity_scale * self.beta / (m * eps) * window_count
+        d_theta = -(theta / eps) * window_dH - self.beta / (m * eps) * window_count
         return (theta * d_theta).astype(theta.dtype)
 
 
@@ -324,7 +324,9 @@ def squared_norm(W: np.ndarray) -> float:
 
 
 def weight_decay(params: dict, lam: float) -> float:
-    """(lambda / 2) (||W1||^2 + ||W2||^2), biases not decayed."""
+    """(lambda / 2) (||W1||^2 + ||W2||^2), biases not decayed; exactly 0 when lambda = 0."""
+    if not lam:
+        return 0.0
     return 0.5 * lam * sum(squared_norm(params[k]) for k in WEIGHTS)
 
 

@@ -1,28 +1,64 @@
-"""The NumPy reference backend: every equation of the sparse autoencoder, written to be read.
+"""The NumPy reference backend: the sparse autoencoder's loss and gradient, written to be read.
 
-Notation, for a batch ``X: (m, n_in)`` of ``m`` samples::
+For a batch ``X: (m, n_in)`` of ``m`` samples, the forward pass (``forward``) is::
 
-    Z1 = X W1 + b1          W1: (n_in, n_hidden)   b1: (n_hidden,)
-    H  = f(Z1)              H:  (m, n_hidden)      hidden activations
+    Xe = X                  (Xe = X - b2 with pre_bias: the decoder's bias centres the input)
+    Z1 = Xe W1 + b1         W1: (n_in, n_hidden)   b1: (n_hidden,)
+    H  = select(f(Z1))      H:  (m, n_hidden)      the code; select keeps what TopK, BatchTopK
+                                                   or JumpReLU let through (``select``)
     Z2 = H W2 + b2          W2: (n_hidden, n_in)   b2: (n_in,)
     X^ = g(Z2)              X^: (m, n_in)          the reconstruction
 
-With ``pre_bias`` the encoder reads the input relative to the decoder's bias, the usual
-centring of today's sparse autoencoders:  Z1 = (X - b2) W1 + b1, and X^ = H W2 + b2 as before.
+and the loss is a sum of terms, each with its own function for the gradient::
 
-The fast backend (``npsae.kernels``) has a function of the same name and contract for each of
-the three *stages* below (``hidden_activation``, ``output_layer``, ``hidden_backward``); a test
-holds the two equal. The matrix products between the stages are plain BLAS calls in both backends.
+    loss = recon(X^, X)                    recon_grads
+         + sparsity(H)                     sparsity_grads    (npsae.penalties)
+         + (lambda / 2) ||W||^2            decay_grads
+         + alpha recon(e^, e)              aux_grads         (AuxK, only with aux_k)
+
+``term_grads`` returns each term's gradient; ``loss_and_grads`` sums them. Every function works
+in the parameters' dtype; the penalties' per-unit vectors are float64, so ``loss_and_grads``
+casts each gradient to its parameter's dtype once, at the end.
+
+The fast backend (``npsae.kernels``) fuses these equations into three compiled stages and
+computes only the sum of the terms; tests hold it equal to this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
 from typing import NamedTuple
 
 import numpy as np
 
-from npsae.penalties import rectangle
+from npsae.penalties import WEIGHTS, Sparsity, rectangle, weight_decay, weight_decay_grad
+
+# --------------------------------------------------------------------------- the objective
+
+
+@dataclasses.dataclass(frozen=True)
+class Objective:
+    """The function a backend evaluates and differentiates, besides the parameters and data.
+
+    ``hidden`` f and ``output`` g are activations, ``recon`` the reconstruction loss,
+    ``sparsity`` the penalty (``npsae.penalties``; its attributes also say how H is selected),
+    ``weight_decay`` lambda. ``pre_bias``: the encoder reads X - b2. ``aux_k``, ``aux_alpha``:
+    AuxK's k_aux (0: off) and weight alpha; ``dead``: (n_hidden,) bool, the units AuxK counts
+    as dead; ``aux_residual``: a fixed residual e instead of X - X^ (a gradient check's, see
+    ``aux_forward``).
+    """
+
+    hidden: str
+    output: str
+    recon: str
+    sparsity: Sparsity
+    weight_decay: float
+    pre_bias: bool = False
+    aux_k: int = 0
+    aux_alpha: float = 0.0
+    dead: np.ndarray | None = None
+    aux_residual: np.ndarray | None = None
+
 
 # --------------------------------------------------------------------------- activations
 
@@ -76,7 +112,7 @@ def mse(X_hat: np.ndarray, X: np.ndarray) -> float:
 
 def mse_grad(X_hat: np.ndarray, X: np.ndarray) -> np.ndarray:
     """d mse / d X^ = 2 (X^ - X) / (m n_in)."""
-    return (X_hat - X) * X_hat.dtype.type(2.0 / X.size)
+    return (X_hat - X) * (2.0 / X.size)
 
 
 def sse(X_hat: np.ndarray, X: np.ndarray) -> float:
@@ -87,13 +123,13 @@ def sse(X_hat: np.ndarray, X: np.ndarray) -> float:
 
 def sse_grad(X_hat: np.ndarray, X: np.ndarray) -> np.ndarray:
     """d sse / d X^ = (X^ - X) / m."""
-    return (X_hat - X) * X_hat.dtype.type(1.0 / X.shape[0])
+    return (X_hat - X) * (1.0 / X.shape[0])
 
 
 RECON_LOSSES = {"mse": mse, "sse": sse}
 RECON_GRADS = {"mse": mse_grad, "sse": sse_grad}
 
-# --------------------------------------------------------------------------- the three stages
+# --------------------------------------------------------------------------- selections
 
 
 def keep_top_k(H: np.ndarray, k: int) -> np.ndarray:
@@ -105,7 +141,7 @@ def keep_top_k(H: np.ndarray, k: int) -> np.ndarray:
     kept = np.argsort(-H, axis=1, kind="stable")[:, :k]
     mask = np.zeros(H.shape, dtype=bool)
     np.put_along_axis(mask, kept, True, axis=1)
-    return np.where(mask, H, 0).astype(H.dtype)
+    return np.where(mask, H, 0)
 
 
 def keep_batch_top_k(H: np.ndarray, k: int) -> np.ndarray:
@@ -116,7 +152,7 @@ def keep_batch_top_k(H: np.ndarray, k: int) -> np.ndarray:
     kept = np.argsort(-H, axis=None, kind="stable")[: k * H.shape[0]]
     mask = np.zeros(H.size, dtype=bool)
     mask[kept] = True
-    return np.where(mask.reshape(H.shape), H, 0).astype(H.dtype)
+    return np.where(mask.reshape(H.shape), H, 0)
 
 
 def jump(H: np.ndarray, theta: np.ndarray) -> np.ndarray:
@@ -125,7 +161,36 @@ def jump(H: np.ndarray, theta: np.ndarray) -> np.ndarray:
     Applied to H = relu(Z) this is JumpReLU, H = Z H(Z - theta) (as theta > 0, relu(z) > theta
     exactly when z > theta), and BatchTopK's inference rule with one threshold for every unit.
     """
-    return np.where(H > theta, H, 0).astype(H.dtype)
+    return np.where(H > theta, H, 0)
+
+
+def select(
+    H: np.ndarray, k: int = 0, batch: bool = False, theta: np.ndarray | None = None
+) -> np.ndarray:
+    """The activations of ``H: (m, n_hidden)`` that survive: those above the thresholds
+    ``theta`` (``jump``) if given, else with k > 0 the k largest of each sample
+    (``keep_top_k``, TopK) or with ``batch`` the k m largest of the batch (BatchTopK), else
+    all of them."""
+    if theta is not None:
+        return jump(H, theta)
+    if k:
+        return keep_batch_top_k(H, k) if batch else keep_top_k(H, k)
+    return H
+
+
+def column_sums(H: np.ndarray) -> np.ndarray:
+    """h_j = sum_i H_ij: (n_hidden,), accumulated in float64 (the penalties' precision)."""
+    return H.sum(axis=0, dtype=np.float64)
+
+
+def jumprelu_window(Z: np.ndarray, theta: np.ndarray, bandwidth: float) -> np.ndarray:
+    """K((Z - theta) / eps): 1 where the pre-activation ``Z: (m, n_hidden)`` lies within eps/2
+    of its unit's threshold, the samples whose pseudo-derivative moves theta (see
+    ``npsae.penalties.JumpReLUSparsity``)."""
+    return rectangle((Z - theta) / bandwidth)
+
+
+# --------------------------------------------------------------------------- encoder and decoder
 
 
 def hidden_activation(
@@ -136,97 +201,14 @@ def hidden_activation(
     batch: bool = False,
     theta: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Encoder non-linearity:  H = f(Z1 + b1), and the column sums  h_j = sum_i H_ij.
+    """The encoder's non-linearity:  H = select(f(Z1 + b1)), and its column sums h.
 
-    Args:
-        Z1: (m, n_hidden), the product X W1 (bias not yet added).
-        b1: (n_hidden,).
-        hidden: "sigmoid" or "relu".
-        k: with k > 0, keep only the k largest activations of each sample (TopK sparsity), or
-            with ``batch`` the k m largest of the batch (BatchTopK).
-        theta: (n_hidden,) positive thresholds: keep only activations above them (``jump``);
-            replaces the selection by k.
-
-    Returns:
-        H: (m, n_hidden) in the dtype of Z1; h_sum: (n_hidden,) float64. The sparsity penalties
-        use ``h_sum / m``, the mean activation rho^ of each unit.
+    ``Z1: (m, n_hidden)`` is the product X W1 (bias not yet added), ``b1: (n_hidden,)``;
+    ``k``, ``batch`` and ``theta`` choose the selection (``select``). Returns H (m, n_hidden) in
+    the dtype of Z1 and h (n_hidden,) float64. ``npsae.kernels`` has a fused twin.
     """
-    H = ACTIVATIONS[hidden](Z1 + b1)
-    if theta is not None:
-        H = jump(H, theta)
-    elif k:
-        H = keep_batch_top_k(H, k) if batch else keep_top_k(H, k)
-    return H, H.sum(axis=0, dtype=np.float64)
-
-
-def jumprelu_window(Z: np.ndarray, theta: np.ndarray, bandwidth: float) -> np.ndarray:
-    """K((Z - theta) / eps): 1 where the pre-activation ``Z: (m, n_hidden)`` lies within eps/2
-    of its unit's threshold, the samples whose pseudo-derivative moves theta (see
-    ``npsae.penalties.JumpReLUSparsity``)."""
-    return rectangle((Z - theta) / Z.dtype.type(bandwidth))
-
-
-def output_layer(
-    Z2: np.ndarray,
-    b2: np.ndarray,
-    X: np.ndarray,
-    output: str,
-    recon: str,
-    recon_scale: float = 1.0,
-) -> tuple[float, np.ndarray, np.ndarray]:
-    """Decoder non-linearity, reconstruction loss, and its gradient back through the decoder:
-
-        X^ = g(Z2 + b2),   L = recon(X^, X),
-        dZ2 = dL/dX^ * g'(Z2) ,   db2 = sum_i dZ2_i
-
-    Args:
-        Z2: (m, n_in), the product H W2 (bias not yet added).
-        b2: (n_in,).
-        X: (m, n_in), the batch to reconstruct.
-        output: "sigmoid" or "linear"; recon: "mse" or "sse".
-        recon_scale: multiplies the gradient (1 to train; 0 to differentiate other terms alone).
-
-    Returns:
-        (L, dZ2 (m, n_in), db2 (n_in,)).
-    """
-    X_hat = ACTIVATIONS[output](Z2 + b2)
-    loss = RECON_LOSSES[recon](X_hat, X)
-    dX_hat = RECON_GRADS[recon](X_hat, X) * X_hat.dtype.type(recon_scale)
-    dZ2 = dX_hat * ACTIVATION_GRADS[output](X_hat)
-    db2 = dZ2.sum(axis=0, dtype=np.float64).astype(dZ2.dtype)
-    return loss, dZ2, db2
-
-
-def hidden_backward(
-    dH: np.ndarray, H: np.ndarray, c: np.ndarray, hidden: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Back through the encoder non-linearity, with the sparsity gradient added first:
-
-        dZ1 = (dH + c) * f'(Z1),   db1 = sum_i dZ1_i
-
-    Args:
-        dH: (m, n_hidden), the reconstruction's gradient dZ2 W2^T.
-        H: (m, n_hidden), the hidden activations (f' is written through them).
-        c: (n_hidden,), the sparsity penalty's gradient dP/dH_ij, the same for every sample i
-            (see ``npsae.sparsity``).
-        hidden: "sigmoid" or "relu".
-
-    Returns:
-        (dZ1 (m, n_hidden), db1 (n_hidden,)).
-    """
-    dZ1 = (dH + c.astype(dH.dtype)) * ACTIVATION_GRADS[hidden](H)
-    return dZ1, dZ1.sum(axis=0, dtype=np.float64).astype(dZ1.dtype)
-
-
-# --------------------------------------------------------------------------- the whole model
-
-
-class Cache(NamedTuple):
-    """What the backward pass needs from the forward pass."""
-
-    X: np.ndarray  # (m, n_in)
-    H: np.ndarray  # (m, n_hidden)
-    h_sum: np.ndarray  # (n_hidden,) float64
+    H = select(ACTIVATIONS[hidden](Z1 + b1), k, batch, theta)
+    return H, column_sums(H)
 
 
 def encode(
@@ -237,9 +219,9 @@ def encode(
     batch: bool = False,
     theta: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """H = f(X W1 + b1), selected as ``hidden_activation`` says, and its column sums.
+    """H = select(f(X W1 + b1)) and its column sums; X: (m, n_in) -> H: (m, n_hidden).
 
-    X: (m, n_in) -> H: (m, n_hidden). With ``pre_bias`` the caller passes X - b2.
+    With ``pre_bias`` the caller passes X - b2.
     """
     return hidden_activation(X @ params["W1"], params["b1"], hidden, k, batch, theta)
 
@@ -249,97 +231,282 @@ def decode(params: dict, H: np.ndarray, output: str) -> np.ndarray:
     return ACTIVATIONS[output](H @ params["W2"] + params["b2"])
 
 
-def auxk(
-    params: dict,
-    Xe: np.ndarray,
-    X: np.ndarray,
-    H: np.ndarray,
-    spec,
-    grads: dict | None = None,
-    stage: Callable = hidden_activation,
-    output_stage: Callable = output_layer,
-    decoder: Callable = decode,
-) -> float:
-    """AuxK, the auxiliary loss of dead units (Gao et al., 2024), and its gradient.
+# --------------------------------------------------------------------------- forward pass
 
-    The dead units D (``spec.dead``, those that have not fired for a while) try to model the
-    main reconstruction's error e with their k_aux largest pre-activations (k_aux =
-    ``spec.aux_k``, at most |D|) of each sample:
+
+class Forward(NamedTuple):
+    """The forward pass's values, named as in the module docstring."""
+
+    X: np.ndarray  # (m, n_in)
+    Xe: np.ndarray  # (m, n_in), the encoder's input
+    Z1: np.ndarray  # (m, n_hidden), with its bias
+    H: np.ndarray  # (m, n_hidden)
+    h_sum: np.ndarray  # (n_hidden,) float64
+    X_hat: np.ndarray  # (m, n_in)
+    theta: np.ndarray | None  # (n_hidden,), JumpReLU's thresholds
+    window: np.ndarray | None  # (m, n_hidden), JumpReLU's K((Z1 - theta) / eps)
+
+
+def forward(params: dict, X: np.ndarray, objective: Objective) -> Forward:
+    """The forward pass of a training step on ``X: (m, n_in)`` (BatchTopK selects in X)."""
+    sparsity = objective.sparsity
+    Xe = X - params["b2"] if objective.pre_bias else X
+    Z1 = Xe @ params["W1"] + params["b1"]
+    theta = np.exp(params["log_theta"]) if sparsity.threshold else None
+    H = select(ACTIVATIONS[objective.hidden](Z1), sparsity.k, sparsity.batch, theta)
+    X_hat = ACTIVATIONS[objective.output](H @ params["W2"] + params["b2"])
+    window = None if theta is None else jumprelu_window(Z1, theta, sparsity.bandwidth)
+    return Forward(X, Xe, Z1, H, column_sums(H), X_hat, theta, window)
+
+
+# --------------------------------------------------------------------------- loss values
+
+
+def loss_terms(recon: float, sparsity: float, decay: float, aux: float = 0.0) -> dict:
+    """The loss terms as floats, and their ``total`` = recon + sparsity + decay + aux."""
+    terms = {"recon": float(recon), "sparsity": float(sparsity), "decay": float(decay)}
+    terms["aux"] = float(aux)
+    terms["total"] = terms["recon"] + terms["sparsity"] + terms["decay"] + terms["aux"]
+    return terms
+
+
+def losses(params: dict, fw: Forward, objective: Objective) -> dict:
+    """The loss terms of the forward pass ``fw`` (see ``loss_terms``)."""
+    m = fw.X.shape[0]
+    return loss_terms(
+        recon=RECON_LOSSES[objective.recon](fw.X_hat, fw.X),
+        sparsity=objective.sparsity.value(fw.h_sum, m, params["W2"], fw.H),
+        decay=weight_decay(params, objective.weight_decay),
+        aux=aux_loss(params, fw.Xe, fw.X, fw.H, objective),
+    )
+
+
+# ----------------------------------------------------------------- gradients, term by term
+
+
+def zero_grads(params: dict) -> dict:
+    """A gradient of 0 for every parameter: a term starts from it and fills in what it moves."""
+    return {name: np.zeros_like(p) for name, p in params.items()}
+
+
+def encoder_grads(params: dict, fw: Forward, dZ1: np.ndarray, objective: Objective) -> dict:
+    """Back from ``dZ1`` = dL/dZ1: (m, n_hidden) to the encoder's parameters, Z1 = Xe W1 + b1:
+
+        dW1 = Xe^T dZ1,    db1 = sum_i dZ1_i,    db2 = -W1 db1   (pre_bias: Xe = X - b2)
+
+    and 0 for the other parameters.
+    """
+    grads = zero_grads(params)
+    grads["W1"] = fw.Xe.T @ dZ1
+    grads["b1"] = dZ1.sum(axis=0)
+    if objective.pre_bias:
+        grads["b2"] = -(params["W1"] @ grads["b1"])
+    return grads
+
+
+def recon_grads(params: dict, fw: Forward, objective: Objective) -> dict:
+    """Gradient of recon(X^, X), back through the decoder and the encoder:
+
+        dX^ = recon'(X^, X)           (m, n_in)
+        dZ2 = dX^ * g'(Z2)            (m, n_in)
+        dW2 = H^T dZ2,   db2 = sum_i dZ2_i
+        dH  = dZ2 W2^T                (m, n_hidden)
+        dZ1 = dH * f'(Z1)             (m, n_hidden), 0 where select dropped H_ij
+        dW1, db1 (and db2 with pre_bias): ``encoder_grads``
+
+    With JumpReLU, the thresholds' pseudo-derivative through H:
+    d log theta_j = theta_j (-(theta_j / eps) sum_i K_ij dH_ij)  (``threshold_grad``).
+    """
+    dX_hat = RECON_GRADS[objective.recon](fw.X_hat, fw.X)
+    dZ2 = dX_hat * ACTIVATION_GRADS[objective.output](fw.X_hat)
+    dH = dZ2 @ params["W2"].T
+    dZ1 = dH * ACTIVATION_GRADS[objective.hidden](fw.H)
+    grads = encoder_grads(params, fw, dZ1, objective)
+    grads["W2"] = fw.H.T @ dZ2
+    grads["b2"] = grads["b2"] + dZ2.sum(axis=0)
+    if fw.theta is not None:
+        window_dH = (fw.window * dH).sum(axis=0)
+        m = fw.X.shape[0]
+        grads["log_theta"] = objective.sparsity.threshold_grad(window_dH, 0.0, fw.theta, m)
+    return grads
+
+
+def sparsity_grads(params: dict, fw: Forward, objective: Objective) -> dict:
+    """Gradient of the sparsity penalty P, which depends on H through its column sums h
+    (``npsae.penalties``), so that dP/dH_ij = c_j for every sample i:
+
+        c   = dP/dH                   (n_hidden,)     the penalty's ``hidden_grad``
+        dZ1 = c * f'(Z1)              (m, n_hidden)
+        dW1, db1 (and db2 with pre_bias): ``encoder_grads``
+        dW2 = dP/dW2                  the penalty's ``decoder_grad`` (L1-decoder only)
+
+    With JumpReLU, the L0 penalty's pseudo-derivative in the thresholds:
+    d log theta_j = theta_j (-(beta / (m eps)) sum_i K_ij)  (``threshold_grad``).
+    """
+    sparsity, W2, m = objective.sparsity, params["W2"], fw.X.shape[0]
+    c = sparsity.hidden_grad(fw.h_sum, m, W2)
+    dZ1 = c * ACTIVATION_GRADS[objective.hidden](fw.H)
+    grads = encoder_grads(params, fw, dZ1, objective)
+    dW2 = sparsity.decoder_grad(fw.h_sum, m, W2)
+    if dW2 is not None:
+        grads["W2"] = dW2
+    if fw.theta is not None:
+        window_count = fw.window.sum(axis=0)
+        grads["log_theta"] = sparsity.threshold_grad(0.0, window_count, fw.theta, m)
+    return grads
+
+
+def decay_grads(params: dict, fw: Forward, objective: Objective) -> dict:
+    """Gradient of (lambda / 2) (||W1||^2 + ||W2||^2):  dW = lambda W; biases are not decayed."""
+    grads = zero_grads(params)
+    for name in WEIGHTS:
+        grads[name] = weight_decay_grad(params[name], objective.weight_decay)
+    return grads
+
+
+class AuxForward(NamedTuple):
+    """AuxK's forward pass (``aux_forward``)."""
+
+    dead: np.ndarray  # (|D|,) the dead units' indices
+    e: np.ndarray  # (m, n_in), the residual to model
+    H_D: np.ndarray  # (m, |D|), the dead units' code
+    e_hat: np.ndarray  # (m, n_in)
+
+
+def aux_forward(
+    params: dict, Xe: np.ndarray, X: np.ndarray, H: np.ndarray, objective: Objective
+) -> AuxForward | None:
+    """AuxK (Gao et al., 2024): the dead units D (``objective.dead``, those that have not fired
+    for a while) try to model the main reconstruction's error e with their k_aux largest
+    pre-activations (k_aux = ``objective.aux_k``, at most |D|) of each sample:
 
         e      = X - X^                          (a constant: no gradient flows through it)
-        H_D    = topk_aux(Xe W1[:, D] + b1[D])                 (m, |D|), the rest set to 0
-        e^     = H_D W2[D]                                       no bias
-        L_aux  = alpha recon(e^, e)                              alpha = ``spec.aux_alpha``
+        H_D    = topk_aux(Xe W1[:, D] + b1[D])   (m, |D|), the rest set to 0
+        e^     = H_D W2[D]                       (m, n_in), no bias
+        L_aux  = alpha recon(e^, e)              alpha = ``objective.aux_alpha``
 
     The pre-activations are taken as they are, without the ReLU (as SAELens and EleutherAI's
     sparsify do): a unit that died under a ReLU has only negative ones, and through a ReLU no
-    gradient would reach it. e^ is a linear output layer without bias, so ``output_layer``
-    gives L_aux / alpha and de^ = alpha recon'(e^, e); then dW2[D] += H_D^T de^,
-    dZ_D = (de^ W2[D]^T) * 1[kept], dW1[:, D] += Xe^T dZ_D, db1[D] += sum_i dZ_D.
+    gradient would reach it. ``objective.aux_residual``, when set, replaces e: a gradient check
+    holds it fixed, as the gradient does. Xe, X: (m, n_in); H: (m, n_hidden), the main code.
 
-    Args:
-        Xe: (m, n_in), the encoder's input (X, or X - b2 with pre_bias); X: (m, n_in), the
-            batch; H: (m, n_hidden), the main code (for X^ = g(H W2 + b2)).
-        grads: when given (and ``spec.aux_scale``), the gradient is added to it in place.
-        stage, output_stage, decoder: the backend's ``hidden_activation``, ``output_layer``
-            and ``decode``.
-
-    Returns L_aux (0 when no unit is dead). ``spec.aux_residual``, when set, replaces e: a
-    gradient check holds it fixed, as the gradient does.
+    Returns None when no unit is dead.
     """
-    dead = np.flatnonzero(spec.dead)
+    dead = np.flatnonzero(objective.dead)
     if dead.size == 0:
+        return None
+    X_hat = decode(params, H, objective.output)
+    e = X - X_hat if objective.aux_residual is None else objective.aux_residual
+    Z_D = Xe @ params["W1"][:, dead] + params["b1"][dead]
+    H_D = keep_top_k(Z_D, min(objective.aux_k, dead.size))
+    return AuxForward(dead, e, H_D, H_D @ params["W2"][dead])
+
+
+def aux_loss(
+    params: dict, Xe: np.ndarray, X: np.ndarray, H: np.ndarray, objective: Objective
+) -> float:
+    """L_aux = alpha recon(e^, e) (``aux_forward``); 0 without AuxK or when no unit is dead."""
+    aux = aux_forward(params, Xe, X, H, objective) if objective.aux_k else None
+    if aux is None:
         return 0.0
-    W1_D, W2_D = params["W1"][:, dead], params["W2"][dead]
-    e = X - decoder(params, H, spec.output) if spec.aux_residual is None else spec.aux_residual
-    H_D, _ = stage(Xe @ W1_D, params["b1"][dead], "linear", min(spec.aux_k, dead.size))
-    no_bias = np.zeros(X.shape[1], X.dtype)
-    scale = spec.aux_alpha * spec.aux_scale if grads is not None else 0.0
-    recon, de_hat, _ = output_stage(H_D @ W2_D, no_bias, e, "linear", spec.recon, scale)
-    if scale:
-        grads["W2"][dead] += H_D.T @ de_hat
-        dZ_D = (de_hat @ W2_D.T) * (H_D != 0)  # the kept entries (a kept 0 has measure 0)
-        grads["W1"][:, dead] += Xe.T @ dZ_D
-        grads["b1"][dead] += dZ_D.sum(axis=0, dtype=np.float64).astype(dZ_D.dtype)
-    return spec.aux_alpha * recon
+    return objective.aux_alpha * RECON_LOSSES[objective.recon](aux.e_hat, aux.e)
 
 
-def loss_and_grads(params: dict, X: np.ndarray, spec) -> tuple[dict, dict, Cache]:
-    """Forward and backward pass of the sparse autoencoder on one batch.
+def aux_grads(params: dict, fw: Forward, objective: Objective) -> dict:
+    """Gradient of L_aux (``aux_forward``), through the dead units D only:
 
-    ``spec`` is the model's ``Spec`` (activations, losses, sparsity object, decay, and which terms
-    to differentiate). Returns the loss terms, the gradients (keys of ``params``) and the cache.
+        de^       = alpha recon'(e^, e)         (m, n_in)
+        dW2[D]    = H_D^T de^
+        dZ1[:, D] = (de^ W2[D]^T) * 1[kept]     (m, n_hidden)
+        dW1, db1 (and db2 with pre_bias): ``encoder_grads``
+
+    The live units' columns of dZ1, and their rows of dW2, are 0.
     """
-    W1, W2 = params["W1"], params["W2"]
-    m = X.shape[0]
-    sparsity = spec.sparsity
-    # Forward
-    Xe = X - params["b2"] if spec.pre_bias else X  # the encoder's input
-    theta = np.exp(params["log_theta"]) if sparsity.threshold else None  # JumpReLU
-    H, h_sum = hidden_activation(
-        Xe @ W1, params["b1"], spec.hidden, sparsity.k, sparsity.batch, theta
-    )
-    recon, dZ2, db2 = output_layer(
-        H @ W2, params["b2"], X, spec.output, spec.recon, spec.recon_scale
-    )
-    # Backward: decoder weights, then into the hidden layer, then encoder weights
-    dW2 = H.T @ dZ2
-    dH = dZ2 @ W2.T
-    c, dW2_sparsity = spec.sparsity_grads(h_sum, m, W2)
-    dZ1, db1 = hidden_backward(dH, H, c, spec.hidden)
-    dW1 = Xe.T @ dZ1
-    grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
-    if theta is not None:  # the thresholds' pseudo-derivative
-        K = jumprelu_window(Xe @ W1 + params["b1"], theta, sparsity.bandwidth)
-        window_dH = (K * dH).sum(axis=0, dtype=np.float64)
-        window_count = K.sum(axis=0, dtype=np.float64)
-        grads["log_theta"] = sparsity.threshold_grad(
-            window_dH, window_count, theta, m, spec.sparsity_scale
-        )
-    aux = auxk(params, Xe, X, H, spec, grads) if spec.aux_k else 0.0
-    if spec.pre_bias:  # Xe = X - b2: the encoder's gradient reaches b2 too
-        grads["b2"] -= W1 @ grads["b1"]
-    # The loss comes last: adding the decay gradient also measures ||W||^2 for its value.
-    sq_norm = spec.add_penalty_grads(grads, params, dW2_sparsity)
-    loss = spec.loss_terms(recon, h_sum, m, params, sq_norm, H, aux)
-    return loss, grads, Cache(X, H, h_sum)
+    aux = aux_forward(params, fw.Xe, fw.X, fw.H, objective)
+    if aux is None:
+        return zero_grads(params)
+    de_hat = objective.aux_alpha * RECON_GRADS[objective.recon](aux.e_hat, aux.e)
+    dZ1 = np.zeros_like(fw.Z1)
+    dZ1[:, aux.dead] = (de_hat @ params["W2"][aux.dead].T) * (aux.H_D != 0)
+    grads = encoder_grads(params, fw, dZ1, objective)
+    grads["W2"][aux.dead] = aux.H_D.T @ de_hat
+    return grads
+
+
+TERM_GRADS = {
+    "recon": recon_grads,
+    "sparsity": sparsity_grads,
+    "decay": decay_grads,
+    "aux": aux_grads,
+}
+# Every loss term a model may have; "aux" (AuxK) only with aux_k.
+TERMS = tuple(TERM_GRADS)
+
+
+def objective_terms(objective: Objective) -> tuple[str, ...]:
+    """The loss terms of ``objective``: recon, sparsity, decay, and aux with AuxK."""
+    return TERMS if objective.aux_k else TERMS[:-1]
+
+
+def term_grads(params: dict, X: np.ndarray, objective: Objective) -> dict[str, dict]:
+    """Each loss term's gradient on its own, on the batch ``X: (m, n_in)``: {"recon": grads,
+    "sparsity": ..., "decay": ..., and "aux" with AuxK}, each a dict with the keys, shapes and
+    dtypes of ``params``."""
+    return _term_grads(params, forward(params, X, objective), objective)
+
+
+def _term_grads(params: dict, fw: Forward, objective: Objective) -> dict[str, dict]:
+    terms = objective_terms(objective)
+    return {t: in_param_dtypes(TERM_GRADS[t](params, fw, objective), params) for t in terms}
+
+
+def in_param_dtypes(grads: dict, params: dict) -> dict:
+    """Each gradient in its parameter's dtype: the one cast of the reference, at its boundary
+    (the penalties' per-unit vectors are float64, and so are the gradients they reach)."""
+    return {name: g.astype(params[name].dtype, copy=False) for name, g in grads.items()}
+
+
+def sum_grads(parts: list[dict], params: dict) -> dict:
+    """The sum of the gradients ``parts`` (0 for none), parameter by parameter."""
+    return {name: sum((g[name] for g in parts), np.zeros_like(p)) for name, p in params.items()}
+
+
+# --------------------------------------------------------------------------- the whole model
+
+
+class Cache(NamedTuple):
+    """What the trainer reads from a training step besides the loss and gradients."""
+
+    X: np.ndarray  # (m, n_in)
+    H: np.ndarray  # (m, n_hidden), the code
+    h_sum: np.ndarray  # (n_hidden,) float64, its column sums
+
+
+class LossAndGrads(NamedTuple):
+    """``loss``: the terms as floats (recon, sparsity, decay, aux, total); ``grads``: the
+    gradient of the total, with the keys, shapes and dtypes of the parameters."""
+
+    loss: dict
+    grads: dict
+
+
+class ForwardBackward(NamedTuple):
+    """``LossAndGrads`` and the ``Cache``: what a backend's ``forward_backward`` returns."""
+
+    loss: dict
+    grads: dict
+    cache: Cache
+
+
+def loss_and_grads(params: dict, X: np.ndarray, objective: Objective) -> LossAndGrads:
+    """The loss terms on the batch ``X: (m, n_in)`` and the gradient of their total, the sum
+    of the terms' gradients (``term_grads``)."""
+    loss, grads, _ = forward_backward(params, X, objective)
+    return LossAndGrads(loss, grads)
+
+
+def forward_backward(params: dict, X: np.ndarray, objective: Objective) -> ForwardBackward:
+    """``loss_and_grads`` and the cache a trainer reads: the backend contract."""
+    fw = forward(params, X, objective)
+    grads = sum_grads(list(_term_grads(params, fw, objective).values()), params)
+    return ForwardBackward(losses(params, fw, objective), grads, Cache(X, fw.H, fw.h_sum))

@@ -40,17 +40,22 @@ def test_hidden_activation_stage(dtype, hidden):
 @pytest.mark.parametrize(
     ("output", "recon"), list(itertools.product(["sigmoid", "linear"], ["mse", "sse"]))
 )
-@pytest.mark.parametrize("recon_scale", [1.0, 0.0])
-def test_output_layer_stage(dtype, output, recon, recon_scale):
+@pytest.mark.parametrize("weight", [1.0, 0.5, 0.0])
+def test_output_layer_stage(dtype, output, recon, weight):
     rng = np.random.default_rng(2)
     Z2 = rng.normal(size=(29, 23)).astype(dtype)
     b2 = rng.normal(size=23).astype(dtype)
     X = random_batch(rng, 29, 23, dtype)
-    L_ref, dZ_ref, db_ref = reference.output_layer(Z2, b2, X, output, recon, recon_scale)
-    L, dZ, db = kernels.output_layer(Z2.copy(), b2, X, output, recon, recon_scale)
+    # The stage's equations, from the reference's (see reference.recon_grads).
+    X_hat = reference.ACTIVATIONS[output](Z2 + b2)
+    L_ref = reference.RECON_LOSSES[recon](X_hat, X)
+    dZ_ref = weight * reference.RECON_GRADS[recon](X_hat, X)
+    dZ_ref *= reference.ACTIVATION_GRADS[output](X_hat)
+    db_ref = dZ_ref.sum(axis=0)
+    L, dZ, db = kernels.output_layer(Z2.copy(), b2, X, output, recon, weight)
     assert abs(L - L_ref) <= RTOL[dtype] * abs(L_ref)
     assert dZ.dtype == db.dtype == dtype
-    if recon_scale:
+    if weight:
         assert rel_diff(dZ, dZ_ref) <= RTOL[dtype]
         assert rel_diff(db, db_ref) <= RTOL[dtype]
     else:
@@ -64,7 +69,10 @@ def test_hidden_backward_stage(dtype, hidden):
     dH = rng.normal(size=(31, 11)).astype(dtype)
     H = reference.ACTIVATIONS[hidden](rng.normal(size=(31, 11))).astype(dtype)
     c = rng.normal(size=11)
-    dZ_ref, db_ref = reference.hidden_backward(dH, H, c, hidden)
+    # The recon and sparsity parts, which the reference computes one by one, summed.
+    f_prime = reference.ACTIVATION_GRADS[hidden](H)
+    dZ_ref = dH * f_prime + c * f_prime
+    db_ref = dZ_ref.sum(axis=0)
     dZ, db = kernels.hidden_backward(dH.copy(), H, c, hidden)
     assert rel_diff(dZ, dZ_ref) <= RTOL[dtype]
     assert rel_diff(db, db_ref) <= RTOL[dtype]
