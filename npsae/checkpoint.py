@@ -140,7 +140,7 @@ def write_checkpoint(
     """
     run_dir = Path(run_dir)
     config = {
-        "model": model.config,
+        "model": model.config.to_dict(),
         "training": training,
         "npsae_version": __version__,
     }

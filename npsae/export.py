@@ -79,7 +79,7 @@ def saelens_state(model: SparseAutoencoder, dataset: str | None = None) -> tuple
         raise ExportError(
             "this model cannot be exported to SAELens: "
             + "; ".join(problems)
-            + ". Train one with --activation relu --output linear (any sparsity) to export it."
+            + ". Train one with --hidden relu --output linear (any sparsity) to export it."
         )
     p = model.params
     tensors = {

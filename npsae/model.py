@@ -9,13 +9,13 @@ For a batch ``X: (m, n_in)``::
 ``npsae.reference.aux_forward``.)
 
 The equations are in ``npsae.reference`` (NumPy, to read) and ``npsae.kernels`` (Numba, to run
-fast); the penalties in ``npsae.penalties``. This module holds the parameters and the choices.
+fast); the penalties in ``npsae.penalties``; the choices, checked, in ``npsae.config``. This
+module holds the parameters and the operations on them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import os
 from typing import Any
@@ -24,6 +24,7 @@ import numpy as np
 
 from npsae import __version__, reference
 from npsae._fileio import check_finite, load_npz, save_npz
+from npsae.config import ConfigError, ModelConfig
 from npsae.datasets import as_float
 from npsae.penalties import (
     THRESHOLD_MOMENTUM,
@@ -37,193 +38,77 @@ from npsae.reference import ForwardBackward, LossAndGrads
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 # Every loss term a model may have; "aux" (AuxK) only with aux_k (see SparseAutoencoder.terms).
 TERMS = reference.TERMS
-HIDDEN = ("sigmoid", "relu")
-OUTPUT = ("sigmoid", "linear")
-RECON = ("mse", "sse")
-BACKENDS = ("numba", "numpy")
-INITS = ("glorot", "ufldl")
-DTYPES = ("float32", "float64")
 # Version of the .npz layout written by ``save``; ``load`` refuses any other.
 FILE_FORMAT = 1
-
-
-def _check_choice(name: str, value: Any, choices: tuple) -> None:
-    if value not in choices:
-        raise ValueError(f"{name}={value!r} is not known; choose one of {', '.join(choices)}")
 
 
 class SparseAutoencoder:
     """A one-hidden-layer sparse autoencoder.
 
-    Args:
-        n_in: input (and output) width, e.g. 784 for MNIST.
-        n_hidden: number of hidden units.
-        hidden: hidden activation f, "sigmoid" or "relu".
-        output: output activation g, "sigmoid" (inputs in [0, 1]) or "linear".
-        recon: "mse" (Keras: mean over all entries) or "sse" (UFLDL: half the sum, per sample).
-        sparsity: "kl", "l1", "l1-decoder" (L1 weighted by decoder norms), "topk" (keep the
-            k largest ReLU activations of each sample), "batchtopk" (the k m largest of a batch
-            of m), "jumprelu" (a learned threshold per unit, with an L0 penalty) or None; see
-            ``npsae.penalties``.
-        rho: target mean activation of each hidden unit, for "kl"; in (0, 1).
-        beta: weight of the sparsity penalty, >= 0 (for "jumprelu", of the L0 penalty).
-        weight_decay: lambda of the (lambda / 2) ||W||^2 penalty on W1 and W2, >= 0.
-        dtype: float32 (training) or float64 (gradient checks).
-        backend: "numba" (compiled kernels) or "numpy" (the readable reference).
-        seed: seeds the initial weights.
-        init: "glorot" (Keras' default: U(-r, r), r = sqrt(6 / (n_in + n_hidden))) or "ufldl"
-            (r = sqrt(6 / (n_in + n_hidden + 1))); biases start at zero either way.
-        k: the number of units "topk" keeps per sample, or "batchtopk" on average (only with
-            those two).
-        unit_norm_decoder: keep every decoder row W2_j at unit length: the trainer calls
-            ``constrain_grads`` before each optimiser step and ``apply_constraints`` after it.
-        bandwidth: eps, the width of the rectangle kernel of "jumprelu"'s pseudo-derivatives,
-            > 0. The default is the paper's 0.001, for data scaled so that E ||x||^2 = n_in and
-            some 10^5 steps; Adam moves log theta by about lr per step, so for a few epochs of
-            MNIST start near the pre-activations' scale: bandwidth=0.5, theta_init=1 give an
-            L0 of 17 after 5 epochs (bench/variants.py), the defaults leave the code dense.
-        theta_init: the value every "jumprelu" threshold starts at, > 0 (the paper's 0.001).
-        pre_bias: encode X - b2 instead of X (b2, the decoder's bias, then centres the input).
-            Needs output="linear", where X^ = H W2 + b2 lives in the input's space.
-        aux_k: with "topk" or "batchtopk", add AuxK's loss: the aux_k largest activations of
-            the dead units model the reconstruction's error (``npsae.reference.aux_forward``).
-        aux_alpha: AuxK's weight alpha, >= 0 (Gao et al. use 1/32).
-        dead_after: AuxK counts a unit dead once it has not fired on this many consecutive
-            training samples (the trainer counts them, see ``update_statistics``).
+    ``SparseAutoencoder(n_in, n_hidden, **options)`` takes the fields of
+    ``npsae.config.ModelConfig`` as keyword arguments, with its defaults and its checks (a bad
+    value raises a ValueError naming the option): ``hidden`` and ``output`` (the activations),
+    ``recon``, ``sparsity`` and its ``rho``, ``beta``, ``k``, ..., ``weight_decay``, ``dtype``,
+    ``backend``, ``seed``, ``init``; ``ModelConfig``'s docstring says what each means.
+    ``SparseAutoencoder.from_config(config)`` builds one from a config.
 
     Attributes:
+        config: the ``ModelConfig`` (frozen; it reads as a dict too, ``config["hidden"]``).
         params: dict ``W1 (n_in, n_hidden)``, ``b1 (n_hidden,)``, ``W2 (n_hidden, n_in)``,
             ``b2 (n_in,)``, all of ``dtype``; with "jumprelu" also ``log_theta (n_hidden,)``.
         buffers: statistics training keeps besides the parameters (saved with them):
             ``threshold`` (a 0-d float64, BatchTopK's inference threshold, NaN until the first
             training step) and ``since_fired`` ((n_hidden,) int64, training samples since each
             unit last fired, with aux_k).
-        config: the constructor's arguments as a JSON-ready dict.
     """
 
-    def __init__(
-        self,
-        n_in: int,
-        n_hidden: int,
-        hidden: str = "sigmoid",
-        output: str = "sigmoid",
-        recon: str = "mse",
-        sparsity: str | None = "kl",
-        rho: float = 0.05,
-        beta: float = 0.1,
-        weight_decay: float = 0.0,
-        dtype: Any = np.float32,
-        backend: str = "numba",
-        seed: int = 0,
-        init: str = "glorot",
-        k: int | None = None,
-        unit_norm_decoder: bool = False,
-        bandwidth: float = 1e-3,
-        theta_init: float = 1e-3,
-        pre_bias: bool = False,
-        aux_k: int | None = None,
-        aux_alpha: float = 1 / 32,
-        dead_after: int = 10_000,
-    ) -> None:
-        for name, value in (("n_in", n_in), ("n_hidden", n_hidden)):
-            if not _is_count(value) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        _check_choice("hidden", hidden, HIDDEN)
-        _check_choice("output", output, OUTPUT)
-        _check_choice("recon", recon, RECON)
-        _check_choice("backend", backend, BACKENDS)
-        _check_choice("init", init, INITS)
-        dtype_name = np.dtype(dtype).name if _is_dtype(dtype) else repr(dtype)
-        _check_choice("dtype", dtype_name, DTYPES)
-        if not 0.0 < rho < 1.0:
-            raise ValueError(f"rho={rho!r} must lie strictly between 0 and 1 (a target mean)")
-        non_negative = (("beta", beta), ("weight_decay", weight_decay), ("aux_alpha", aux_alpha))
-        for name, value in non_negative:
-            if not (np.isfinite(value) and value >= 0):
-                raise ValueError(f"{name}={value!r} must be a finite number >= 0")
-        if not (np.isfinite(theta_init) and theta_init > 0):
-            raise ValueError(f"theta_init={theta_init!r} must be a finite number > 0")
-        if pre_bias and output != "linear":
-            raise ValueError(
-                "pre_bias encodes X - b2, which needs b2 in the input's space: use output='linear'"
-            )
-        if aux_k is not None:
-            if sparsity not in ("topk", "batchtopk"):
-                raise ValueError("aux_k (AuxK) needs sparsity='topk' or 'batchtopk'")
-            if not _is_count(aux_k) or not 1 <= aux_k <= n_hidden:
-                raise ValueError(f"aux_k={aux_k!r} must be an integer between 1 and n_hidden")
-        if not _is_count(dead_after) or dead_after < 1:
-            raise ValueError(f"dead_after={dead_after!r} must be a positive number of samples")
-        self.config = {
-            "n_in": int(n_in),
-            "n_hidden": int(n_hidden),
-            "hidden": hidden,
-            "output": output,
-            "recon": recon,
-            "sparsity": sparsity,
-            "rho": float(rho),
-            "beta": float(beta),
-            "weight_decay": float(weight_decay),
-            "dtype": dtype_name,
-            "backend": backend,
-            "seed": int(seed),
-            "init": init,
-            "k": None if k is None else int(k),
-            "unit_norm_decoder": bool(unit_norm_decoder),
-            "bandwidth": float(bandwidth),
-            "theta_init": float(theta_init),
-            "pre_bias": bool(pre_bias),
-            "aux_k": None if aux_k is None else int(aux_k),
-            "aux_alpha": float(aux_alpha),
-            "dead_after": int(dead_after),
-        }
-        self.sparsity = make_sparsity(
-            sparsity,
-            beta=beta,
-            rho=rho,
-            hidden=hidden,
-            k=k,
-            n_hidden=int(n_hidden),
-            bandwidth=bandwidth,
-        )
+    def __init__(self, n_in: int, n_hidden: int, **options: Any) -> None:
+        self.config = config = ModelConfig(n_in, n_hidden, **options)
+        self.sparsity = make_sparsity(config)
         self._objective = reference.Objective(
-            hidden,
-            output,
-            recon,
+            config.hidden,
+            config.output,
+            config.recon,
             self.sparsity,
-            float(weight_decay),
-            pre_bias=bool(pre_bias),
-            aux_k=int(aux_k or 0),
-            aux_alpha=float(aux_alpha),
+            config.weight_decay,
+            pre_bias=config.pre_bias,
+            aux_k=config.aux_k or 0,
+            aux_alpha=config.aux_alpha,
         )
-        self.params = init_params(int(n_in), int(n_hidden), np.dtype(dtype_name), seed, init)
+        n_hidden = config.n_hidden
+        self.params = init_params(config.n_in, n_hidden, self.dtype, config.seed, config.init)
         if self.sparsity.threshold:
-            self.params["log_theta"] = np.full(n_hidden, np.log(theta_init), self.dtype)
+            self.params["log_theta"] = np.full(n_hidden, np.log(config.theta_init), self.dtype)
         self.buffers: dict[str, np.ndarray] = {}
         if self.sparsity.batch:
             self.buffers["threshold"] = np.array(np.nan)
-        if aux_k is not None:
+        if config.aux_k is not None:
             self.buffers["since_fired"] = np.zeros(n_hidden, np.int64)
-        self._engine = _make_engine(backend)
+        self._engine = _make_engine(config.backend)
         self.apply_constraints()
+
+    @classmethod
+    def from_config(cls, config: ModelConfig) -> SparseAutoencoder:
+        """A new model (fresh weights from ``config.seed``) of ``config``."""
+        return cls(**config)
 
     # ------------------------------------------------------------------ properties
 
     @property
     def n_in(self) -> int:
-        return self.config["n_in"]
+        return self.config.n_in
 
     @property
     def n_hidden(self) -> int:
-        return self.config["n_hidden"]
+        return self.config.n_hidden
 
     @property
     def dtype(self) -> np.dtype:
-        return np.dtype(self.config["dtype"])
+        return np.dtype(self.config.dtype)
 
     @property
     def backend(self) -> str:
-        return self.config["backend"]
+        return self.config.backend
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -234,7 +119,7 @@ class SparseAutoencoder:
     def caveats(self) -> list[str]:
         """What is allowed but questionable about this model's choices, one sentence each
         (``npsae.penalties.caveats``): building the model is silent, ``fit`` warns of them."""
-        return caveats(self.config["hidden"], self.config["sparsity"])
+        return caveats(self.config.hidden, self.config.sparsity)
 
     def __repr__(self) -> str:
         c = self.config
@@ -288,7 +173,7 @@ class SparseAutoencoder:
         samples or more. ValueError without AuxK (only then are the samples counted)."""
         if "since_fired" not in self.buffers:
             raise ValueError("dead units are counted only with AuxK (aux_k)")
-        return self.buffers["since_fired"] >= self.config["dead_after"]
+        return self.buffers["since_fired"] >= self.config.dead_after
 
     def _selection(self, inference: bool) -> dict:
         """How the encoder selects activations: the k, batch and theta of ``hidden_activation``.
@@ -303,7 +188,7 @@ class SparseAutoencoder:
         return {"k": self.sparsity.k, "batch": self.sparsity.batch}
 
     def _encoder_input(self, X: np.ndarray) -> np.ndarray:
-        return X - self.params["b2"] if self.config["pre_bias"] else X
+        return X - self.params["b2"] if self.config.pre_bias else X
 
     def loss_and_grads(self, X: np.ndarray, terms: tuple[str, ...] = TERMS) -> LossAndGrads:
         """The loss terms on the batch ``X: (m, n_in)`` and the gradient of some of them.
@@ -345,14 +230,14 @@ class SparseAutoencoder:
         """
         X = self.as_input(X)
         Xe = self._encoder_input(X)
-        hidden = self.config["hidden"]
+        hidden = self.config.hidden
         H, h_sum = self._engine.encode(self.params, Xe, hidden, **self._selection(False))
-        X_hat = self._engine.decode(self.params, H, self.config["output"])
+        X_hat = self._engine.decode(self.params, H, self.config.output)
         objective = self._current_objective(aux_residual)
         terms = reference.loss_terms(
-            recon=reference.RECON_LOSSES[self.config["recon"]](X_hat, X),
+            recon=reference.RECON_LOSSES[self.config.recon](X_hat, X),
             sparsity=self.sparsity.value(h_sum, X.shape[0], self.params["W2"], H),
-            decay=weight_decay(self.params, self.config["weight_decay"]),
+            decay=weight_decay(self.params, self.config.weight_decay),
             aux=self._engine.aux_loss(self.params, Xe, X, H, objective),
         )
         return terms, H, X_hat
@@ -361,7 +246,7 @@ class SparseAutoencoder:
         """Hidden activations H = f(X W1 + b1) (of X - b2 with ``pre_bias``), as at inference:
         BatchTopK keeps what exceeds its learned threshold. X: (m, n_in) -> H: (m, n_hidden)."""
         X = self._encoder_input(self.as_input(X))
-        hidden = self.config["hidden"]
+        hidden = self.config.hidden
         return self._engine.encode(self.params, X, hidden, **self._selection(True))[0]
 
     def decode(self, H: np.ndarray) -> np.ndarray:
@@ -370,7 +255,7 @@ class SparseAutoencoder:
         if H.ndim != 2 or H.shape[1] != self.n_hidden:
             raise ValueError(f"H must have shape (m, {self.n_hidden}), got {H.shape}")
         H = np.ascontiguousarray(H, dtype=self.dtype)
-        return self._engine.decode(self.params, H, self.config["output"])
+        return self._engine.decode(self.params, H, self.config.output)
 
     def reconstruct(self, X: np.ndarray) -> np.ndarray:
         """X^ = g(f(X W1 + b1) W2 + b2); X: (m, n_in) -> X^: (m, n_in)."""
@@ -400,14 +285,14 @@ class SparseAutoencoder:
         """Before an optimiser step: with ``unit_norm_decoder``, remove from each decoder row's
         gradient its component along the (unit) row, g_j <- g_j - (g_j . W2_j) W2_j, so the step
         moves the row along the unit sphere rather than changing its length. In place."""
-        if self.config["unit_norm_decoder"]:
+        if self.config.unit_norm_decoder:
             W2, g = self.params["W2"], grads["W2"]
             g -= np.sum(g * W2, axis=1, keepdims=True) * W2
 
     def apply_constraints(self) -> None:
         """After an optimiser step: with ``unit_norm_decoder``, rescale each decoder row W2_j to
         unit length (rows of norm 0 are left alone). In place."""
-        if self.config["unit_norm_decoder"]:
+        if self.config.unit_norm_decoder:
             W2 = self.params["W2"]
             norms = decoder_norms(W2).astype(W2.dtype)[:, None]
             np.divide(W2, norms, out=W2, where=norms > 0)
@@ -417,15 +302,14 @@ class SparseAutoencoder:
     def copy(self, **changes: Any) -> SparseAutoencoder:
         """A new model with this one's parameters (copied) and config, with ``changes`` applied.
 
-        ``changes`` may set any constructor argument; a new ``dtype`` converts the parameters,
-        e.g. ``model.copy(dtype=np.float64, backend="numpy")`` for a gradient check.
+        ``changes`` may set any option but ``n_in`` and ``n_hidden``; a new ``dtype`` converts
+        the parameters, e.g. ``model.copy(dtype=np.float64, backend="numpy")`` for a gradient
+        check.
         """
-        config = {**self.config, **changes}
-        if "dtype" in changes:
-            config["dtype"] = np.dtype(changes["dtype"]).name
-        clone = SparseAutoencoder(**config)
-        if (clone.n_in, clone.n_hidden) != (self.n_in, self.n_hidden):
+        config = self.config.replace(**changes)
+        if (config.n_in, config.n_hidden) != (self.n_in, self.n_hidden):
             raise ValueError("copy() cannot change n_in or n_hidden")
+        clone = SparseAutoencoder.from_config(config)
         clone.params = {k: v.astype(clone.dtype, copy=True) for k, v in self.params.items()}
         clone.buffers = {k: v.copy() for k, v in self.buffers.items()}
         return clone
@@ -440,7 +324,8 @@ class SparseAutoencoder:
         bad = [k for k in extra if not k.startswith("state/")]
         if bad:
             raise ValueError(f"extra array names must start with 'state/', got {bad}")
-        meta = {"format": FILE_FORMAT, "npsae_version": __version__, "config": self.config}
+        config = self.config.to_dict()
+        meta = {"format": FILE_FORMAT, "npsae_version": __version__, "config": config}
         buffers = {f"buffer/{k}": v for k, v in self.buffers.items()}
         save_npz(path, {**self.params, **buffers, **extra, "meta": np.array(json.dumps(meta))})
 
@@ -463,7 +348,7 @@ class SparseAutoencoder:
             raise ValueError(f"{source}: no 'meta' entry; not a model saved by npsae")
         try:
             meta = json.loads(str(arrays["meta"]))
-            config = dict(meta["config"])
+            recorded = meta["config"]
         except (ValueError, KeyError, TypeError) as err:
             raise ValueError(f"{source}: unreadable 'meta' entry ({err})") from err
         if meta.get("format") != FILE_FORMAT:
@@ -472,16 +357,13 @@ class SparseAutoencoder:
                 f"{meta.get('npsae_version', '?')}) is not the format {FILE_FORMAT} this npsae "
                 f"{__version__} reads"
             )
-        known = set(inspect.signature(cls).parameters)
-        unknown = sorted(set(config) - known)
-        if unknown:
-            raise ValueError(f"{source}: unknown config fields {unknown}")
+        config = ModelConfig.from_dict(recorded, source=source)
         if backend is not None:
-            config["backend"] = backend
-        try:
-            model = cls(**config)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"{source}: invalid config ({err})") from err
+            try:
+                config = config.replace(backend=backend)
+            except ConfigError as err:
+                raise ValueError(f"{source}: {err}") from err
+        model = cls.from_config(config)
         for name, ref in model.params.items():
             if name not in arrays:
                 raise ValueError(f"{source}: parameter {name!r} is missing")
@@ -501,18 +383,6 @@ class SparseAutoencoder:
             model.buffers[name] = np.array(arr)
         check_finite(model.params, f"{source}: parameter")
         return model
-
-
-def _is_count(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, np.integer))
-
-
-def _is_dtype(dtype: Any) -> bool:
-    try:
-        np.dtype(dtype)
-    except TypeError:
-        return False
-    return True
 
 
 def init_params(n_in: int, n_hidden: int, dtype: np.dtype, seed: int, init: str) -> dict:

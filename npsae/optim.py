@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit
 
 from npsae._fileio import check_finite
+from npsae.config import ConfigError
 from npsae.kernels import CACHE
 
 # --------------------------------------------------------------------------- the reference
@@ -113,15 +114,22 @@ def _flat(a: np.ndarray, name: str) -> np.ndarray:
 # --------------------------------------------------------------------------- the optimisers
 
 
-def _in_range(name: str, value: Any, low: float, high: float, include_low: bool) -> float:
-    """``value`` as a float, checked to lie in [low, high) (or (low, high)); NaN never does."""
+# The learning rate's rule, as the command line words it (``--lr 0: RULE``).
+LR_RULE = "the learning rate must be a number > 0"
+
+
+def _in_range(
+    name: str, value: Any, low: float, high: float, include_low: bool, rule: str = ""
+) -> float:
+    """``value`` as a float, checked to lie in [low, high) (or (low, high)); NaN never does.
+    A ConfigError names ``name``; ``rule`` words the condition for the command line."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
+        raise ConfigError(f"{name} must be a number, got {value!r}", name, value, "not a number")
     x = float(value)
     above_low = x >= low if include_low else x > low
     if not (above_low and x < high):
-        interval = f"{'[' if include_low else '('}{low:g}, {high:g})"
-        raise ValueError(f"{name}={x!r} must lie in {interval}")
+        interval = f"must lie in {'[' if include_low else '('}{low:g}, {high:g})"
+        raise ConfigError(f"{name}={x!r} {interval}", name, x, rule or interval)
     return x
 
 
@@ -237,7 +245,7 @@ class Adam(Optimizer):
         self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-7
     ) -> None:
         super().__init__()
-        self.lr = _in_range("lr", lr, 0.0, math.inf, include_low=False)
+        self.lr = _in_range("lr", lr, 0.0, math.inf, include_low=False, rule=LR_RULE)
         self.beta1 = _in_range("beta1", beta1, 0.0, 1.0, include_low=True)
         self.beta2 = _in_range("beta2", beta2, 0.0, 1.0, include_low=True)
         self.eps = _in_range("eps", eps, 0.0, math.inf, include_low=False)
@@ -286,7 +294,7 @@ class SGD(Optimizer):
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.0) -> None:
         super().__init__()
-        self.lr = _in_range("lr", lr, 0.0, math.inf, include_low=False)
+        self.lr = _in_range("lr", lr, 0.0, math.inf, include_low=False, rule=LR_RULE)
         self.momentum = _in_range("momentum", momentum, 0.0, 1.0, include_low=True)
 
     @property

@@ -19,6 +19,9 @@ the forward pass (``npsae.reference.select``), their attributes say which.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 # rho^ is clipped into [RHO_HAT_EPS, 1 - RHO_HAT_EPS] before the logarithms of the KL divergence.
@@ -266,37 +269,16 @@ SPARSITY = {
 }
 
 
-def make_sparsity(
-    name: str | None,
-    *,
-    beta: float,
-    rho: float,
-    hidden: str,
-    k: int | None = None,
-    n_hidden: int | None = None,
-    bandwidth: float = 1e-3,
-) -> Sparsity:
-    """The sparsity term called ``name`` (a key of ``SPARSITY``), validated for ``hidden``."""
-    if name not in SPARSITY:
-        choices = ", ".join(repr(k) for k in SPARSITY)
-        raise ValueError(f"sparsity={name!r} is not known; choose one of {choices}")
-    if (k is not None) != (name in ("topk", "batchtopk")):
-        raise ValueError(
-            "k is the number of units TopK keeps (per sample, or on average for BatchTopK): give "
-            "k exactly when sparsity='topk' or 'batchtopk'"
-        )
-    if name in ("topk", "batchtopk", "jumprelu") and hidden != "relu":
-        raise ValueError(f"sparsity={name!r} selects among ReLU activations: use hidden='relu'")
-    if k is not None:
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n_hidden:
-            raise ValueError(f"k={k!r} must be an integer between 1 and n_hidden={n_hidden}")
-        return SPARSITY[name](k)
+def make_sparsity(config: Mapping[str, Any]) -> Sparsity:
+    """The sparsity term of a checked model configuration (``npsae.config.ModelConfig``, which
+    holds the rules between its options): ``SPARSITY`` maps ``config["sparsity"]`` to its class."""
+    name, beta = config["sparsity"], config["beta"]
+    if name in ("topk", "batchtopk"):
+        return SPARSITY[name](config["k"])
     if name == "jumprelu":
-        if not (np.isfinite(bandwidth) and bandwidth > 0):
-            raise ValueError(f"bandwidth={bandwidth!r} must be a finite number > 0")
-        return JumpReLUSparsity(beta=beta, bandwidth=bandwidth)
+        return JumpReLUSparsity(beta=beta, bandwidth=config["bandwidth"])
     if name == "kl":
-        return KLSparsity(beta=beta, rho=rho)
+        return KLSparsity(beta=beta, rho=config["rho"])
     return SPARSITY[name](beta=beta) if name else Sparsity()
 
 

@@ -1,8 +1,9 @@
 """Named settings worth knowing, each a model, a learning rate and a schedule.
 
-``PRESETS[name].model`` holds ``SparseAutoencoder`` keyword arguments (all but ``n_in``, which
-the data decides); ``build(name, n_in)`` makes the model. ``npsae train --preset NAME`` starts
-from the same values.
+``PRESETS[name].model`` holds the options of ``npsae.config.ModelConfig`` that differ from its
+defaults (all but ``n_in``, which the data decides); ``PRESETS[name].config(n_in)`` is the
+whole, checked configuration and ``build(name, n_in)`` makes the model. ``npsae train --preset
+NAME`` starts from the same values, and ``bench/epoch.py`` times the "keras" and "ufldl" ones.
 
 - "keras": the Keras tutorial this package grew from (784 -> 64 ReLU -> 784 sigmoid, mse plus
   0.1 KL(0.05), Adam 1e-3, batches of 256, 50 epochs): ``npsae train``'s defaults.
@@ -24,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from npsae.config import ModelConfig
 from npsae.model import SparseAutoencoder
 
 
@@ -32,11 +34,16 @@ class Preset:
     """A model's settings and how to train it."""
 
     description: str
-    model: dict[str, Any]
+    model: dict[str, Any]  # ModelConfig options besides n_in
     lr: float
     epochs: int
     batch_size: int = 256
     dataset: str = "mnist"
+
+    def config(self, n_in: int, **overrides: Any) -> ModelConfig:
+        """The model's configuration for inputs of width ``n_in``; ``overrides`` change any
+        option."""
+        return ModelConfig(n_in, **{**self.model, **overrides})
 
 
 def _bars(description: str, lr: float, epochs: int, **model: Any) -> Preset:
@@ -103,4 +110,4 @@ def get(name: str) -> Preset:
 
 def build(name: str, n_in: int, **overrides: Any) -> SparseAutoencoder:
     """The preset's model for inputs of width ``n_in``; ``overrides`` change any argument."""
-    return SparseAutoencoder(n_in, **{**get(name).model, **overrides})
+    return SparseAutoencoder.from_config(get(name).config(n_in, **overrides))

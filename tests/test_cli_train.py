@@ -56,7 +56,9 @@ def test_resume_from_the_command_line_equals_an_uninterrupted_run(tmp_path, caps
     assert "epoch 1/" not in stdout  # --quiet: the results only...
     # ...but a warning about the configuration still goes to stderr, once per new run.
     lines = stderr.splitlines()
-    assert len(lines) == 2 and all(line.startswith("note: KL sparsity assumes") for line in lines)
+    assert len(lines) == 2 and all(
+        line.startswith("npsae train: note: KL sparsity assumes") for line in lines
+    )
     assert stdout.count("trained 3 epochs") == 2 and stdout.count("test set (2000 images)") == 3
 
 
@@ -238,7 +240,10 @@ def test_a_run_that_blew_up_without_nan_ends_with_warnings(tmp_path, capsys):
     argv = ("--dataset", "bars", "--hidden", 16, "--epochs", 5, "--limit", 1000, "--quiet")
     assert run_train(*argv, "--lr", 100) == 0
     stderr = capsys.readouterr().err
-    assert "\nwarning: " in stderr and "of the hidden units never fired in the last epoch" in stderr
+    assert (
+        "\nnpsae train: warning: " in stderr
+        and "of the hidden units never fired in the last epoch" in stderr
+    )
     assert "Likely cause: the learning rate lr=100 is probably too high" in stderr
     assert run_train(*argv, "--activation", "sigmoid", "--lr", 0.01) == 0  # a healthy run
     assert "warning" not in capsys.readouterr().err
@@ -277,7 +282,7 @@ def test_the_test_set_summary_is_measured_once(monkeypatch, capsys):
         return measure(model, X, *args, **kwargs)
 
     monkeypatch.setattr(evaluation, "measure", counting)
-    argv = ("--dataset", "bars", "--activation", "sigmoid", "--hidden", 16, "--epochs", 1)
+    argv = ("--dataset", "bars", "--hidden", "sigmoid", "--n-hidden", 16, "--epochs", 1)
     assert run_train(*argv, "--limit", 500, "--quiet") == 0
     assert calls == [2000]
     assert "test set (2000 images): recon (mse) " in capsys.readouterr().out
@@ -285,12 +290,12 @@ def test_the_test_set_summary_is_measured_once(monkeypatch, capsys):
 
 @pytest.mark.filterwarnings("error")  # a Python warning escaping the command would fail here
 def test_kl_with_relu_units_is_noted_once_per_run(tmp_path, capsys):
-    argv = ("--dataset", "bars", "--activation", "relu", "--sparsity", "kl", "--hidden", 16)
+    argv = ("--dataset", "bars", "--hidden", "relu", "--sparsity", "kl", "--n-hidden", 16)
     assert run_train(*argv, "--epochs", 3, "--limit", 500, "--out", tmp_path / "run") == 0
     stdout, stderr = capsys.readouterr()
     assert stderr.count("KL sparsity assumes hidden activations in (0, 1)") == 1
-    assert stderr.startswith("note: KL sparsity assumes") and "Warning" not in stderr
+    assert stderr.startswith("npsae train: note: KL sparsity assumes") and "Warning" not in stderr
     assert "epoch 3/3" in stdout
-    sigmoid = ("--dataset", "bars", "--activation", "sigmoid", "--sparsity", "kl", "--quiet")
+    sigmoid = ("--dataset", "bars", "--hidden", "sigmoid", "--sparsity", "kl", "--quiet")
     assert run_train(*sigmoid, "--epochs", 1, "--limit", 500) == 0
     assert "note:" not in capsys.readouterr().err  # sigmoid units: nothing to note

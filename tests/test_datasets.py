@@ -388,7 +388,7 @@ def test_data_command_summarises_mnist(mnist_root, capsys):
 
 
 def test_data_command_reports_missing_files_without_a_traceback(tmp_path, capsys):
-    assert main(["data", "--root", str(tmp_path), "--no-download"]) == 1
+    assert main(["data", "--data-root", str(tmp_path), "--no-download"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith("npsae data: error: MNIST files missing in")

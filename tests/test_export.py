@@ -102,7 +102,7 @@ def test_models_saelens_cannot_compute_are_refused(tmp_path, config, message, ca
     assert run_export(tmp_path / "model.npz", tmp_path / "out") == 1
     stderr = capsys.readouterr().err
     assert stderr.startswith("npsae export: error: this model cannot be exported to SAELens")
-    assert message in stderr and "--activation relu --output linear" in stderr
+    assert message in stderr and "--hidden relu --output linear" in stderr
 
 
 def test_an_untrained_batchtopk_model_is_refused(tmp_path):

@@ -242,8 +242,8 @@ def test_resume_is_bit_exact_with_thresholds_and_dead_units(tmp_path, name, back
 
     def new():
         model = variant(name, backend, np.float32)
-        model.config["dead_after"] = 32  # dies quickly enough to matter in a short run
-        return SparseAutoencoder(**model.config)
+        # Units die quickly enough to matter in a short run (the config is frozen: a new one).
+        return SparseAutoencoder.from_config(model.config.replace(dead_after=32))
 
     straight = new()
     fit(straight, X, 4, batch_size=16, optimizer=Adam(1e-2), run_dir=tmp_path / "a", verbose=0)

@@ -12,10 +12,11 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from npsae import __version__
-from npsae.cli.common import guarded
+from npsae.cli import common
 
 # Sub-command modules, in the order ``--help`` lists them.
 COMMANDS = ("train", "sweep", "report", "export", "data", "gradcheck", "exercises", "tutorials")
@@ -36,13 +37,23 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen sub-command; returns the process exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", common.RenamedOption)
+        try:
+            args = parser.parse_args(argv)
+        finally:
+            # An old spelling of an option: one line each, even when parsing then fails.
+            for w in caught:
+                if isinstance(w.message, common.RenamedOption):
+                    common.warning(w.message.command, w.message)
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if args.command is None:
         parser.print_help()
         return 0
     try:
         # Each command guards itself; this catches what a command without the guard lets out.
-        status = int(guarded(args.command, args.func)(args) or 0)
+        status = int(common.guarded(args.command, args.func)(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at exit
         return status
     except KeyboardInterrupt:

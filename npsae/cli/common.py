@@ -1,11 +1,20 @@
 """What every sub-command shares: checks of option values that name the flag, the memory check,
-and the error boundary that turns a bad argument or an allocation that cannot succeed into one
-line on stderr.
+the error boundary that turns a bad argument or an allocation that cannot succeed into one
+line on stderr, and the old spellings of renamed options.
 
 A check raises ``UsageError``; ``guarded(command, run)`` prints it as
-``npsae COMMAND: error: MESSAGE`` and returns exit status 2. ``warnings_as_notes`` shows the
-library's warnings as one-line notes. A ``MemoryError`` that slips past
-the estimates (they cannot foresee everything) becomes one line too, with status 1.
+``npsae COMMAND: error: MESSAGE`` and returns exit status 2. A ``MemoryError`` that slips past
+the estimates (they cannot foresee everything) becomes one line too, with status 1. Notes and
+warnings are one line each too: ``npsae COMMAND: note: MESSAGE`` (worth knowing) and
+``npsae COMMAND: warning: MESSAGE`` (to act on); ``warnings_as_notes`` shows the library's
+warnings (KL with ReLU units, when training starts) as notes.
+
+Exit statuses: 0 done; 1 the work failed (unreadable data, a file that could not be written,
+a diverged run, a failed check); 2 a usage error, found before any work starts.
+
+An option renamed for one vocabulary keeps its old spelling for one release (``add_renamed``):
+the old spelling does what the new one does, and warns (``RenamedOption``, a FutureWarning,
+which ``npsae.cli.main`` prints as one ``warning`` line naming the new spelling).
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from npsae._memory import available_bytes, format_bytes
 
@@ -28,9 +38,12 @@ class UsageError(Exception):
     """A bad argument, caught before any work starts (exit status 2)."""
 
 
-def flag(name: str) -> str:
-    """The option of a keyword: ``batch_size`` -> ``--batch-size``."""
-    return "--" + name.replace("_", "-")
+def flag(name: str, args: argparse.Namespace | None = None) -> str:
+    """The option of a keyword: ``batch_size`` -> ``--batch-size``; or, when ``args`` say the
+    user wrote an old spelling of it (see ``add_renamed``), that spelling, so that a message
+    names what the user typed."""
+    typed = getattr(args, SPELLINGS, {}).get(name) if args is not None else None
+    return typed or "--" + name.replace("_", "-")
 
 
 def error(command: str, message: object) -> None:
@@ -39,21 +52,46 @@ def error(command: str, message: object) -> None:
     print(f"npsae {command}: error: {text}", file=sys.stderr)
 
 
+def os_error_status(err: OSError) -> int:
+    """The exit status of a file error: 2 when the path given is the wrong kind of thing (a
+    file where a folder must be, or the reverse), a usage error; else 1, the work failed."""
+    return 2 if isinstance(err, (NotADirectoryError, IsADirectoryError)) else 1
+
+
+def note(command: str, message: object) -> None:
+    """Print ``npsae COMMAND: note: MESSAGE`` on stderr: something worth knowing."""
+    print(f"npsae {command}: note: {message}", file=sys.stderr)
+
+
+def warning(command: str, message: object) -> None:
+    """Print ``npsae COMMAND: warning: MESSAGE`` on stderr: something to act on."""
+    print(f"npsae {command}: warning: {message}", file=sys.stderr)
+
+
+def config_error(err: ValueError, args: argparse.Namespace | None = None) -> UsageError:
+    """A ``npsae.config.ConfigError`` (or the optimiser's) as a usage error that names the flag:
+    ``--rho 1.5: RULE``; a rule between several options keeps its own message."""
+    option = getattr(err, "option", None)
+    if option is None:
+        return UsageError(str(err))
+    return UsageError(f"{flag(option, args)} {err.value}: {err.rule}")
+
+
 @contextlib.contextmanager
-def warnings_as_notes() -> Iterator[None]:
-    """Within: each Python warning, once per message, is one line ``note: MESSAGE`` on stderr
-    (even with --quiet) instead of Python's ``FILE:LINE: UserWarning: MESSAGE`` and source line.
+def warnings_as_notes(command: str) -> Iterator[None]:
+    """Within: each Python warning, once per message, is one line ``npsae COMMAND: note:
+    MESSAGE`` on stderr (even with --quiet), not Python's ``FILE:LINE: UserWarning: MESSAGE``.
     """
     seen = set()
 
-    def note(message, *args, **kwargs) -> None:
+    def show(message, *args, **kwargs) -> None:
         if str(message) not in seen:
             seen.add(str(message))
-            print(f"note: {message}", file=sys.stderr, flush=True)
+            note(command, message)
 
     with warnings.catch_warnings():
         warnings.simplefilter("always")  # "once per message" is done here, per command
-        warnings.showwarning = note
+        warnings.showwarning = show
         yield
 
 
@@ -87,9 +125,14 @@ def guarded(command: str, run: Run) -> Run:
 # --------------------------------------------------------------------------- value checks
 
 
-def positive_int(name: str, value: int, rule: str = "must be a positive integer") -> None:
+def positive_int(
+    name: str,
+    value: int,
+    rule: str = "must be a positive integer",
+    args: argparse.Namespace | None = None,
+) -> None:
     if value < 1:
-        raise UsageError(f"{flag(name)} {value}: {rule}")
+        raise UsageError(f"{flag(name, args)} {value}: {rule}")
 
 
 def non_negative_int(name: str, value: int) -> None:
@@ -112,7 +155,9 @@ def target_activation(name: str, value: float) -> None:
         raise UsageError(f"{flag(name)} {value}: a target mean activation lies in (0, 1)")
 
 
-def fits_in_memory(name: str, value: int, needed: int, what: str) -> None:
+def fits_in_memory(
+    name: str, value: int, needed: int, what: str, args: argparse.Namespace | None = None
+) -> None:
     """Refuse ``--name value`` when ``what`` would need more than the free memory.
 
     ``needed`` is an estimate in bytes. Where the free memory cannot be read the check passes,
@@ -121,6 +166,76 @@ def fits_in_memory(name: str, value: int, needed: int, what: str) -> None:
     free = available_bytes()
     if free is not None and needed > free:
         raise UsageError(
-            f"{flag(name)} {value}: {what} would need about {format_bytes(needed)} of memory, "
-            f"and {format_bytes(free)} is available"
+            f"{flag(name, args)} {value}: {what} would need about {format_bytes(needed)} of "
+            f"memory, and {format_bytes(free)} is available"
         )
+
+
+# --------------------------------------------------------------------------- renamed options
+
+# The attribute of the parsed arguments that records the old spellings used: {dest: spelling}.
+SPELLINGS = "_spellings"
+
+
+class RenamedOption(FutureWarning):
+    """An option was given in its old spelling, which the next release drops; ``command`` is
+    the sub-command ("train", "exercises check") whose option it is."""
+
+    def __init__(self, message: str, command: str) -> None:
+        super().__init__(message)
+        self.command = command
+
+
+def renamed(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    old: str,
+    new: str,
+    dest: str,
+    what: str = "",
+) -> None:
+    """Record that ``old`` was typed for ``dest`` (see ``flag``), and warn that it is ``new``
+    now; ``what``, if given, says which use of ``old`` that is."""
+    vars(args).setdefault(SPELLINGS, {}).setdefault(dest, old)
+    command = parser.prog.removeprefix("npsae ")
+    message = f"{old}{what} is now {new}; the old spelling works in this release only"
+    warnings.warn(RenamedOption(message, command), stacklevel=2)
+
+
+class _Renamed(argparse.Action):
+    """The old spelling of an option: hidden from --help, it warns, then does what ``new``
+    does."""
+
+    def __init__(self, option_strings: list[str], dest: str, new: argparse.Action) -> None:
+        super().__init__(
+            option_strings,
+            new.dest,
+            nargs=new.nargs,
+            const=new.const,
+            default=argparse.SUPPRESS,
+            type=new.type,
+            choices=new.choices,
+            metavar=new.metavar,
+            help=argparse.SUPPRESS,
+        )
+        self.new = new
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+        renamed(parser, namespace, option_string, self.new.option_strings[0], self.dest)
+        self.new(parser, namespace, values, option_string)
+
+
+def add_renamed(parser: argparse.ArgumentParser, old: str, new: str) -> None:
+    """Accept ``old``, the former spelling of ``parser``'s option ``new``, for one release."""
+    target = next(a for a in parser._actions if new in a.option_strings)
+    parser.add_argument(old, action=_Renamed, new=target)
+
+
+def renamed_options(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """``{old spelling: new spelling}`` of the options ``add_renamed`` added to ``parser``."""
+    return {
+        s: a.new.option_strings[0]
+        for a in parser._actions
+        if isinstance(a, _Renamed)
+        for s in a.option_strings
+    }

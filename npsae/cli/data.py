@@ -7,6 +7,8 @@ import re
 import sys
 import warnings
 
+from npsae.cli import common
+
 DATASETS = ("mnist", "fashion-mnist", "bars")
 
 
@@ -18,12 +20,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "checksum and downloading missing files, then print where the files are, the arrays' "
         "shapes and dtypes, the label counts and the mean pixel value, and which folder was "
         "used and why. MNIST and Fashion-MNIST are looked for, and downloaded, in ROOT/mnist/ "
-        "and ROOT/fashion-mnist/, where ROOT is the first that applies of: --root; "
+        "and ROOT/fashion-mnist/, where ROOT is the first that applies of: --data-root; "
         "$NPSAE_DATA; ./data when it already holds a data set; the per-user data folder "
         "(~/.cache/npsae on Linux; see npsae.datasets.locate_data).",
     )
     p.add_argument("--dataset", choices=DATASETS, default="mnist", help="default mnist")
-    p.add_argument("--root", metavar="DIR", default=None, help="data root (see above)")
+    p.add_argument("--data-root", metavar="DIR", default=None, help="data root (see above)")
+    common.add_renamed(p, "--root", "--data-root")
     p.add_argument(
         "--no-download", action="store_true", help="fail instead of downloading missing files"
     )
@@ -47,19 +50,17 @@ def run(args: argparse.Namespace) -> int:
                     f"{on.mean():.2f} full bars per image, pixel mean {X.mean():.4f}"
                 )
             return 0
-        location = datasets.locate_data(args.root)
+        location = datasets.locate_data(args.data_root)
         folder = location.root / args.dataset
         with warnings.catch_warnings():
             if location.rule == "fallback":
                 # Said here at once, and again in the summary, instead of as a Python warning.
-                print(
-                    f"npsae data: note: using {folder} because {location.reason}", file=sys.stderr
-                )
+                common.note("data", f"using {folder} because {location.reason}")
                 warnings.filterwarnings("ignore", re.escape(f"downloading into {folder}"))
             loaded = {
                 split: datasets.load_mnist(
                     split,
-                    root=args.root,
+                    root=args.data_root,
                     kind=args.dataset,
                     download=not args.no_download,
                     progress=True,

@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     start.add_argument("dir", type=Path, metavar="DIR")
     start.add_argument("names", nargs="*", metavar="NAME", help="only these exercises")
-    start.add_argument("--force", action="store_true", help="overwrite existing files")
+    start.add_argument("--force", action="store_true", help="overwrite existing files (stubs)")
     start.set_defaults(func=run_start)
 
     # The options of every command that grades (and of the autograder it writes).
@@ -66,7 +66,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help=f"exercises graded at once, each in its own process (default {JOBS})",
     )
-    grading.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    grading.add_argument(
+        "--force", action="store_true", help="overwrite existing files (the report, the gradebook)"
+    )
 
     check = actions.add_parser(
         "check",
@@ -86,8 +88,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="text (default), npsae's JSON, or Gradescope's results.json",
     )
     check.add_argument(
-        "--output", type=Path, metavar="FILE", help="write the report there (default: stdout)"
+        "--out", type=Path, metavar="FILE", help="write the report there (default: stdout)"
     )
+    common.add_renamed(check, "--output", "--out")
     check.set_defaults(func=run_check)
     solutions = actions.add_parser(
         "solutions",
@@ -224,9 +227,12 @@ def _write(action: str, write: Callable[[], tuple[list, list]], kept_note: str) 
     """Run ``write()`` (-> written paths, kept paths) and say what it wrote and kept."""
     try:
         written, kept = write()
-    except (ValueError, OSError) as err:
+    except ValueError as err:
         common.error(f"exercises {action}", err)
         return 2
+    except OSError as err:
+        common.error(f"exercises {action}", err)
+        return common.os_error_status(err)
     common.report_files(written, kept, kept_note)
     return 0
 
@@ -236,7 +242,7 @@ def run_check(args: argparse.Namespace) -> int:
     from npsae.exercises import grade_submission, reports
     from npsae.exercises.isolation import become_subreaper
 
-    error = _check_options(args, args.output)
+    error = _check_options(args, args.out)
     if error:
         return _usage_error(args, error)
     become_subreaper()
@@ -249,14 +255,14 @@ def run_check(args: argparse.Namespace) -> int:
             reports.as_json(submission) if args.format == "json" else reports.gradescope(submission)
         )
         report = json.dumps(data, indent=2) + "\n"
-    if args.output is None:
+    if args.out is None:
         sys.stdout.write(report)
     else:
-        with atomic_write(args.output, "w") as f:
+        with atomic_write(args.out, "w") as f:
             f.write(report)
         # The file holds the chosen format; the terminal (or Gradescope's log) the text.
         sys.stdout.write(text)
-        print(f"wrote {args.output}")
+        print(f"wrote {args.out}")
     return 0 if submission.passed else 1
 
 
@@ -310,8 +316,11 @@ def run_autograder(args: argparse.Namespace) -> int:
     try:
         seed = resolve_seed(args.seed)
         files = write_autograder(args.out, seed, args.timeout, args.names)
-    except (ValueError, OSError) as err:
+    except ValueError as err:
         return _usage_error(args, err)
+    except OSError as err:
+        common.error(f"exercises {args.action}", err)
+        return common.os_error_status(err)
     print(f"wrote {len(files)} files into {args.out} (hidden cases: seed {seed})")
     print(f"Upload {args.out / 'autograder.zip'} to Gradescope; see {args.out / 'README.md'}.")
     return 0

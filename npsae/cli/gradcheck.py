@@ -7,7 +7,13 @@ import sys
 
 from npsae.cli import common
 from npsae.cli.train import SPARSITY_CHOICES, add_architecture_options, architecture_options
-from npsae.model import BACKENDS, HIDDEN, OUTPUT, RECON
+from npsae.config import CHOICES, ConfigError, ModelConfig
+
+# The model's options this command has besides those of add_architecture_options.
+MODEL_OPTIONS = (
+    "n_in", "n_hidden", "hidden", "output", "recon", "k", "rho", "beta", "weight_decay",
+    "backend", "seed",
+)  # fmt: skip
 
 # Above this many entries a full check takes minutes: say how to check a sample instead.
 _MANY_ENTRIES = 20_000
@@ -25,10 +31,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--n-in", type=int, default=8, help="input width (default 8)")
     p.add_argument("--n-hidden", type=int, default=5, help="hidden units (default 5)")
-    p.add_argument("--samples", type=int, default=10, help="batch size (default 10)")
-    p.add_argument("--hidden", choices=HIDDEN, default="sigmoid")
-    p.add_argument("--output", choices=OUTPUT, default="sigmoid")
-    p.add_argument("--recon", choices=RECON, default="mse")
+    p.add_argument(
+        "--batch-size", type=int, default=10, help="samples in the checked batch (default 10)"
+    )
+    common.add_renamed(p, "--samples", "--batch-size")
+    p.add_argument("--hidden", choices=CHOICES["hidden"], default="sigmoid")
+    p.add_argument("--output", choices=CHOICES["output"], default="sigmoid")
+    p.add_argument("--recon", choices=CHOICES["recon"], default="mse")
     p.add_argument("--sparsity", choices=SPARSITY_CHOICES, default="kl")
     p.add_argument("--k", type=int, default=None, help="units kept per sample, topk/batchtopk")
     # Thresholds and a window wide enough that a small random batch has pre-activations near
@@ -36,66 +45,65 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_architecture_options(p, jumprelu=0.5)
     p.add_argument("--rho", type=float, default=0.05)
     p.add_argument("--beta", type=float, default=0.1)
-    p.add_argument("--weight-decay", type=float, default=1e-3)
-    p.add_argument("--backend", choices=BACKENDS, default="numba")
+    # Not the model's 0: with a weight decay, the check covers the decay term's gradient too.
+    p.add_argument(
+        "--weight-decay",
+        type=float,
+        default=1e-3,
+        metavar="LAMBDA",
+        help="L2 penalty (default 1e-3 here, so that the decay term's gradient is checked)",
+    )
+    p.add_argument("--backend", choices=CHOICES["backend"], default="numba")
     p.add_argument("--eps", type=float, default=1e-6, help="finite-difference step")
     p.add_argument("--max-entries", type=int, default=None, help="check a sample of entries")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seeds the weights and the batch")
     p.set_defaults(func=common.guarded("gradcheck", run))
 
 
-def _check(args: argparse.Namespace) -> None:
+def _config(args: argparse.Namespace) -> ModelConfig:
+    """The model to check, float64, as the options say (ModelConfig checks their values)."""
+    options = {name: getattr(args, name) for name in MODEL_OPTIONS}
+    options["sparsity"] = None if args.sparsity == "none" else args.sparsity
+    try:
+        return ModelConfig(dtype="float64", **options, **architecture_options(args))
+    except ConfigError as err:
+        raise common.config_error(err, args) from err
+
+
+def _check(args: argparse.Namespace, config: ModelConfig) -> None:
+    """The check's own options, and whether it fits in memory."""
     from npsae._memory import model_bytes
 
-    for name in ("n_in", "n_hidden", "samples"):
-        common.positive_int(name, getattr(args, name))
-    for name in ("max_entries", "k"):
-        if getattr(args, name) is not None:
-            common.positive_int(name, getattr(args, name))
-    common.target_activation("rho", args.rho)
-    for name in ("beta", "weight_decay"):
-        common.non_negative_number(name, getattr(args, name))
+    common.positive_int("batch_size", args.batch_size, args=args)
+    if args.max_entries is not None:
+        common.positive_int("max_entries", args.max_entries)
     common.positive_number("eps", args.eps)
-    common.non_negative_int("seed", args.seed)
+    n_in, n_hidden = config.n_in, config.n_hidden
     # float64, and the check keeps a copy of the model and a numerical gradient of each weight.
-    needed = 2 * model_bytes(args.n_in, args.n_hidden, 0, itemsize=8)
-    name = "n_hidden" if args.n_hidden >= args.n_in else "n_in"
+    needed = 2 * model_bytes(n_in, n_hidden, 0, itemsize=8)
+    name = "n_hidden" if n_hidden >= n_in else "n_in"
     common.fits_in_memory(name, getattr(args, name), needed, "a float64 model of this size")
-    batch = 3 * 8 * args.samples * (args.n_in + args.n_hidden)  # X, H and X^ in float64
-    common.fits_in_memory("samples", args.samples, batch, "a batch of this many samples")
+    batch = 3 * 8 * args.batch_size * (n_in + n_hidden)  # X, H and X^ in float64
+    what = "a batch of this many samples"
+    common.fits_in_memory("batch_size", args.batch_size, batch, what, args)
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
 
     from npsae.gradcheck import count_entries, gradient_check, kink_free_batch
     from npsae.model import SparseAutoencoder
 
-    _check(args)
+    config = _config(args)
+    _check(args, config)
     try:
-        model = SparseAutoencoder(
-            args.n_in,
-            args.n_hidden,
-            hidden=args.hidden,
-            output=args.output,
-            recon=args.recon,
-            sparsity=None if args.sparsity == "none" else args.sparsity,
-            rho=args.rho,
-            beta=args.beta,
-            weight_decay=args.weight_decay,
-            dtype=np.float64,
-            backend=args.backend,
-            seed=args.seed,
-            k=args.k,
-            **architecture_options(args),
-        )
+        model = SparseAutoencoder.from_config(config)
         if "since_fired" in model.buffers:
             # A new model has no dead units: mark half of them so that AuxK's term is checked.
             model.buffers["since_fired"][model.n_hidden // 2 :] = model.config["dead_after"]
-        X = kink_free_batch(model, args.samples, seed=args.seed)
+        X = kink_free_batch(model, args.batch_size, seed=args.seed)
     except ValueError as err:
         raise common.UsageError(err) from err
-    print(f"{model}, batch of {args.samples}")
+    print(f"{model}, batch of {args.batch_size}")
     entries = count_entries(model, args.max_entries)
     hint = "; --max-entries N checks N per parameter" if entries > _MANY_ENTRIES else ""
     print(

@@ -45,8 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "theta_init for jumprelu on MNIST; rho for kl); may be repeated, e.g. --grid topk=4,8",
     )
     p.add_argument("--dataset", choices=DATASETS, default="mnist", help="default mnist")
-    p.add_argument("--hidden", type=int, metavar="UNITS", help="hidden units (mnist 128, "
+    p.add_argument("--n-hidden", type=int, metavar="UNITS", help="hidden units (mnist 128, "
                    "superposition 64)")  # fmt: skip
+    common.add_renamed(p, "--hidden", "--n-hidden")
     p.add_argument("--epochs", type=int, help="epochs per point (mnist 10, superposition 20)")
     p.add_argument("--lr", type=float, help="Adam's learning rate (mnist 1e-3, superposition "
                    "3e-3)")  # fmt: skip
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
             variants,
             grids,
             dataset=args.dataset,
-            n_hidden=args.hidden,
+            n_hidden=args.n_hidden,
             epochs=args.epochs,
             lr=args.lr,
             batch_size=args.batch_size,

@@ -11,15 +11,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from npsae.cli import common
 from npsae.cli.common import UsageError
-from npsae.model import BACKENDS, HIDDEN, OUTPUT, RECON
-from npsae.penalties import SPARSITY
-from npsae.presets import PRESETS, Preset
+from npsae.config import CHOICES, ConfigError, ModelConfig
+from npsae.presets import PRESETS
 
 if TYPE_CHECKING:
     from npsae.checkpoint import Checkpoint
@@ -27,75 +25,29 @@ if TYPE_CHECKING:
 
 DATASETS = ("mnist", "fashion-mnist", "bars")
 
-# The command's option names for the model's keyword arguments, where they differ.
-_OPTION_NAMES = {"n_hidden": "hidden", "hidden": "activation"}
-
-
-def _as_options(preset: Preset) -> dict:
-    """A preset's values under this command's option names."""
-    options = {_OPTION_NAMES.get(k, k): v for k, v in preset.model.items()}
-    options.update(
-        lr=preset.lr, epochs=preset.epochs, batch_size=preset.batch_size, dataset=preset.dataset
-    )
-    return options
-
-
-# The Keras tutorial's settings; ``--preset`` replaces some, explicit options override both.
-DEFAULTS = {
-    "output": "sigmoid",
-    "recon": "mse",
-    "k": None,
-    "unit_norm_decoder": False,
-    "weight_decay": 0.0,
-    "init": "glorot",
-    "bandwidth": 1e-3,
-    "theta_init": 1e-3,
-    "pre_bias": False,
-    "aux_k": None,
-    "aux_alpha": 1 / 32,
-    "dead_after": 10_000,
-    **_as_options(PRESETS["keras"]),
-    "seed": 0,
-    "backend": "numba",
-}
+# The model's options this command has, by their keywords (``npsae.config.ModelConfig``'s
+# fields): all but n_in, which the data sets, and dtype, float32 for training.
+NOT_OPTIONS = ("n_in", "dtype")
+MODEL_OPTIONS = tuple(f.name for f in dataclasses.fields(ModelConfig) if f.name not in NOT_OPTIONS)
+# The training settings a preset sets besides the model.
+TRAINING_OPTIONS = ("lr", "epochs", "batch_size", "dataset")
+# Without --preset, the Keras tutorial's settings.
+DEFAULT_PRESET = "keras"
 
 # Options that describe a run: with --resume they come from its checkpoint, so giving them is
 # an error, not silently ignored.
-RUN_OPTIONS = (
-    "preset",
-    "dataset",
-    "hidden",
-    "activation",
-    "output",
-    "recon",
-    "sparsity",
-    "k",
-    "unit_norm_decoder",
-    "bandwidth",
-    "theta_init",
-    "pre_bias",
-    "aux_k",
-    "aux_alpha",
-    "dead_after",
-    "rho",
-    "beta",
-    "weight_decay",
-    "lr",
-    "batch_size",
-    "seed",
-    "backend",
-    "limit",
-)
+RUN_OPTIONS = ("preset", "dataset", *MODEL_OPTIONS, "lr", "batch_size", "limit")
 
 
 @dataclasses.dataclass
 class _Plan:
     """What the checked arguments ask for."""
 
-    settings: dict  # DEFAULTS' keys (for a resumed run: dataset, limit, epochs, batch_size)
+    settings: dict  # of _settings (for a resumed run: dataset, limit, epochs, batch_size)
     out: str | None  # the run directory, if any
     root: str | None  # the data root a resumed run recorded
     checkpoint: Checkpoint | None = None  # the run to resume
+    config: ModelConfig | None = None  # the new run's model
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -123,11 +75,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "recipe per sparsity variant on the bars problem)",
     )
     p.add_argument("--epochs", type=int, help="passes over the training set (default 50)")
-    p.add_argument("--hidden", type=int, metavar="UNITS", help="hidden units (default 64)")
-    p.add_argument("--activation", choices=HIDDEN, help="hidden activation")
-    p.add_argument("--output", choices=OUTPUT, help="output activation")
+    p.add_argument("--n-hidden", type=int, metavar="UNITS", help="hidden units (default 64)")
     p.add_argument(
-        "--recon", choices=RECON, help="reconstruction loss: mean, or half-sum per sample"
+        "--hidden",
+        action=HiddenActivation,
+        metavar="{" + ",".join(CHOICES["hidden"]) + "}",
+        help="hidden activation (default relu)",
+    )
+    common.add_renamed(p, "--activation", "--hidden")
+    p.add_argument("--output", choices=CHOICES["output"], help="output activation")
+    p.add_argument(
+        "--recon",
+        choices=CHOICES["recon"],
+        help="reconstruction loss: mean, or half-sum per sample",
     )
     p.add_argument(
         "--sparsity",
@@ -139,6 +99,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--k",
         type=int,
         help="hidden units TopK keeps per sample, BatchTopK on average (--sparsity topk|batchtopk)",
+    )
+    p.add_argument(
+        "--init", choices=CHOICES["init"], help="initial weights' range: Keras' or UFLDL's"
     )
     add_architecture_options(p)
     p.add_argument(
@@ -153,8 +116,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, help="Adam's learning rate (default 1e-3)")
     p.add_argument("--batch-size", type=int, help="samples per step (default 256)")
     p.add_argument("--seed", type=int, help="seeds the weights and the batch order (default 0)")
-    p.add_argument("--backend", choices=BACKENDS, help="numba (fast, default) or numpy (readable)")
-    p.add_argument("--limit", type=int, metavar="N", help="use only the first N training images")
+    p.add_argument(
+        "--backend", choices=CHOICES["backend"], help="numba (fast, default) or numpy (readable)"
+    )
+    p.add_argument("--limit", type=int, metavar="N", help="use only the first N training samples")
     p.add_argument("--data-root", metavar="DIR", help="data root (default: as npsae data finds it)")
     where = p.add_mutually_exclusive_group()
     where.add_argument(
@@ -175,7 +140,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 # --sparsity's choices: the model's own list, and "none" for None.
-SPARSITY_CHOICES = (*(name for name in SPARSITY if name), "none")
+SPARSITY_CHOICES = (*(name for name in CHOICES["sparsity"] if name), "none")
+
+
+class HiddenActivation(argparse.Action):
+    """``--hidden ACTIVATION``, as the keyword ``hidden``. Until the next release a number,
+    ``--hidden N``, is still read as this command's former spelling of ``--n-hidden N``: no
+    activation is a number, so the two cannot be confused."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace, value, option_string=None):
+        if value in CHOICES["hidden"]:
+            namespace.hidden = value
+            return
+        try:
+            units = int(value)
+        except ValueError:
+            choices = ", ".join(CHOICES["hidden"])
+            raise argparse.ArgumentError(
+                self, f"invalid choice: {value!r} (choose from {choices})"
+            ) from None
+        common.renamed(parser, namespace, "--hidden", "--n-hidden N", "n_hidden", " N (units)")
+        namespace.n_hidden = units
 
 
 def add_architecture_options(p: argparse.ArgumentParser, jumprelu: float | None = None) -> None:
@@ -231,40 +216,49 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace) -> dict:
-    """The values to use: explicit options, else the preset's, else the tutorial's."""
-    preset = _as_options(PRESETS[args.preset]) if args.preset else {}
-    settings = {}
-    for name, default in DEFAULTS.items():
-        given = getattr(args, name, None)
-        settings[name] = given if given is not None else preset.get(name, default)
+    """The values to use: explicit options, else the preset's (the Keras tutorial's without
+    --preset); a model option neither sets is left out, for ModelConfig's default."""
+    preset = PRESETS[args.preset or DEFAULT_PRESET]
+    settings = {**preset.model, **{name: getattr(preset, name) for name in TRAINING_OPTIONS}}
+    for name in (*MODEL_OPTIONS, *TRAINING_OPTIONS):
+        if getattr(args, name, None) is not None:
+            settings[name] = getattr(args, name)
+    if settings.get("sparsity") == "none":
+        settings["sparsity"] = None
     settings["limit"] = args.limit
     return settings
 
 
-def _check(settings: dict) -> None:
-    for name in ("epochs", "hidden", "batch_size"):
+def _model_options(settings: dict) -> dict:
+    """The ``ModelConfig`` options among the settings."""
+    return {name: settings[name] for name in MODEL_OPTIONS if name in settings}
+
+
+def _check(settings: dict, args: argparse.Namespace) -> None:
+    """The training settings the model and the optimiser do not check themselves."""
+    for name in ("epochs", "batch_size"):
         common.positive_int(name, settings[name])
     if settings["limit"] is not None:
         common.positive_int("limit", settings["limit"], "must be a positive number of images")
-    common.target_activation("rho", settings["rho"])
-    for name in ("beta", "weight_decay"):
-        common.non_negative_number(name, settings[name])
-    common.positive_number("lr", settings["lr"], "the learning rate must be a number > 0")
-    common.non_negative_int("seed", settings["seed"])
-    if settings["k"] is not None:
-        common.positive_int("k", settings["k"])
+    from npsae.optim import Adam
+
+    try:
+        Adam(lr=settings["lr"])
+    except ValueError as err:
+        raise common.config_error(err, args) from err
 
 
-def _check_memory(settings: dict) -> None:
+def _check_memory(settings: dict, config: ModelConfig, args: argparse.Namespace) -> None:
     from npsae._memory import model_bytes
 
     n_samples, n_in = _data_shape(settings["dataset"])
     # A step works on at most the whole (limited) training set, whatever --batch-size says.
     rows = min(settings["batch_size"], settings["limit"] or n_samples, n_samples)
-    model = model_bytes(n_in, settings["hidden"], 0)
-    needed = model_bytes(n_in, settings["hidden"], rows)
+    model = model_bytes(n_in, config.n_hidden, 0)
+    needed = model_bytes(n_in, config.n_hidden, rows)
     if model >= needed - model:
-        common.fits_in_memory("hidden", settings["hidden"], needed, "a model of this many units")
+        units = config.n_hidden
+        common.fits_in_memory("n_hidden", units, needed, "a model of this many units", args)
     else:
         common.fits_in_memory("batch_size", settings["batch_size"], needed, "batches this large")
 
@@ -310,17 +304,17 @@ def _plan(args: argparse.Namespace) -> _Plan:
     if args.resume is not None:
         return _plan_resume(args)
     settings = _settings(args)
-    _check(settings)
+    _check(settings, args)
     _check_dataset(settings["dataset"])
-    _check_memory(settings)
+    n_in = _data_shape(settings["dataset"])[1]
+    try:
+        config = ModelConfig(n_in, dtype="float32", **_model_options(settings))
+    except ConfigError as err:
+        raise common.config_error(err, args) from err
+    _check_memory(settings, config, args)
     if args.out is not None:
         _check_out(Path(args.out))
-    try:
-        # Built now only so that a bad combination is refused before the data is read.
-        _build_model(settings, _data_shape(settings["dataset"])[1])
-    except ValueError as err:
-        raise UsageError(str(err)) from err
-    return _Plan(settings, args.out, None)
+    return _Plan(settings, args.out, None, config=config)
 
 
 def _check_out(out: Path) -> None:
@@ -339,40 +333,16 @@ def _check_out(out: Path) -> None:
         raise UsageError(f"--out {err}") from err
 
 
-def _build_model(settings: dict, n_in: int) -> SparseAutoencoder:
-    import numpy as np
-
+def _build_model(config: ModelConfig) -> SparseAutoencoder:
     from npsae.model import SparseAutoencoder
 
-    return SparseAutoencoder(
-        n_in,
-        settings["hidden"],
-        hidden=settings["activation"],
-        output=settings["output"],
-        recon=settings["recon"],
-        sparsity=None if settings["sparsity"] == "none" else settings["sparsity"],
-        rho=settings["rho"],
-        beta=settings["beta"],
-        weight_decay=settings["weight_decay"],
-        dtype=np.float32,
-        backend=settings["backend"],
-        seed=settings["seed"],
-        init=settings["init"],
-        k=settings["k"],
-        unit_norm_decoder=settings["unit_norm_decoder"],
-        bandwidth=settings["bandwidth"],
-        theta_init=settings["theta_init"],
-        pre_bias=settings["pre_bias"],
-        aux_k=settings["aux_k"],
-        aux_alpha=settings["aux_alpha"],
-        dead_after=settings["dead_after"],
-    )
+    return SparseAutoencoder.from_config(config)
 
 
 def _plan_resume(args: argparse.Namespace) -> _Plan:
     given = [name for name in RUN_OPTIONS if getattr(args, name, None) is not None]
     if given:
-        flags = ", ".join(common.flag(name) for name in given)
+        flags = ", ".join(common.flag(name, args) for name in given)
         raise UsageError(
             f"--resume continues the run as it was configured; drop {flags} (only --epochs, "
             "--data-root and --quiet apply), or start a new run with --out"
@@ -472,9 +442,9 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
     verbose = 0 if quiet else 1
     try:
         # fit's warnings about the model (KL with ReLU units) are notes, given as it starts.
-        with common.warnings_as_notes():
+        with common.warnings_as_notes("train"):
             if plan.checkpoint is None:
-                model = _build_model(settings, int(np.prod(X.shape[1:])))
+                model = _build_model(plan.config.replace(n_in=int(np.prod(X.shape[1:]))))
                 optimizer = Adam(lr=settings["lr"])
                 history = training.fit(
                     model,
@@ -482,7 +452,7 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
                     settings["epochs"],
                     batch_size=settings["batch_size"],
                     optimizer=optimizer,
-                    seed=settings["seed"],
+                    seed=model.config.seed,  # the order's seed is the weights'
                     validation=X_test,
                     verbose=verbose,
                     run_dir=plan.out,
@@ -531,7 +501,7 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
             for path in figures.values():
                 print(f"figure: {path}")
     for warning in diagnose(history, getattr(optimizer, "lr", None)):
-        print(f"warning: {warning}", file=sys.stderr)
+        common.warning("train", warning)
     return 0
 
 

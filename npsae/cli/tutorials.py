@@ -66,7 +66,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "open them. A file you changed is kept unless --force; identical files are left alone.",
     )
     p.add_argument("dir", type=Path, metavar="DIR")
-    p.add_argument("--force", action="store_true", help="overwrite files that differ from npsae's")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite existing files (those that differ from npsae's)",
+    )
     p.set_defaults(func=run)
 
 
@@ -75,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         done = copy_tutorials(args.dir, force=args.force)
     except OSError as err:
         common.error("tutorials", err)
-        return 2
+        return common.os_error_status(err)
     common.report_files(
         done["written"],
         done["kept"],

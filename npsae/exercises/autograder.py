@@ -45,7 +45,7 @@ mkdir -p "$ROOT/results"
 rm -f "$ROOT/results/results.json"
 cd "$ROOT"
 "$PYTHON" -m npsae exercises check "$ROOT/submission" {names}--format gradescope \\
-    --output "$ROOT/results/results.json" --force --seed {seed} --timeout {timeout:g}
+    --out "$ROOT/results/results.json" --force --seed {seed} --timeout {timeout:g}
 status=$?
 # Exit status 1 only means "not everything passed". Anything worse, and no results: say so.
 if [ ! -s "$ROOT/results/results.json" ]; then

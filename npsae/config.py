@@ -1,0 +1,270 @@
+"""The model's configuration: every choice of ``SparseAutoencoder`` in one frozen, checked object.
+
+``ModelConfig`` holds the constructor's keyword arguments, with their defaults; ``CHOICES`` lists
+the values of every option that is a choice (the command line's ``choices=`` come from here);
+``ModelConfig.__post_init__`` is the one place that checks every value, and ``to_dict`` /
+``from_dict`` are the JSON round-trip that model files (.npz) and run folders (config.json) use.
+
+The training settings (epochs, batch size, optimiser and its learning rate, the order's seed)
+are not part of it: a saved model is a model, usable without them (``npsae export``, a report),
+and ``npsae.training`` records them beside it in a run folder. The optimiser checks its own.
+
+A bad value raises ``ConfigError`` (a ValueError) that names the option: Python code reads
+``rho=1.5 must lie ...``, and the command line ``--rho 1.5: must lie ...``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from npsae.penalties import SPARSITY
+
+#: The values of each option that is a choice; the first is not necessarily the default.
+CHOICES: dict[str, tuple] = {
+    "hidden": ("sigmoid", "relu"),
+    "output": ("sigmoid", "linear"),
+    "recon": ("mse", "sse"),
+    "sparsity": tuple(SPARSITY),  # the penalties' registry, None (no penalty) included
+    "dtype": ("float32", "float64"),
+    "backend": ("numba", "numpy"),
+    "init": ("glorot", "ufldl"),
+}
+#: Sparsity variants that keep k units: per sample (topk) or on average over a batch.
+K_SPARSITY = ("topk", "batchtopk")
+#: Sparsity variants that select among ReLU activations, so need hidden="relu".
+SELECTING_SPARSITY = (*K_SPARSITY, "jumprelu")
+
+
+class ConfigError(ValueError):
+    """A value the configuration refuses.
+
+    ``option``, ``value`` and ``rule`` say which option, which value and what it must be, for a
+    message that names the option as the caller wrote it (the command line: ``--rho 1.5: RULE``);
+    ``option`` is None for a rule between several options, whose message then says it all.
+    """
+
+    def __init__(
+        self, message: str, option: str | None = None, value: Any = None, rule: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.option, self.value, self.rule = option, value, rule
+
+
+def _refuse(option: str, value: Any, rule: str, message: str | None = None) -> ConfigError:
+    return ConfigError(message or f"{option}={value!r} {rule}", option, value, rule)
+
+
+def is_count(value: Any) -> bool:
+    """An integer, and not a bool (``True`` is no number of units)."""
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer))
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+
+
+def _dtype_name(dtype: Any) -> str:
+    try:
+        return np.dtype(dtype).name
+    except TypeError:
+        return repr(dtype)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ModelConfig(Mapping):
+    """Every choice of a ``SparseAutoencoder``; frozen, and checked when made.
+
+    It reads as a mapping too (``config["hidden"]``, ``dict(config)``, ``**config``), equal to
+    the dict of the same values, as the JSON of a saved model is.
+
+    Args:
+        n_in: input (and output) width, e.g. 784 for MNIST.
+        n_hidden: number of hidden units.
+        hidden: hidden activation f, "sigmoid" or "relu".
+        output: output activation g, "sigmoid" (inputs in [0, 1]) or "linear".
+        recon: "mse" (Keras: mean over all entries) or "sse" (UFLDL: half the sum, per sample).
+        sparsity: "kl", "l1", "l1-decoder" (L1 weighted by decoder norms), "topk" (keep the
+            k largest ReLU activations of each sample), "batchtopk" (the k m largest of a batch
+            of m), "jumprelu" (a learned threshold per unit, with an L0 penalty) or None; see
+            ``npsae.penalties``.
+        rho: target mean activation of each hidden unit, for "kl"; in (0, 1).
+        beta: weight of the sparsity penalty, >= 0 (for "jumprelu", of the L0 penalty).
+        weight_decay: lambda of the (lambda / 2) ||W||^2 penalty on W1 and W2, >= 0.
+        dtype: "float32" (training) or "float64" (gradient checks); a NumPy dtype such as
+            ``np.float64`` is taken too, and kept by its name.
+        backend: "numba" (compiled kernels) or "numpy" (the readable reference).
+        seed: seeds the initial weights, an integer >= 0.
+        init: "glorot" (Keras' default: U(-r, r), r = sqrt(6 / (n_in + n_hidden))) or "ufldl"
+            (r = sqrt(6 / (n_in + n_hidden + 1))); biases start at zero either way.
+        k: the number of units "topk" keeps per sample, or "batchtopk" on average (only with
+            those two).
+        unit_norm_decoder: keep every decoder row W2_j at unit length: the trainer calls
+            ``constrain_grads`` before each optimiser step and ``apply_constraints`` after it.
+        bandwidth: eps, the width of the rectangle kernel of "jumprelu"'s pseudo-derivatives,
+            > 0. The default is the paper's 0.001, for data scaled so that E ||x||^2 = n_in and
+            some 10^5 steps; Adam moves log theta by about lr per step, so for a few epochs of
+            MNIST start near the pre-activations' scale: bandwidth=0.5, theta_init=1 give an
+            L0 of 17 after 5 epochs (bench/variants.py), the defaults leave the code dense.
+        theta_init: the value every "jumprelu" threshold starts at, > 0 (the paper's 0.001).
+        pre_bias: encode X - b2 instead of X (b2, the decoder's bias, then centres the input).
+            Needs output="linear", where X^ = H W2 + b2 lives in the input's space.
+        aux_k: with "topk" or "batchtopk", add AuxK's loss: the aux_k largest activations of
+            the dead units model the reconstruction's error (``npsae.reference.auxk``).
+        aux_alpha: AuxK's weight alpha, >= 0 (Gao et al. use 1/32).
+        dead_after: AuxK counts a unit dead once it has not fired on this many consecutive
+            training samples (the trainer counts them, see ``update_statistics``).
+    """
+
+    n_in: int
+    n_hidden: int
+    hidden: str = "sigmoid"
+    output: str = "sigmoid"
+    recon: str = "mse"
+    sparsity: str | None = "kl"
+    rho: float = 0.05
+    beta: float = 0.1
+    weight_decay: float = 0.0
+    dtype: str = "float32"
+    backend: str = "numba"
+    seed: int = 0
+    init: str = "glorot"
+    k: int | None = None
+    unit_norm_decoder: bool = False
+    bandwidth: float = 1e-3
+    theta_init: float = 1e-3
+    pre_bias: bool = False
+    aux_k: int | None = None
+    aux_alpha: float = 1 / 32
+    dead_after: int = 10_000
+
+    def __post_init__(self) -> None:
+        """Check every value (ConfigError naming the option), then store each as its JSON type:
+        int, float, bool, str or None."""
+        values = self._checked()
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def _checked(self) -> dict[str, Any]:
+        v = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for name in ("n_in", "n_hidden"):
+            if not is_count(v[name]) or v[name] < 1:
+                rule = "must be a positive integer"
+                raise _refuse(name, v[name], rule, f"{name} {rule}, got {v[name]!r}")
+        v["dtype"] = _dtype_name(v["dtype"])
+        for name, choices in CHOICES.items():
+            if v[name] not in choices:
+                known = ", ".join(str(c) for c in choices)
+                raise _refuse(name, v[name], f"is not known; choose one of {known}")
+        floats = ("rho", "beta", "weight_decay", "bandwidth", "theta_init", "aux_alpha")
+        for name in floats:
+            if not _is_number(v[name]):
+                raise _refuse(name, v[name], "must be a number")
+        if not 0.0 < v["rho"] < 1.0:
+            message = f"rho={v['rho']!r} must lie strictly between 0 and 1 (a target mean)"
+            raise _refuse("rho", v["rho"], "a target mean activation lies in (0, 1)", message)
+        for name in ("beta", "weight_decay", "aux_alpha"):
+            if not (math.isfinite(v[name]) and v[name] >= 0):
+                raise _refuse(name, v[name], "must be a finite number >= 0")
+        for name in ("bandwidth", "theta_init"):
+            if not (math.isfinite(v[name]) and v[name] > 0):
+                raise _refuse(name, v[name], "must be a finite number > 0")
+        if not is_count(v["seed"]) or v["seed"] < 0:
+            raise _refuse("seed", v["seed"], "must be an integer >= 0")
+        if not is_count(v["dead_after"]) or v["dead_after"] < 1:
+            raise _refuse("dead_after", v["dead_after"], "must be a positive number of samples")
+        for name in ("unit_norm_decoder", "pre_bias"):
+            if not isinstance(v[name], (bool, np.bool_)):
+                raise _refuse(name, v[name], "must be True or False")
+            v[name] = bool(v[name])
+        for name in ("n_in", "n_hidden", "seed", "dead_after"):
+            v[name] = int(v[name])
+        for name in floats:
+            v[name] = float(v[name])
+        self._check_combination(v)
+        for name in ("k", "aux_k"):
+            v[name] = None if v[name] is None else int(v[name])
+        return v
+
+    @staticmethod
+    def _check_combination(v: dict[str, Any]) -> None:
+        """The rules between options; their messages name every option involved."""
+        sparsity, k = v["sparsity"], v["k"]
+        if (k is not None) != (sparsity in K_SPARSITY):
+            raise ConfigError(
+                "k is the number of units TopK keeps (per sample, or on average for BatchTopK): "
+                "give k exactly when sparsity='topk' or 'batchtopk'"
+            )
+        if sparsity in SELECTING_SPARSITY and v["hidden"] != "relu":
+            raise ConfigError(
+                f"sparsity={sparsity!r} selects among ReLU activations: use hidden='relu'"
+            )
+        if k is not None and (not is_count(k) or not 1 <= k <= v["n_hidden"]):
+            raise ConfigError(f"k={k!r} must be an integer between 1 and n_hidden={v['n_hidden']}")
+        if v["pre_bias"] and v["output"] != "linear":
+            raise ConfigError(
+                "pre_bias encodes X - b2, which needs b2 in the input's space: use output='linear'"
+            )
+        aux_k = v["aux_k"]
+        if aux_k is not None:
+            if sparsity not in K_SPARSITY:
+                raise ConfigError("aux_k (AuxK) needs sparsity='topk' or 'batchtopk'")
+            if not is_count(aux_k) or not 1 <= aux_k <= v["n_hidden"]:
+                raise ConfigError(f"aux_k={aux_k!r} must be an integer between 1 and n_hidden")
+
+    # ------------------------------------------------------------------ a read-only mapping
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._names():
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    @classmethod
+    def _names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    # ------------------------------------------------------------------ changes and JSON
+
+    def replace(self, **changes: Any) -> ModelConfig:
+        """A new config with ``changes`` applied, checked as a whole."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready dict: every option, by name."""
+        return dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str | None = None) -> ModelConfig:
+        """The config of a dict written by ``to_dict`` (say, read from a file).
+
+        Options the dict lacks take their defaults (files written before an option existed
+        keep loading); an unknown key or a bad value raises ConfigError, its message starting
+        with ``source`` (the file's name) when given.
+        """
+        where = f"{source}: " if source else ""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{where}the config must be a JSON object, got {type(data).__name__}")
+        unknown = sorted(set(data) - set(cls._names()))
+        if unknown:
+            raise ConfigError(f"{where}unknown config fields {unknown}")
+        missing = [name for name in ("n_in", "n_hidden") if name not in data]
+        if missing:
+            raise ConfigError(f"{where}the config lacks {' and '.join(missing)}")
+        try:
+            return cls(**data)
+        except ConfigError as err:
+            if not source:
+                raise
+            raise ConfigError(
+                f"{where}invalid config ({err})", err.option, err.value, err.rule
+            ) from err
