@@ -6,7 +6,7 @@ rows.
 Where the files are looked for
 ------------------------------
 :func:`locate_data` picks the data root, and says which rule picked it, by the first rule that
-applies: the ``root`` argument (``--root``, ``--data-root`` on the command line);
+applies: the ``root`` argument (``--data-root`` on the command line);
 ``$NPSAE_DATA``; ``./data`` when it already holds files of a data set; the per-user data folder
 (``$XDG_CACHE_HOME/npsae`` or ``~/.cache/npsae`` on Linux, ``~/Library/Caches/npsae`` on macOS,
 ``%LOCALAPPDATA%\\npsae\\Cache`` on Windows), so that one download serves every working folder;
@@ -148,7 +148,7 @@ class DataLocation:
 def locate_data(root: str | os.PathLike | None = None) -> DataLocation:
     """Where the data sets live, by the first rule that applies, and which rule that was.
 
-    1. "argument": ``root``, when given (``--root`` / ``--data-root`` on the command line).
+    1. "argument": ``root``, when given (``--data-root`` on the command line).
     2. "environment": ``$NPSAE_DATA``, when set and not empty.
     3. "working directory": ``./data``, when ``./data/mnist/`` or ``./data/fashion-mnist/``
        already holds one of the canonical files (gzipped or not), as it does where an earlier

@@ -16,6 +16,7 @@ module holds the parameters and the operations on them.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import os
 from typing import Any
@@ -383,6 +384,11 @@ class SparseAutoencoder:
             model.buffers[name] = np.array(arr)
         check_finite(model.params, f"{source}: parameter")
         return model
+
+
+# The constructor takes ModelConfig's fields: help(SparseAutoencoder) and a notebook's tooltip
+# list them all, with their defaults.
+SparseAutoencoder.__signature__ = inspect.signature(ModelConfig)
 
 
 def init_params(n_in: int, n_hidden: int, dtype: np.dtype, seed: int, init: str) -> dict:

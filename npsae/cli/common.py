@@ -135,24 +135,9 @@ def positive_int(
         raise UsageError(f"{flag(name, args)} {value}: {rule}")
 
 
-def non_negative_int(name: str, value: int) -> None:
-    if value < 0:
-        raise UsageError(f"{flag(name)} {value}: must be an integer >= 0")
-
-
-def non_negative_number(name: str, value: float) -> None:
-    if not (math.isfinite(value) and value >= 0):
-        raise UsageError(f"{flag(name)} {value}: must be a finite number >= 0")
-
-
 def positive_number(name: str, value: float, rule: str = "must be a finite number > 0") -> None:
     if not (math.isfinite(value) and value > 0):
         raise UsageError(f"{flag(name)} {value}: {rule}")
-
-
-def target_activation(name: str, value: float) -> None:
-    if not 0 < value < 1:
-        raise UsageError(f"{flag(name)} {value}: a target mean activation lies in (0, 1)")
 
 
 def fits_in_memory(

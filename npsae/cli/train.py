@@ -33,6 +33,21 @@ MODEL_OPTIONS = tuple(f.name for f in dataclasses.fields(ModelConfig) if f.name 
 TRAINING_OPTIONS = ("lr", "epochs", "batch_size", "dataset")
 # Without --preset, the Keras tutorial's settings.
 DEFAULT_PRESET = "keras"
+# The model's own defaults, for what a preset leaves unset.
+MODEL_DEFAULTS = {f.name: f.default for f in dataclasses.fields(ModelConfig)}
+
+
+def _default(name: str) -> str:
+    """``(default VALUE)`` for --help: the Keras tutorial's value, else the model's default."""
+    keras = PRESETS[DEFAULT_PRESET]
+    if name in TRAINING_OPTIONS:
+        value = getattr(keras, name)
+    else:
+        value = keras.model.get(name, MODEL_DEFAULTS[name])
+    if value is None:
+        value = "none"
+    return f"(default {value:g})" if isinstance(value, float) else f"(default {value})"
+
 
 # Options that describe a run: with --resume they come from its checkpoint, so giving them is
 # an error, not silently ignored.
@@ -74,26 +89,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="start from a named setting of npsae.presets (ufldl: Ng's exercise; bars-*: one "
         "recipe per sparsity variant on the bars problem)",
     )
-    p.add_argument("--epochs", type=int, help="passes over the training set (default 50)")
-    p.add_argument("--n-hidden", type=int, metavar="UNITS", help="hidden units (default 64)")
+    p.add_argument("--epochs", type=int, help=f"passes over the training set {_default('epochs')}")
+    p.add_argument(
+        "--n-hidden", type=int, metavar="UNITS", help=f"hidden units {_default('n_hidden')}"
+    )
     p.add_argument(
         "--hidden",
         action=HiddenActivation,
         metavar="{" + ",".join(CHOICES["hidden"]) + "}",
-        help="hidden activation (default relu)",
+        help=f"hidden activation {_default('hidden')}",
     )
     common.add_renamed(p, "--activation", "--hidden")
-    p.add_argument("--output", choices=CHOICES["output"], help="output activation")
+    p.add_argument(
+        "--output", choices=CHOICES["output"], help=f"output activation {_default('output')}"
+    )
     p.add_argument(
         "--recon",
         choices=CHOICES["recon"],
-        help="reconstruction loss: mean, or half-sum per sample",
+        help=f"reconstruction loss: mean, or half-sum per sample {_default('recon')}",
     )
     p.add_argument(
         "--sparsity",
         choices=SPARSITY_CHOICES,
         help="sparsity: KL to rho, L1, L1 weighted by decoder norms, TopK or BatchTopK (with "
-        "--k), JumpReLU (learned thresholds, L0 penalty beta), or none",
+        f"--k), JumpReLU (learned thresholds, L0 penalty beta), or none {_default('sparsity')}",
     )
     p.add_argument(
         "--k",
@@ -101,7 +120,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="hidden units TopK keeps per sample, BatchTopK on average (--sparsity topk|batchtopk)",
     )
     p.add_argument(
-        "--init", choices=CHOICES["init"], help="initial weights' range: Keras' or UFLDL's"
+        "--init",
+        choices=CHOICES["init"],
+        help=f"initial weights' range: Keras' or UFLDL's {_default('init')}",
     )
     add_architecture_options(p)
     p.add_argument(
@@ -110,14 +131,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         const=True,
         help="keep every decoder row at unit length (a common companion of L1)",
     )
-    p.add_argument("--rho", type=float, help="KL target mean activation, in (0, 1)")
-    p.add_argument("--beta", type=float, help="weight of the sparsity penalty, >= 0")
-    p.add_argument("--weight-decay", type=float, metavar="LAMBDA", help="L2 penalty, >= 0")
-    p.add_argument("--lr", type=float, help="Adam's learning rate (default 1e-3)")
-    p.add_argument("--batch-size", type=int, help="samples per step (default 256)")
-    p.add_argument("--seed", type=int, help="seeds the weights and the batch order (default 0)")
+    p.add_argument("--rho", type=float, help=f"KL target mean activation {_default('rho')}")
+    p.add_argument("--beta", type=float, help=f"sparsity penalty's weight {_default('beta')}")
     p.add_argument(
-        "--backend", choices=CHOICES["backend"], help="numba (fast, default) or numpy (readable)"
+        "--weight-decay",
+        type=float,
+        metavar="LAMBDA",
+        help=f"L2 penalty {_default('weight_decay')}",
+    )
+    p.add_argument("--lr", type=float, help=f"Adam's learning rate {_default('lr')}")
+    p.add_argument("--batch-size", type=int, help=f"samples per step {_default('batch_size')}")
+    p.add_argument(
+        "--seed", type=int, help=f"seeds the weights and the batch order {_default('seed')}"
+    )
+    p.add_argument(
+        "--backend",
+        choices=CHOICES["backend"],
+        help=f"numba (fast) or numpy (readable) {_default('backend')}",
     )
     p.add_argument("--limit", type=int, metavar="N", help="use only the first N training samples")
     p.add_argument("--data-root", metavar="DIR", help="data root (default: as npsae data finds it)")
@@ -166,7 +196,7 @@ class HiddenActivation(argparse.Action):
 def add_architecture_options(p: argparse.ArgumentParser, jumprelu: float | None = None) -> None:
     """The options of JumpReLU, AuxK and the pre-encoder bias (shared with ``gradcheck``);
     ``jumprelu``, if given, is this command's default for --bandwidth and --theta-init."""
-    default = "0.001" if jumprelu is None else f"{jumprelu:g} here"
+    default = f"{MODEL_DEFAULTS['bandwidth']:g}" if jumprelu is None else f"{jumprelu:g} here"
     p.add_argument(
         "--bandwidth",
         type=float,
@@ -193,12 +223,14 @@ def add_architecture_options(p: argparse.ArgumentParser, jumprelu: float | None 
         metavar="K_AUX",
         help="add AuxK's dead-unit loss with the K_AUX largest dead units (topk, batchtopk)",
     )
-    p.add_argument("--aux-alpha", type=float, metavar="ALPHA", help="AuxK's weight (1/32)")
+    alpha = MODEL_DEFAULTS["aux_alpha"]
+    p.add_argument("--aux-alpha", type=float, metavar="ALPHA", help=f"AuxK's weight ({alpha:g})")
     p.add_argument(
         "--dead-after",
         type=int,
         metavar="N",
-        help="AuxK counts a unit dead after N training samples without firing (10000)",
+        help="AuxK counts a unit dead after N training samples without firing "
+        f"({MODEL_DEFAULTS['dead_after']})",
     )
 
 

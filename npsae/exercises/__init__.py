@@ -37,7 +37,15 @@ from npsae._fileio import atomic_write
 from npsae.exercises.catalogue import EXERCISES, get
 from npsae.exercises.classroom import Submission, grade_submission, resolve_seed, select
 from npsae.exercises.exercise import Exercise
-from npsae.exercises.grading import ERROR, FAILED, NOT_IMPLEMENTED, PASSED, Result, observe
+from npsae.exercises.grading import (
+    ERROR,
+    FAILED,
+    NOT_IMPLEMENTED,
+    PASSED,
+    Case,
+    Result,
+    observe,
+)
 from npsae.exercises.isolation import TIMEOUT
 from npsae.exercises.scoring import assess, plan
 
@@ -80,7 +88,11 @@ def check(name: str, fn: Callable, seed: int | None = None) -> Result:
     """
     exercise = get(name)
     planned = plan(exercise, resolve_seed(seed))
-    return assess(exercise, planned, [observe(fn, p.case) for p in planned])
+
+    def probe(calls: list[tuple]) -> list:
+        return [observe(fn, Case("probe", args)) for args in calls]
+
+    return assess(exercise, planned, [observe(fn, p.case) for p in planned], probe=probe)
 
 
 def check_dir(

@@ -5,6 +5,7 @@ optimiser and a trained model."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from npsae.exercises.exercise import Exercise
 from npsae.exercises.gradient_exercises import (
@@ -24,6 +25,7 @@ from npsae.exercises.model_exercises import (
     SIGMOID_GRAD,
     SSE,
 )
+from npsae.exercises.mutants import solution_mutants
 from npsae.exercises.tool_exercises import (
     ADAM_STEP,
     DEBUG_ADAMW,
@@ -52,10 +54,19 @@ _ALL = (
     PARSE_IDX_HEADER,
     TRAIN,
 )
+
+
+def _numbered(exercise: Exercise, number: int) -> Exercise:
+    """``exercise`` with its number, and (unless a judge decides it) its solution's mutants."""
+    exercise = dataclasses.replace(exercise, number=number)
+    if exercise.spec.judge is not None:
+        return exercise
+    mutants = functools.partial(solution_mutants, exercise.filename, exercise.name)
+    return dataclasses.replace(exercise, spec=dataclasses.replace(exercise.spec, mutants=mutants))
+
+
 #: The exercises by name, in the order of the course.
-EXERCISES: dict[str, Exercise] = {
-    e.name: dataclasses.replace(e, number=i) for i, e in enumerate(_ALL, 1)
-}
+EXERCISES: dict[str, Exercise] = {e.name: _numbered(e, i) for i, e in enumerate(_ALL, 1)}
 
 
 def get(name: str) -> Exercise:

@@ -19,8 +19,9 @@ and the expected one, in terms a student can act on, trying each shape of error 
 - the same vector added to every row (a per-column term, like a bias or a per-unit gradient)
   or to every column;
 - an error confined to one row, one column, one entry, or a few of them (the rest right), with
-  the same analysis applied to the wrong part; or to where an input is negative, zero or
-  positive (a derivative or subgradient wrong on one side of 0); or entries left at 0;
+  the same analysis applied to the wrong part; or to where an input is negative, zero,
+  positive, or not positive or not negative (a derivative or subgradient wrong on one side of
+  0); or entries left at 0 (never assigned, or masked out);
 - one factor per column (a per-unit factor, such as an activation's derivative) or per row;
 - the right values on the wrong entries: a mask (which entries pass) that is wrong;
 - the right values in the wrong places (a reshape or repeat in the wrong order);
@@ -43,6 +44,8 @@ _SLACK = 10.0
 _CLOSE = 2e-2
 # A uniform factor this close to 1 is named only when no small term explains the difference.
 _NEAR_ONE = 5e-2
+# What a factor that is nothing simple is called.
+_UNNAMED = "a factor missing or extra somewhere"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +74,8 @@ def explain(
     inputs = inputs or {}
     fit = _Fit(want, rtol)
     if got.ndim == 0:
-        return Explanation(_scalar(float(got), float(want), inputs, m))
+        message = _scalar(float(got), float(want), inputs, m)
+        return Explanation(message, specific=_UNNAMED not in message and want != 0)
     detail = (_first_mismatch(got, want, fit),)
     # A difference within the slack fits every pattern, so none of them tells anything.
     patterns = () if fit.same(got, want) else (_pattern, _confined)
@@ -188,7 +192,10 @@ def _confined(got, want, fit: _Fit, inputs: dict, m: int | None) -> str | None:
     for name, a in inputs.items():
         if a.shape != want.shape:
             continue
-        for where, region in (("< 0", a < 0), ("== 0", a == 0), ("> 0", a > 0)):
+        regions = (
+            ("< 0", a < 0), ("== 0", a == 0), ("> 0", a > 0), ("<= 0", a <= 0), (">= 0", a >= 0)
+        )  # fmt: skip
+        for where, region in regions:
             if region.any() and not region.all() and np.array_equal(wrong, region):
                 return (
                     f"wrong only where {name} {where}, right everywhere else: what does your "
@@ -197,7 +204,8 @@ def _confined(got, want, fit: _Fit, inputs: dict, m: int | None) -> str | None:
     if np.all(got[wrong] == 0):
         return (
             f"{int(wrong.sum())} of {wrong.size} entries are 0 where values were expected, the "
-            "rest are right: were those entries never computed or assigned?"
+            "rest are right: were those entries never computed or assigned, or does a mask "
+            "(which entries pass) leave them out?"
         )
     selection = _selection(got, want, fit)
     if selection:
@@ -361,7 +369,18 @@ def _name_factor(r: float, inputs: dict, m: int | None) -> str:
             return f"a factor 1/{name} = 1/{s:.4g}: {name} left out, or divided for multiplied?"
     if np.isclose(r, 2, rtol=1e-3) or np.isclose(r, 0.5, rtol=1e-3):
         return "a 2 or a 1/2 missing or extra"
-    return "a factor missing or extra somewhere"
+    for base, log in (("10", np.log(10)), ("2", np.log(2))):
+        if np.isclose(r, 1 / log, rtol=1e-3):
+            return (
+                f"a factor 1/ln({base}) = {1 / log:.4g}: a log in base {base} where the natural "
+                "log belongs?"
+            )
+        if np.isclose(r, log, rtol=1e-3):
+            return (
+                f"a factor ln({base}) = {log:.4g}: the natural log where a log in base {base} "
+                "belongs?"
+            )
+    return _UNNAMED
 
 
 def _first_mismatch(got, want, fit: _Fit) -> str:

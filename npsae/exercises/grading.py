@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from npsae.exercises.diagnosis import Explanation, explain, locate
+from npsae.exercises.mutants import Mutant, matching
 from npsae.exercises.runner import call
 
 # Largest allowed error, relative to the size of the expected values, per input dtype: a few
@@ -212,6 +213,11 @@ class Spec:
     ``judge``, when set, replaces the comparison with the reference's output for exercises
     whose answer is not one array of values (a trained model, a gradient check's verdict):
     ``judge(case, got, expected)`` returns None when ``got`` is right, else the message.
+
+    ``mutants()``, when set, gives the instructor solution's mutants (``mutants``): a wrong
+    result that no catalogued mistake explains is compared with them. ``domain`` maps an array
+    parameter to the closed interval its entries must lie in (as the stub states it): a probe
+    (``probes``) never leaves it.
     """
 
     reference: Callable[..., Any]
@@ -226,6 +232,8 @@ class Spec:
     mutation_hint: str = "work on a copy, or build new arrays"
     seed: int = 0
     judge: Callable[[Case, dict, dict], str | None] | None = None
+    mutants: Callable[[], Sequence[Mutant]] | None = None
+    domain: Mapping[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -262,11 +270,14 @@ class Verdict:
     """The judgement of one case: ``failure`` is None or (status, message, details);
     ``well_formed`` (right kind of result, shapes and dtypes) and ``unmodified`` (no argument
     left changed, and a well-formed result) feed their test groups; None where not applicable
-    (a case that must raise returns nothing to measure)."""
+    (a case that must raise returns nothing to measure). ``vague`` names the wrong output
+    whose values the diagnosis could only call wrong (no named mistake, no mutant, no shape of
+    error, or a single number off by an unnamed factor): probes may tell more."""
 
     failure: tuple | None
     well_formed: bool | None = False
     unmodified: bool = False
+    vague: str = ""
 
 
 def observe(fn: Callable[..., Any], case: Case) -> Observation:
@@ -353,12 +364,10 @@ def _judge(
         return Verdict(None if message is None else (FAILED, message, ()), well_formed, unmodified)
     if _matches(got, expected, case):
         return Verdict(_dtype_failure(spec, got, case), well_formed, unmodified)
-    failure = (
-        (FAILED, *_diagnose(spec, got, expected, case))
-        if diagnose
-        else (FAILED, "wrong values", ())
-    )
-    return Verdict(failure, well_formed, unmodified)
+    if not diagnose:
+        return Verdict((FAILED, "wrong values", ()), well_formed, unmodified)
+    message, details, vague = _diagnose(spec, got, expected, case)
+    return Verdict((FAILED, message, details), well_formed, unmodified, vague)
 
 
 def _well_formed(spec: Spec, got: dict, expected: dict, case: Case) -> bool:
@@ -371,8 +380,12 @@ def _well_formed(spec: Spec, got: dict, expected: dict, case: Case) -> bool:
     return _dtype_failure(spec, got, case) is None
 
 
-def _outputs(spec: Spec, out: Any) -> dict:
+def output_dict(spec: Spec, out: Any) -> dict:
     """The student's return value as a dict name -> value; TypeError says what is wrong."""
+    return _outputs(spec, out)
+
+
+def _outputs(spec: Spec, out: Any) -> dict:
     if out is None:
         raise TypeError("returned None: did you forget the return statement?")
     if isinstance(out, Mapping) != spec.returns_dict:
@@ -438,26 +451,59 @@ def _as_array(value: Any) -> np.ndarray | None:
     return arr.astype(np.float64)
 
 
-def _diagnose(spec: Spec, got: dict, expected: dict, case: Case) -> tuple[str, tuple[str, ...]]:
-    """(message, details) for values that differ from the reference's: a named mistake of the
-    exercise if one matches, else, after the list of wrong outputs when there are several, what
-    is wrong with the first of them whose error has a recognisable shape (the first if none)."""
+def _diagnose(
+    spec: Spec, got: dict, expected: dict, case: Case
+) -> tuple[str, tuple[str, ...], str]:
+    """(message, details, vague) for values that differ from the reference's: a named mistake
+    of the exercise if one matches; else, after the list of wrong outputs when there are
+    several, the change to the solution that gives the student's result (a mutant), if one
+    does, or what is wrong with the first output whose error has a recognisable shape (the
+    first if none). ``vague`` is that output's name when nothing better than "wrong" or an
+    unnamed factor describes it, else ""."""
     for mistake in spec.mistakes:
         with np.errstate(all="ignore"):
             wrong = mistake.output(case, expected)
         if wrong is not None and not _matches(wrong, expected, case) and _matches(got, wrong, case):
-            return mistake.message, ()
+            return mistake.message, (), ""
     bad = [k for k, want in expected.items() if not _close(got[k], want, case.dtype)]
     notes = {key: _output_note(spec, key, got, expected, case) for key in bad}
     key = next((k for k in bad if notes[k].specific), bad[0])
-    if len(expected) == 1:
-        return notes[key].message, notes[key].details
-    right = [k for k in expected if k not in bad]
-    label = f"wrong: {', '.join(bad)}" + (f" (right: {', '.join(right)})" if right else "")
-    where = locate(tuple(expected), bad)
-    if where:
-        label += f": {where}"
-    return f"{label}; {key}: {notes[key].message}", notes[key].details
+    changes = _mutations(spec, got, expected, case)
+    label = ""
+    if len(expected) > 1:
+        right = [k for k in expected if k not in bad]
+        label = f"wrong: {', '.join(bad)}" + (f" (right: {', '.join(right)})" if right else "")
+        where = locate(tuple(expected), bad)
+        label += f": {where}; " if where else "; "
+    note = f"{key}: {notes[key].message}" if len(expected) > 1 else notes[key].message
+    if changes:
+        also = tuple(f"the same result also comes from: {c}" for c in changes[1:2])
+        message = (
+            f"{label}your result equals, exactly on this case, the right computation with one "
+            f"change: {changes[0]}"
+        )
+        return message, (*also, note, *notes[key].details), ""
+    return f"{label}{note}", notes[key].details, "" if notes[key].specific else key
+
+
+def _mutations(spec: Spec, got: dict, expected: dict, case: Case) -> list[str]:
+    """The descriptions of the solution's mutants whose output is the student's."""
+    if spec.mutants is None:
+        return []
+
+    def outputs(out: Any) -> dict:
+        # A mutant may compute a mask where numbers belong (a > 0 for a derivative).
+        return {
+            k: v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype == bool else v
+            for k, v in _outputs(spec, out).items()
+        }
+
+    return matching(
+        spec.mutants(),
+        _float64(case.args),
+        same=lambda out: _matches(got, outputs(out), case),
+        differs=lambda out: not _matches(outputs(out), expected, case),
+    )
 
 
 def _output_note(spec: Spec, key: str, got: dict, expected: dict, case: Case) -> Explanation:

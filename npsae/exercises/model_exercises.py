@@ -133,6 +133,7 @@ The argument is A, not z.
         reference=reference.sigmoid_grad,
         cases=_sigmoid_grad_cases,
         params=("A",),
+        domain={"A": (0.0, 1.0)},
         mistakes=(
             buggy(
                 "derivative taken at z instead of a: the argument is already A = sigma(z); "
@@ -473,6 +474,7 @@ Hint: which axis of H runs over the samples? rho^ has one entry per hidden unit.
         reference=_kl_penalty,
         cases=_kl_cases,
         params=("H", "rho", "beta"),
+        domain={"H": (0.0, 1.0)},
         mistakes=(
             buggy(
                 "rho^ averaged over the hidden units (axis 1) instead of over the samples "
@@ -578,6 +580,7 @@ your kl_penalty (perturb one H_ij by +-h).
         reference=_kl_penalty_grad,
         cases=_kl_cases,
         params=("H", "rho", "beta"),
+        domain={"H": (0.0, 1.0)},
         mistakes=(
             scaled(
                 "sign flipped in the KL derivative: differentiate each log term of "

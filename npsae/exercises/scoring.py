@@ -25,11 +25,12 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from npsae.exercises import probes as probing
 from npsae.exercises.exercise import Exercise
 from npsae.exercises.grading import (
     ERROR,
@@ -45,6 +46,7 @@ from npsae.exercises.grading import (
     Verdict,
     expected_outputs,
     judge,
+    output_dict,
     snapshot,
 )
 
@@ -155,9 +157,16 @@ def assess(
     observations: Sequence[Observation],
     output: str = "",
     answers: tuple[Answer, ...] = (),
+    probe: Prober | None = None,
 ) -> Result:
     """The Result of ``exercise`` from one observation per planned case: the first failing
-    case (public before hidden) gives the message, every case counts towards its groups."""
+    case (public before hidden) gives the message, every case counts towards its groups.
+
+    ``probe(list of argument tuples)``, when given, calls the student's function on each (as
+    the cases were called) and returns an Observation per call, None for one that never
+    ended: when a public case fails with a vague diagnosis, the probes of that case
+    (``probes``) may then give a better message. The verdict and the points are settled
+    before any probe runs."""
     spec = exercise.spec
     verdicts = [
         judge(spec, p.case, seen, p.expected, p.before, diagnose=False)
@@ -184,13 +193,38 @@ def assess(
         return Result(exercise.name, PASSED, message, **common)
     p = planned[failing]
     # Named again with the diagnosis, which only the reported case needs.
-    status, message, details = judge(
-        spec, p.case, observations[failing], p.expected, p.before
-    ).failure
+    verdict = judge(spec, p.case, observations[failing], p.expected, p.before)
+    status, message, details = verdict.failure
     if status == NOT_IMPLEMENTED:
         return Result(exercise.name, status, message, **common)
-    details = () if p.kind == HIDDEN else details
+    if p.kind == HIDDEN:
+        details = ()
+    elif verdict.vague and probe is not None:
+        found = _probe(spec, p, observations[failing], verdict.vague, probe)
+        if found and len(p.expected) == 1:
+            # What the probes show leads; the description of the values stays below it.
+            message, details = found[0], (*found[1:2], message, *details)
+        elif found:  # several outputs: where the error lies stays first
+            details = (*found[:2], *details)
     return Result(exercise.name, FAILED, message, (p.heading, *details), **common)
+
+
+#: Calls the student's function on argument tuples: an Observation per call, None if it
+#: never ended.
+Prober = Callable[[list[tuple]], Sequence[Observation | None]]
+
+
+def _probe(spec: Spec, p: Planned, seen: Observation, key: str, probe: Prober) -> list[str]:
+    """The findings of the probes of ``p``'s case; nothing if the student's code misbehaves."""
+    probes = probing.plan(spec, p.case)
+    if not probes:
+        return []
+    try:
+        observations = list(probe([q.args for q in probes]))
+        got = output_dict(spec, seen.value)
+    except Exception:  # whatever the probes did, the verdict stands as it is
+        return []
+    return probing.findings(spec, p.case, key, got, p.expected, probes, observations)
 
 
 def _group_scores(

@@ -1,0 +1,286 @@
+"""The two general mechanisms behind the diagnosis of mistakes nobody catalogued.
+
+Mutants: the instructor solution with one typical change (``npsae.exercises.mutants``), compared
+with the student's result in the grader's process. Probes: the student's function called on
+designed variants of the failing public case (``npsae.exercises.probes``), its response
+compared with the solution's. Every mistake below is written fresh for these tests: none is a
+catalogued mistake of its exercise.
+"""
+
+import dataclasses
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_exercise_contents import DERIVED, _contains_key, _key_expressions
+
+from npsae import exercises
+from npsae.exercises import grading, probes
+from npsae.exercises.mutants import matching, mutants, solution_mutants
+from npsae.exercises.scoring import assess, plan
+
+
+def _sig(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _kl_log2_second_term(H, rho, beta):
+    r = H.mean(axis=0)
+    return float(beta * np.sum(rho * np.log(rho / r) + (1 - rho) * np.log2((1 - rho) / (1 - r))))
+
+
+def _kl_grad_with_sum(H, rho, beta):
+    m, r = len(H), H.sum(axis=0)
+    return np.broadcast_to(beta / m * (-rho / r + (1 - rho) / (1 - r)), H.shape).astype(H.dtype)
+
+
+def _backward_sigmoid_twice_in_forward(X, W1, b1, W2, b2, rho, beta):
+    """A backward pass whose forward pass squashes the output twice."""
+    m, n = X.shape
+    H = _sig(X @ W1 + b1)
+    X_hat = _sig(_sig(H @ W2 + b2))
+    dZ2 = 2 * (X_hat - X) / (m * n) * X_hat * (1 - X_hat)
+    r = H.mean(axis=0)
+    dZ1 = (dZ2 @ W2.T + beta / m * (-rho / r + (1 - rho) / (1 - r))) * H * (1 - H)
+    return {"W1": X.T @ dZ1, "b1": dZ1.sum(0), "W2": H.T @ dZ2, "b2": dZ2.sum(0)}
+
+
+# (exercise, a fresh mistake, words the verdict must contain)
+MUTANT_NAMED = [
+    ("sigmoid_grad", lambda A: (A > 0).astype(A.dtype), "the ReLU's derivative"),
+    ("kl_penalty", _kl_log2_second_term, "base 2"),
+    ("kl_penalty", _kl_log2_second_term, "second of the 2 terms"),
+    ("kl_penalty_grad", _kl_grad_with_sum, "a sum where a mean belongs"),
+    (
+        "l1_penalty_grad",
+        lambda H, beta: (beta / H.shape[1] * np.sign(H)).astype(H.dtype),
+        "H.shape[1] where H.shape[0] belongs",
+    ),
+    (
+        "forward",
+        lambda X, W1, b1, W2, b2: _sig(np.tanh(X @ W1 + b1) @ W2 + b2),
+        "tanh where the sigmoid belongs",
+    ),
+    (
+        "forward",
+        lambda X, W1, b1, W2, b2: np.tanh(np.tanh(X @ W1 + b1) @ W2 + b2),
+        "at every place it fits",
+    ),
+    ("backward", _backward_sigmoid_twice_in_forward, "the sigmoid applied twice"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "fn", "words"),
+    MUTANT_NAMED,
+    ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(MUTANT_NAMED)],
+)
+def test_a_mutant_names_an_uncatalogued_mistake(name, fn, words):
+    result = exercises.check(name, fn, seed=0)
+    assert result.status == exercises.FAILED
+    assert "the right computation with one change" in result.message, str(result)
+    assert words in result.message, str(result)
+    assert result.message not in {m.message for m in exercises.get(name).spec.mistakes}
+
+
+def _mse_centred_per_sample(X_hat, X):
+    d = X_hat - X
+    return float(np.mean((d - d.mean(axis=1, keepdims=True)) ** 2))
+
+
+# (exercise, a fresh mistake no mutant makes, words the verdict must contain)
+PROBE_NAMED = [
+    ("mse", _mse_centred_per_sample, "changes nothing in yours: is a mean subtracted"),
+    # The batch size of the first public case, typed in: right there, wrong on the next case.
+    (
+        "sse",
+        lambda X_hat, X: float(np.sum((X_hat - X) ** 2) / (2 * 5)),
+        "grows with the number of samples",
+    ),
+    (
+        "sse",
+        lambda X_hat, X: float(np.sum(np.abs(X_hat - X) ** 3) / (2 * len(X))),
+        "grows as the square of them, yours as the cube",
+    ),
+    (
+        "mse",
+        lambda X_hat, X: float(np.sum((X_hat - X) ** 2) / (2 * len(X))) + 1e-3,
+        "average over the columns (n) missing",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "fn", "words"),
+    PROBE_NAMED,
+    ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(PROBE_NAMED)],
+)
+def test_a_probe_names_an_uncatalogued_mistake(name, fn, words):
+    result = exercises.check(name, fn, seed=0)
+    assert result.status == exercises.FAILED
+    assert words in result.message, str(result)
+    # The description of the values is kept under what the probe shows.
+    assert any("expected" in d and "got" in d for d in result.diagnostics), str(result)
+
+
+def test_no_mutant_is_described_by_the_solution_itself():
+    """A description names the change and the inputs it touches, never the derived result."""
+    for name in DERIVED:
+        exercise = exercises.get(name)
+        if exercise.spec.mutants is None:
+            continue
+        for mutant in exercise.spec.mutants():
+            for key in _key_expressions(name):
+                assert not _contains_key(mutant.description, key), (name, mutant.description)
+
+
+def test_operators_make_what_they_describe():
+    source = "import numpy as np\n\n\ndef f(a, b):\n    return np.sum(np.log(a) + b, axis=0)\n"
+    made = {m.description: m.function for m in mutants(source, "f", load=lambda _: "")}
+    a, b = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[0.5, 0.5], [1.0, 2.0]])
+    log10 = (
+        "a log in base 10 (np.log10) where the natural log belongs, in the first of the 2 terms "
+        "of a sum"
+    )
+    np.testing.assert_allclose(made[log10](a, b), np.sum(np.log10(a) + b, axis=0))
+    over_1 = "the sum taken over axis 1 instead of axis 0"
+    np.testing.assert_allclose(made[over_1](a, b), np.sum(np.log(a) + b, axis=1))
+    np.testing.assert_allclose(
+        made["b subtracted where it is added"](a, b), np.sum(np.log(a) - b, 0)
+    )
+    dropped = [d for d in made if d.startswith("a term (b) left out")]
+    assert dropped and np.allclose(made[dropped[0]](a, b), np.sum(np.log(a), axis=0))
+
+
+def test_mutants_that_fail_or_write_into_their_arguments_are_harmless():
+    source = (
+        "import numpy as np\n\n\ndef f(x):\n    y = x.reshape(-1)\n    y[0] = y[0] + 1\n"
+        "    return float(np.sum(x) / x.shape[0])\n"
+    )
+    x = np.arange(6.0).reshape(2, 3)
+    before = x.copy()
+    found = matching(
+        mutants(source, "f", load=lambda _: ""),
+        (x,),
+        same=lambda out: np.isclose(out, 16 / 3),
+        differs=lambda out: not np.isclose(out, 8.0),
+    )
+    assert found == ["x.shape[1] where x.shape[0] belongs (columns for rows?)"]
+    np.testing.assert_array_equal(x, before)  # each mutant ran on a copy
+
+
+def test_solution_mutants_cover_every_exercise_without_a_judge():
+    for exercise in exercises.list_exercises():
+        if exercise.spec.judge is None:
+            assert solution_mutants(exercise.filename, exercise.name), exercise.name
+        else:
+            assert exercise.spec.mutants is None, exercise.name
+
+
+# --------------------------------------------------------------------------- never the verdict
+
+
+WRONG = [
+    ("mse", _mse_centred_per_sample),
+    ("sse", lambda X_hat, X: float(np.sum((X_hat - X) ** 2) / (2 * 5))),
+    ("kl_penalty", _kl_log2_second_term),
+    ("sigmoid_grad", lambda A: np.cos(A).astype(A.dtype)),
+]
+
+
+def _grade(name, fn, probe):
+    exercise = exercises.get(name)
+    planned = plan(exercise, 3)
+    seen = [grading.observe(fn, p.case) for p in planned]
+    return assess(exercise, planned, seen, probe=probe)
+
+
+@pytest.mark.parametrize(("name", "fn"), WRONG, ids=[n for n, _ in WRONG])
+def test_probes_never_change_the_verdict_or_the_points(name, fn):
+    without = _grade(name, fn, None)
+
+    def honest(calls):
+        return [grading.observe(fn, grading.Case("probe", args)) for args in calls]
+
+    def raising(calls):
+        raise RuntimeError("the probes' process broke")
+
+    def garbage(calls):
+        return [grading.Observation(value={"not": "numbers"}) for _ in calls]
+
+    def nothing(calls):
+        return [None] * len(calls)
+
+    for probe in (honest, raising, garbage, nothing, lambda calls: []):
+        graded = _grade(name, fn, probe)
+        assert (graded.status, graded.score, graded.groups) == (
+            without.status,
+            without.score,
+            without.groups,
+        )
+    for probe in (raising, garbage, nothing):
+        assert _grade(name, fn, probe).message == without.message
+
+
+def test_a_passing_exercise_runs_no_mutant_and_no_probe(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a passing exercise must cost nothing extra")
+
+    monkeypatch.setattr(grading, "matching", refuse)
+    monkeypatch.setattr(probes, "plan", refuse)
+    right = exercises.get("kl_penalty").spec.reference
+    assert exercises.check("kl_penalty", right, seed=0).passed
+
+
+# What the student's file does once it is called on inputs no case has: the probes'.
+MISBEHAVIOURS = {
+    "hangs": "while True:\n    pass",
+    "crashes": "os.kill(os.getpid(), signal.SIGKILL)",
+    "floods": "while True:\n    print('x' * 100000)",
+    "exits": "os._exit(3)",
+    "raises": "raise RuntimeError('probe')",
+}
+
+
+def _write_mse(folder: Path, misbehaviour: str) -> None:
+    # A wrong mse (centred per sample) that misbehaves only on shapes the cases never have.
+    shapes = {c.args[0].shape for c in exercises.get("mse").spec.cases(np.random.default_rng(0))}
+    body = textwrap.indent(misbehaviour, "        ")
+    (folder / "ex04_mse.py").write_text(
+        "import os\nimport signal\n\nimport numpy as np\n\n\n"
+        "def mse(X_hat, X):\n"
+        f"    if X.shape not in {sorted(shapes)!r}:\n{body}\n"
+        "    d = X_hat - X\n"
+        "    return float(np.mean((d - d.mean(axis=1, keepdims=True)) ** 2))\n"
+    )
+
+
+@pytest.mark.parametrize("what", list(MISBEHAVIOURS))
+def test_misbehaviour_at_probe_time_cannot_touch_the_verdict(tmp_path, what):
+    plain, bad = tmp_path / "plain", tmp_path / "bad"
+    for folder, misbehaviour in ((plain, "pass"), (bad, MISBEHAVIOURS[what])):
+        folder.mkdir()
+        _write_mse(folder, misbehaviour)
+    (expected,) = exercises.check_dir(plain, ["mse"], seed=5, timeout=20)
+    (got,) = exercises.check_dir(bad, ["mse"], seed=5, timeout=20)
+    assert got.status == expected.status == exercises.FAILED
+    assert (got.score, got.groups) == (expected.score, expected.groups)
+    # The probes on the cases' own shapes may still tell something; none is made up.
+    assert "is a mean subtracted" in expected.message
+    assert got.message in (expected.message, *expected.diagnostics) or got.message.startswith(
+        "when"
+    ), str(got)
+
+
+def test_probe_inputs_are_built_from_the_public_case_and_checked_by_the_reference():
+    spec = exercises.get("kl_penalty").spec
+    case = spec.cases(np.random.default_rng(spec.seed))[0]
+    made = probes.plan(spec, case)
+    assert made, "the KL penalty has probes"
+    for probe in made:
+        again = grading.expected_outputs(spec, dataclasses.replace(case, args=probe.args))
+        assert np.isfinite(probe.expected["result"]) and again == probe.expected
+    # -H leaves the domain the stub states, (0, 1): the reference would give a number, but
+    # one that means nothing.
+    assert not any("negated" in p.what for p in made)
