@@ -44,7 +44,7 @@ def measure(
 
     Adds to ``evaluate``'s result ``samples`` (N) and floats ``fve``
     (``metrics.fraction_variance_explained``), ``l0``, ``dead_fraction`` and
-    ``mean_activation`` (as ``metrics.ActivationStats`` defines them), over all of X. These
+    ``mean_rho_hat`` (as ``metrics.ActivationStats`` defines them), over all of X. These
     measure the code as the model gives it at inference (``encode``): each batch's forward
     pass serves both, except with BatchTopK, whose loss selects within the batch but whose
     inference code keeps what exceeds its learned threshold, so that its batches are encoded
@@ -83,6 +83,6 @@ def _measure(
             fve=fve.value,
             l0=stats.l0,
             dead_fraction=stats.dead_fraction,
-            mean_activation=stats.mean_activation,
+            mean_rho_hat=stats.mean_rho_hat,
         )
     return result

@@ -41,8 +41,9 @@ def kl_divergence_grad(rho: float, rho_hat: np.ndarray) -> np.ndarray:
     return -rho / rho_hat + (1 - rho) / (1 - rho_hat)
 
 
-def mean_activation(h_sum: np.ndarray, m: int) -> np.ndarray:
-    """rho^_j = (1/m) sum_i H_ij, from the column sums ``h_sum: (n_hidden,)``."""
+def rho_hat(h_sum: np.ndarray, m: int) -> np.ndarray:
+    """rho^_j = (1/m) sum_i H_ij, each unit's mean activation over the batch, from the column
+    sums ``h_sum: (n_hidden,)``. (n_hidden,)"""
     return h_sum / m
 
 
@@ -100,9 +101,9 @@ class KLSparsity(Sparsity):
         self.rho = float(rho)
 
     def _rho_hat(self, h_sum: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-        rho_hat = mean_activation(h_sum, m)
-        clipped = np.clip(rho_hat, RHO_HAT_EPS, 1 - RHO_HAT_EPS)
-        return clipped, clipped != rho_hat
+        raw = rho_hat(h_sum, m)
+        clipped = np.clip(raw, RHO_HAT_EPS, 1 - RHO_HAT_EPS)
+        return clipped, clipped != raw
 
     def value(self, h_sum: np.ndarray, m: int, W2: np.ndarray, H=None) -> float:
         rho_hat, _ = self._rho_hat(h_sum, m)

@@ -79,8 +79,8 @@ def _captions(dataset: str | None) -> dict[str, tuple[str, str]]:
             "fires, scaled as above. These are usually smoother than the encoder filters and "
             f"should show the same parts: {hint}.",
         ),
-        "mean_activation": (
-            "Mean activation per unit",
+        "rho_hat": (
+            "Mean activation per unit (rho^)",
             "Each bar is one unit's mean activation over the test sample; the dashed line, "
             "drawn for the KL penalty, is its target rho. Look for bars near the line: that is the "
             "sparsity penalty at work. A few very tall bars are units that fire for almost "
@@ -140,7 +140,7 @@ def model_figures(
     ``shape``: the image shape ``(h, w)``; by default that of 3-D ``X``, else the most nearly
     square shape of ``n_in`` pixels (``plotting.infer_shape``).
 
-    Names: reconstructions, encoder_filters, decoder_filters, mean_activation, codes (needs at
+    Names: reconstructions, encoder_filters, decoder_filters, rho_hat, codes (needs at
     least two hidden units), activation_density, features (the feature page of up to
     ``FEATURE_UNITS`` live units; left out when every unit is dead), history.
     """
@@ -168,9 +168,7 @@ def model_figures(
         "reconstructions": plotting.reconstructions(X[:n], model.reconstruct(X[:n]), n, shape),
         "encoder_filters": plotting.filters(model.params["W1"], shape, axis=1),
         "decoder_filters": plotting.filters(model.params["W2"], shape, axis=0),
-        "mean_activation": plotting.mean_activation(
-            H, rho=config["rho"] if config["sparsity"] == "kl" else None
-        ),
+        "rho_hat": plotting.rho_hat(H, rho=config["rho"] if config["sparsity"] == "kl" else None),
     }
     if model.n_hidden >= 2:
         # Units 0 and 1 may well be dead; the most variable pair shows the most structure.

@@ -284,7 +284,7 @@ class _Run:
             row["val_loss"], row["val_recon"] = val["loss"], val["recon"]
         else:
             row["val_loss"] = row["val_recon"] = math.nan
-        row["mean_activation"] = stats.mean_activation
+        row["mean_rho_hat"] = stats.mean_rho_hat
         row["dead_fraction"] = stats.dead_fraction
         row["l0"] = stats.l0
         row["seconds"] = time.perf_counter() - start_time

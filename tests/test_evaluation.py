@@ -63,7 +63,7 @@ def test_measure_equals_the_whole_array_measures_in_a_fraction_of_the_memory():
     assert summary["fve"] == pytest.approx(fve, abs=1e-6)
     assert summary["l0"] == pytest.approx(metrics.l0(H, threshold), rel=1e-12)
     assert summary["dead_fraction"] == metrics.dead_fraction(metrics.fire_counts(H, threshold))
-    assert summary["mean_activation"] == pytest.approx(float(H.mean()), rel=1e-6)
+    assert summary["mean_rho_hat"] == pytest.approx(float(H.mean()), rel=1e-6)
     # The whole-array formula made five float64 copies of X (5 x 38 MB); a batch's are 1.6 MB.
     assert peak < 0.25 * X.size * 8, f"peak {peak / 1e6:.1f} MB"
 
@@ -117,7 +117,7 @@ def test_measure_encodes_each_sample_once_and_agrees_with_evaluate(backend):
     H = model.encode(X)
     threshold = metrics.firing_threshold("sigmoid")
     assert result["l0"] == pytest.approx(metrics.l0(H, threshold), rel=1e-12)
-    assert result["mean_activation"] == pytest.approx(float(H.mean()), rel=1e-6)
+    assert result["mean_rho_hat"] == pytest.approx(float(H.mean()), rel=1e-6)
     fve = metrics.fraction_variance_explained(model.as_input(X), model.decode(H))
     assert result["fve"] == pytest.approx(fve, abs=1e-6)
 

@@ -66,7 +66,7 @@ def test_activation_stats_accumulated_in_batches_equal_the_whole():
     assert stats.n_samples == 50
     assert stats.l0 == pytest.approx(metrics.l0(H, 0.0))
     assert stats.dead_fraction == pytest.approx(2 / 7)
-    assert stats.mean_activation == pytest.approx(H.mean())
+    assert stats.mean_rho_hat == pytest.approx(H.mean())
     np.testing.assert_allclose(stats.rho_hat, H.mean(axis=0))
     np.testing.assert_allclose(stats.feature_density, (H > 0).mean(axis=0))
 
@@ -157,7 +157,7 @@ def test_history_records_every_column_and_training_lowers_the_loss():
     assert h["loss"][-1] < h["loss"][0]
     np.testing.assert_allclose(h["loss"], h["recon"] + h["sparsity"] + h["decay"], rtol=1e-12)
     assert (h["decay"] > 0).all() and np.isnan(h["val_loss"]).all()
-    assert (h["seconds"] > 0).all() and (0 < h["mean_activation"]).all()
+    assert (h["seconds"] > 0).all() and (0 < h["mean_rho_hat"]).all()
     assert ((0 <= h["l0"]) & (h["l0"] <= 6)).all() and ((0 <= h["dead_fraction"]) <= 1).all()
     with_val = fit(model, X, epochs=1, validation=pixels(50, seed=1), verbose=0)
     row = with_val.rows[0]
@@ -303,6 +303,45 @@ def test_resume_ends_with_exactly_the_parameters_of_an_uninterrupted_run(tmp_pat
         resume(tmp_path / "b", X, epochs=2)
     with pytest.raises(ValueError, match="X has 50 samples but the run .* trained on 90"):
         resume(tmp_path / "b", X[:50], epochs=4)
+
+
+def as_old_history_file(path):
+    """Rewrite a history.csv as npsae wrote it before the column mean_activation was renamed."""
+    text = path.read_text(encoding="utf-8")
+    assert ",mean_rho_hat," in text.splitlines()[0]
+    path.write_text(text.replace(",mean_rho_hat,", ",mean_activation,", 1), encoding="utf-8")
+
+
+def test_a_history_file_of_the_old_format_reads_under_the_new_column_name(tmp_path):
+    path = tmp_path / "history.csv"
+    old = (
+        "epoch,loss,recon,sparsity,decay,val_loss,val_recon,mean_activation,dead_fraction,l0,"
+        "seconds\n1,0.5,0.25,0.25,0.0,nan,nan,0.125,0.5,3.0,1.5\n"
+    )
+    path.write_text(old, encoding="utf-8")
+    history = History.read_csv(path)
+    assert history.columns == COLUMNS and history.rows[0]["mean_rho_hat"] == 0.125
+    assert "mean_activation" in history and "mean_rho_hat" in history
+    with pytest.warns(DeprecationWarning, match="'mean_activation' is now called 'mean_rho_hat'"):
+        assert history["mean_activation"].tolist() == [0.125]
+    history.to_csv(path)  # written back in the new format, the values unchanged
+    assert path.read_text(encoding="utf-8").splitlines()[0] == ",".join(COLUMNS)
+    np.testing.assert_equal(History.read_csv(path).rows, history.rows)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_an_old_run_directory_resumes_bit_for_bit(tmp_path, backend):
+    X = pixels(90)
+    straight = small_model(backend=backend)
+    h = fit(straight, X, epochs=3, batch_size=16, verbose=0)
+    fit(small_model(backend=backend), X, epochs=2, batch_size=16, run_dir=tmp_path, verbose=0)
+    as_old_history_file(tmp_path / "history.csv")
+    assert read_checkpoint(tmp_path).history.columns == COLUMNS
+    resumed, h2 = resume(tmp_path, X, epochs=3, verbose=0)
+    assert same_params(resumed, straight)
+    for column in COLUMNS[:-1]:  # all but the wall time
+        np.testing.assert_array_equal(h2[column], h[column])
+    assert History.read_csv(tmp_path / "history.csv").columns == COLUMNS
 
 
 def test_history_one_epoch_ahead_of_the_checkpoint_is_trimmed(tmp_path):

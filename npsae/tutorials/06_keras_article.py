@@ -184,7 +184,7 @@ save(fig, "06_codes.png")
 rho_hat_test = encoded.mean(axis=0)
 print(f"rho^ over the test set: mean {rho_hat_test.mean():.4f}, "
       f"range [{rho_hat_test.min():.4f}, {rho_hat_test.max():.4f}]")  # fmt: skip
-save(plotting.mean_activation(encoded, rho=sparsity_level), "06_mean_activation.png")
+save(plotting.rho_hat(encoded, rho=sparsity_level), "06_rho_hat.png")
 
 # %% [markdown]
 # ## The fragility of KL on ReLU units, shown
