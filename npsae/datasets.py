@@ -1,11 +1,12 @@
 """Data sets: MNIST and Fashion-MNIST from IDX files (checked, downloaded when missing), the
-bars problem, sparse features in superposition, and the conversion of uint8 images to float
+bars problem (and its standard splits, ``bars_split``), sparse features in superposition,
+and the conversion of uint8 images to float
 rows.
 
 Where the files are looked for
 ------------------------------
 :func:`locate_data` picks the data root, and says which rule picked it, by the first rule that
-applies: the ``root`` argument (``--root``, ``--data-root`` on the command line);
+applies: the ``root`` argument (``--data-root`` on the command line);
 ``$NPSAE_DATA``; ``./data`` when it already holds files of a data set; the per-user data folder
 (``$XDG_CACHE_HOME/npsae`` or ``~/.cache/npsae`` on Linux, ``~/Library/Caches/npsae`` on macOS,
 ``%LOCALAPPDATA%\\npsae\\Cache`` on Windows), so that one download serves every working folder;
@@ -147,7 +148,7 @@ class DataLocation:
 def locate_data(root: str | os.PathLike | None = None) -> DataLocation:
     """Where the data sets live, by the first rule that applies, and which rule that was.
 
-    1. "argument": ``root``, when given (``--root`` / ``--data-root`` on the command line).
+    1. "argument": ``root``, when given (``--data-root`` on the command line).
     2. "environment": ``$NPSAE_DATA``, when set and not empty.
     3. "working directory": ``./data``, when ``./data/mnist/`` or ``./data/fashion-mnist/``
        already holds one of the canonical files (gzipped or not), as it does where an earlier
@@ -465,6 +466,21 @@ def make_bars(
         features[i, i, :] = 1
         features[size + i, :, i] = 1
     return X.reshape(n_samples, size * size).astype(dtype), features.reshape(2 * size, -1)
+
+
+# The bars problem is generated, not stored: its standard splits, as ``npsae train``, ``npsae
+# data`` and the run report draw them, are these many images from these seeds.
+BARS_SAMPLES = {"train": 10_000, "test": 2_000}
+BARS_SEEDS = {"train": 0, "test": 1}
+
+
+def bars_split(split: str, size: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """The bars problem's standard ``split``, "train" or "test": ``make_bars`` of
+    ``BARS_SAMPLES[split]`` images of ``size`` x ``size`` with seed ``BARS_SEEDS[split]``.
+    Returns (X, features) as ``make_bars`` does."""
+    if split not in BARS_SAMPLES:
+        raise ValueError(f"split={split!r}: the bars splits are {', '.join(BARS_SAMPLES)}")
+    return make_bars(BARS_SAMPLES[split], size=size, seed=BARS_SEEDS[split])
 
 
 def make_superposition(

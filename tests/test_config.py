@@ -2,6 +2,7 @@
 files written before it existed."""
 
 import dataclasses
+import inspect
 import json
 
 import numpy as np
@@ -37,6 +38,12 @@ def test_the_defaults_are_the_models_and_the_values_keep_their_json_types():
     assert type(c.n_in) is int and type(c.seed) is int and c.dtype == "float64"
     assert type(c.rho) is float and type(c.beta) is float and c.rho == 0.25
     assert json.loads(json.dumps(c.to_dict())) == c.to_dict()
+
+
+def test_the_models_signature_lists_every_option_with_its_default():
+    parameters = inspect.signature(SparseAutoencoder).parameters
+    assert list(parameters) == [f.name for f in dataclasses.fields(ModelConfig)]
+    assert parameters["rho"].default == 0.05 and parameters["sparsity"].default == "kl"
 
 
 def test_it_is_frozen_and_reads_as_a_mapping():

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,13 +33,25 @@ MODEL_OPTIONS = tuple(f.name for f in dataclasses.fields(ModelConfig) if f.name 
 TRAINING_OPTIONS = ("lr", "epochs", "batch_size", "dataset")
 # Without --preset, the Keras tutorial's settings.
 DEFAULT_PRESET = "keras"
+# The model's own defaults, for what a preset leaves unset.
+MODEL_DEFAULTS = {f.name: f.default for f in dataclasses.fields(ModelConfig)}
+
+
+def _default(name: str) -> str:
+    """``(default VALUE)`` for --help: the Keras tutorial's value, else the model's default."""
+    keras = PRESETS[DEFAULT_PRESET]
+    if name in TRAINING_OPTIONS:
+        value = getattr(keras, name)
+    else:
+        value = keras.model.get(name, MODEL_DEFAULTS[name])
+    if value is None:
+        value = "none"
+    return f"(default {value:g})" if isinstance(value, float) else f"(default {value})"
+
 
 # Options that describe a run: with --resume they come from its checkpoint, so giving them is
 # an error, not silently ignored.
 RUN_OPTIONS = ("preset", "dataset", *MODEL_OPTIONS, "lr", "batch_size", "limit")
-
-# How many test images go into the figures of a run directory.
-FIGURE_SAMPLES = 2000
 
 
 @dataclasses.dataclass
@@ -50,7 +61,6 @@ class _Plan:
     settings: dict  # of _settings (for a resumed run: dataset, limit, epochs, batch_size)
     out: str | None  # the run directory, if any
     root: str | None  # the data root a resumed run recorded
-    notes: list[str]  # warnings met while checking, to print as notes
     checkpoint: Checkpoint | None = None  # the run to resume
     config: ModelConfig | None = None  # the new run's model
 
@@ -79,26 +89,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="start from a named setting of npsae.presets (ufldl: Ng's exercise; bars-*: one "
         "recipe per sparsity variant on the bars problem)",
     )
-    p.add_argument("--epochs", type=int, help="passes over the training set (default 50)")
-    p.add_argument("--n-hidden", type=int, metavar="UNITS", help="hidden units (default 64)")
+    p.add_argument("--epochs", type=int, help=f"passes over the training set {_default('epochs')}")
+    p.add_argument(
+        "--n-hidden", type=int, metavar="UNITS", help=f"hidden units {_default('n_hidden')}"
+    )
     p.add_argument(
         "--hidden",
         action=HiddenActivation,
         metavar="{" + ",".join(CHOICES["hidden"]) + "}",
-        help="hidden activation (default relu)",
+        help=f"hidden activation {_default('hidden')}",
     )
     common.add_renamed(p, "--activation", "--hidden")
-    p.add_argument("--output", choices=CHOICES["output"], help="output activation")
+    p.add_argument(
+        "--output", choices=CHOICES["output"], help=f"output activation {_default('output')}"
+    )
     p.add_argument(
         "--recon",
         choices=CHOICES["recon"],
-        help="reconstruction loss: mean, or half-sum per sample",
+        help=f"reconstruction loss: mean, or half-sum per sample {_default('recon')}",
     )
     p.add_argument(
         "--sparsity",
         choices=SPARSITY_CHOICES,
         help="sparsity: KL to rho, L1, L1 weighted by decoder norms, TopK or BatchTopK (with "
-        "--k), JumpReLU (learned thresholds, L0 penalty beta), or none",
+        f"--k), JumpReLU (learned thresholds, L0 penalty beta), or none {_default('sparsity')}",
     )
     p.add_argument(
         "--k",
@@ -106,7 +120,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="hidden units TopK keeps per sample, BatchTopK on average (--sparsity topk|batchtopk)",
     )
     p.add_argument(
-        "--init", choices=CHOICES["init"], help="initial weights' range: Keras' or UFLDL's"
+        "--init",
+        choices=CHOICES["init"],
+        help=f"initial weights' range: Keras' or UFLDL's {_default('init')}",
     )
     add_architecture_options(p)
     p.add_argument(
@@ -115,14 +131,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         const=True,
         help="keep every decoder row at unit length (a common companion of L1)",
     )
-    p.add_argument("--rho", type=float, help="KL target mean activation, in (0, 1)")
-    p.add_argument("--beta", type=float, help="weight of the sparsity penalty, >= 0")
-    p.add_argument("--weight-decay", type=float, metavar="LAMBDA", help="L2 penalty, >= 0")
-    p.add_argument("--lr", type=float, help="Adam's learning rate (default 1e-3)")
-    p.add_argument("--batch-size", type=int, help="samples per step (default 256)")
-    p.add_argument("--seed", type=int, help="seeds the weights and the batch order (default 0)")
+    p.add_argument("--rho", type=float, help=f"KL target mean activation {_default('rho')}")
+    p.add_argument("--beta", type=float, help=f"sparsity penalty's weight {_default('beta')}")
     p.add_argument(
-        "--backend", choices=CHOICES["backend"], help="numba (fast, default) or numpy (readable)"
+        "--weight-decay",
+        type=float,
+        metavar="LAMBDA",
+        help=f"L2 penalty {_default('weight_decay')}",
+    )
+    p.add_argument("--lr", type=float, help=f"Adam's learning rate {_default('lr')}")
+    p.add_argument("--batch-size", type=int, help=f"samples per step {_default('batch_size')}")
+    p.add_argument(
+        "--seed", type=int, help=f"seeds the weights and the batch order {_default('seed')}"
+    )
+    p.add_argument(
+        "--backend",
+        choices=CHOICES["backend"],
+        help=f"numba (fast) or numpy (readable) {_default('backend')}",
     )
     p.add_argument("--limit", type=int, metavar="N", help="use only the first N training samples")
     p.add_argument("--data-root", metavar="DIR", help="data root (default: as npsae data finds it)")
@@ -171,7 +196,7 @@ class HiddenActivation(argparse.Action):
 def add_architecture_options(p: argparse.ArgumentParser, jumprelu: float | None = None) -> None:
     """The options of JumpReLU, AuxK and the pre-encoder bias (shared with ``gradcheck``);
     ``jumprelu``, if given, is this command's default for --bandwidth and --theta-init."""
-    default = "0.001" if jumprelu is None else f"{jumprelu:g} here"
+    default = f"{MODEL_DEFAULTS['bandwidth']:g}" if jumprelu is None else f"{jumprelu:g} here"
     p.add_argument(
         "--bandwidth",
         type=float,
@@ -198,12 +223,14 @@ def add_architecture_options(p: argparse.ArgumentParser, jumprelu: float | None 
         metavar="K_AUX",
         help="add AuxK's dead-unit loss with the K_AUX largest dead units (topk, batchtopk)",
     )
-    p.add_argument("--aux-alpha", type=float, metavar="ALPHA", help="AuxK's weight (1/32)")
+    alpha = MODEL_DEFAULTS["aux_alpha"]
+    p.add_argument("--aux-alpha", type=float, metavar="ALPHA", help=f"AuxK's weight ({alpha:g})")
     p.add_argument(
         "--dead-after",
         type=int,
         metavar="N",
-        help="AuxK counts a unit dead after N training samples without firing (10000)",
+        help="AuxK counts a unit dead after N training samples without firing "
+        f"({MODEL_DEFAULTS['dead_after']})",
     )
 
 
@@ -272,8 +299,7 @@ def _data_shape(dataset: str) -> tuple[int, int]:
     """(training images, values per image) of a checked --dataset: bars and MNIST's are known;
     a folder of IDX files' come from its training images' header (MNIST's if unreadable:
     loading will say what is wrong)."""
-    from npsae.cli.data import BARS_SAMPLES
-    from npsae.datasets import FILES, find_idx_file
+    from npsae.datasets import BARS_SAMPLES, FILES, find_idx_file
     from npsae.idx import read_idx_header
 
     if dataset == "bars":
@@ -320,10 +346,7 @@ def _plan(args: argparse.Namespace) -> _Plan:
     _check_memory(settings, config, args)
     if args.out is not None:
         _check_out(Path(args.out))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        _build_model(config)  # for the warnings about its configuration, given as notes
-    return _Plan(settings, args.out, None, _notes(caught), config=config)
+    return _Plan(settings, args.out, None, config=config)
 
 
 def _check_out(out: Path) -> None:
@@ -359,12 +382,10 @@ def _plan_resume(args: argparse.Namespace) -> _Plan:
     from npsae._fileio import check_writable
     from npsae.checkpoint import read_checkpoint
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            ckpt = read_checkpoint(args.resume)
-        except (OSError, ValueError) as err:
-            raise UsageError(f"--resume {args.resume}: {err}") from err
+    try:
+        ckpt = read_checkpoint(args.resume)
+    except (OSError, ValueError) as err:
+        raise UsageError(f"--resume {args.resume}: {err}") from err
     try:
         check_writable(args.resume)
     except ValueError as err:
@@ -391,12 +412,7 @@ def _plan_resume(args: argparse.Namespace) -> _Plan:
     if dataset["name"] not in DATASETS:
         settings["dataset"] = dataset.get("path", "")
         _check_dataset(settings["dataset"])
-    return _Plan(settings, args.resume, dataset.get("root"), _notes(caught), ckpt)
-
-
-def _notes(caught: list) -> list[str]:
-    """Warnings as one-line notes, each once, instead of Python's warning tracebacks."""
-    return list(dict.fromkeys(str(w.message) for w in caught))
+    return _Plan(settings, args.resume, dataset.get("root"), ckpt)
 
 
 # --------------------------------------------------------------------------- the work
@@ -408,11 +424,8 @@ def _load(settings: dict, root: str | None, quiet: bool):
 
     name, limit = settings["dataset"], settings["limit"]
     if name == "bars":
-        from npsae.cli.data import BARS_SAMPLES
-
-        # The same draws as ``npsae data --dataset bars``: seed 0 for training, 1 for test.
-        X, _ = datasets.make_bars(BARS_SAMPLES["train"], seed=0)
-        X_test, _ = datasets.make_bars(BARS_SAMPLES["test"], seed=1)
+        X, _ = datasets.bars_split("train")
+        X_test, _ = datasets.bars_split("test")
         y_test = None
         description = {"name": "bars"}
     elif name in DATASETS:
@@ -452,9 +465,6 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
 
     quiet = args.quiet
     settings = plan.settings
-    # Notes warn about the configuration: they go to stderr even with --quiet.
-    for note in plan.notes:
-        common.note("train", note)
     root = args.data_root if args.data_root is not None else plan.root
     try:
         X, X_test, y_test, description = _load(settings, root, quiet)
@@ -463,33 +473,33 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
         return 1
     verbose = 0 if quiet else 1
     try:
-        if plan.checkpoint is None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # already given as a note
+        # fit's warnings about the model (KL with ReLU units) are notes, given as it starts.
+        with common.warnings_as_notes("train"):
+            if plan.checkpoint is None:
                 model = _build_model(plan.config.replace(n_in=int(np.prod(X.shape[1:]))))
-            optimizer = Adam(lr=settings["lr"])
-            history = training.fit(
-                model,
-                X,
-                settings["epochs"],
-                batch_size=settings["batch_size"],
-                optimizer=optimizer,
-                seed=model.config.seed,  # the order's seed is the weights'
-                validation=X_test,
-                verbose=verbose,
-                run_dir=plan.out,
-                dataset=description,
-            )
-        else:
-            optimizer = plan.checkpoint.optimizer
-            model, history = training.resume(
-                plan.out,
-                X,
-                settings["epochs"],
-                validation=X_test,
-                verbose=verbose,
-                checkpoint=plan.checkpoint,
-            )
+                optimizer = Adam(lr=settings["lr"])
+                history = training.fit(
+                    model,
+                    X,
+                    settings["epochs"],
+                    batch_size=settings["batch_size"],
+                    optimizer=optimizer,
+                    seed=model.config.seed,  # the order's seed is the weights'
+                    validation=X_test,
+                    verbose=verbose,
+                    run_dir=plan.out,
+                    dataset=description,
+                )
+            else:
+                optimizer = plan.checkpoint.optimizer
+                model, history = training.resume(
+                    plan.out,
+                    X,
+                    settings["epochs"],
+                    validation=X_test,
+                    verbose=verbose,
+                    checkpoint=plan.checkpoint,
+                )
     # ValueError: data that does not fit the model or the checkpoint; OSError: the run
     # directory became unwritable (a full disk, say) during training.
     except (training.TrainingDiverged, ValueError, OSError) as err:
@@ -507,7 +517,7 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
     if X_test is not None:
         _print_test_results(model, X_test, settings)
     if plan.out is not None and X_test is not None:
-        from npsae.report import save_figures
+        from npsae.report import FIGURE_SAMPLES, save_figures
 
         n = min(FIGURE_SAMPLES, len(X_test))
         labels = None if y_test is None else y_test[:n]
@@ -529,14 +539,13 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
 
 def _print_test_results(model: SparseAutoencoder, X_test, settings: dict) -> None:
     from npsae import metrics
-    from npsae.evaluation import evaluate, summarize
+    from npsae.evaluation import measure
 
-    test = evaluate(model, X_test, settings["batch_size"])
-    code = summarize(model, X_test, settings["batch_size"])
+    test = measure(model, X_test, settings["batch_size"])
     print(
         f"test set ({len(X_test)} images): recon ({model.config['recon']}) "
-        f"{test['recon']:.4g}, mse {test['mse']:.4g}, variance explained {code['fve']:.3f}, "
-        f"L0 {code['l0']:.1f}, dead units {code['dead_fraction']:.0%}"
+        f"{test['recon']:.4g}, mse {test['mse']:.4g}, variance explained {test['fve']:.3f}, "
+        f"L0 {test['l0']:.1f}, dead units {test['dead_fraction']:.0%}"
     )
     if settings["dataset"] == "bars":
         W2, bars = model.params["W2"], _bars_features()

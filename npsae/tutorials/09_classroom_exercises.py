@@ -214,7 +214,7 @@ print(GRADEBOOK.read_text())
 # %% [markdown]
 # ## Step 7: Gradescope
 #
-# `check --format gradescope --output results.json` writes Gradescope's autograder results: a
+# `check --format gradescope --out results.json` writes Gradescope's autograder results: a
 # test per test group with its points, the hidden values shown only after the due date, the
 # student's printed output and any written answers. `autograder OUT_DIR` writes the whole
 # autograder to upload (`setup.sh`, `run_autograder`, npsae's source, a README, and the zip);
@@ -224,7 +224,7 @@ print(GRADEBOOK.read_text())
 RESULTS = WORK / "results.json"
 main(
     ["exercises", "check", str(SUBMISSIONS / "bob"), "sigmoid", "mse", "--format", "gradescope"]
-    + ["--output", str(RESULTS), "--seed", SEED, "--force"]
+    + ["--out", str(RESULTS), "--seed", SEED, "--force"]
 )
 results = json.loads(RESULTS.read_text())
 for test in results["tests"]:
