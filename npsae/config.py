@@ -229,6 +229,9 @@ class ModelConfig(Mapping):
     def __len__(self) -> int:
         return len(self._names())
 
+    def __hash__(self) -> int:
+        return hash(tuple(self.items()))
+
     @classmethod
     def _names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in dataclasses.fields(cls))

@@ -56,6 +56,7 @@ def test_it_is_frozen_and_reads_as_a_mapping():
     assert list(config) == [f.name for f in dataclasses.fields(ModelConfig)]
     with pytest.raises(KeyError):
         config["colour"]
+    assert hash(config) == hash(ModelConfig(8, 3)) and len({config, ModelConfig(8, 3)}) == 1
     changed = config.replace(rho=0.1)
     assert changed.rho == 0.1 and config.rho == 0.05  # a new config; the old one is unchanged
     with pytest.raises(ConfigError, match="rho=2"):
