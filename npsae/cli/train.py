@@ -4,6 +4,10 @@
 The defaults reproduce the Keras tutorial the package grew from: MNIST's training split,
 784 -> 64 ReLU -> 784 sigmoid, mse + KL sparsity (rho 0.05, beta 0.1), Adam with lr 1e-3,
 batches of 256, 50 shuffled epochs, the test split as validation data.
+
+The model's options are ``npsae.config.ModelConfig``'s, each spelled as its keyword
+(``--n-hidden``, ``--hidden``, ...), with its choices and its checks; a value neither given nor
+set by ``--preset`` (the Keras tutorial's without one) is the model's default.
 """
 
 from __future__ import annotations
