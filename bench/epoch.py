@@ -36,7 +36,6 @@ import statistics
 import subprocess
 import sys
 import time
-import warnings
 
 THREADS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
@@ -84,10 +83,8 @@ def model_config(preset: str):
 def make_model(preset: str, backend: str):
     from npsae.model import SparseAutoencoder
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # the tutorial's KL-with-ReLU warning
-        config = model_config(preset).replace(backend=backend, seed=0)
-        return SparseAutoencoder.from_config(config)
+    config = model_config(preset).replace(backend=backend, seed=0)
+    return SparseAutoencoder.from_config(config)
 
 
 def flops_per_epoch(n_samples: int, n_hidden: int) -> int:

@@ -11,7 +11,10 @@ kernels from that folder (warm). Commands:
     all kernels    imports npsae and calls every compiled function once per dtype: each stage of
                    the Numba backend for every activation, TopK, weight decay, the batch gather
                    and the optimisers' updates; cold, this is the whole compile bill
-    import npsae   the floor: importing NumPy, Numba and npsae, compiling nothing
+    import npsae   importing npsae and the names it offers (``npsae.fit`` ...): NumPy, Numba,
+                   the model and the trainer, compiling nothing
+    npsae --help   ``python -m npsae --help``: the command line starts without Numba or
+                   matplotlib (and ``npsae`` alone imports nothing until a name is used)
 
 Reported: wall-clock seconds, cold and the median (min-max) of the warm runs.
 """
@@ -29,12 +32,10 @@ import time
 # Touch every compiled function for both dtypes; the int codes do not change a kernel's types,
 # so one call per activation kind covers every specialisation.
 ALL_KERNELS = """
-import warnings
 import numpy as np
 from npsae.model import SparseAutoencoder
 from npsae.optim import SGD, Adam
 from npsae.training import fit
-warnings.simplefilter("ignore", UserWarning)
 X = np.random.default_rng(0).random((8, 6))
 for dtype in (np.float32, np.float64):
     for hidden, output, sparsity, k in (
@@ -52,7 +53,8 @@ for dtype in (np.float32, np.float64):
 COMMANDS = {
     "gradcheck": ["-m", "npsae", "gradcheck"],
     "all kernels": ["-c", ALL_KERNELS],
-    "import npsae": ["-c", "import npsae"],
+    "import npsae": ["-c", "import npsae; npsae.fit"],
+    "npsae --help": ["-m", "npsae", "--help"],
 }
 
 

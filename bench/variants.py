@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import time
-import warnings
 
 from npsae import Adam, SparseAutoencoder, as_float, evaluate, fit, load_mnist, metrics
 
@@ -30,9 +29,7 @@ VARIANTS = (
 
 
 def measure(label: str, epochs: int, X, X_test, **config) -> dict:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        model = SparseAutoencoder(784, 64, hidden="relu", **config)
+    model = SparseAutoencoder(784, 64, hidden="relu", **config)
     start = time.perf_counter()
     fit(model, X, epochs, optimizer=Adam(1e-3), verbose=0)
     seconds = (time.perf_counter() - start) / epochs

@@ -11,51 +11,54 @@ linear probe), ``npsae.export`` (SAELens' layout), ``npsae.exercises`` (classroo
 an autograder) and ``npsae.cli`` (the ``npsae`` command). The tutorials, notebooks and the
 scripts they are made from, are in the package's ``tutorials`` folder: ``npsae tutorials DIR``
 copies them out.
+
+The names below are imported on first use (PEP 562), so that ``import npsae.cli`` and
+``npsae --help`` load neither Numba nor the modules that compile with it.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-from npsae.checkpoint import read_checkpoint
-from npsae.datasets import (
-    DatasetError,
-    DatasetNotFoundError,
-    as_float,
-    data_root,
-    load_idx_folder,
-    load_mnist,
-    make_bars,
-    make_superposition,
-)
-from npsae.evaluation import evaluate
-from npsae.gradcheck import gradient_check, numerical_gradient
-from npsae.history import History
-from npsae.idx import IDXFormatError, read_idx, write_idx
-from npsae.model import SparseAutoencoder
-from npsae.optim import SGD, Adam
-from npsae.training import TrainingDiverged, fit, resume
+# Each name importable from ``npsae`` and the module that defines it.
+_EXPORTS = {
+    "SGD": "npsae.optim",
+    "Adam": "npsae.optim",
+    "History": "npsae.history",
+    "TrainingDiverged": "npsae.training",
+    "evaluate": "npsae.evaluation",
+    "fit": "npsae.training",
+    "read_checkpoint": "npsae.checkpoint",
+    "resume": "npsae.training",
+    "DatasetError": "npsae.datasets",
+    "DatasetNotFoundError": "npsae.datasets",
+    "IDXFormatError": "npsae.idx",
+    "SparseAutoencoder": "npsae.model",
+    "as_float": "npsae.datasets",
+    "data_root": "npsae.datasets",
+    "gradient_check": "npsae.gradcheck",
+    "load_idx_folder": "npsae.datasets",
+    "load_mnist": "npsae.datasets",
+    "make_bars": "npsae.datasets",
+    "make_superposition": "npsae.datasets",
+    "numerical_gradient": "npsae.gradcheck",
+    "read_idx": "npsae.idx",
+    "write_idx": "npsae.idx",
+}
 
-__all__ = [
-    "SGD",
-    "Adam",
-    "History",
-    "TrainingDiverged",
-    "evaluate",
-    "fit",
-    "read_checkpoint",
-    "resume",
-    "DatasetError",
-    "DatasetNotFoundError",
-    "IDXFormatError",
-    "SparseAutoencoder",
-    "__version__",
-    "as_float",
-    "data_root",
-    "gradient_check",
-    "load_idx_folder",
-    "load_mnist",
-    "make_bars",
-    "make_superposition",
-    "numerical_gradient",
-    "read_idx",
-    "write_idx",
-]
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'npsae' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value  # the next look-up finds it without coming here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

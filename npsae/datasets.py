@@ -1,5 +1,6 @@
 """Data sets: MNIST and Fashion-MNIST from IDX files (checked, downloaded when missing), the
-bars problem, sparse features in superposition, and the conversion of uint8 images to float
+bars problem (and its standard splits, ``bars_split``), sparse features in superposition,
+and the conversion of uint8 images to float
 rows.
 
 Where the files are looked for
@@ -465,6 +466,21 @@ def make_bars(
         features[i, i, :] = 1
         features[size + i, :, i] = 1
     return X.reshape(n_samples, size * size).astype(dtype), features.reshape(2 * size, -1)
+
+
+# The bars problem is generated, not stored: its standard splits, as ``npsae train``, ``npsae
+# data`` and the run report draw them, are these many images from these seeds.
+BARS_SAMPLES = {"train": 10_000, "test": 2_000}
+BARS_SEEDS = {"train": 0, "test": 1}
+
+
+def bars_split(split: str, size: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """The bars problem's standard ``split``, "train" or "test": ``make_bars`` of
+    ``BARS_SAMPLES[split]`` images of ``size`` x ``size`` with seed ``BARS_SEEDS[split]``.
+    Returns (X, features) as ``make_bars`` does."""
+    if split not in BARS_SAMPLES:
+        raise ValueError(f"split={split!r}: the bars splits are {', '.join(BARS_SAMPLES)}")
+    return make_bars(BARS_SAMPLES[split], size=size, seed=BARS_SEEDS[split])
 
 
 def make_superposition(

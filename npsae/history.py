@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import os
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -23,11 +24,16 @@ COLUMNS = (
     "decay",
     "val_loss",
     "val_recon",
-    "mean_activation",
+    "mean_rho_hat",
     "dead_fraction",
     "l0",
     "seconds",
 )
+
+#: Columns renamed since an earlier npsae, old name -> new. ``History.read_csv`` reads a file
+#: written with the old name (so old run directories resume and report), and ``history[old]``
+#: still answers, with a DeprecationWarning.
+RENAMED = {"mean_activation": "mean_rho_hat"}
 
 
 class History:
@@ -37,9 +43,11 @@ class History:
     batches, weighted by batch size (so they are measured while the parameters move, as Keras
     reports them), and ``aux`` after ``decay`` for a model with AuxK (``model.terms``);
     ``val_loss``, ``val_recon``: the same on the validation data after the epoch
-    (NaN without validation data); ``mean_activation``, ``dead_fraction``, ``l0``: hidden-layer
-    statistics over the epoch's batches (see ``npsae.metrics``); ``seconds``: wall time of the
-    epoch, validation included.
+    (NaN without validation data); ``mean_rho_hat``, ``dead_fraction``, ``l0``: hidden-layer
+    statistics over the epoch's batches (see ``npsae.metrics.ActivationStats``; ``mean_rho_hat``
+    is the mean over units of rho^_j, each unit's mean activation, so one number per epoch, and
+    was called ``mean_activation`` in earlier versions); ``seconds``: wall time of the epoch,
+    validation included.
 
     ``history["loss"]`` is a column as a NumPy array, ``"loss" in history`` tests for a column
     (the validation columns are always there, NaN without validation), ``len(history)`` counts
@@ -62,13 +70,20 @@ class History:
         self.rows.append(dict(row))
 
     def __getitem__(self, key: str) -> np.ndarray:
+        if key in RENAMED and key not in self.columns:
+            warnings.warn(
+                f"the history column {key!r} is now called {RENAMED[key]!r}",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            key = RENAMED[key]
         if key not in self.columns:
             raise KeyError(f"{key!r} is not a history column; they are {', '.join(self.columns)}")
         dtype = np.int64 if key == "epoch" else np.float64
         return np.array([row[key] for row in self.rows], dtype=dtype)
 
     def __contains__(self, key: object) -> bool:
-        return key in self.columns
+        return key in self.columns or (key in RENAMED and RENAMED[key] in self.columns)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -95,7 +110,7 @@ class History:
             lines = [line for line in csv.reader(f) if line]
         if not lines:
             raise ValueError(f"{path}: empty, not a history written by npsae")
-        header = lines[0]
+        header = [RENAMED.get(name, name) for name in lines[0]]
         rows = []
         for number, values in enumerate(lines[1:], start=2):
             if len(values) != len(header):

@@ -5,7 +5,9 @@ batch, so that neither the trainer nor a final summary ever keeps all of H or X^
 
 Notation: ``H: (m, n_hidden)`` hidden activations, ``X, X^: (m, n_in)`` inputs and their
 reconstructions. A unit *fires* on a sample when its activation exceeds the threshold given by
-``firing_threshold``.
+``firing_threshold``. rho^_j = (1/N) sum_i H_ij is unit j's mean activation (``rho_hat``, a
+vector (n_hidden,), the quantity the KL penalty holds near rho); ``mean_rho_hat`` is one number,
+its mean over the units.
 """
 
 from __future__ import annotations
@@ -131,7 +133,7 @@ class ActivationStats:
     ``update(H)`` adds each unit's activation sum (float64) and firing count; the properties
     are then the metrics over every sample seen so far::
 
-        mean_activation = (1 / (N n_hidden)) sum_ij H_ij   (the mean of rho^_j over units)
+        mean_rho_hat    = (1 / (N n_hidden)) sum_ij H_ij   (the mean of rho^_j over units)
         l0              = (1 / N) sum_j n_j                (firing units per sample)
         dead_fraction   = #{j : n_j = 0} / n_hidden
     """
@@ -154,7 +156,7 @@ class ActivationStats:
         return self.h_sum / max(self.n_samples, 1)
 
     @property
-    def mean_activation(self) -> float:
+    def mean_rho_hat(self) -> float:
         return float(self.rho_hat.mean())
 
     @property

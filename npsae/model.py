@@ -19,7 +19,6 @@ import dataclasses
 import inspect
 import json
 import os
-import warnings
 from typing import Any
 
 import numpy as np
@@ -28,7 +27,13 @@ from npsae import __version__, reference
 from npsae._fileio import check_finite, load_npz, save_npz
 from npsae.config import ConfigError, ModelConfig
 from npsae.datasets import as_float
-from npsae.penalties import THRESHOLD_MOMENTUM, decoder_norms, make_sparsity, weight_decay
+from npsae.penalties import (
+    THRESHOLD_MOMENTUM,
+    caveats,
+    decoder_norms,
+    make_sparsity,
+    weight_decay,
+)
 from npsae.reference import ForwardBackward, LossAndGrads
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
@@ -111,6 +116,12 @@ class SparseAutoencoder:
     def terms(self) -> tuple[str, ...]:
         """The loss terms this model has: recon, sparsity, decay, and aux with AuxK."""
         return reference.objective_terms(self._objective)
+
+    @property
+    def caveats(self) -> list[str]:
+        """What is allowed but questionable about this model's choices, one sentence each
+        (``npsae.penalties.caveats``): building the model is silent, ``fit`` warns of them."""
+        return caveats(self.config.hidden, self.config.sparsity)
 
     def __repr__(self) -> str:
         c = self.config
@@ -210,18 +221,28 @@ class SparseAutoencoder:
         """The loss terms on ``X: (m, n_in)``, without gradients: the training objective, so
         BatchTopK selects within the batch X here. ``aux_residual`` fixes AuxK's residual (see
         ``npsae.reference.aux_forward``; a gradient check's)."""
+        return self.forward(X, aux_residual)[0]
+
+    def forward(
+        self, X: np.ndarray, aux_residual: np.ndarray | None = None
+    ) -> tuple[dict, np.ndarray, np.ndarray]:
+        """``loss`` with the forward pass it ran: (loss terms, H: (m, n_hidden), X^: (m, n_in)).
+
+        H is the training code (BatchTopK's batch selection), not ``encode``'s inference code.
+        """
         X = self.as_input(X)
         Xe = self._encoder_input(X)
         hidden = self.config.hidden
         H, h_sum = self._engine.encode(self.params, Xe, hidden, **self._selection(False))
         X_hat = self._engine.decode(self.params, H, self.config.output)
         objective = self._current_objective(aux_residual)
-        return reference.loss_terms(
+        terms = reference.loss_terms(
             recon=reference.RECON_LOSSES[self.config.recon](X_hat, X),
             sparsity=self.sparsity.value(h_sum, X.shape[0], self.params["W2"], H),
             decay=weight_decay(self.params, self.config.weight_decay),
             aux=self._engine.aux_loss(self.params, Xe, X, H, objective),
         )
+        return terms, H, X_hat
 
     def encode(self, X: np.ndarray) -> np.ndarray:
         """Hidden activations H = f(X W1 + b1) (of X - b2 with ``pre_bias``), as at inference:
@@ -290,10 +311,7 @@ class SparseAutoencoder:
         config = self.config.replace(**changes)
         if (config.n_in, config.n_hidden) != (self.n_in, self.n_hidden):
             raise ValueError("copy() cannot change n_in or n_hidden")
-        with warnings.catch_warnings():
-            # The original's constructor already warned about its configuration.
-            warnings.simplefilter("ignore", UserWarning)
-            clone = SparseAutoencoder.from_config(config)
+        clone = SparseAutoencoder.from_config(config)
         clone.params = {k: v.astype(clone.dtype, copy=True) for k, v in self.params.items()}
         clone.buffers = {k: v.copy() for k, v in self.buffers.items()}
         return clone
@@ -347,10 +365,7 @@ class SparseAutoencoder:
                 config = config.replace(backend=backend)
             except ConfigError as err:
                 raise ValueError(f"{source}: {err}") from err
-        with warnings.catch_warnings():
-            # Warnings about the configuration were given when it was first built.
-            warnings.simplefilter("ignore", UserWarning)
-            model = cls.from_config(config)
+        model = cls.from_config(config)
         for name, ref in model.params.items():
             if name not in arrays:
                 raise ValueError(f"{source}: parameter {name!r} is missing")

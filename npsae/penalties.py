@@ -19,7 +19,6 @@ the forward pass (``npsae.reference.select``), their attributes say which.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,8 +41,9 @@ def kl_divergence_grad(rho: float, rho_hat: np.ndarray) -> np.ndarray:
     return -rho / rho_hat + (1 - rho) / (1 - rho_hat)
 
 
-def mean_activation(h_sum: np.ndarray, m: int) -> np.ndarray:
-    """rho^_j = (1/m) sum_i H_ij, from the column sums ``h_sum: (n_hidden,)``."""
+def rho_hat(h_sum: np.ndarray, m: int) -> np.ndarray:
+    """rho^_j = (1/m) sum_i H_ij, each unit's mean activation over the batch, from the column
+    sums ``h_sum: (n_hidden,)``. (n_hidden,)"""
     return h_sum / m
 
 
@@ -101,9 +101,9 @@ class KLSparsity(Sparsity):
         self.rho = float(rho)
 
     def _rho_hat(self, h_sum: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-        rho_hat = mean_activation(h_sum, m)
-        clipped = np.clip(rho_hat, RHO_HAT_EPS, 1 - RHO_HAT_EPS)
-        return clipped, clipped != rho_hat
+        raw = rho_hat(h_sum, m)
+        clipped = np.clip(raw, RHO_HAT_EPS, 1 - RHO_HAT_EPS)
+        return clipped, clipped != raw
 
     def value(self, h_sum: np.ndarray, m: int, W2: np.ndarray, H=None) -> float:
         rho_hat, _ = self._rho_hat(h_sum, m)
@@ -279,17 +279,25 @@ def make_sparsity(config: Mapping[str, Any]) -> Sparsity:
     if name == "jumprelu":
         return JumpReLUSparsity(beta=beta, bandwidth=config["bandwidth"])
     if name == "kl":
-        if config["hidden"] == "relu":
-            warnings.warn(
-                "KL sparsity assumes hidden activations in (0, 1), but ReLU units are unbounded: "
-                "their mean activation rho^ is clipped into (0, 1), and a unit whose mean leaves "
-                "that interval gets no sparsity gradient. Prefer hidden='sigmoid' with KL, or "
-                "sparsity='l1' with ReLU.",
-                UserWarning,
-                stacklevel=3,
-            )
         return KLSparsity(beta=beta, rho=config["rho"])
     return SPARSITY[name](beta=beta) if name else Sparsity()
+
+
+def caveats(hidden: str, sparsity: str | None) -> list[str]:
+    """What is allowed but questionable about a model's ``hidden`` units and ``sparsity``
+    penalty, one sentence each: ``npsae.training.fit`` warns of them when training starts.
+
+    KL with ReLU units is one (see ``KLSparsity``): it trains, as in the Keras article, but
+    fragilely.
+    """
+    if sparsity == "kl" and hidden == "relu":
+        return [
+            "KL sparsity assumes hidden activations in (0, 1), but ReLU units are unbounded: "
+            "their mean activation rho^ is clipped into (0, 1), and a unit whose mean leaves "
+            "that interval gets no sparsity gradient. Prefer hidden='sigmoid' with KL, or "
+            "sparsity='l1' with ReLU."
+        ]
+    return []
 
 
 def squared_norm(W: np.ndarray) -> float:

@@ -8,7 +8,8 @@ draw into an existing Axes instead; the function then returns that Axes' figure.
 Save a figure with ``fig.savefig("filters.png")``, or display it in a notebook by evaluating it.
 
 Notation: ``X, X_hat: (m, n_in)`` inputs and reconstructions (or images ``(m, h, w)``),
-``H: (m, n_hidden)`` hidden activations, ``W1: (n_in, n_hidden)``, ``W2: (n_hidden, n_in)``.
+``H: (m, n_hidden)`` hidden activations, ``W1: (n_in, n_hidden)``, ``W2: (n_hidden, n_in)``,
+rho^_j = (1/m) sum_i H_ij unit j's mean activation (drawn by ``rho_hat``).
 """
 
 from __future__ import annotations
@@ -249,7 +250,7 @@ def filters(
     return fig
 
 
-def mean_activation(
+def rho_hat(
     H: np.ndarray, rho: float | None = None, ax: Axes | None = None, title: str | None = None
 ) -> Figure:
     """Bar chart of each unit's mean activation rho^_j = (1/m) sum_i H_ij, with a dashed line at

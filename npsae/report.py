@@ -6,6 +6,9 @@ saves them as PNG files; ``npsae train --out RUN_DIR`` calls it when training en
 ``history.csv``, ``model.npz``), reloads its test data, redraws the figures and writes one
 self-contained ``report.html``: figures embedded as base64 PNG, the configuration and final
 metrics in tables, and under each figure a caption saying what to look for.
+
+matplotlib (through ``npsae.plotting``) is imported only when a figure is drawn, so that the
+command line can read ``FIGURE_SAMPLES`` for its ``--help`` without it.
 """
 
 from __future__ import annotations
@@ -16,26 +19,28 @@ import io
 import json
 import math
 import os
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.figure import Figure
 
-from npsae import __version__, plotting
+from npsae import __version__
 from npsae._fileio import atomic_write
 from npsae.metrics import firing_threshold
 from npsae.model import SparseAutoencoder
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 REPORT_FILE = "report.html"
 # Resolution of saved and embedded figures; figure sizes are chosen in inches for it.
 DPI = 100
 # Inputs shown in the reconstructions figure.
 RECONSTRUCTIONS = 10
-# Test samples used for the activation figures when the caller does not say.
-DEFAULT_SAMPLES = 2000
+# Test samples the activation figures are drawn from, unless the caller says otherwise: by
+# ``npsae train --out`` in the run directory, ``npsae report`` and ``write_report``.
+FIGURE_SAMPLES = 2000
 # Units on the feature page, and the inputs shown for each.
 FEATURE_UNITS = 24
 FEATURE_TOP = 8
@@ -74,8 +79,8 @@ def _captions(dataset: str | None) -> dict[str, tuple[str, str]]:
             "fires, scaled as above. These are usually smoother than the encoder filters and "
             f"should show the same parts: {hint}.",
         ),
-        "mean_activation": (
-            "Mean activation per unit",
+        "rho_hat": (
+            "Mean activation per unit (rho^)",
             "Each bar is one unit's mean activation over the test sample; the dashed line, "
             "drawn for the KL penalty, is its target rho. Look for bars near the line: that is the "
             "sparsity penalty at work. A few very tall bars are units that fire for almost "
@@ -135,10 +140,12 @@ def model_figures(
     ``shape``: the image shape ``(h, w)``; by default that of 3-D ``X``, else the most nearly
     square shape of ``n_in`` pixels (``plotting.infer_shape``).
 
-    Names: reconstructions, encoder_filters, decoder_filters, mean_activation, codes (needs at
+    Names: reconstructions, encoder_filters, decoder_filters, rho_hat, codes (needs at
     least two hidden units), activation_density, features (the feature page of up to
     ``FEATURE_UNITS`` live units; left out when every unit is dead), history.
     """
+    from npsae import plotting
+
     X = np.asarray(X)
     if shape is None:
         shape = X.shape[1:] if X.ndim == 3 else plotting.infer_shape(model.n_in)
@@ -161,9 +168,7 @@ def model_figures(
         "reconstructions": plotting.reconstructions(X[:n], model.reconstruct(X[:n]), n, shape),
         "encoder_filters": plotting.filters(model.params["W1"], shape, axis=1),
         "decoder_filters": plotting.filters(model.params["W2"], shape, axis=0),
-        "mean_activation": plotting.mean_activation(
-            H, rho=config["rho"] if config["sparsity"] == "kl" else None
-        ),
+        "rho_hat": plotting.rho_hat(H, rho=config["rho"] if config["sparsity"] == "kl" else None),
     }
     if model.n_hidden >= 2:
         # Units 0 and 1 may well be dead; the most variable pair shows the most structure.
@@ -182,6 +187,8 @@ def model_figures(
 
 
 def _epochs(history: Any) -> int:
+    from npsae import plotting
+
     for key, _ in plotting.HISTORY_TERMS:
         if key in history:
             return len(history[key])
@@ -213,7 +220,7 @@ def save_figures(
 
 def write_report(
     run_dir: str | os.PathLike,
-    samples: int = DEFAULT_SAMPLES,
+    samples: int = FIGURE_SAMPLES,
     X: np.ndarray | None = None,
     labels: np.ndarray | None = None,
     data_root: str | os.PathLike | None = None,
@@ -243,8 +250,9 @@ def write_report(
     without scikit-learn. The page warns, with the likely cause, when the run ended with most
     units dead or a loss above its first epoch's (``history.diagnose``).
     """
+    from npsae import plotting
     from npsae.checkpoint import CHECKPOINT_FILE, CONFIG_FILE, HISTORY_FILE
-    from npsae.evaluation import evaluate, summarize
+    from npsae.evaluation import measure
     from npsae.history import History, diagnose
 
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
@@ -262,11 +270,8 @@ def write_report(
     model_path = run_dir / CHECKPOINT_FILE
     if not model_path.is_file():
         raise FileNotFoundError(f"{model_path}: missing; {run_dir} holds no trained model")
-    with warnings.catch_warnings():
-        # Training already warned about a questionable configuration; the report only reads it.
-        warnings.simplefilter("ignore", UserWarning)
-        # Inference on a few thousand rows is quick in NumPy, and Numba would first compile.
-        model = SparseAutoencoder.load(model_path, backend="numpy")
+    # Inference on a few thousand rows is quick in NumPy, and Numba would first compile.
+    model = SparseAutoencoder.load(model_path, backend="numpy")
     history_path = run_dir / HISTORY_FILE
     history = History.read_csv(history_path) if history_path.is_file() else None
     dataset = _dataset(config.get("training", {}).get("dataset"))
@@ -283,10 +288,8 @@ def write_report(
         raise ValueError("the linear probe needs labelled test data, and this run has none")
     test = None
     if X is not None:
-        test = evaluate(model, X)
+        test = measure(model, X)
         X = np.asarray(X)
-        test["fve"] = summarize(model, X)["fve"]
-        test["samples"] = len(X)
         if labels is not None:
             labels = np.asarray(labels)
             if labels.shape != (len(X),):
@@ -394,13 +397,10 @@ def _test_data(
         images, labels = datasets.load_mnist("test", root=root, kind=name, download=False)
         return images, labels, None
     if name == "bars":
-        from npsae.cli.data import BARS_SAMPLES
-
         size = math.isqrt(n_in)
         if size * size != n_in:
             raise ValueError(f"a bars model has a square number of inputs, not {n_in}")
-        # Seed 1 is the test split, as `npsae train` and `npsae data` draw it.
-        X, _ = datasets.make_bars(BARS_SAMPLES["test"], size=size, seed=1)
+        X, _ = datasets.bars_split("test", size=size)  # as `npsae train` drew it
         return X, None, None
     if name == "idx" and dataset.get("path"):
         folder = Path(dataset["path"])

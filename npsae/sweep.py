@@ -38,7 +38,6 @@ import dataclasses
 import json
 import math
 import os
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -229,14 +228,10 @@ def build_model(
     data set, with the swept value, a linear output and an mse reconstruction loss."""
     variant = VARIANTS[point.variant]
     config = {**variant.model, **variant.grid(data_kind(dataset)).model, point.param: point.value}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        try:
-            return SparseAutoencoder(
-                n_in, n_hidden, output="linear", recon="mse", seed=seed, **config
-            )
-        except ValueError as err:
-            raise SweepError(f"{point.name}: {err}") from err
+    try:
+        return SparseAutoencoder(n_in, n_hidden, output="linear", recon="mse", seed=seed, **config)
+    except ValueError as err:
+        raise SweepError(f"{point.name}: {err}") from err
 
 
 def load_data(

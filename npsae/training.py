@@ -25,6 +25,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -118,6 +119,10 @@ def fit(
             step and the term, and the last checkpoint is left as it was.
         ValueError: invalid arguments or data, or a ``run_dir`` that is not new or empty, or
             cannot be written (see ``check_run_dir``).
+
+    Warns:
+        UserWarning: once for each of ``model.caveats`` (KL sparsity with ReLU units), after
+            the arguments are checked and before the first step.
     """
     _check_positive("epochs", epochs)
     _check_positive("batch_size", batch_size)
@@ -139,6 +144,9 @@ def fit(
         "dataset": dataset,
         "n_samples": len(rows),
     }
+    # Once per run, where the user starts it (``resume`` continues a run that was warned).
+    for caveat in model.caveats:
+        warnings.warn(caveat, UserWarning, stacklevel=2)
     run = _Run(model, rows, optimizer, training, History(), run_dir, validation, verbose, file)
     return run.train(start=0, callbacks=callbacks)
 
@@ -276,7 +284,7 @@ class _Run:
             row["val_loss"], row["val_recon"] = val["loss"], val["recon"]
         else:
             row["val_loss"] = row["val_recon"] = math.nan
-        row["mean_activation"] = stats.mean_activation
+        row["mean_rho_hat"] = stats.mean_rho_hat
         row["dead_fraction"] = stats.dead_fraction
         row["l0"] = stats.l0
         row["seconds"] = time.perf_counter() - start_time

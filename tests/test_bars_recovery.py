@@ -76,9 +76,7 @@ def test_mmcs_of_the_bars_themselves_and_of_random_rows(bars):
 
 def test_every_preset_builds_a_valid_model():
     for name, preset in presets.PRESETS.items():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # keras: KL with ReLU, on purpose
-            model = presets.build(name, 64 if preset.dataset == "bars" else 784)
+        model = presets.build(name, 64 if preset.dataset == "bars" else 784)
         assert model.n_hidden == preset.model["n_hidden"]
     with pytest.raises(ValueError, match="preset 'nope' is not known; choose one of keras"):
         presets.get("nope")

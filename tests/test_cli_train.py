@@ -21,7 +21,6 @@ def run_train(*argv) -> int:
     return args.func(args)
 
 
-@pytest.mark.filterwarnings("ignore:KL sparsity assumes:UserWarning")  # the test's own load
 def test_end_to_end_on_an_mnist_slice(mnist_root, tmp_path, capsys):
     out = tmp_path / "run"
     assert run_train("--limit", 2000, "--epochs", 2, "--data-root", mnist_root, "--out", out) == 0
@@ -270,3 +269,33 @@ def test_a_batch_size_beyond_the_data_is_no_memory_problem(capsys):
     argv = ("--dataset", "bars", "--activation", "sigmoid", "--epochs", 1, "--quiet")
     assert run_train(*argv, "--batch-size", 10**9) == 0
     assert "trained 1 epochs" in capsys.readouterr().out
+
+
+def test_the_test_set_summary_is_measured_once(monkeypatch, capsys):
+    from npsae import evaluation
+
+    calls = []
+    measure = evaluation.measure
+
+    def counting(model, X, *args, **kwargs):
+        calls.append(len(X))
+        return measure(model, X, *args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "measure", counting)
+    argv = ("--dataset", "bars", "--hidden", "sigmoid", "--n-hidden", 16, "--epochs", 1)
+    assert run_train(*argv, "--limit", 500, "--quiet") == 0
+    assert calls == [2000]
+    assert "test set (2000 images): recon (mse) " in capsys.readouterr().out
+
+
+@pytest.mark.filterwarnings("error")  # a Python warning escaping the command would fail here
+def test_kl_with_relu_units_is_noted_once_per_run(tmp_path, capsys):
+    argv = ("--dataset", "bars", "--hidden", "relu", "--sparsity", "kl", "--n-hidden", 16)
+    assert run_train(*argv, "--epochs", 3, "--limit", 500, "--out", tmp_path / "run") == 0
+    stdout, stderr = capsys.readouterr()
+    assert stderr.count("KL sparsity assumes hidden activations in (0, 1)") == 1
+    assert stderr.startswith("npsae train: note: KL sparsity assumes") and "Warning" not in stderr
+    assert "epoch 3/3" in stdout
+    sigmoid = ("--dataset", "bars", "--hidden", "sigmoid", "--sparsity", "kl", "--quiet")
+    assert run_train(*sigmoid, "--epochs", 1, "--limit", 500) == 0
+    assert "note:" not in capsys.readouterr().err  # sigmoid units: nothing to note

@@ -15,9 +15,11 @@ import pytest
 from npsae import datasets
 from npsae.cli import main
 from npsae.datasets import (
+    BARS_SAMPLES,
     DatasetError,
     DatasetNotFoundError,
     as_float,
+    bars_split,
     data_root,
     find_idx_file,
     load_idx_folder,
@@ -327,6 +329,16 @@ def test_bars_are_reproducible_and_respect_p_and_dtype():
     assert make_bars(20, p=1.0)[0].all()
     X, features = make_bars(5, size=3, dtype=np.float64)
     assert X.dtype == features.dtype == np.float64 and X.shape == (5, 9)
+
+
+def test_bars_splits_are_the_standard_draws():
+    X, features = bars_split("train")
+    assert X.shape == (BARS_SAMPLES["train"], 64) == (10_000, 64)
+    assert np.array_equal(X, make_bars(10_000, seed=0)[0])
+    X, _ = bars_split("test", size=6)
+    assert np.array_equal(X, make_bars(2_000, size=6, seed=1)[0])
+    with pytest.raises(ValueError, match="split='val': the bars splits are train, test"):
+        bars_split("val")
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,6 @@
 """Every analytic gradient agrees with finite differences; the checker itself catches wrong ones."""
 
 import itertools
-import warnings
 
 import numpy as np
 import pytest
@@ -31,12 +30,10 @@ COMBOS = list(
 
 
 def small_model(hidden, output, recon, sparsity, wd, backend, seed=3):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # KL with ReLU is checked on purpose
-        return SparseAutoencoder(
-            6, 4, hidden=hidden, output=output, recon=recon, sparsity=sparsity, rho=0.2,
-            beta=0.5, weight_decay=wd, dtype=np.float64, backend=backend, seed=seed,
-        )  # fmt: skip
+    return SparseAutoencoder(
+        6, 4, hidden=hidden, output=output, recon=recon, sparsity=sparsity, rho=0.2,
+        beta=0.5, weight_decay=wd, dtype=np.float64, backend=backend, seed=seed,
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])

@@ -9,6 +9,7 @@ import pytest
 from npsae import reference
 from npsae._fileio import load_npz, save_npz
 from npsae.model import SparseAutoencoder
+from npsae.training import fit
 
 
 def test_parameters_have_the_documented_shapes_dtypes_and_init():
@@ -55,13 +56,25 @@ def test_invalid_configurations_say_what_to_change(kwargs, match):
         SparseAutoencoder(**args)
 
 
-def test_kl_with_relu_warns_why_it_is_fragile():
-    with pytest.warns(UserWarning, match="ReLU units are unbounded"):
-        SparseAutoencoder(8, 3, hidden="relu", sparsity="kl")
+def test_kl_with_relu_is_a_caveat_that_fit_warns_of_once_and_building_does_not(tmp_path):
+    X = np.random.default_rng(0).random((20, 8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # building, copying, saving and loading are silent
+        model = SparseAutoencoder(8, 3, hidden="relu", sparsity="kl")
+        model.copy(backend="numpy").save(tmp_path / "m.npz")
+        SparseAutoencoder.load(tmp_path / "m.npz")
+    assert len(model.caveats) == 1 and "ReLU units are unbounded" in model.caveats[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit(model, X, epochs=3, batch_size=5, verbose=0)
+    assert [str(w.message) for w in caught] == model.caveats  # once, not once per epoch
+    assert caught[0].category is UserWarning and caught[0].filename == __file__  # the caller
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        SparseAutoencoder(8, 3, hidden="relu", sparsity="l1")
-        SparseAutoencoder(8, 3, hidden="sigmoid", sparsity="kl")
+        for hidden, sparsity in (("relu", "l1"), ("sigmoid", "kl")):
+            other = SparseAutoencoder(8, 3, hidden=hidden, sparsity=sparsity)
+            assert other.caveats == []
+            fit(other, X, epochs=1, verbose=0)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])

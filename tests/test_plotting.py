@@ -46,7 +46,7 @@ def test_nothing_goes_through_pyplot():
     figs = [
         plotting.reconstructions(digits(3), digits(3), n=3),
         plotting.filters(RNG.standard_normal((784, 4))),
-        plotting.mean_activation(H, rho=0.1),
+        plotting.rho_hat(H, rho=0.1),
         plotting.codes(H),
         plotting.activation_density(H),
         plotting.history({"loss": [3.0, 2.0]}),
@@ -175,7 +175,7 @@ def test_drawing_into_a_given_axes_returns_its_figure():
     fig = plotting.new_figure((8, 3))
     left, right = fig.subplots(1, 2)
     assert plotting.filters(RNG.standard_normal((784, 4)), ax=left) is fig
-    assert plotting.mean_activation(RNG.random((10, 4)), ax=right) is fig
+    assert plotting.rho_hat(RNG.random((10, 4)), ax=right) is fig
     assert len(fig.axes) == 2 and left.images and right.patches
     assert_drawn(fig)
 
@@ -183,9 +183,9 @@ def test_drawing_into_a_given_axes_returns_its_figure():
 # --------------------------------------------------------------------------- activations
 
 
-def test_mean_activation_draws_a_bar_per_unit_and_the_target():
+def test_rho_hat_draws_a_bar_per_unit_and_the_target():
     H = RNG.random((100, 37)) * np.linspace(0, 1, 37)
-    fig = plotting.mean_activation(H, rho=0.05)
+    fig = plotting.rho_hat(H, rho=0.05)
     (ax,) = fig.axes
     heights = [bar.get_height() for bar in ax.patches]
     np.testing.assert_allclose(heights, H.mean(axis=0))
@@ -193,7 +193,7 @@ def test_mean_activation_draws_a_bar_per_unit_and_the_target():
     assert target.get_ydata()[0] == 0.05
     assert "rho = 0.05" in ax.get_legend().get_texts()[0].get_text()
     assert_drawn(fig)
-    assert not plotting.mean_activation(H).axes[0].get_lines()
+    assert not plotting.rho_hat(H).axes[0].get_lines()
 
 
 def test_codes_colour_points_by_label_with_a_legend():

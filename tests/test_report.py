@@ -24,7 +24,7 @@ ALL_FIGURES = {
     "reconstructions",
     "encoder_filters",
     "decoder_filters",
-    "mean_activation",
+    "rho_hat",
     "codes",
     "activation_density",
     "features",
@@ -403,3 +403,38 @@ def test_report_probe_needs_labels(bars_run, capsys):
     assert run_report(run_dir, "--probe") == 1
     err = capsys.readouterr().err
     assert err.startswith("npsae report: error: the linear probe needs labelled")
+
+
+def test_report_encodes_the_test_set_once_besides_its_figures(tmp_path, monkeypatch):
+    from npsae import reference
+
+    make_run(tmp_path)
+    X_test, _ = make_bars(700, seed=1)
+    encoded = []
+    encode = reference.encode  # the report reads the model with the NumPy backend
+
+    def counting(params, X, *args, **kwargs):
+        encoded.append(len(X))
+        return encode(params, X, *args, **kwargs)
+
+    monkeypatch.setattr(reference, "encode", counting)
+    report.write_report(tmp_path, samples=300, X=X_test)
+    by_report = sum(encoded)
+    encoded.clear()
+    model = SparseAutoencoder.load(tmp_path / "model.npz", backend="numpy")
+    report.model_figures(model, X_test[:300], None, None)
+    assert by_report - sum(encoded) == len(X_test)  # the metrics: each test sample once
+
+
+def test_report_of_a_run_whose_history_has_the_old_column_name(tmp_path):
+    make_run(tmp_path)
+    path = tmp_path / "history.csv"
+    new = path.read_text(encoding="utf-8")
+    path.write_text(new.replace(",mean_rho_hat,", ",mean_activation,", 1), encoding="utf-8")
+    page = Page(report.write_report(tmp_path, samples=200).read_text(encoding="utf-8"))
+    header, *rows = (line.split(",") for line in new.splitlines())
+    last = dict(zip(header, rows[-1], strict=True))
+    assert float(page.rows["last epoch: mean_rho_hat"]) == pytest.approx(
+        float(last["mean_rho_hat"]), rel=1e-5
+    )
+    assert "history" in page.ids

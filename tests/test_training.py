@@ -4,7 +4,6 @@ import io
 import json
 import math
 import tracemalloc
-import warnings
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from npsae import metrics
 from npsae._fileio import load_npz, save_npz
 from npsae.checkpoint import read_checkpoint
-from npsae.evaluation import evaluate, summarize
+from npsae.evaluation import evaluate
 from npsae.history import COLUMNS, History, diagnose
 from npsae.model import SparseAutoencoder
 from npsae.optim import SGD, Adam, sgd_step
@@ -67,7 +66,7 @@ def test_activation_stats_accumulated_in_batches_equal_the_whole():
     assert stats.n_samples == 50
     assert stats.l0 == pytest.approx(metrics.l0(H, 0.0))
     assert stats.dead_fraction == pytest.approx(2 / 7)
-    assert stats.mean_activation == pytest.approx(H.mean())
+    assert stats.mean_rho_hat == pytest.approx(H.mean())
     np.testing.assert_allclose(stats.rho_hat, H.mean(axis=0))
     np.testing.assert_allclose(stats.feature_density, (H > 0).mean(axis=0))
 
@@ -158,32 +157,12 @@ def test_history_records_every_column_and_training_lowers_the_loss():
     assert h["loss"][-1] < h["loss"][0]
     np.testing.assert_allclose(h["loss"], h["recon"] + h["sparsity"] + h["decay"], rtol=1e-12)
     assert (h["decay"] > 0).all() and np.isnan(h["val_loss"]).all()
-    assert (h["seconds"] > 0).all() and (0 < h["mean_activation"]).all()
+    assert (h["seconds"] > 0).all() and (0 < h["mean_rho_hat"]).all()
     assert ((0 <= h["l0"]) & (h["l0"] <= 6)).all() and ((0 <= h["dead_fraction"]) <= 1).all()
     with_val = fit(model, X, epochs=1, validation=pixels(50, seed=1), verbose=0)
     row = with_val.rows[0]
     assert row["val_loss"] == pytest.approx(evaluate(model, pixels(50, seed=1))["loss"])
     assert 0 < row["val_recon"] < row["val_loss"]
-
-
-def test_evaluate_weights_batches_by_size_and_reports_mse():
-    X = pixels(70)
-    model = small_model(recon="sse", weight_decay=1e-2)
-    whole = model.loss(X)
-    ev = evaluate(model, X, batch_size=70, seed=None)
-    assert ev["loss"] == pytest.approx(whole["total"]) and ev["recon"] == pytest.approx(
-        whole["recon"]
-    )
-    ev = evaluate(model, X, batch_size=16)  # recon and decay do not depend on the batching
-    assert ev["recon"] == pytest.approx(whole["recon"]) and ev["decay"] == whole["decay"]
-    # The KL term does: batches of a fixed random order (the same each time), or of data order.
-    assert evaluate(model, X, batch_size=16) == ev
-    in_order = evaluate(model, X, batch_size=16, seed=None)
-    chunks = [X[lo : lo + 16] for lo in range(0, 70, 16)]
-    by_hand = sum(model.loss(c)["sparsity"] * len(c) for c in chunks) / 70
-    assert in_order["sparsity"] == pytest.approx(by_hand) and in_order["sparsity"] != ev["sparsity"]
-    x = X.astype(np.float64) / 255
-    assert ev["mse"] == pytest.approx(np.mean((model.reconstruct(X) - x) ** 2), rel=1e-5)
 
 
 def test_progress_lines_and_silence():
@@ -273,10 +252,11 @@ def test_a_nan_loss_stops_training_at_once_and_keeps_the_last_checkpoint(tmp_pat
 
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
 def test_a_learning_rate_far_too_high_diverges_and_the_message_names_kl_with_relu():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        model = small_model(hidden="relu", output="linear", sparsity="kl")
-    with pytest.raises(TrainingDiverged, match="KL sparsity with ReLU units is fragile"):
+    model = small_model(hidden="relu", output="linear", sparsity="kl")
+    with (
+        pytest.raises(TrainingDiverged, match="KL sparsity with ReLU units is fragile"),
+        pytest.warns(UserWarning, match="ReLU units are unbounded"),
+    ):
         fit(model, pixels(64), epochs=20, batch_size=8, optimizer=SGD(lr=1e3), verbose=0)
 
 
@@ -323,6 +303,45 @@ def test_resume_ends_with_exactly_the_parameters_of_an_uninterrupted_run(tmp_pat
         resume(tmp_path / "b", X, epochs=2)
     with pytest.raises(ValueError, match="X has 50 samples but the run .* trained on 90"):
         resume(tmp_path / "b", X[:50], epochs=4)
+
+
+def as_old_history_file(path):
+    """Rewrite a history.csv as npsae wrote it before the column mean_activation was renamed."""
+    text = path.read_text(encoding="utf-8")
+    assert ",mean_rho_hat," in text.splitlines()[0]
+    path.write_text(text.replace(",mean_rho_hat,", ",mean_activation,", 1), encoding="utf-8")
+
+
+def test_a_history_file_of_the_old_format_reads_under_the_new_column_name(tmp_path):
+    path = tmp_path / "history.csv"
+    old = (
+        "epoch,loss,recon,sparsity,decay,val_loss,val_recon,mean_activation,dead_fraction,l0,"
+        "seconds\n1,0.5,0.25,0.25,0.0,nan,nan,0.125,0.5,3.0,1.5\n"
+    )
+    path.write_text(old, encoding="utf-8")
+    history = History.read_csv(path)
+    assert history.columns == COLUMNS and history.rows[0]["mean_rho_hat"] == 0.125
+    assert "mean_activation" in history and "mean_rho_hat" in history
+    with pytest.warns(DeprecationWarning, match="'mean_activation' is now called 'mean_rho_hat'"):
+        assert history["mean_activation"].tolist() == [0.125]
+    history.to_csv(path)  # written back in the new format, the values unchanged
+    assert path.read_text(encoding="utf-8").splitlines()[0] == ",".join(COLUMNS)
+    np.testing.assert_equal(History.read_csv(path).rows, history.rows)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_an_old_run_directory_resumes_bit_for_bit(tmp_path, backend):
+    X = pixels(90)
+    straight = small_model(backend=backend)
+    h = fit(straight, X, epochs=3, batch_size=16, verbose=0)
+    fit(small_model(backend=backend), X, epochs=2, batch_size=16, run_dir=tmp_path, verbose=0)
+    as_old_history_file(tmp_path / "history.csv")
+    assert read_checkpoint(tmp_path).history.columns == COLUMNS
+    resumed, h2 = resume(tmp_path, X, epochs=3, verbose=0)
+    assert same_params(resumed, straight)
+    for column in COLUMNS[:-1]:  # all but the wall time
+        np.testing.assert_array_equal(h2[column], h[column])
+    assert History.read_csv(tmp_path / "history.csv").columns == COLUMNS
 
 
 def test_history_one_epoch_ahead_of_the_checkpoint_is_trimmed(tmp_path):
@@ -477,49 +496,6 @@ def test_an_unwritable_run_dir_is_refused_before_training(tmp_path, monkeypatch)
     with pytest.raises(ValueError, match=f"{tmp_path}: cannot be written \\(Permission denied"):
         fit(model, pixels(20), epochs=1, run_dir=tmp_path, verbose=0)
     assert same_params(model, before) and list(tmp_path.iterdir()) == []  # refused before a step
-
-
-def old_fraction_variance_explained(X, X_hat):
-    """The formula as it was before issue 16: five float64 copies of the data."""
-    X, X_hat = np.asarray(X, np.float64), np.asarray(X_hat, np.float64)
-    return 1.0 - np.sum(np.square(X - X_hat)) / np.sum(np.square(X - X.mean(axis=0)))
-
-
-def test_batched_variance_explained_equals_the_whole_array_formula():
-    rng = np.random.default_rng(0)
-    X = rng.random((9000, 30)).astype(np.float32) + 5  # an offset tests the centring
-    X_hat = (X + 0.3 * rng.standard_normal(X.shape)).astype(np.float32)
-    expected = old_fraction_variance_explained(X, X_hat)
-    assert metrics.fraction_variance_explained(X, X_hat) == pytest.approx(expected, rel=1e-12)
-    for size in (1, 7, 1000, 9000):
-        acc = metrics.VarianceExplained(30)
-        for lo in range(0, len(X), size):
-            acc.update(X[lo : lo + size], X_hat[lo : lo + size])
-        assert acc.value == pytest.approx(expected, rel=1e-12)
-
-
-def test_summarize_equals_the_whole_array_measures_in_a_fraction_of_the_memory():
-    model = small_model(n_in=784, n_hidden=8, hidden="relu", sparsity="l1")
-    X = pixels(6000, 784)
-    rows = model.as_input(X)
-    H = model.encode(rows)
-    threshold = metrics.firing_threshold("relu")
-    summarize(model, X[:10])  # compile outside the measurement
-    tracemalloc.start()
-    summary = summarize(model, X, batch_size=256)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    # The same reconstructions, batch by batch: equal to float64 summation accuracy...
-    X_hat = np.concatenate([model.reconstruct(rows[lo : lo + 256]) for lo in range(0, 6000, 256)])
-    assert summary["fve"] == pytest.approx(old_fraction_variance_explained(rows, X_hat), rel=1e-12)
-    # ...and to float32 accuracy with the whole batch at once (BLAS blocks it differently).
-    fve = old_fraction_variance_explained(rows, model.decode(H))
-    assert summary["fve"] == pytest.approx(fve, abs=1e-6)
-    assert summary["l0"] == pytest.approx(metrics.l0(H, threshold), rel=1e-12)
-    assert summary["dead_fraction"] == metrics.dead_fraction(metrics.fire_counts(H, threshold))
-    assert summary["mean_activation"] == pytest.approx(float(H.mean()), rel=1e-6)
-    # The whole-array formula made five float64 copies of X (5 x 38 MB); a batch's are 1.6 MB.
-    assert peak < 0.25 * X.size * 8, f"peak {peak / 1e6:.1f} MB"
 
 
 def _history(losses, dead):

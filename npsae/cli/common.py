@@ -6,7 +6,8 @@ A check raises ``UsageError``; ``guarded(command, run)`` prints it as
 ``npsae COMMAND: error: MESSAGE`` and returns exit status 2. A ``MemoryError`` that slips past
 the estimates (they cannot foresee everything) becomes one line too, with status 1. Notes and
 warnings are one line each too: ``npsae COMMAND: note: MESSAGE`` (worth knowing) and
-``npsae COMMAND: warning: MESSAGE`` (to act on).
+``npsae COMMAND: warning: MESSAGE`` (to act on); ``warnings_as_notes`` shows the library's
+warnings (KL with ReLU units, when training starts) as notes.
 
 Exit statuses: 0 done; 1 the work failed (unreadable data, a file that could not be written,
 a diverged run, a failed check); 2 a usage error, found before any work starts.
@@ -19,11 +20,12 @@ which ``npsae.cli.main`` prints as one ``warning`` line naming the new spelling)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import math
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,24 @@ def config_error(err: ValueError, args: argparse.Namespace | None = None) -> Usa
     if option is None:
         return UsageError(str(err))
     return UsageError(f"{flag(option, args)} {err.value}: {err.rule}")
+
+
+@contextlib.contextmanager
+def warnings_as_notes(command: str) -> Iterator[None]:
+    """Within: each Python warning, once per message, is one line ``npsae COMMAND: note:
+    MESSAGE`` on stderr (even with --quiet), not Python's ``FILE:LINE: UserWarning: MESSAGE``.
+    """
+    seen = set()
+
+    def show(message, *args, **kwargs) -> None:
+        if str(message) not in seen:
+            seen.add(str(message))
+            note(command, message)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")  # "once per message" is done here, per command
+        warnings.showwarning = show
+        yield
 
 
 def report_files(written: Sequence[Path], kept: Sequence[Path], kept_note: str) -> None:

@@ -11,9 +11,6 @@ from npsae.cli import common
 
 DATASETS = ("mnist", "fashion-mnist", "bars")
 
-# The bars problem is generated, not stored: these many samples stand for each split.
-BARS_SAMPLES = {"train": 10_000, "test": 2_000}
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -45,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.dataset == "bars":
             print("bars: generated on the fly (npsae.datasets.make_bars), nothing on disk")
-            for seed, (split, n) in enumerate(BARS_SAMPLES.items()):
-                X, features = datasets.make_bars(n, seed=seed)
+            for split, n in datasets.BARS_SAMPLES.items():
+                X, features = datasets.bars_split(split)
                 on = (X.reshape(n, 1, -1) >= features).all(axis=2).sum(axis=1)
                 print(
                     f"{split:>5}: X {X.shape} {X.dtype}, bars {features.shape}, "

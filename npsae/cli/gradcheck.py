@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 
 from npsae.cli import common
 from npsae.cli.train import SPARSITY_CHOICES, add_architecture_options
@@ -93,9 +92,7 @@ def run(args: argparse.Namespace) -> int:
     config = _config(args)
     _check(args, config)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # KL with ReLU: the check is still valid
-            model = SparseAutoencoder.from_config(config)
+        model = SparseAutoencoder.from_config(config)
         if "since_fired" in model.buffers:
             # A new model has no dead units: mark half of them so that AuxK's term is checked.
             model.buffers["since_fired"][model.n_hidden // 2 :] = model.config["dead_after"]

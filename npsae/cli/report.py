@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from npsae.cli import common
+from npsae.report import FIGURE_SAMPLES  # matplotlib is imported only when drawing
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,13 +19,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "data is read from where the run found it (or --data-root) and never downloaded.",
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="the folder given to `npsae train --out`")
-    # The default is npsae.report.DEFAULT_SAMPLES, written out so that --help loads no matplotlib.
     p.add_argument(
         "--samples",
         type=int,
-        default=2000,
+        default=FIGURE_SAMPLES,
         metavar="N",
-        help="test images used for the activation figures (default 2000)",
+        help="test images used for the activation figures (default %(default)s)",
     )
     p.add_argument("--data-root", metavar="DIR", help="where MNIST is, if it has moved")
     p.add_argument(

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,9 +57,6 @@ def _default(name: str) -> str:
 # an error, not silently ignored.
 RUN_OPTIONS = ("preset", "dataset", *MODEL_OPTIONS, "lr", "batch_size", "limit")
 
-# How many test images go into the figures of a run directory.
-FIGURE_SAMPLES = 2000
-
 
 @dataclasses.dataclass
 class _Plan:
@@ -69,7 +65,6 @@ class _Plan:
     settings: dict  # of _settings (for a resumed run: dataset, limit, epochs, batch_size)
     out: str | None  # the run directory, if any
     root: str | None  # the data root a resumed run recorded
-    notes: list[str]  # warnings met while checking, to print as notes
     checkpoint: Checkpoint | None = None  # the run to resume
     config: ModelConfig | None = None  # the new run's model
 
@@ -302,8 +297,7 @@ def _data_shape(dataset: str) -> tuple[int, int]:
     """(training images, values per image) of a checked --dataset: bars and MNIST's are known;
     a folder of IDX files' come from its training images' header (MNIST's if unreadable:
     loading will say what is wrong)."""
-    from npsae.cli.data import BARS_SAMPLES
-    from npsae.datasets import FILES, find_idx_file
+    from npsae.datasets import BARS_SAMPLES, FILES, find_idx_file
     from npsae.idx import read_idx_header
 
     if dataset == "bars":
@@ -350,10 +344,7 @@ def _plan(args: argparse.Namespace) -> _Plan:
     _check_memory(settings, config, args)
     if args.out is not None:
         _check_out(Path(args.out))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        _build_model(config)  # for the warnings about its configuration, given as notes
-    return _Plan(settings, args.out, None, _notes(caught), config=config)
+    return _Plan(settings, args.out, None, config=config)
 
 
 def _check_out(out: Path) -> None:
@@ -389,12 +380,10 @@ def _plan_resume(args: argparse.Namespace) -> _Plan:
     from npsae._fileio import check_writable
     from npsae.checkpoint import read_checkpoint
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            ckpt = read_checkpoint(args.resume)
-        except (OSError, ValueError) as err:
-            raise UsageError(f"--resume {args.resume}: {err}") from err
+    try:
+        ckpt = read_checkpoint(args.resume)
+    except (OSError, ValueError) as err:
+        raise UsageError(f"--resume {args.resume}: {err}") from err
     try:
         check_writable(args.resume)
     except ValueError as err:
@@ -421,12 +410,7 @@ def _plan_resume(args: argparse.Namespace) -> _Plan:
     if dataset["name"] not in DATASETS:
         settings["dataset"] = dataset.get("path", "")
         _check_dataset(settings["dataset"])
-    return _Plan(settings, args.resume, dataset.get("root"), _notes(caught), ckpt)
-
-
-def _notes(caught: list) -> list[str]:
-    """Warnings as one-line notes, each once, instead of Python's warning tracebacks."""
-    return list(dict.fromkeys(str(w.message) for w in caught))
+    return _Plan(settings, args.resume, dataset.get("root"), ckpt)
 
 
 # --------------------------------------------------------------------------- the work
@@ -438,11 +422,8 @@ def _load(settings: dict, root: str | None, quiet: bool):
 
     name, limit = settings["dataset"], settings["limit"]
     if name == "bars":
-        from npsae.cli.data import BARS_SAMPLES
-
-        # The same draws as ``npsae data --dataset bars``: seed 0 for training, 1 for test.
-        X, _ = datasets.make_bars(BARS_SAMPLES["train"], seed=0)
-        X_test, _ = datasets.make_bars(BARS_SAMPLES["test"], seed=1)
+        X, _ = datasets.bars_split("train")
+        X_test, _ = datasets.bars_split("test")
         y_test = None
         description = {"name": "bars"}
     elif name in DATASETS:
@@ -482,9 +463,6 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
 
     quiet = args.quiet
     settings = plan.settings
-    # Notes warn about the configuration: they go to stderr even with --quiet.
-    for note in plan.notes:
-        common.note("train", note)
     root = args.data_root if args.data_root is not None else plan.root
     try:
         X, X_test, y_test, description = _load(settings, root, quiet)
@@ -493,33 +471,33 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
         return 1
     verbose = 0 if quiet else 1
     try:
-        if plan.checkpoint is None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # already given as a note
+        # fit's warnings about the model (KL with ReLU units) are notes, given as it starts.
+        with common.warnings_as_notes("train"):
+            if plan.checkpoint is None:
                 model = _build_model(plan.config.replace(n_in=int(np.prod(X.shape[1:]))))
-            optimizer = Adam(lr=settings["lr"])
-            history = training.fit(
-                model,
-                X,
-                settings["epochs"],
-                batch_size=settings["batch_size"],
-                optimizer=optimizer,
-                seed=model.config.seed,  # the order's seed is the weights'
-                validation=X_test,
-                verbose=verbose,
-                run_dir=plan.out,
-                dataset=description,
-            )
-        else:
-            optimizer = plan.checkpoint.optimizer
-            model, history = training.resume(
-                plan.out,
-                X,
-                settings["epochs"],
-                validation=X_test,
-                verbose=verbose,
-                checkpoint=plan.checkpoint,
-            )
+                optimizer = Adam(lr=settings["lr"])
+                history = training.fit(
+                    model,
+                    X,
+                    settings["epochs"],
+                    batch_size=settings["batch_size"],
+                    optimizer=optimizer,
+                    seed=model.config.seed,  # the order's seed is the weights'
+                    validation=X_test,
+                    verbose=verbose,
+                    run_dir=plan.out,
+                    dataset=description,
+                )
+            else:
+                optimizer = plan.checkpoint.optimizer
+                model, history = training.resume(
+                    plan.out,
+                    X,
+                    settings["epochs"],
+                    validation=X_test,
+                    verbose=verbose,
+                    checkpoint=plan.checkpoint,
+                )
     # ValueError: data that does not fit the model or the checkpoint; OSError: the run
     # directory became unwritable (a full disk, say) during training.
     except (training.TrainingDiverged, ValueError, OSError) as err:
@@ -537,7 +515,7 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
     if X_test is not None:
         _print_test_results(model, X_test, settings)
     if plan.out is not None and X_test is not None:
-        from npsae.report import save_figures
+        from npsae.report import FIGURE_SAMPLES, save_figures
 
         n = min(FIGURE_SAMPLES, len(X_test))
         labels = None if y_test is None else y_test[:n]
@@ -559,14 +537,13 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
 
 def _print_test_results(model: SparseAutoencoder, X_test, settings: dict) -> None:
     from npsae import metrics
-    from npsae.evaluation import evaluate, summarize
+    from npsae.evaluation import measure
 
-    test = evaluate(model, X_test, settings["batch_size"])
-    code = summarize(model, X_test, settings["batch_size"])
+    test = measure(model, X_test, settings["batch_size"])
     print(
         f"test set ({len(X_test)} images): recon ({model.config['recon']}) "
-        f"{test['recon']:.4g}, mse {test['mse']:.4g}, variance explained {code['fve']:.3f}, "
-        f"L0 {code['l0']:.1f}, dead units {code['dead_fraction']:.0%}"
+        f"{test['recon']:.4g}, mse {test['mse']:.4g}, variance explained {test['fve']:.3f}, "
+        f"L0 {test['l0']:.1f}, dead units {test['dead_fraction']:.0%}"
     )
     if settings["dataset"] == "bars":
         W2, bars = model.params["W2"], _bars_features()

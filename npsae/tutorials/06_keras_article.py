@@ -16,8 +16,6 @@
 # As a script: `python 06_keras_article.py [FIGURE_FOLDER] [--full]`
 
 # %%
-import warnings
-
 import matplotlib.pyplot as plt
 import numpy as np
 from _common import FULL, save
@@ -55,26 +53,24 @@ print(f"x_train {x_train.shape} {x_train.dtype}, x_test {x_test.shape}, "
 # $\hat\rho_j$ (`rho_hat[j]`) is the mean activation of unit $j$ over the batch; in the code
 # the article's names are kept: `sparsity_level` is $\rho = 0.05$ and `lambda_sparse` the
 # weight $0.1$ (npsae calls them `rho` and `beta`). npsae knows this combination is delicate
-# (tutorial 03) and says so when the model is built.
+# (tutorial 03): `model.caveats` says why, and `fit` warns of it when training starts.
 
 # %%
 input_dim, hidden_dim, sparsity_level, lambda_sparse = 784, 64, 0.05, 0.1
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    model = SparseAutoencoder(
-        input_dim,
-        hidden_dim,
-        hidden="relu",
-        output="sigmoid",
-        recon="mse",
-        sparsity="kl",
-        rho=sparsity_level,
-        beta=lambda_sparse,
-        seed=0,
-    )
+model = SparseAutoencoder(
+    input_dim,
+    hidden_dim,
+    hidden="relu",
+    output="sigmoid",
+    recon="mse",
+    sparsity="kl",
+    rho=sparsity_level,
+    beta=lambda_sparse,
+    seed=0,
+)
 print(model)
-for w in caught:
-    print("UserWarning:", w.message)
+for caveat in model.caveats:
+    print("caveat:", caveat)
 
 # %%
 # The loss on one batch, by hand and from the model. (The article adds 1e-10 inside the logs;
@@ -188,7 +184,7 @@ save(fig, "06_codes.png")
 rho_hat_test = encoded.mean(axis=0)
 print(f"rho^ over the test set: mean {rho_hat_test.mean():.4f}, "
       f"range [{rho_hat_test.min():.4f}, {rho_hat_test.max():.4f}]")  # fmt: skip
-save(plotting.mean_activation(encoded, rho=sparsity_level), "06_mean_activation.png")
+save(plotting.rho_hat(encoded, rho=sparsity_level), "06_rho_hat.png")
 
 # %% [markdown]
 # ## The fragility of KL on ReLU units, shown
@@ -243,9 +239,7 @@ lrs = (1e-3, 1e-2, 3e-2)
 runs = {}
 for hidden in ("relu", "sigmoid"):
     for lr in lrs:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # the ReLU + KL warning, seen above
-            m = SparseAutoencoder(784, 64, hidden=hidden, rho=sparsity_level, beta=lambda_sparse)
+        m = SparseAutoencoder(784, 64, hidden=hidden, rho=sparsity_level, beta=lambda_sparse)
         h = fit(m, x_small, epochs=3, batch_size=256, optimizer=Adam(lr=lr), verbose=0)
         r = m.encode(x_small).mean(axis=0)
         dead, above = int(np.sum(r <= RHO_HAT_EPS)), int(np.sum(r >= 1 - RHO_HAT_EPS))

@@ -18,8 +18,6 @@
 # As a script: `python 08_bars_ground_truth.py [FIGURE_FOLDER] [--full]`
 
 # %%
-import warnings
-
 import matplotlib.pyplot as plt
 import numpy as np
 from _common import FULL, save
@@ -217,10 +215,8 @@ save(fig, "08_variants.png")
 # the output needs. The recipe matters as much as the penalty.
 
 # %%
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", UserWarning)
-    ng = SparseAutoencoder(64, 16, hidden="sigmoid", output="sigmoid", recon="sse", sparsity="kl",
-                           rho=0.1, beta=3.0, seed=0)  # fmt: skip
+ng = SparseAutoencoder(64, 16, hidden="sigmoid", output="sigmoid", recon="sse", sparsity="kl",
+                       rho=0.1, beta=3.0, seed=0)  # fmt: skip
 t = Track()
 fit(ng, X, epochs=epochs, batch_size=64, optimizer=Adam(lr=3e-3), callbacks=[t], verbose=0)
 print(f"sigmoid output + KL beta 3: MMCS {t.mmcs[-1]:.3f}, bars recovered "

@@ -37,7 +37,6 @@
 
 # %%
 import time
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -48,8 +47,6 @@ from npsae.datasets import as_float, load_mnist, make_superposition
 from npsae.model import SparseAutoencoder
 from npsae.optim import Adam
 from npsae.training import fit
-
-warnings.filterwarnings("ignore", category=UserWarning)  # KL's note about ReLU units, not used
 
 # %% [markdown]
 # ## Features in superposition
