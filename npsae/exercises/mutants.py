@@ -230,50 +230,37 @@ def drop_operand(node, ctx):
         yield node.left, f"the division by {ctx.what(node.right)} left out"
 
 
+# How each operator may be mistaken for another: (the other operator, whether the operands
+# swap, what it means; {what} is the right operand).
+_OPERATOR_SWAPS: dict[type, tuple[tuple[type, bool, str], ...]] = {
+    ast.Add: ((ast.Sub, False, "{what} subtracted where it is added"),),
+    ast.Sub: (
+        (ast.Add, False, "{what} added where it is subtracted"),
+        (ast.Sub, True, "a difference taken the wrong way round ({what} minus the rest)"),
+    ),
+    ast.Div: (
+        (ast.Div, True, "a fraction upside down (its denominator, {what}, on top)"),
+        (ast.Mult, False, "multiplied by {what} where it divides"),
+    ),
+    ast.Mult: (
+        (ast.Div, False, "divided by {what} where it multiplies"),
+        (ast.MatMult, False, "a matrix product (@) where an element-wise product (*) belongs"),
+    ),
+    ast.MatMult: (
+        (ast.Mult, False, "an element-wise product (*) where the matrix product (@) belongs"),
+    ),
+}
+
+
 def flip_operator(node, ctx):
     """A sign, a fraction upside down, a product for a quotient, * for @ and @ for *."""
     if isinstance(node, ast.BinOp):
-        what = ctx.what(node.right)
-        if isinstance(node.op, ast.Add):
-            yield (
-                ast.BinOp(node.left, ast.Sub(), node.right),
-                f"{what} subtracted where it is added",
-            )
-        elif isinstance(node.op, ast.Sub):
-            yield (
-                ast.BinOp(node.left, ast.Add(), node.right),
-                f"{what} added where it is subtracted",
-            )
-            yield (
-                ast.BinOp(node.right, ast.Sub(), node.left),
-                f"a difference taken the wrong way round ({what} minus the rest)",
-            )
-        elif isinstance(node.op, ast.Div):
-            yield (
-                ast.BinOp(node.right, ast.Div(), node.left),
-                f"a fraction upside down (its denominator, {what}, on top)",
-            )
-            yield (
-                ast.BinOp(node.left, ast.Mult(), node.right),
-                f"multiplied by {what} where it divides",
-            )
-        elif isinstance(node.op, ast.Mult) and not isinstance(node.right, ast.Constant):
-            yield (
-                ast.BinOp(node.left, ast.Div(), node.right),
-                f"divided by {what} where it multiplies",
-            )
-        elif isinstance(node.op, ast.MatMult):
-            yield (
-                ast.BinOp(node.left, ast.Mult(), node.right),
-                "an element-wise product (*) where the matrix product (@) belongs",
-            )
-        if isinstance(node.op, ast.Mult) and not any(
-            isinstance(x, ast.Constant) for x in (node.left, node.right)
-        ):
-            yield (
-                ast.BinOp(node.left, ast.MatMult(), node.right),
-                "a matrix product (@) where an element-wise product (*) belongs",
-            )
+        constant = any(isinstance(x, ast.Constant) for x in (node.left, node.right))
+        for op, swap, text in _OPERATOR_SWAPS.get(type(node.op), ()):
+            if isinstance(node.op, ast.Mult) and constant:
+                continue  # 2 * x: a factor 2 is dropped or kept, never divided by
+            left, right = (node.right, node.left) if swap else (node.left, node.right)
+            yield ast.BinOp(left, op(), right), text.format(what=ctx.what(node.right))
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         yield node.operand, f"a minus sign missing (on {ctx.what(node.operand)})"
 
