@@ -505,10 +505,7 @@ def _diagnose(
     note = f"{key}: {notes[key].message}" if len(expected) > 1 else notes[key].message
     if changes:
         also = tuple(f"the same result also comes from: {c}" for c in changes[1:2])
-        message = (
-            f"{label}your result equals, exactly on this case, the right computation with one "
-            f"change: {changes[0]}"
-        )
+        message = f"{label}your result equals, exactly on this case, {changes[0]}"
         return message, (*also, note, *notes[key].details), ""
     return f"{label}{note}", notes[key].details, "" if notes[key].specific else key
 

@@ -29,6 +29,9 @@ import numpy as np
 
 #: Seconds the grader spends at most evaluating the mutants of one exercise on one case.
 BUDGET = 2.0
+#: What a mutant of the solution, and of a debugging stub's buggy code, is a change of.
+RIGHT = "the right computation"
+STUB = "the stub's buggy code"
 
 _REDUCTIONS = {"sum": "sum", "mean": "mean"}
 _ACTIVATIONS = ("sigmoid",)
@@ -60,6 +63,8 @@ class Context:
 
     def __init__(self, fn: ast.FunctionDef) -> None:
         self.params = frozenset(a.arg for a in fn.args.args)
+        # The functions the module has (those of earlier exercises): set by ``mutants``.
+        self.functions: frozenset = frozenset()
         self.depends: dict[str, frozenset] = {p: frozenset([p]) for p in self.params}
         self.parents: dict[int, ast.AST] = {}
         for node in ast.walk(fn):
@@ -428,10 +433,15 @@ def _groups(text: str) -> Iterator[tuple[int, int]]:
 
 
 def unwrap(node, ctx):
-    """An element-wise function left out: its argument used as it is."""
-    functions = ("sqrt", "exp", "log", "tanh", "square")
-    if isinstance(node, ast.Call) and _is_np(node.func, *functions) and len(node.args) == 1:
-        yield node.args[0], f"np.{node.func.attr} left out (its argument used as it is)"
+    """An element-wise function, or one of an earlier exercise, left out: its argument used as
+    it is."""
+    if not isinstance(node, ast.Call) or len(node.args) != 1 or node.keywords:
+        return
+    elementwise = _is_np(node.func, "sqrt", "exp", "log", "tanh", "square")
+    imported = isinstance(node.func, ast.Name) and node.func.id in ctx.functions
+    if elementwise or imported:
+        what = ast.unparse(node.func)
+        yield node.args[0], f"{what} left out (its argument used as it is)"
 
 
 def off_by_one(node, ctx):
@@ -581,15 +591,17 @@ def _module(source: str, load: Callable[[str], str]) -> dict:
     return namespace
 
 
-def mutants(source: str, name: str, load: Callable[[str], str]) -> list[Mutant]:
+def mutants(source: str, name: str, load: Callable[[str], str], of: str = RIGHT) -> list[Mutant]:
     """Every first-order mutant of function ``name`` in the solution ``source``, in the order
     of ``OPERATORS``; ``load(module)`` gives the source of a sibling solution it imports. A
     change that fits several places (the natural log, the sigmoid) is also made at all of them
-    at once, as a student who learnt it wrong would."""
+    at once, as a student who learnt it wrong would. Each description reads "``of`` with one
+    change: ..."."""
     tree = ast.parse(source)
     namespace = _namespace(tree, load)
     fn = _function(tree, name)
     ctx = Context(fn)
+    ctx.functions = frozenset(k for k, v in namespace.items() if callable(v) and k != "np")
     found = []
 
     def make(changes: dict[int, ast.AST], description: str) -> None:
@@ -600,7 +612,7 @@ def mutants(source: str, name: str, load: Callable[[str], str]) -> list[Mutant]:
             exec(compile(module, f"<mutant of {name}>", "exec"), local)
         except (SyntaxError, TypeError, ValueError):  # a node that fits no context
             return
-        found.append(Mutant(description, local[name]))
+        found.append(Mutant(f"{of} with one change: {description}", local[name]))
 
     sites = list(_sites(fn))
     for operator in OPERATORS:
@@ -616,15 +628,19 @@ def mutants(source: str, name: str, load: Callable[[str], str]) -> list[Mutant]:
     return found
 
 
+def _load_solution(module: str) -> str:
+    return (resources.files(__package__) / "solutions" / f"{module}.py").read_text("utf-8")
+
+
 @functools.cache
-def solution_mutants(filename: str, name: str) -> tuple[Mutant, ...]:
-    """The mutants of the instructor's solution in ``solutions/filename`` (cached)."""
-    folder = resources.files(__package__) / "solutions"
-
-    def load(module: str) -> str:
-        return (folder / f"{module}.py").read_text("utf-8")
-
-    return tuple(mutants(load(filename.removesuffix(".py")), name, load))
+def solution_mutants(filename: str, name: str, stub: str = "") -> tuple[Mutant, ...]:
+    """The mutants of the instructor's solution in ``solutions/filename``, then, for a
+    debugging exercise, those of its ``stub``'s buggy code: a student whose result is one of
+    those changed something, but not the bug (cached)."""
+    found = mutants(_load_solution(filename.removesuffix(".py")), name, _load_solution)
+    if stub:
+        found += mutants(stub, name, _load_solution, of=STUB)
+    return tuple(found)
 
 
 #: One case a mutant is tried on: its arguments, whether an output is the ``same`` as the
