@@ -16,7 +16,7 @@ import pytest
 from test_exercise_contents import DERIVED, _contains_key, _key_expressions
 
 from npsae import exercises
-from npsae.exercises import grading, probes
+from npsae.exercises import diagnosis, grading, probes
 from npsae.exercises.mutants import RIGHT, matching, mutants, solution_mutants
 from npsae.exercises.scoring import assess, plan
 
@@ -385,3 +385,27 @@ def test_a_change_to_a_debugging_stub_that_is_not_its_fix_is_named():
     assert result.status == exercises.FAILED
     assert "the stub's buggy code with one change" in result.message, str(result)
     assert "subtracted where it is added" in result.message, str(result)
+
+
+def test_a_factor_is_named_after_the_inputs_only_when_every_case_agrees():
+    # Adam returning its bias-corrected moments: m is 1/(1 - beta1^t) too large, 10 when t=1,
+    # which on a (4, 5) case equals 2 x p.shape[1] by chance; other cases have other t.
+    def adam_step(p, g, m, v, t, lr, beta1, beta2, eps):
+        m = (beta1 * m + (1 - beta1) * g) / (1 - beta1**t)
+        v = (beta2 * v + (1 - beta2) * g**2) / (1 - beta2**t)
+        return p - lr * m / (np.sqrt(v) + eps), m, v
+
+    result = exercises.check("adam_step", adam_step)
+    assert not result.passed and "shape" not in result.message, str(result)
+    assert "depends on the inputs" in result.message, str(result)
+
+    # A true size factor still gets its name when it holds on every case, and only then.
+    rng = np.random.default_rng(0)
+    want, want_e = rng.normal(size=(4, 7)), rng.normal(size=(3, 9))
+    inputs, inputs_e = {"X": np.ones((4, 7))}, {"X": np.ones((3, 9))}
+    agrees = [diagnosis.Elsewhere(9 * want_e, want_e, inputs_e, 3)]
+    named = diagnosis.explain(7 * want, want, 1e-6, inputs, 4, agrees).message
+    assert "X.shape[1]" in named, named
+    differs = [diagnosis.Elsewhere(7 * want_e, want_e, inputs_e, 3)]
+    unnamed = diagnosis.explain(7 * want, want, 1e-6, inputs, 4, differs).message
+    assert "shape" not in unnamed and "depends on the inputs" not in unnamed, unnamed

@@ -33,6 +33,9 @@ The details always show the first mismatching entry, expected against got.
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -46,6 +49,17 @@ _CLOSE = 2e-2
 _NEAR_ONE = 5e-2
 # What a factor that is nothing simple is called.
 _UNNAMED = "a factor missing or extra somewhere"
+
+
+class Elsewhere(NamedTuple):
+    """Another case of the same output: the student's array, the expected one, the inputs and
+    the batch size, as ``explain`` takes them. A factor named after the inputs (m, a size, a
+    scalar argument) must be the same function of them on every such case."""
+
+    got: np.ndarray
+    want: np.ndarray
+    inputs: dict
+    m: int | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,21 +78,25 @@ def explain(
     rtol: float,
     inputs: dict[str, np.ndarray] | None = None,
     m: int | None = None,
+    elsewhere: Sequence[Elsewhere] = (),
 ) -> Explanation:
     """What is wrong with ``got`` (float64, finite, the shape of ``want``) against ``want``.
 
     ``rtol`` is the grader's tolerance for the inputs' dtype, ``inputs`` the case's float
     arguments by parameter name (sizes and scalars to name a factor by, as 0-d arrays for the
     scalars; arrays a difference may be proportional to), ``m`` the batch size, if any.
+    ``elsewhere``: the same output on other cases, where a factor's name must hold too (a
+    factor 10 is "2 x p.shape[1]" on one case only by chance).
     """
     inputs = inputs or {}
     fit = _Fit(want, rtol)
     if got.ndim == 0:
-        message = _scalar(float(got), float(want), inputs, m)
+        message = _scalar(float(got), float(want), inputs, m, elsewhere)
         return Explanation(message, specific=_UNNAMED not in message and want != 0)
     detail = (_first_mismatch(got, want, fit),)
     # A difference within the slack fits every pattern, so none of them tells anything.
-    patterns = () if fit.same(got, want) else (_pattern, _confined)
+    pattern = functools.partial(_pattern, elsewhere=elsewhere)
+    patterns = () if fit.same(got, want) else (pattern, _confined)
     message = next((msg for find in patterns if (msg := find(got, want, fit, inputs, m))), None)
     if message:
         return Explanation(message, detail)
@@ -102,7 +120,9 @@ class _Fit:
         return np.abs(got - want) > self.rtol * (np.abs(want) + self.scale)
 
 
-def _pattern(got, want, fit: _Fit, inputs: dict, m: int | None) -> str | None:
+def _pattern(
+    got, want, fit: _Fit, inputs: dict, m: int | None, elsewhere: Sequence[Elsewhere] = ()
+) -> str | None:
     """A description of got as one simple function of want (and the inputs), or None."""
     if not got.any():
         return "all zeros: nothing was computed or accumulated into the result?"
@@ -111,7 +131,7 @@ def _pattern(got, want, fit: _Fit, inputs: dict, m: int | None) -> str | None:
     # are looked for first, and the factor is named only if nothing else explains the error.
     near_one = r is not None and abs(r - 1) < _NEAR_ONE
     if r is not None and not near_one and fit.same(got, r * want):
-        return _factor_message(r, inputs, m)
+        return _factor_message(r, inputs, m, elsewhere)
     if got.ndim == 2 and got.shape[0] == got.shape[1] and fit.same(got, want.T):
         return "transposed: your [i, j] entry is the expected [j, i]"
     if got.ndim == 1 and got.size > 1 and fit.same(got, want[::-1]):
@@ -153,7 +173,7 @@ def _pattern(got, want, fit: _Fit, inputs: dict, m: int | None) -> str | None:
                 f"{k:.4g} (expected - {name})): a factor of the step is wrong"
             )
     if near_one and not _is_close(got, want, fit) and fit.same(got, r * want):
-        return _factor_message(r, inputs, m)
+        return _factor_message(r, inputs, m, elsewhere)
     if got.ndim == 2 and got.shape[0] > 1 and fit.same(got, want + diff[:1]):
         return (
             "off by the same vector in every row: a term that is the same for every sample "
@@ -322,10 +342,13 @@ def _fallback(got, want, fit: _Fit) -> str:
     return message
 
 
-def _scalar(got: float, want: float, inputs: dict, m: int | None) -> str:
+def _scalar(
+    got: float, want: float, inputs: dict, m: int | None, elsewhere: Sequence[Elsewhere]
+) -> str:
     if want == 0:
         return f"expected 0, got {got:.6g}"
-    return f"expected {want:.6g}, got {got:.6g}: " + _factor_message(got / want, inputs, m)
+    factor = _factor_message(got / want, inputs, m, elsewhere)
+    return f"expected {want:.6g}, got {got:.6g}: {factor}"
 
 
 def _factor(got, want) -> float | None:
@@ -333,40 +356,92 @@ def _factor(got, want) -> float | None:
     return None if den == 0 else float(np.sum(got * want)) / den
 
 
-def _factor_message(r: float, inputs: dict, m: int | None) -> str:
+def _factor_message(
+    r: float, inputs: dict, m: int | None, elsewhere: Sequence[Elsewhere] = ()
+) -> str:
     """``r`` as "the result is r x the expected value", naming what r is when it is simple."""
     if np.isclose(r, -1, rtol=1e-3):
         return "sign flipped: your result is -1 x the expected value everywhere"
     sign = "the opposite sign and " if r < 0 else ""
-    name = _name_factor(abs(r), inputs, m)
+    name = _name_factor(abs(r), inputs, m, elsewhere)
     return f"your result is {r:.4g}x the expected value everywhere ({sign}{name})"
 
 
-def _name_factor(r: float, inputs: dict, m: int | None) -> str:
-    sizes: dict[int, str] = {}
-    if m:
-        sizes[m] = "m, the batch size"
+# How a factor's value follows from a quantity q of the inputs, and what it then says.
+_FORMS = {
+    "size": (
+        (lambda q: q, "a factor {n:.4g} = {what}: a division by it missing?"),
+        (lambda q: 1 / q, "a factor 1/{n:.4g} = 1/({what}): divided by it once too often?"),
+        (lambda q: 2 * q, "a factor 2 x {n:.4g} = 2 x {what}"),
+    ),
+    "scalar": (
+        (
+            lambda q: q,
+            "a factor {what} = {n:.4g}: {what} applied twice, or multiplied for divided?",
+        ),
+        (
+            lambda q: 1 / q,
+            "a factor 1/{what} = 1/{n:.4g}: {what} left out, or divided for multiplied?",
+        ),
+    ),
+}
+
+
+def _quantities(inputs: dict, m: int | None) -> dict[tuple, tuple[str, str, float]]:
+    """The inputs' quantities a factor may be named after: key -> (kind, name, value); the
+    key finds the same quantity on another case."""
+    found: dict[tuple, tuple[str, str, float]] = {}
+    sizes: set[int] = set()
+    if m and m > 1:
+        found[("m",)] = ("size", "m, the batch size", m)
+        sizes.add(m)
     for name, a in inputs.items():
         for axis, n in enumerate(a.shape):
-            sizes.setdefault(n, f"{name}.shape[{axis}]")
-    for n, what in sizes.items():
-        if n > 1 and np.isclose(r, n, rtol=1e-3):
-            return f"a factor {n} = {what}: a division by it missing?"
-        if n > 1 and np.isclose(r, 1 / n, rtol=1e-3):
-            return f"a factor 1/{n} = 1/({what}): divided by it once too often?"
-        if n > 1 and np.isclose(r, 2 * n, rtol=1e-3):
-            return f"a factor 2 x {n} = 2 x {what}"
+            if n > 1 and n not in sizes:
+                found[("shape", name, axis)] = ("size", f"{name}.shape[{axis}]", n)
+                sizes.add(n)
     # A scalar argument of 2 or 1/2 would be told from a stray 2 by chance only.
-    scalars = {
-        name: abs(float(a))
-        for name, a in inputs.items()
-        if a.ndim == 0 and float(a) not in (0, 1, 2, 0.5)
-    }
-    for name, s in scalars.items():
-        if np.isclose(r, s, rtol=1e-3):
-            return f"a factor {name} = {s:.4g}: {name} applied twice, or multiplied for divided?"
-        if np.isclose(r, 1 / s, rtol=1e-3):
-            return f"a factor 1/{name} = 1/{s:.4g}: {name} left out, or divided for multiplied?"
+    for name, a in inputs.items():
+        if a.ndim == 0 and float(a) not in (0, 1, 2, 0.5):
+            found[("scalar", name)] = ("scalar", name, abs(float(a)))
+    return found
+
+
+def _value(key: tuple, inputs: dict, m: int | None) -> float | None:
+    """The quantity ``key`` (see ``_quantities``) on another case, None if it has none."""
+    if key == ("m",):
+        return m
+    if key[0] == "shape":
+        a = inputs.get(key[1])
+        return None if a is None or a.ndim <= key[2] else a.shape[key[2]]
+    a = inputs.get(key[1])
+    return None if a is None or a.ndim else abs(float(a))
+
+
+def _name_factor(r: float, inputs: dict, m: int | None, elsewhere: Sequence[Elsewhere] = ()) -> str:
+    ratios = []
+    for e in elsewhere:
+        r_e = _factor(e.got, e.want)
+        if r_e is not None:
+            ratios.append((abs(r_e), e))
+
+    def holds(key: tuple, form: Callable[[float], float]) -> bool:
+        for r_e, e in ratios:
+            q = _value(key, e.inputs, e.m)
+            if q is None or q == 0 or not np.isclose(r_e, form(q), rtol=1e-3):
+                return False
+        return True
+
+    for key, (kind, what, q) in _quantities(inputs, m).items():
+        for form, text in _FORMS[kind]:
+            if np.isclose(r, form(q), rtol=1e-3) and holds(key, form):
+                return text.format(n=q, what=what)
+    differs = next((r_e for r_e, _ in ratios if not np.isclose(r_e, r, rtol=1e-3)), None)
+    if differs is not None:
+        return (
+            f"{_UNNAMED}, one that depends on the inputs: {differs:.4g}x on another case (a "
+            "power or a step count, say, rather than a constant)"
+        )
     if np.isclose(r, 2, rtol=1e-3) or np.isclose(r, 0.5, rtol=1e-3):
         return "a 2 or a 1/2 missing or extra"
     for base, log in (("10", np.log(10)), ("2", np.log(2))):

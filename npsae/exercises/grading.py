@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from npsae.exercises.diagnosis import Explanation, explain, locate
+from npsae.exercises.diagnosis import Elsewhere, Explanation, explain, locate
 from npsae.exercises.mutants import Mutant, matching
 from npsae.exercises.runner import call
 
@@ -493,7 +493,7 @@ def _diagnose(
         if wrong is not None and not _matches(wrong, expected, case) and _matches(got, wrong, case):
             return mistake.message, (), ""
     bad = [k for k, want in expected.items() if not _close(got[k], want, case.dtype)]
-    notes = {key: _output_note(spec, key, got, expected, case) for key in bad}
+    notes = {key: _output_note(spec, key, got, expected, case, others) for key in bad}
     key = next((k for k in bad if notes[k].specific), bad[0])
     changes = _mutations(spec, got, expected, case, others)
     label = ""
@@ -554,8 +554,11 @@ def _mutations(
     return matching(spec.mutants(), trials)
 
 
-def _output_note(spec: Spec, key: str, got: dict, expected: dict, case: Case) -> Explanation:
-    """What is wrong with the output ``key``."""
+def _output_note(
+    spec: Spec, key: str, got: dict, expected: dict, case: Case, others: Sequence[tuple] = ()
+) -> Explanation:
+    """What is wrong with the output ``key``; ``others``, (case, the student's outputs, the
+    expected ones) of other cases, where a factor named after the inputs must hold too."""
     want = expected[key]
     if not _is_numeric(want):
         return Explanation(f"got {got[key]!r}, expected {want!r}")
@@ -579,14 +582,23 @@ def _output_note(spec: Spec, key: str, got: dict, expected: dict, case: Case) ->
             f"{value.dtype} result for {case.dtype} input: precision was lost; compute in the "
             "input's dtype"
         )
-    # Float arguments: arrays, and scalars (beta, lr...) as 0-d arrays, to name a factor by.
-    inputs = {
+    elsewhere = [
+        Elsewhere(_as_array(g_o[key]), np.asarray(e_o[key], np.float64), _inputs(spec, c), c.m)
+        for c, g_o, e_o in others
+        if _is_numeric(e_o[key]) and _as_array(g_o[key]) is not None
+    ]
+    return explain(g, w, RTOL[case.dtype], _inputs(spec, case), case.m, elsewhere)
+
+
+def _inputs(spec: Spec, case: Case) -> dict[str, np.ndarray]:
+    """The case's float arguments: arrays, and scalars (beta, lr...) as 0-d arrays, to name a
+    factor by."""
+    return {
         name: np.asarray(a, np.float64)
         for name, a in zip(spec.params, case.args, strict=False)
         if (isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating))
         or isinstance(a, (float, np.floating))
     }
-    return explain(g, w, RTOL[case.dtype], inputs, case.m)
 
 
 def _shape_message(got: tuple, want: tuple, case: Case, transpose_hint: str) -> str:
