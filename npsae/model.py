@@ -409,6 +409,8 @@ def init_params(n_in: int, n_hidden: int, dtype: np.dtype, seed: int, init: str)
 
 
 def _make_engine(backend: str):
+    """The backend: ``encode``, ``decode``, ``aux_loss`` and ``forward_backward`` with the
+    contracts of the functions of those names in ``npsae.reference``, which is itself one."""
     if backend == "numpy":
         return reference
     from npsae.kernels import NumbaBackend  # Numba compiles lazily; import it only when asked

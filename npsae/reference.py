@@ -17,8 +17,8 @@ and the loss is a sum of terms, each with its own function for the gradient::
          + alpha recon(e^, e)              aux_grads         (AuxK, only with aux_k)
 
 ``term_grads`` returns each term's gradient; ``loss_and_grads`` sums them. Every function works
-in the parameters' dtype; the penalties' per-unit vectors are float64, so ``loss_and_grads``
-casts each gradient to its parameter's dtype once, at the end.
+in the parameters' dtype, except that the penalties' per-unit vectors are float64: each term's
+gradient is cast to its parameters' dtypes once, as it is returned (``in_param_dtypes``).
 
 The fast backend (``npsae.kernels``) fuses these equations into three compiled stages and
 computes only the sum of the terms; tests hold it equal to this module.
@@ -327,7 +327,9 @@ def recon_grads(params: dict, fw: Forward, objective: Objective) -> dict:
     if fw.theta is not None:
         window_dH = (fw.window * dH).sum(axis=0)
         m = fw.X.shape[0]
-        grads["log_theta"] = objective.sparsity.threshold_grad(window_dH, 0.0, fw.theta, m)
+        grads["log_theta"] = objective.sparsity.threshold_grad(
+            window_dH=window_dH, window_count=0.0, theta=fw.theta, m=m
+        )
     return grads
 
 
@@ -352,7 +354,9 @@ def sparsity_grads(params: dict, fw: Forward, objective: Objective) -> dict:
         grads["W2"] = dW2
     if fw.theta is not None:
         window_count = fw.window.sum(axis=0)
-        grads["log_theta"] = sparsity.threshold_grad(0.0, window_count, fw.theta, m)
+        grads["log_theta"] = sparsity.threshold_grad(
+            window_dH=0.0, window_count=window_count, theta=fw.theta, m=m
+        )
     return grads
 
 

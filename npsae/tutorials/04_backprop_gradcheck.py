@@ -153,7 +153,10 @@ print(f"norm error                {norm_error(dW1, numeric_W1):.2e}")
 
 # %% [markdown]
 # `gradient_check` does this for every parameter and every loss term on its own (so a failing
-# line says which term is wrong), on a float64 copy of the model.
+# line says which term is wrong), on a float64 copy of the model. Each term's gradient comes from
+# npsae's NumPy reference, where steps 1-7 above are written once per term: `recon_grads`,
+# `sparsity_grads` and `decay_grads` in `npsae/reference.py` (`model.term_grads(X)` returns all
+# three); the total comes from the model's own backend.
 
 # %%
 result = gradient_check(model, X)
