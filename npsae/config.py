@@ -219,19 +219,18 @@ class ModelConfig(Mapping):
     # ------------------------------------------------------------------ a read-only mapping
 
     def __getitem__(self, name: str) -> Any:
-        if name not in self._names():
+        if name not in OPTIONS:
             raise KeyError(name)
         return getattr(self, name)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._names())
+        return iter(OPTIONS)
 
     def __len__(self) -> int:
-        return len(self._names())
+        return len(OPTIONS)
 
-    @classmethod
-    def _names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in dataclasses.fields(cls))
+    def __hash__(self) -> int:
+        return hash(tuple(self.items()))
 
     # ------------------------------------------------------------------ changes and JSON
 
@@ -254,7 +253,7 @@ class ModelConfig(Mapping):
         where = f"{source}: " if source else ""
         if not isinstance(data, Mapping):
             raise ConfigError(f"{where}the config must be a JSON object, got {type(data).__name__}")
-        unknown = sorted(set(data) - set(cls._names()))
+        unknown = sorted(set(data) - set(OPTIONS))
         if unknown:
             raise ConfigError(f"{where}unknown config fields {unknown}")
         missing = [name for name in ("n_in", "n_hidden") if name not in data]
@@ -268,3 +267,7 @@ class ModelConfig(Mapping):
             raise ConfigError(
                 f"{where}invalid config ({err})", err.option, err.value, err.rule
             ) from err
+
+
+#: The options, in the constructor's order: ``SparseAutoencoder``'s keywords.
+OPTIONS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ModelConfig))

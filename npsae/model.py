@@ -63,8 +63,9 @@ class SparseAutoencoder:
             unit last fired, with aux_k).
     """
 
-    def __init__(self, n_in: int, n_hidden: int, **options: Any) -> None:
-        self.config = config = ModelConfig(n_in, n_hidden, **options)
+    def __init__(self, *args: Any, **options: Any) -> None:
+        # ModelConfig's fields, positional in its order (n_in, n_hidden, hidden, ...) or by name.
+        self.config = config = ModelConfig(*args, **options)
         self.sparsity = make_sparsity(config)
         self._objective = reference.Objective(
             config.hidden,

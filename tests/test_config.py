@@ -44,6 +44,10 @@ def test_the_models_signature_lists_every_option_with_its_default():
     parameters = inspect.signature(SparseAutoencoder).parameters
     assert list(parameters) == [f.name for f in dataclasses.fields(ModelConfig)]
     assert parameters["rho"].default == 0.05 and parameters["sparsity"].default == "kl"
+    by_position = SparseAutoencoder(8, 3, "relu", "linear", "sse", "l1", 0.05, 0.2)
+    assert by_position.config == ModelConfig(
+        n_in=8, n_hidden=3, hidden="relu", output="linear", recon="sse", sparsity="l1", beta=0.2
+    )
 
 
 def test_it_is_frozen_and_reads_as_a_mapping():
@@ -56,6 +60,7 @@ def test_it_is_frozen_and_reads_as_a_mapping():
     assert list(config) == [f.name for f in dataclasses.fields(ModelConfig)]
     with pytest.raises(KeyError):
         config["colour"]
+    assert hash(config) == hash(ModelConfig(8, 3)) and len({config, ModelConfig(8, 3)}) == 1
     changed = config.replace(rho=0.1)
     assert changed.rho == 0.1 and config.rho == 0.05  # a new config; the old one is unchanged
     with pytest.raises(ConfigError, match="rho=2"):

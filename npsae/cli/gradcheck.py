@@ -6,14 +6,8 @@ import argparse
 import sys
 
 from npsae.cli import common
-from npsae.cli.train import SPARSITY_CHOICES, add_architecture_options, architecture_options
-from npsae.config import CHOICES, ConfigError, ModelConfig
-
-# The model's options this command has besides those of add_architecture_options.
-MODEL_OPTIONS = (
-    "n_in", "n_hidden", "hidden", "output", "recon", "k", "rho", "beta", "weight_decay",
-    "backend", "seed",
-)  # fmt: skip
+from npsae.cli.train import SPARSITY_CHOICES, add_architecture_options
+from npsae.config import CHOICES, OPTIONS, ConfigError, ModelConfig
 
 # Above this many entries a full check takes minutes: say how to check a sample instead.
 _MANY_ENTRIES = 20_000
@@ -62,10 +56,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _config(args: argparse.Namespace) -> ModelConfig:
     """The model to check, float64, as the options say (ModelConfig checks their values)."""
-    options = {name: getattr(args, name) for name in MODEL_OPTIONS}
+    options = {
+        name: getattr(args, name) for name in OPTIONS if getattr(args, name, None) is not None
+    }
     options["sparsity"] = None if args.sparsity == "none" else args.sparsity
     try:
-        return ModelConfig(dtype="float64", **options, **architecture_options(args))
+        return ModelConfig(**{**options, "dtype": "float64"})
     except ConfigError as err:
         raise common.config_error(err, args) from err
 

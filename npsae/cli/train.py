@@ -4,6 +4,10 @@
 The defaults reproduce the Keras tutorial the package grew from: MNIST's training split,
 784 -> 64 ReLU -> 784 sigmoid, mse + KL sparsity (rho 0.05, beta 0.1), Adam with lr 1e-3,
 batches of 256, 50 shuffled epochs, the test split as validation data.
+
+The model's options are ``npsae.config.ModelConfig``'s, each spelled as its keyword
+(``--n-hidden``, ``--hidden``, ...), with its choices and its checks; a value neither given nor
+set by ``--preset`` (the Keras tutorial's without one) is the model's default.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from npsae.cli import common
 from npsae.cli.common import UsageError
-from npsae.config import CHOICES, ConfigError, ModelConfig
+from npsae.config import CHOICES, OPTIONS, ConfigError, ModelConfig
 from npsae.presets import PRESETS
 
 if TYPE_CHECKING:
@@ -28,7 +32,7 @@ DATASETS = ("mnist", "fashion-mnist", "bars")
 # The model's options this command has, by their keywords (``npsae.config.ModelConfig``'s
 # fields): all but n_in, which the data sets, and dtype, float32 for training.
 NOT_OPTIONS = ("n_in", "dtype")
-MODEL_OPTIONS = tuple(f.name for f in dataclasses.fields(ModelConfig) if f.name not in NOT_OPTIONS)
+MODEL_OPTIONS = tuple(name for name in OPTIONS if name not in NOT_OPTIONS)
 # The training settings a preset sets besides the model.
 TRAINING_OPTIONS = ("lr", "epochs", "batch_size", "dataset")
 # Without --preset, the Keras tutorial's settings.
@@ -232,12 +236,6 @@ def add_architecture_options(p: argparse.ArgumentParser, jumprelu: float | None 
         help="AuxK counts a unit dead after N training samples without firing "
         f"({MODEL_DEFAULTS['dead_after']})",
     )
-
-
-def architecture_options(args: argparse.Namespace) -> dict:
-    """The model keywords of ``add_architecture_options`` that were given."""
-    names = ("bandwidth", "theta_init", "pre_bias", "aux_k", "aux_alpha", "dead_after")
-    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
 def run(args: argparse.Namespace) -> int:
