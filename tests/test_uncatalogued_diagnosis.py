@@ -46,8 +46,24 @@ def _backward_sigmoid_twice_in_forward(X, W1, b1, W2, b2, rho, beta):
     return {"W1": X.T @ dZ1, "b1": dZ1.sum(0), "W2": H.T @ dZ2, "b2": dZ2.sum(0)}
 
 
+def _adamw_without_parentheses(p, g, m, v, t, lr, beta1, beta2, eps, wd):
+    """AdamW whose decay term escaped the step's parentheses: p - lr m^/(...) + wd p."""
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+    return p - lr * m_hat / (np.sqrt(v_hat) + eps) + wd * p, m, v
+
+
+def _topk_one_more(Z, dH, k):
+    kept = np.zeros(Z.shape, bool)
+    np.put_along_axis(kept, np.argsort(-Z, axis=1, kind="stable")[:, : k + 1], True, axis=1)
+    return np.where(kept & (Z > 0), dH, 0).astype(dH.dtype)
+
+
 # (exercise, a fresh mistake, words the verdict must contain)
 MUTANT_NAMED = [
+    ("debug_adamw", _adamw_without_parentheses, "parentheses left out (around ... + wd * p)"),
+    ("topk_grad", _topk_one_more, "k + 1 where k belongs (off by one)"),
     ("sigmoid_grad", lambda A: (A > 0).astype(A.dtype), "the ReLU's derivative"),
     ("kl_penalty", _kl_log2_second_term, "base 2"),
     ("kl_penalty", _kl_log2_second_term, "second of the 2 terms"),
@@ -151,6 +167,14 @@ def test_operators_make_what_they_describe():
     )
     dropped = [d for d in made if d.startswith("a term (b) left out")]
     assert dropped and np.allclose(made[dropped[0]](a, b), np.sum(np.log(a), axis=0))
+    elementwise = "an element-wise product (*) where the matrix product (@) belongs"
+    made = {m.description: m.function for m in mutants(_MATMUL, "f", load=lambda _: "")}
+    np.testing.assert_allclose(made[elementwise](a, b), (a * b) / (1 + a))
+    ungrouped = [d for d in made if d.startswith("a pair of parentheses left out (around 1 + a)")]
+    assert ungrouped and np.allclose(made[ungrouped[0]](a, b), (a @ b) / 1 + a)
+
+
+_MATMUL = "def f(a, b):\n    return (a @ b) / (1 + a)\n"
 
 
 def test_mutants_that_fail_or_write_into_their_arguments_are_harmless():
@@ -160,14 +184,16 @@ def test_mutants_that_fail_or_write_into_their_arguments_are_harmless():
     )
     x = np.arange(6.0).reshape(2, 3)
     before = x.copy()
-    found = matching(
-        mutants(source, "f", load=lambda _: ""),
-        (x,),
-        same=lambda out: np.isclose(out, 16 / 3),
-        differs=lambda out: not np.isclose(out, 8.0),
-    )
+    # The function: sum(x) / rows, with x[0, 0] raised by one first: 16 / 3 with rows -> cols.
+    made = mutants(source, "f", load=lambda _: "")
+    trial = ((x,), lambda out: np.isclose(out, 16 / 3), lambda out: not np.isclose(out, 8.0))
+    found = matching(made, [trial])
     assert found == ["x.shape[1] where x.shape[0] belongs (columns for rows?)"]
     np.testing.assert_array_equal(x, before)  # each mutant ran on a copy
+    # Another case must agree too: on a (3, 3) array the two sizes are the same.
+    square = np.ones((3, 3))
+    assert matching(made, [trial, ((square,), lambda out: np.isclose(out, 10 / 3), None)]) == found
+    assert matching(made, [trial, ((square,), lambda out: np.isclose(out, 4.0), None)]) == []
 
 
 def test_solution_mutants_cover_every_exercise_without_a_judge():
@@ -284,3 +310,48 @@ def test_probe_inputs_are_built_from_the_public_case_and_checked_by_the_referenc
     # -H leaves the domain the stub states, (0, 1): the reference would give a number, but
     # one that means nothing.
     assert not any("negated" in p.what for p in made)
+
+
+def _topk_in_order(sort):
+    def topk_grad(Z, dH, k):
+        kept = np.zeros(Z.shape, bool)
+        np.put_along_axis(kept, sort(-Z)[:, :k], True, axis=1)
+        return np.where(kept & (Z > 0), dH, 0).astype(dH.dtype)
+
+    return topk_grad
+
+
+@pytest.mark.parametrize(
+    "sort",
+    [
+        lambda key: np.argsort(key, axis=1, kind="heapsort"),
+        lambda key: np.argsort(key, axis=1),
+        lambda key: np.argpartition(key, 2, axis=1),
+    ],
+    ids=["heapsort", "default sort", "argpartition"],
+)
+def test_topk_enforces_the_tie_rule_its_stub_states(sort):
+    """The stub promises: of equal values the lower index is kept. A TopK whose sort orders
+    ties otherwise is right on every random case and must still fail, on the ties case."""
+    assert "the lower index is kept" in " ".join(exercises.stub_source("topk_grad").split())
+    result = exercises.check("topk_grad", _topk_in_order(sort), seed=0)
+    assert result.status == exercises.FAILED
+    assert "ties broken the wrong way" in result.message, str(result)
+    assert "ties at the k-th largest value" in result.diagnostics[0]
+    stable = _topk_in_order(lambda key: np.argsort(key, axis=1, kind="stable"))
+    assert exercises.check("topk_grad", stable, seed=0).passed
+
+
+def _adam_bias_correction_powered(p, g, m, v, t, lr, beta1, beta2, eps):
+    """Adam with (1 - beta)^t for 1 - beta^t: on one float32 case its step is within p's
+    tolerance of a mutant's (1 + beta1^t), on the others it is not."""
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    return p - lr * (m / (1 - beta1) ** t) / (np.sqrt(v / (1 - beta2) ** t) + eps), m, v
+
+
+def test_a_mutant_that_agrees_on_one_case_only_is_not_named():
+    result = exercises.check("adam_step", _adam_bias_correction_powered, seed=0)
+    assert result.status == exercises.FAILED
+    assert "one change" not in result.message, str(result)
+    assert "a factor of the step is wrong" in str(result)

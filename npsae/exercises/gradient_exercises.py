@@ -135,13 +135,36 @@ def _topk_cases(rng: np.random.Generator) -> list[Case]:
     return cases + [
         Case("float64, row 0 has only 2 positive entries, k=3", (Z, dH, 3), m=2, edge=True),
         Case("float64, ties (broken by the lower index)", (ties, dH[:, :4], 2), m=2, edge=True),
+        Case(
+            "float64, 20 units, ties at the k-th largest value (the lower index kept), k=3",
+            (_MANY_TIES, rng.normal(0, 1, _MANY_TIES.shape), 3),
+            m=len(_MANY_TIES),
+            edge=True,
+        ),
         Case("float64, k = n_hidden keeps every unit", (Z, dH, 5), m=2, edge=True),
     ]
 
 
-def _topk_grad(Z, dH, k, through_negative=False, smallest=False, relu=True):
-    """dZ = dH where the unit is kept and positive; with the switches, the mistakes."""
-    order = np.argsort(Z if smallest else -Z, axis=1, kind="stable")[:, :k]
+# Rows of few distinct positive values, tied across the k-th place: an order other than the
+# stable one (np.argpartition, the default quicksort or heapsort of NumPy) keeps other units.
+_MANY_TIES = np.array(
+    [
+        [1, 2, 1, 2, 1, 2, 0.5, 2, 1, 2, 2, 1, 2, 2, 0.5, 2, 1, 2, 2, 1],
+        [3, 1, 3, 3, 1, 3, 1, 3, 3, 1, 3, 3, 1, 3, 3, 3, 1, 3, 3, 3],
+        [1, 1, 0.5, 1, 1, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+    ],
+    dtype=np.float64,
+)
+
+
+def _topk_grad(Z, dH, k, through_negative=False, smallest=False, relu=True, order=None):
+    """dZ = dH where the unit is kept and positive; with the switches, the mistakes (``order``:
+    how the k largest are found, np.argpartition instead of a stable sort)."""
+    key = Z if smallest else -Z
+    if order is None:
+        order = np.argsort(key, axis=1, kind="stable")[:, :k]
+    else:
+        order = order(key, k - 1, axis=1)[:, :k]
     kept = np.zeros(Z.shape, dtype=bool)
     np.put_along_axis(kept, order, True, axis=1)
     if not relu:
@@ -195,6 +218,12 @@ relu'(0) = 0. What is relu'(z) for z < 0, and can a kept unit have z < 0?
             buggy(
                 "kept the k smallest entries of each row, not the k largest",
                 lambda Z, dH, k: _topk_grad(Z, dH, k, smallest=True),
+            ),
+            buggy(
+                "ties broken the wrong way: of equal values the lower index is kept, the order "
+                'of np.argsort(..., kind="stable"); np.argpartition and the default sort '
+                "order ties as they please",
+                lambda Z, dH, k: _topk_grad(Z, dH, k, order=np.argpartition),
             ),
             *SCALE_MISTAKES,
         ),

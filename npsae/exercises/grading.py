@@ -39,6 +39,8 @@ from npsae.exercises.runner import call
 RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-8}
 
 PASSED, FAILED, NOT_IMPLEMENTED, ERROR = "passed", "failed", "not implemented", "error"
+# A mutant explains a wrong result when it is this much closer to it than the expected one.
+_EXPLAINED = 0.05
 
 
 @dataclasses.dataclass(frozen=True)
@@ -314,12 +316,15 @@ def judge(
     expected: dict | None,
     before: tuple,
     diagnose: bool = True,
+    others: Sequence[tuple[Case, Observation, dict | None]] = (),
 ) -> Verdict:
     """Judge ``seen`` on ``case``; ``before`` is ``snapshot(case)`` taken before the call.
     Without ``diagnose``, a wrong value is only "wrong values" (naming the mistake costs the
-    evaluation of every known mistake). Never raises: a result the judge cannot handle fails."""
+    evaluation of every known mistake). ``others``, (case, observation, expected outputs) of
+    other cases, corroborate a mutant that matches the student's result. Never raises: a
+    result the judge cannot handle fails."""
     try:
-        return _judge(spec, case, seen, expected, before, diagnose)
+        return _judge(spec, case, seen, expected, before, diagnose, others)
     except Exception as err:  # a value no exercise expects (a forged result, a strange object)
         return Verdict(
             (FAILED, f"the grader could not judge this result: {type(err).__name__}: {err}", ())
@@ -327,7 +332,13 @@ def judge(
 
 
 def _judge(
-    spec: Spec, case: Case, seen: Observation, expected: dict | None, before: tuple, diagnose: bool
+    spec: Spec,
+    case: Case,
+    seen: Observation,
+    expected: dict | None,
+    before: tuple,
+    diagnose: bool,
+    others: Sequence[tuple[Case, Observation, dict | None]],
 ) -> Verdict:
     if seen.problem:
         return Verdict((FAILED, seen.problem, ()))
@@ -366,8 +377,20 @@ def _judge(
         return Verdict(_dtype_failure(spec, got, case), well_formed, unmodified)
     if not diagnose:
         return Verdict((FAILED, "wrong values", ()), well_formed, unmodified)
-    message, details, vague = _diagnose(spec, got, expected, case)
+    values = [(c, g, e) for c, o, e in others if (g := _values(spec, c, o, e)) is not None]
+    message, details, vague = _diagnose(spec, got, expected, case, values)
     return Verdict((FAILED, message, details), well_formed, unmodified, vague)
+
+
+def _values(spec: Spec, case: Case, seen: Observation, expected: dict | None) -> dict | None:
+    """The outputs of a call that returned well-formed values, else None."""
+    if seen.problem or seen.raised is not None or expected is None or case.raises is not None:
+        return None
+    try:
+        got = _outputs(spec, seen.value)
+    except TypeError:
+        return None
+    return got if _well_formed(spec, got, expected, case) else None
 
 
 def _well_formed(spec: Spec, got: dict, expected: dict, case: Case) -> bool:
@@ -452,14 +475,15 @@ def _as_array(value: Any) -> np.ndarray | None:
 
 
 def _diagnose(
-    spec: Spec, got: dict, expected: dict, case: Case
+    spec: Spec, got: dict, expected: dict, case: Case, others: Sequence[tuple] = ()
 ) -> tuple[str, tuple[str, ...], str]:
     """(message, details, vague) for values that differ from the reference's: a named mistake
     of the exercise if one matches; else, after the list of wrong outputs when there are
     several, the change to the solution that gives the student's result (a mutant), if one
     does, or what is wrong with the first output whose error has a recognisable shape (the
-    first if none). ``vague`` is that output's name when nothing better than "wrong" or an
-    unnamed factor describes it, else ""."""
+    first if none). A mutant must also give the student's outputs on ``others`` ((case, the
+    student's outputs, the expected ones)). ``vague`` is that output's name when nothing better
+    than "wrong" or an unnamed factor describes it, else ""."""
     for mistake in spec.mistakes:
         with np.errstate(all="ignore"):
             wrong = mistake.output(case, expected)
@@ -468,7 +492,7 @@ def _diagnose(
     bad = [k for k, want in expected.items() if not _close(got[k], want, case.dtype)]
     notes = {key: _output_note(spec, key, got, expected, case) for key in bad}
     key = next((k for k in bad if notes[k].specific), bad[0])
-    changes = _mutations(spec, got, expected, case)
+    changes = _mutations(spec, got, expected, case, others)
     label = ""
     if len(expected) > 1:
         right = [k for k in expected if k not in bad]
@@ -486,8 +510,12 @@ def _diagnose(
     return f"{label}{note}", notes[key].details, "" if notes[key].specific else key
 
 
-def _mutations(spec: Spec, got: dict, expected: dict, case: Case) -> list[str]:
-    """The descriptions of the solution's mutants whose output is the student's."""
+def _mutations(
+    spec: Spec, got: dict, expected: dict, case: Case, others: Sequence[tuple] = ()
+) -> list[str]:
+    """The descriptions of the solution's mutants whose output is the student's on ``case``,
+    and on each of ``others`` ((case, the student's outputs, the expected ones)): a mutant that
+    agrees with the student on one float32 case only may be a coincidence."""
     if spec.mutants is None:
         return []
 
@@ -498,12 +526,32 @@ def _mutations(spec: Spec, got: dict, expected: dict, case: Case) -> list[str]:
             for k, v in _outputs(spec, out).items()
         }
 
-    return matching(
-        spec.mutants(),
-        _float64(case.args),
-        same=lambda out: _matches(got, outputs(out), case),
-        differs=lambda out: not _matches(outputs(out), expected, case),
-    )
+    def explains(got: dict, expected: dict, case: Case) -> Callable[[Any], bool]:
+        def same(out: Any) -> bool:
+            # Within the tolerance of the student's result, and far closer to it than the
+            # expected result is: a step of Adam may differ by less than p's tolerance.
+            mutant = outputs(out)
+            if not _matches(got, mutant, case):
+                return False
+            for k, want in expected.items():
+                if _is_numeric(want) and not _close(got[k], want, case.dtype):
+                    g = _as_array(got[k])
+                    error = np.max(np.abs(g - np.asarray(want, np.float64)), initial=0.0)
+                    if np.max(np.abs(g - _as_array(mutant[k])), initial=0.0) > _EXPLAINED * error:
+                        return False
+            return True
+
+        return same
+
+    trials = [
+        (
+            _float64(case.args),
+            explains(got, expected, case),
+            lambda out: not _matches(outputs(out), expected, case),
+        ),
+        *((_float64(c.args), explains(g, e, c), None) for c, g, e in others),
+    ]
+    return matching(spec.mutants(), trials)
 
 
 def _output_note(spec: Spec, key: str, got: dict, expected: dict, case: Case) -> Explanation:

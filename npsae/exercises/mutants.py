@@ -22,7 +22,7 @@ import dataclasses
 import functools
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib import resources
 
 import numpy as np
@@ -81,17 +81,32 @@ class Context:
         return found
 
     def what(self, node: ast.expr) -> str:
-        """A sub-expression for the student: itself when it is a number, a parameter or the
-        size of one (2, beta, X.shape[0]), else the inputs it is computed from."""
+        """A sub-expression for the student: itself when it is a number, the size of a
+        parameter (X.shape[0]) or a short expression in parameters only (beta, wd * p), else
+        the inputs it is computed from."""
         text = ast.unparse(node)
+        names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
         if (
             isinstance(node, ast.Constant)
-            or text in self.params
             or text.startswith(tuple(f"{p}.shape[" for p in self.params))
+            # A short product or sum of parameters, as the stub writes them (wd * p).
+            or (len(text) <= 16 and names <= self.params and "(" not in text)
         ):
             return text
         names = sorted(self.inputs(node))
         return f"a quantity computed from {', '.join(names)}" if names else "a quantity"
+
+    def sketch(self, node: ast.expr) -> str:
+        """A sum as its terms, each a number, a parameter or "...": "... + eps"; any other
+        expression as ``what`` describes it."""
+        if not _is_sum(node):
+            return self.what(node)
+        parts = []
+        for term, op in _signed_terms(node):
+            text = self.what(term)
+            shown = text if not text.startswith("a quantity") else "..."
+            parts.append(f"{op} {shown}" if parts or op == "-" else shown)
+        return " ".join(parts)
 
     def where(self, node: ast.AST) -> str:
         """Which term of the nearest enclosing sum holds ``node`` ("" if none)."""
@@ -100,8 +115,8 @@ class Context:
             child, parent = parent, self.parents.get(id(parent))
         if parent is None:
             return ""
-        while _is_sum(self.parents.get(id(parent))):
-            parent = self.parents[id(parent)]
+        while _is_sum(above := self.parents.get(id(parent))) and above.left is parent:
+            parent = above
         terms = _terms(parent)
         i = next(i for i, t in enumerate(terms) if any(n is child for n in ast.walk(t)))
         ordinal = _ORDINALS[i] if i < len(_ORDINALS) else f"{i + 1}th"
@@ -115,11 +130,18 @@ def _is_sum(node: ast.AST | None) -> bool:
     return isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub))
 
 
+def _signed_terms(node: ast.AST, op: str = "+") -> list[tuple[ast.AST, str]]:
+    """The terms of a chain of + and -, left to right, each with the sign it enters with."""
+    if _is_sum(node):
+        right = "-" if isinstance(node.op, ast.Sub) else "+"
+        # A sum on the right is a parenthesised group: one term.
+        return [*_signed_terms(node.left, op), (node.right, right)]
+    return [(node, op)]
+
+
 def _terms(node: ast.AST) -> list[ast.AST]:
     """The terms of a chain of + and -, left to right."""
-    if _is_sum(node):
-        return [*_terms(node.left), *_terms(node.right)]
-    return [node]
+    return [term for term, _ in _signed_terms(node)]
 
 
 def _is_np(node: ast.expr, *attrs: str) -> bool:
@@ -209,7 +231,7 @@ def drop_operand(node, ctx):
 
 
 def flip_operator(node, ctx):
-    """A sign, a fraction upside down, a product for a quotient."""
+    """A sign, a fraction upside down, a product for a quotient, * for @ and @ for *."""
     if isinstance(node, ast.BinOp):
         what = ctx.what(node.right)
         if isinstance(node.op, ast.Add):
@@ -240,6 +262,18 @@ def flip_operator(node, ctx):
                 ast.BinOp(node.left, ast.Div(), node.right),
                 f"divided by {what} where it multiplies",
             )
+        elif isinstance(node.op, ast.MatMult):
+            yield (
+                ast.BinOp(node.left, ast.Mult(), node.right),
+                "an element-wise product (*) where the matrix product (@) belongs",
+            )
+        if isinstance(node.op, ast.Mult) and not any(
+            isinstance(x, ast.Constant) for x in (node.left, node.right)
+        ):
+            yield (
+                ast.BinOp(node.left, ast.MatMult(), node.right),
+                "a matrix product (@) where an element-wise product (*) belongs",
+            )
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         yield node.operand, f"a minus sign missing (on {ctx.what(node.operand)})"
 
@@ -259,6 +293,9 @@ def power(node, ctx):
             "a difference of squares a^2 - b^2 where the square of the difference (a - b)^2 "
             "belongs",
         )
+    if isinstance(node.right, ast.Constant):
+        c = node.right.value
+        yield ast.BinOp(base, ast.Mult(), node.right), f"times {c} where the power {c} belongs"
     yield _call(_np("abs"), base), "an absolute value where a square belongs"
     yield base, "the square (the power) left out"
 
@@ -369,18 +406,63 @@ def derivative(node, ctx):
 
 
 def parentheses(node, ctx):
-    """A sum taken out of a product or a quotient, or pulled into one: (a + b) / c as
-    a + b / c, a / (b + c) as a / b + c."""
-    if not isinstance(node, ast.BinOp) or not isinstance(node.op, (ast.Mult, ast.Div)):
+    """A pair of grouping parentheses left out of a line: a / (b + c) read as a / b + c,
+    p - (a + b) as p - a + b."""
+    if not isinstance(node, (ast.Assign, ast.AugAssign, ast.Return)) or node.value is None:
         return
-    if _is_sum(node.right):
-        inner = node.right
-        moved = ast.BinOp(ast.BinOp(node.left, node.op, inner.left), inner.op, inner.right)
-        yield moved, f"{ctx.what(inner.right)} added outside the parentheses it belongs in"
-    if _is_sum(node.left):
-        inner = node.left
-        moved = ast.BinOp(inner.left, inner.op, ast.BinOp(inner.right, node.op, node.right))
-        yield moved, f"{ctx.what(inner.left)} added outside the parentheses it belongs in"
+    text = ast.unparse(node.value)
+    for start, end in _groups(text):
+        try:
+            new = ast.parse(text[:start] + text[start + 1 : end] + text[end + 1 :], mode="eval")
+            inner = ast.parse(text[start + 1 : end], mode="eval")
+        except SyntaxError:
+            continue
+        if ast.dump(new.body) != ast.dump(node.value):
+            stmt = copy.deepcopy(node)
+            stmt.value = new.body
+            yield (
+                stmt,
+                f"a pair of parentheses left out (around {ctx.sketch(inner.body)}): the "
+                "operators beside them now apply to a part of what they grouped",
+            )
+
+
+def _groups(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each pair of grouping parentheses of ``text`` (not a call's)."""
+    opened: list[tuple[int, bool]] = []
+    for i, ch in enumerate(text):
+        if ch == "(":
+            before = text[:i].rstrip()[-1:]
+            opened.append((i, before.isalnum() or before in "_)]"))
+        elif ch == ")" and opened:
+            start, call = opened.pop()
+            if not call:
+                yield start, i
+
+
+def unwrap(node, ctx):
+    """An element-wise function left out: its argument used as it is."""
+    functions = ("sqrt", "exp", "log", "tanh", "square")
+    if isinstance(node, ast.Call) and _is_np(node.func, *functions) and len(node.args) == 1:
+        yield node.args[0], f"np.{node.func.attr} left out (its argument used as it is)"
+
+
+def off_by_one(node, ctx):
+    """A count one too many or too few: in an exponent, a slice or a range."""
+    if not (isinstance(node, ast.Name) and node.id in ctx.params):
+        return
+    parent = ctx.parents.get(id(node))
+    counted = (
+        (isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Pow) and parent.right is node)
+        or isinstance(parent, ast.Slice)
+        or (isinstance(parent, ast.Call) and ast.unparse(parent.func) == "range")
+    )
+    if counted:
+        for op, word in ((ast.Add(), "+"), (ast.Sub(), "-")):
+            yield (
+                ast.BinOp(node, op, ast.Constant(1)),
+                f"{node.id} {word} 1 where {node.id} belongs (off by one)",
+            )
 
 
 def names(node, ctx):
@@ -437,7 +519,7 @@ def sizes(node, ctx):
 
 
 #: The mutation operators, in the order their matches are reported.
-OPERATORS: tuple[Callable[[ast.AST, frozenset], Iterable[tuple[ast.AST, str]]], ...] = (
+OPERATORS: tuple[Callable[[ast.AST, Context], Iterable[tuple[ast.AST, str]]], ...] = (
     log_base,
     activation,
     derivative,
@@ -446,9 +528,11 @@ OPERATORS: tuple[Callable[[ast.AST, frozenset], Iterable[tuple[ast.AST, str]]], 
     sizes,
     absolute,
     transpose,
+    parentheses,
     flip_operator,
     drop_operand,
-    parentheses,
+    unwrap,
+    off_by_one,
     names,
 )
 
@@ -556,28 +640,35 @@ def solution_mutants(filename: str, name: str) -> tuple[Mutant, ...]:
     return tuple(mutants(load(filename.removesuffix(".py")), name, load))
 
 
+#: One case a mutant is tried on: its arguments, whether an output is the ``same`` as the
+#: student's, and whether it ``differs`` from the expected one (None: need not).
+Trial = tuple[tuple, Callable[[object], bool], Callable[[object], bool] | None]
+
+
 def matching(
-    candidates: Iterable[Mutant],
-    args: tuple,
-    same: Callable[[object], bool],
-    differs: Callable[[object], bool],
-    budget: float = BUDGET,
+    candidates: Iterable[Mutant], trials: Sequence[Trial], budget: float = BUDGET
 ) -> list[str]:
-    """The descriptions (without repeats, in order) of the mutants whose output on ``args``
-    ``differs`` from the expected and is the ``same`` as the student's. Each runs on a deep
-    copy of ``args`` (a mutant may write into its arguments); one that raises is skipped, and
-    evaluation stops after ``budget`` seconds."""
+    """The descriptions (without repeats, in order) of the mutants whose output is the ``same``
+    as the student's on every trial, and ``differs`` from the expected where asked (on the
+    case that failed, the first trial). Each runs on a deep copy of the arguments (a mutant
+    may write into them); one that raises is no match, and evaluation stops after ``budget``
+    seconds."""
     start = time.perf_counter()
     found: list[str] = []
     for mutant in candidates:
         if time.perf_counter() - start > budget:
             break
-        try:
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                out = mutant.function(*copy.deepcopy(args))
-            if differs(out) and same(out) and mutant.description not in found:
-                found.append(mutant.description)
-        except Exception:  # a mutant that fails on this case tells nothing
-            continue
+        if mutant.description not in found and all(_agrees(mutant, t) for t in trials):
+            found.append(mutant.description)
     return found
+
+
+def _agrees(mutant: Mutant, trial: Trial) -> bool:
+    args, same, differs = trial
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = mutant.function(*copy.deepcopy(args))
+        return (differs is None or differs(out)) and same(out)
+    except Exception:  # a mutant that fails on this case is not the student's function
+        return False

@@ -16,6 +16,7 @@ returns nonsense) is simply left out.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Callable, Sequence
 
@@ -212,7 +213,9 @@ def plan(spec: Spec, case: Case) -> list[Probe]:
         if made is None:
             continue
         what, changes, hint = made
-        args = _replaced(case.args, changes)
+        # Copies: the student's function may write into them (the case's own arrays too);
+        # one deep copy keeps an array a case function reads the same object as the argument.
+        args = copy.deepcopy(_replaced(case.args, changes))
         if not _in_domain(spec, args):
             continue
         try:

@@ -53,6 +53,8 @@ from npsae.exercises.grading import (
 PUBLIC, HIDDEN, EDGE = "public", "hidden", "edge"
 # The groups that score only once some public or hidden case gives right values.
 GATED = ("shapes", EDGE, "unmodified")
+# How many other cases a mutant matching the failing one must match too.
+_CORROBORATING = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,7 +195,13 @@ def assess(
         return Result(exercise.name, PASSED, message, **common)
     p = planned[failing]
     # Named again with the diagnosis, which only the reported case needs.
-    verdict = judge(spec, p.case, observations[failing], p.expected, p.before)
+    # A few other cases the student's function returned values on corroborate a mutant.
+    others = [
+        (q.case, seen, q.expected)
+        for i, (q, seen) in enumerate(zip(planned, observations, strict=True))
+        if i != failing and q.case.raises is None
+    ][:_CORROBORATING]
+    verdict = judge(spec, p.case, observations[failing], p.expected, p.before, others=others)
     status, message, details = verdict.failure
     if status == NOT_IMPLEMENTED:
         return Result(exercise.name, status, message, **common)
