@@ -10,7 +10,8 @@ are not part of it: a saved model is a model, usable without them (``npsae expor
 and ``npsae.training`` records them beside it in a run folder. The optimiser checks its own.
 
 A bad value raises ``ConfigError`` (a ValueError) that names the option: Python code reads
-``rho=1.5 must lie ...``, and the command line ``--rho 1.5: must lie ...``.
+``rho=1.5 must lie strictly between 0 and 1 ...``; the command line words the same check as
+``--rho 1.5: a target mean activation lies in (0, 1)`` (``npsae.cli.common.config_error``).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def _refuse(option: str, value: Any, rule: str, message: str | None = None) -> C
     return ConfigError(message or f"{option}={value!r} {rule}", option, value, rule)
 
 
-def is_count(value: Any) -> bool:
+def _is_count(value: Any) -> bool:
     """An integer, and not a bool (``True`` is no number of units)."""
     return not isinstance(value, bool) and isinstance(value, (int, np.integer))
 
@@ -152,7 +153,7 @@ class ModelConfig(Mapping):
     def _checked(self) -> dict[str, Any]:
         v = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         for name in ("n_in", "n_hidden"):
-            if not is_count(v[name]) or v[name] < 1:
+            if not _is_count(v[name]) or v[name] < 1:
                 rule = "must be a positive integer"
                 raise _refuse(name, v[name], rule, f"{name} {rule}, got {v[name]!r}")
         v["dtype"] = _dtype_name(v["dtype"])
@@ -173,9 +174,9 @@ class ModelConfig(Mapping):
         for name in ("bandwidth", "theta_init"):
             if not (math.isfinite(v[name]) and v[name] > 0):
                 raise _refuse(name, v[name], "must be a finite number > 0")
-        if not is_count(v["seed"]) or v["seed"] < 0:
+        if not _is_count(v["seed"]) or v["seed"] < 0:
             raise _refuse("seed", v["seed"], "must be an integer >= 0")
-        if not is_count(v["dead_after"]) or v["dead_after"] < 1:
+        if not _is_count(v["dead_after"]) or v["dead_after"] < 1:
             raise _refuse("dead_after", v["dead_after"], "must be a positive number of samples")
         for name in ("unit_norm_decoder", "pre_bias"):
             if not isinstance(v[name], (bool, np.bool_)):
@@ -203,7 +204,7 @@ class ModelConfig(Mapping):
             raise ConfigError(
                 f"sparsity={sparsity!r} selects among ReLU activations: use hidden='relu'"
             )
-        if k is not None and (not is_count(k) or not 1 <= k <= v["n_hidden"]):
+        if k is not None and (not _is_count(k) or not 1 <= k <= v["n_hidden"]):
             raise ConfigError(f"k={k!r} must be an integer between 1 and n_hidden={v['n_hidden']}")
         if v["pre_bias"] and v["output"] != "linear":
             raise ConfigError(
@@ -213,7 +214,7 @@ class ModelConfig(Mapping):
         if aux_k is not None:
             if sparsity not in K_SPARSITY:
                 raise ConfigError("aux_k (AuxK) needs sparsity='topk' or 'batchtopk'")
-            if not is_count(aux_k) or not 1 <= aux_k <= v["n_hidden"]:
+            if not _is_count(aux_k) or not 1 <= aux_k <= v["n_hidden"]:
                 raise ConfigError(f"aux_k={aux_k!r} must be an integer between 1 and n_hidden")
 
     # ------------------------------------------------------------------ a read-only mapping
