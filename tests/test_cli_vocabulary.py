@@ -172,3 +172,21 @@ def test_the_help_lists_the_vocabulary(capsys):
     out = capsys.readouterr().out
     for words in ("--n-hidden", "--hidden", "--data-root", "--batch-size", "--out", "--seed"):
         assert words in out
+
+
+def test_one_exit_status_per_kind_of_file_error(tmp_path, capsys):
+    # The path given is the wrong kind of thing: a usage error, 2; the work failed: 1.
+    assert common.os_error_status(NotADirectoryError("a file")) == 2
+    assert common.os_error_status(IsADirectoryError("a folder")) == 2
+    assert common.os_error_status(FileExistsError("a file where a folder is made")) == 2
+    assert common.os_error_status(PermissionError("read-only")) == 1
+    assert common.os_error_status(OSError(28, "No space left on device")) == 1
+    (tmp_path / "file").write_text("mine")
+    assert main(["exercises", "start", str(tmp_path / "file")]) == 2
+    assert main(["tutorials", str(tmp_path / "file")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(": error: ")[0] for line in err] == [
+        "npsae exercises start",
+        "npsae tutorials",
+    ]
+    assert (tmp_path / "file").read_text() == "mine"

@@ -17,7 +17,7 @@ from test_exercise_contents import DERIVED, _contains_key, _key_expressions
 
 from npsae import exercises
 from npsae.exercises import grading, probes
-from npsae.exercises.mutants import matching, mutants, solution_mutants
+from npsae.exercises.mutants import RIGHT, matching, mutants, solution_mutants
 from npsae.exercises.scoring import assess, plan
 
 
@@ -151,9 +151,17 @@ def test_no_mutant_is_described_by_the_solution_itself():
                 assert not _contains_key(mutant.description, key), (name, mutant.description)
 
 
+def _by_change(made) -> dict:
+    """Mutants by the change they make (their description without "the right computation with
+    one change: ")."""
+    prefix = f"{RIGHT} with one change: "
+    assert all(m.description.startswith(prefix) for m in made)
+    return {m.description.removeprefix(prefix): m.function for m in made}
+
+
 def test_operators_make_what_they_describe():
     source = "import numpy as np\n\n\ndef f(a, b):\n    return np.sum(np.log(a) + b, axis=0)\n"
-    made = {m.description: m.function for m in mutants(source, "f", load=lambda _: "")}
+    made = _by_change(mutants(source, "f", load=lambda _: ""))
     a, b = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[0.5, 0.5], [1.0, 2.0]])
     log10 = (
         "a log in base 10 (np.log10) where the natural log belongs, in the first of the 2 terms "
@@ -168,7 +176,7 @@ def test_operators_make_what_they_describe():
     dropped = [d for d in made if d.startswith("a term (b) left out")]
     assert dropped and np.allclose(made[dropped[0]](a, b), np.sum(np.log(a), axis=0))
     elementwise = "an element-wise product (*) where the matrix product (@) belongs"
-    made = {m.description: m.function for m in mutants(_MATMUL, "f", load=lambda _: "")}
+    made = _by_change(mutants(_MATMUL, "f", load=lambda _: ""))
     np.testing.assert_allclose(made[elementwise](a, b), (a * b) / (1 + a))
     ungrouped = [d for d in made if d.startswith("a pair of parentheses left out (around 1 + a)")]
     assert ungrouped and np.allclose(made[ungrouped[0]](a, b), (a @ b) / 1 + a)
@@ -188,7 +196,9 @@ def test_mutants_that_fail_or_write_into_their_arguments_are_harmless():
     made = mutants(source, "f", load=lambda _: "")
     trial = ((x,), lambda out: np.isclose(out, 16 / 3), lambda out: not np.isclose(out, 8.0))
     found = matching(made, [trial])
-    assert found == ["x.shape[1] where x.shape[0] belongs (columns for rows?)"]
+    assert found == [
+        f"{RIGHT} with one change: x.shape[1] where x.shape[0] belongs (columns for rows?)"
+    ]
     np.testing.assert_array_equal(x, before)  # each mutant ran on a copy
     # Another case must agree too: on a (3, 3) array the two sizes are the same.
     square = np.ones((3, 3))
@@ -355,3 +365,23 @@ def test_a_mutant_that_agrees_on_one_case_only_is_not_named():
     assert result.status == exercises.FAILED
     assert "one change" not in result.message, str(result)
     assert "a factor of the step is wrong" in str(result)
+
+
+def _debug_backward_sign_changed(X, W1, b1, W2, b2, rho, beta):
+    """The debugging stub's code with the KL gradient subtracted: its bug (the sigmoid's
+    derivative on a linear output) left where it is."""
+    m = X.shape[0]
+    H = _sig(X @ W1 + b1)
+    X_hat = H @ W2 + b2
+    dZ2 = (X_hat - X) / m * X_hat * (1 - X_hat)
+    r = H.mean(axis=0)
+    kl = np.broadcast_to(beta / m * (-rho / r + (1 - rho) / (1 - r)), H.shape)
+    dZ1 = (dZ2 @ W2.T - kl) * H * (1 - H)
+    return {"W1": X.T @ dZ1, "b1": dZ1.sum(0), "W2": H.T @ dZ2, "b2": dZ2.sum(0)}
+
+
+def test_a_change_to_a_debugging_stub_that_is_not_its_fix_is_named():
+    result = exercises.check("debug_backward", _debug_backward_sign_changed, seed=0)
+    assert result.status == exercises.FAILED
+    assert "the stub's buggy code with one change" in result.message, str(result)
+    assert "subtracted where it is added" in result.message, str(result)

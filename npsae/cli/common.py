@@ -55,7 +55,8 @@ def error(command: str, message: object) -> None:
 def os_error_status(err: OSError) -> int:
     """The exit status of a file error: 2 when the path given is the wrong kind of thing (a
     file where a folder must be, or the reverse), a usage error; else 1, the work failed."""
-    return 2 if isinstance(err, (NotADirectoryError, IsADirectoryError)) else 1
+    wrong_kind = (NotADirectoryError, IsADirectoryError, FileExistsError)
+    return 2 if isinstance(err, wrong_kind) else 1
 
 
 def note(command: str, message: object) -> None:

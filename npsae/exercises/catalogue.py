@@ -61,7 +61,9 @@ def _numbered(exercise: Exercise, number: int) -> Exercise:
     exercise = dataclasses.replace(exercise, number=number)
     if exercise.spec.judge is not None:
         return exercise
-    mutants = functools.partial(solution_mutants, exercise.filename, exercise.name)
+    # A debugging exercise's stub holds the buggy code a student starts from.
+    stub = exercise.stub(total=len(_ALL)) if exercise.body else ""
+    mutants = functools.partial(solution_mutants, exercise.filename, exercise.name, stub)
     return dataclasses.replace(exercise, spec=dataclasses.replace(exercise.spec, mutants=mutants))
 
 

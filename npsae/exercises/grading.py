@@ -14,10 +14,13 @@ first of these reasons, checked in order:
 
 For 4, the grader then looks for the *likely mistake*: it computes the output of every known
 mistake of the exercise (the reference's output transformed, or a deliberately buggy variant) and
-names the first one the student's output equals. Failing that it explains a wrong shape
+names the first one the student's output equals. Failing that, it names the one change to the
+instructor solution (``mutants``: a log in base 10, a sum for a mean, a term left out...) whose
+result is the student's on this case and on a few others; else it explains a wrong shape
 (transposed, not summed over the batch, ...), NaN entries, or, through ``diagnosis.explain``,
 what the difference looks like (a uniform factor, a sign, a transpose, an offset, an error
-confined to one row, column or output...).
+confined to one row, column or output...). When even that says little (``Verdict.vague``),
+``scoring`` may call the student's function on probes of the public case (``probes``).
 The reference is always evaluated on float64 copies of the inputs: it is the exact answer that
 a float32 result must approach to within float32 precision.
 """
@@ -502,10 +505,7 @@ def _diagnose(
     note = f"{key}: {notes[key].message}" if len(expected) > 1 else notes[key].message
     if changes:
         also = tuple(f"the same result also comes from: {c}" for c in changes[1:2])
-        message = (
-            f"{label}your result equals, exactly on this case, the right computation with one "
-            f"change: {changes[0]}"
-        )
+        message = f"{label}your result equals, exactly on this case, {changes[0]}"
         return message, (*also, note, *notes[key].details), ""
     return f"{label}{note}", notes[key].details, "" if notes[key].specific else key
 

@@ -29,6 +29,9 @@ import numpy as np
 
 #: Seconds the grader spends at most evaluating the mutants of one exercise on one case.
 BUDGET = 2.0
+#: What a mutant of the solution, and of a debugging stub's buggy code, is a change of.
+RIGHT = "the right computation"
+STUB = "the stub's buggy code"
 
 _REDUCTIONS = {"sum": "sum", "mean": "mean"}
 _ACTIVATIONS = ("sigmoid",)
@@ -60,6 +63,8 @@ class Context:
 
     def __init__(self, fn: ast.FunctionDef) -> None:
         self.params = frozenset(a.arg for a in fn.args.args)
+        # The functions the module has (those of earlier exercises): set by ``mutants``.
+        self.functions: frozenset = frozenset()
         self.depends: dict[str, frozenset] = {p: frozenset([p]) for p in self.params}
         self.parents: dict[int, ast.AST] = {}
         for node in ast.walk(fn):
@@ -230,50 +235,37 @@ def drop_operand(node, ctx):
         yield node.left, f"the division by {ctx.what(node.right)} left out"
 
 
+# How each operator may be mistaken for another: (the other operator, whether the operands
+# swap, what it means; {what} is the right operand).
+_OPERATOR_SWAPS: dict[type, tuple[tuple[type, bool, str], ...]] = {
+    ast.Add: ((ast.Sub, False, "{what} subtracted where it is added"),),
+    ast.Sub: (
+        (ast.Add, False, "{what} added where it is subtracted"),
+        (ast.Sub, True, "a difference taken the wrong way round ({what} minus the rest)"),
+    ),
+    ast.Div: (
+        (ast.Div, True, "a fraction upside down (its denominator, {what}, on top)"),
+        (ast.Mult, False, "multiplied by {what} where it divides"),
+    ),
+    ast.Mult: (
+        (ast.Div, False, "divided by {what} where it multiplies"),
+        (ast.MatMult, False, "a matrix product (@) where an element-wise product (*) belongs"),
+    ),
+    ast.MatMult: (
+        (ast.Mult, False, "an element-wise product (*) where the matrix product (@) belongs"),
+    ),
+}
+
+
 def flip_operator(node, ctx):
     """A sign, a fraction upside down, a product for a quotient, * for @ and @ for *."""
     if isinstance(node, ast.BinOp):
-        what = ctx.what(node.right)
-        if isinstance(node.op, ast.Add):
-            yield (
-                ast.BinOp(node.left, ast.Sub(), node.right),
-                f"{what} subtracted where it is added",
-            )
-        elif isinstance(node.op, ast.Sub):
-            yield (
-                ast.BinOp(node.left, ast.Add(), node.right),
-                f"{what} added where it is subtracted",
-            )
-            yield (
-                ast.BinOp(node.right, ast.Sub(), node.left),
-                f"a difference taken the wrong way round ({what} minus the rest)",
-            )
-        elif isinstance(node.op, ast.Div):
-            yield (
-                ast.BinOp(node.right, ast.Div(), node.left),
-                f"a fraction upside down (its denominator, {what}, on top)",
-            )
-            yield (
-                ast.BinOp(node.left, ast.Mult(), node.right),
-                f"multiplied by {what} where it divides",
-            )
-        elif isinstance(node.op, ast.Mult) and not isinstance(node.right, ast.Constant):
-            yield (
-                ast.BinOp(node.left, ast.Div(), node.right),
-                f"divided by {what} where it multiplies",
-            )
-        elif isinstance(node.op, ast.MatMult):
-            yield (
-                ast.BinOp(node.left, ast.Mult(), node.right),
-                "an element-wise product (*) where the matrix product (@) belongs",
-            )
-        if isinstance(node.op, ast.Mult) and not any(
-            isinstance(x, ast.Constant) for x in (node.left, node.right)
-        ):
-            yield (
-                ast.BinOp(node.left, ast.MatMult(), node.right),
-                "a matrix product (@) where an element-wise product (*) belongs",
-            )
+        constant = any(isinstance(x, ast.Constant) for x in (node.left, node.right))
+        for op, swap, text in _OPERATOR_SWAPS.get(type(node.op), ()):
+            if isinstance(node.op, ast.Mult) and constant:
+                continue  # 2 * x: a factor 2 is dropped or kept, never divided by
+            left, right = (node.right, node.left) if swap else (node.left, node.right)
+            yield ast.BinOp(left, op(), right), text.format(what=ctx.what(node.right))
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         yield node.operand, f"a minus sign missing (on {ctx.what(node.operand)})"
 
@@ -441,10 +433,15 @@ def _groups(text: str) -> Iterator[tuple[int, int]]:
 
 
 def unwrap(node, ctx):
-    """An element-wise function left out: its argument used as it is."""
-    functions = ("sqrt", "exp", "log", "tanh", "square")
-    if isinstance(node, ast.Call) and _is_np(node.func, *functions) and len(node.args) == 1:
-        yield node.args[0], f"np.{node.func.attr} left out (its argument used as it is)"
+    """An element-wise function, or one of an earlier exercise, left out: its argument used as
+    it is."""
+    if not isinstance(node, ast.Call) or len(node.args) != 1 or node.keywords:
+        return
+    elementwise = _is_np(node.func, "sqrt", "exp", "log", "tanh", "square")
+    imported = isinstance(node.func, ast.Name) and node.func.id in ctx.functions
+    if elementwise or imported:
+        what = ast.unparse(node.func)
+        yield node.args[0], f"{what} left out (its argument used as it is)"
 
 
 def off_by_one(node, ctx):
@@ -594,15 +591,17 @@ def _module(source: str, load: Callable[[str], str]) -> dict:
     return namespace
 
 
-def mutants(source: str, name: str, load: Callable[[str], str]) -> list[Mutant]:
+def mutants(source: str, name: str, load: Callable[[str], str], of: str = RIGHT) -> list[Mutant]:
     """Every first-order mutant of function ``name`` in the solution ``source``, in the order
     of ``OPERATORS``; ``load(module)`` gives the source of a sibling solution it imports. A
     change that fits several places (the natural log, the sigmoid) is also made at all of them
-    at once, as a student who learnt it wrong would."""
+    at once, as a student who learnt it wrong would. Each description reads "``of`` with one
+    change: ..."."""
     tree = ast.parse(source)
     namespace = _namespace(tree, load)
     fn = _function(tree, name)
     ctx = Context(fn)
+    ctx.functions = frozenset(k for k, v in namespace.items() if callable(v) and k != "np")
     found = []
 
     def make(changes: dict[int, ast.AST], description: str) -> None:
@@ -613,7 +612,7 @@ def mutants(source: str, name: str, load: Callable[[str], str]) -> list[Mutant]:
             exec(compile(module, f"<mutant of {name}>", "exec"), local)
         except (SyntaxError, TypeError, ValueError):  # a node that fits no context
             return
-        found.append(Mutant(description, local[name]))
+        found.append(Mutant(f"{of} with one change: {description}", local[name]))
 
     sites = list(_sites(fn))
     for operator in OPERATORS:
@@ -629,15 +628,19 @@ def mutants(source: str, name: str, load: Callable[[str], str]) -> list[Mutant]:
     return found
 
 
+def _load_solution(module: str) -> str:
+    return (resources.files(__package__) / "solutions" / f"{module}.py").read_text("utf-8")
+
+
 @functools.cache
-def solution_mutants(filename: str, name: str) -> tuple[Mutant, ...]:
-    """The mutants of the instructor's solution in ``solutions/filename`` (cached)."""
-    folder = resources.files(__package__) / "solutions"
-
-    def load(module: str) -> str:
-        return (folder / f"{module}.py").read_text("utf-8")
-
-    return tuple(mutants(load(filename.removesuffix(".py")), name, load))
+def solution_mutants(filename: str, name: str, stub: str = "") -> tuple[Mutant, ...]:
+    """The mutants of the instructor's solution in ``solutions/filename``, then, for a
+    debugging exercise, those of its ``stub``'s buggy code: a student whose result is one of
+    those changed something, but not the bug (cached)."""
+    found = mutants(_load_solution(filename.removesuffix(".py")), name, _load_solution)
+    if stub:
+        found += mutants(stub, name, _load_solution, of=STUB)
+    return tuple(found)
 
 
 #: One case a mutant is tried on: its arguments, whether an output is the ``same`` as the

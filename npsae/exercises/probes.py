@@ -65,40 +65,42 @@ def _replaced(args: tuple, changes: dict[int, np.ndarray]) -> tuple:
     return tuple(changes.get(i, a) for i, a in enumerate(args))
 
 
-def _batch_twice(spec, case, arrays):
-    m = case.m
-    if not m:
-        return None
-    changes = {
-        i: np.concatenate([case.args[i]] * 2) for i, _ in arrays if case.args[i].shape[0] == m
-    }
-    if not changes:
-        return None
+def _twice(axis: int, what: str, size: str, unit: str):
+    """The probe that gives every array twice along ``axis`` (the samples, or the columns): a
+    mean over that axis stays the same, a sum doubles."""
 
-    def hint(want: Ratio, got: Ratio) -> str:
-        if _is(want, 1) and _is(got, 2):
-            return "it grows with the number of samples: an average over the samples (m) missing?"
-        if _is(want, 2) and _is(got, 1):
-            return "it should add up over the samples: divided by m once too often?"
-        return ""
+    def make(spec, case, arrays):
+        if axis == 0:  # the arrays with a row per sample
+            chosen = [i for i, _ in arrays if case.m and case.args[i].shape[0] == case.m]
+        else:  # every array, when all are the same matrix shape
+            shapes = {case.args[i].shape for i, _ in arrays}
+            one_matrix = len(shapes) == 1 and len(next(iter(shapes))) == 2
+            chosen = [i for i, _ in arrays] if one_matrix else []
+        if not chosen:
+            return None
 
-    return "every sample is given twice (the batch repeated, m doubled)", changes, hint
+        def hint(want: Ratio, got: Ratio) -> str:
+            if _is(want, 1) and _is(got, 2):
+                return (
+                    f"it grows with the number of {unit}: an average over the {unit} ({size}) "
+                    "missing?"
+                )
+            if _is(want, 2) and _is(got, 1):
+                return f"it should add up over the {unit}: divided by {size} once too often?"
+            return ""
+
+        changes = {i: np.concatenate([case.args[i]] * 2, axis=axis) for i in chosen}
+        return what, changes, hint
+
+    return make
 
 
-def _columns_twice(spec, case, arrays):
-    shapes = {case.args[i].shape for i, _ in arrays}
-    if len(shapes) != 1 or len(next(iter(shapes))) != 2:
-        return None
-    changes = {i: np.concatenate([case.args[i]] * 2, axis=1) for i, _ in arrays}
-
-    def hint(want: Ratio, got: Ratio) -> str:
-        if _is(want, 1) and _is(got, 2):
-            return "an average over the columns (n) missing?"
-        if _is(want, 2) and _is(got, 1):
-            return "it should add up over the columns: divided by the number of columns n?"
-        return ""
-
-    return "every row's entries are given twice (the columns repeated, n doubled)", changes, hint
+_batch_twice = _twice(
+    0, "every sample is given twice (the batch repeated, m doubled)", "m", "samples"
+)
+_columns_twice = _twice(
+    1, "every row's entries are given twice (the columns repeated, n doubled)", "n", "columns"
+)
 
 
 def _shift(spec, case, arrays):
