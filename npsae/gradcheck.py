@@ -34,6 +34,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from npsae import reference
 from npsae.model import PARAM_NAMES, SparseAutoencoder
 
 # Entry-wise relative errors above this fail (CS231n: "1e-7 or less, be happy").
@@ -283,8 +284,6 @@ def threshold_closed_form(
     by centred differences (step ``eps``) of recon(g(H W2 + b2), X) in H, and the recon and
     sparsity parts included as ``terms`` says. X: (m, n_in), float64; returns (n_hidden,).
     """
-    from npsae import reference
-
     c = model.config
     Z, theta, K = _threshold_window(model, X)
     H = Z * (Z > theta)
@@ -304,8 +303,6 @@ def threshold_closed_form(
 
 def _threshold_window(model: SparseAutoencoder, X: np.ndarray) -> tuple:
     """(Z, theta, K): JumpReLU's pre-activations (m, n_hidden), thresholds and window."""
-    from npsae import reference
-
     p, c = model.params, model.config
     theta = np.exp(p["log_theta"])
     Xe = X - p["b2"] if c["pre_bias"] else X
