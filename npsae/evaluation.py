@@ -3,8 +3,8 @@
 ``evaluate(model, X)`` gives the loss terms (as ``fit`` measures them) and the MSE; ``fit`` calls
 it on the validation data after every epoch. ``measure(model, X)`` gives those and, from the
 same forward pass, the fraction of variance explained and the hidden-layer statistics L0, dead
-fraction and mean activation (``npsae.metrics``): the test-set numbers of ``npsae train`` and
-of the run report, each sample encoded once.
+fraction and ``mean_rho_hat`` (``npsae.metrics``): the test-set numbers of ``npsae train`` and
+of the run report, each sample encoded once (twice with BatchTopK, see ``measure``).
 """
 
 from __future__ import annotations
