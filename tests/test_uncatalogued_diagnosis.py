@@ -409,3 +409,61 @@ def test_a_factor_is_named_after_the_inputs_only_when_every_case_agrees():
     differs = [diagnosis.Elsewhere(7 * want_e, want_e, inputs_e, 3)]
     unnamed = diagnosis.explain(7 * want, want, 1e-6, inputs, 4, differs).message
     assert "shape" not in unnamed and "depends on the inputs" not in unnamed, unnamed
+
+
+def test_one_number_broadcast_everywhere_is_named():
+    want = np.array([0.3, -1.2, 2.0, 0.7, 1.1])
+    got = diagnosis.explain(np.full(5, want.sum()), want, 1e-6)
+    assert "every entry of your result is the same number" in got.message
+    assert "the sum of the expected entries" in got.message
+    # An expected result that is itself one number everywhere is no such mistake.
+    flat = diagnosis.explain(np.full(5, 3.0), np.full(5, 2.0), 1e-6)
+    assert "same number" not in flat.message
+
+
+def test_a_rough_factor_is_named_as_rough():
+    rng = np.random.default_rng(0)
+    want = rng.normal(size=(4, 6))
+    got = 0.5 * want + 1e-3 * rng.normal(size=want.shape)
+    message = diagnosis.explain(got, want, 1e-6).message
+    assert "roughly 0.5x the expected values everywhere, but not exactly" in message
+    # Far from any uniform factor: no rough factor is claimed.
+    assert "roughly" not in diagnosis.explain(rng.normal(size=want.shape), want, 1e-6).message
+
+
+def _numerical_gradient_all_at_once(f, x, eps):
+    d = (f(x + eps) - f(x - eps)) / (2 * eps)
+    return np.full(x.shape, d, dtype=np.float64)
+
+
+def test_a_gradient_with_every_entry_shifted_at_once_is_named():
+    result = exercises.check("numerical_gradient", _numerical_gradient_all_at_once, seed=0)
+    assert result.status == exercises.FAILED
+    assert "every entry of your result is the same number" in result.message, str(result)
+
+
+def _mse_of_an_empty_slice(X_hat, X):
+    tail = (X_hat - X)[len(X) :]  # past the last row: no rows at all
+    return float(np.max(tail**2))
+
+
+def test_a_crash_names_the_empty_arrays_of_the_students_frame():
+    result = exercises.check("mse", _mse_of_an_empty_slice, seed=0)
+    assert result.status == exercises.FAILED
+    assert "raised ValueError" in result.message
+    where = " ".join(result.diagnostics)
+    assert "empty arrays there: tail (0, " in where, str(result)
+
+
+def test_a_training_loop_that_never_updates_is_told_so():
+    from npsae.exercises import training_exercise
+
+    rng = np.random.default_rng(0)
+    X = (rng.random((50, 64)) < 0.2).astype(np.float64)
+    params = {"W1": rng.normal(0, 0.1, (64, 8)), "b1": np.zeros(8),
+              "W2": rng.normal(0, 0.1, (8, 64)), "b2": np.zeros(64)}  # fmt: skip
+    assert "never updated" in training_exercise._no_learning(params, X, 0.25)
+    params = {**params, "b1": np.ones(8), "b2": np.ones(64)}
+    message = training_exercise._no_learning(params, X, 0.25)
+    assert "no better than always answering the mean image" in message
+    assert "mean image" not in training_exercise._no_learning(params, X, 1e-3)

@@ -4,7 +4,7 @@ The grader first looks for a *named* mistake of the exercise (``Spec.mistakes``)
 matches, ``explain`` describes the difference ``D = got - expected`` between the student's array
 and the expected one, in terms a student can act on, trying each shape of error in turn:
 
-- all zeros;
+- all zeros; every entry the same number (one value broadcast where each entry needs its own);
 - a uniform factor, ``got = r expected`` (``r = -1``: a sign flip), with r named when it is the
   batch size, another size of the inputs, a scalar argument (beta, lr...) or its inverse, 2 or
   1/2;
@@ -25,7 +25,8 @@ and the expected one, in terms a student can act on, trying each shape of error 
 - one factor per column (a per-unit factor, such as an activation's derivative) or per row;
 - the right values on the wrong entries: a mask (which entries pass) that is wrong;
 - the right values in the wrong places (a reshape or repeat in the wrong order);
-- values close to the expected ones but beyond the tolerance (a small term, or precision).
+- values close to the expected ones but beyond the tolerance (a small term, or precision);
+- roughly a uniform factor, but not exactly (a factor and a small term besides).
 
 The details always show the first mismatching entry, expected against got.
 """
@@ -47,6 +48,9 @@ _SLACK = 10.0
 _CLOSE = 2e-2
 # A uniform factor this close to 1 is named only when no small term explains the difference.
 _NEAR_ONE = 5e-2
+# A factor that explains the difference only roughly (within this share of the values' size)
+# is still worth naming, as "roughly": a one-sided difference is half a centred one plus O(eps).
+_ROUGH = 5e-2
 # What a factor that is nothing simple is called.
 _UNNAMED = "a factor missing or extra somewhere"
 
@@ -96,7 +100,7 @@ def explain(
     detail = (_first_mismatch(got, want, fit),)
     # A difference within the slack fits every pattern, so none of them tells anything.
     pattern = functools.partial(_pattern, elsewhere=elsewhere)
-    patterns = () if fit.same(got, want) else (pattern, _confined)
+    patterns = () if fit.same(got, want) else (pattern, _confined, _one_number)
     message = next((msg for find in patterns if (msg := find(got, want, fit, inputs, m))), None)
     if message:
         return Explanation(message, detail)
@@ -182,6 +186,27 @@ def _pattern(
     if got.ndim == 2 and got.shape[1] > 1 and fit.same(got, want + diff[:, :1]):
         return "off by the same vector in every column: a term that is the same for every column"
     return None
+
+
+def _one_number(got, want, fit: _Fit, inputs: dict, m: int | None) -> str | None:
+    """Every entry the same number where the expected entries differ: one value computed for
+    the whole array (a shift of every entry at once, a reduction too early) and broadcast.
+    Looked for last: a constant that is right on part of the entries is better told there."""
+    if got.size < 2 or not fit.same(got, np.full_like(got, got.flat[0])):
+        return None
+    if fit.same(want, np.full_like(want, want.flat[0])):
+        return None
+    v = float(got.flat[0])
+    related = next(
+        (what for what, x in (("sum", want.sum()), ("mean", want.mean())) if np.isclose(v, x)),
+        None,
+    )
+    tail = f" (it is the {related} of the expected entries)" if related else ""
+    return (
+        f"every entry of your result is the same number, {v:.6g}{tail}, where each entry should "
+        "have its own value: one number computed for the whole array and broadcast (every "
+        "entry changed at once, or a sum or mean taken too early)?"
+    )
 
 
 def _selection(got, want, fit: _Fit) -> str | None:
@@ -314,9 +339,9 @@ def _per_axis_factors(got, want, fit: _Fit, axis: int) -> str | None:
     return shown + (", ..." if r.size > 4 else "")
 
 
-def _is_close(got, want, fit: _Fit) -> bool:
+def _is_close(got, want, fit: _Fit, within: float = _CLOSE) -> bool:
     size = max(fit.scale, float(np.max(np.abs(got))), 1e-300)
-    return float(np.max(np.abs(got - want))) / size < _CLOSE
+    return float(np.max(np.abs(got - want))) / size < within
 
 
 def _fallback(got, want, fit: _Fit) -> str:
@@ -337,6 +362,12 @@ def _fallback(got, want, fit: _Fit) -> str:
         )
     share = float(np.mean(fit.wrong(got, want)))
     message = f"wrong values in {share:.0%} of the entries"
+    r = _factor(got, want)
+    if r is not None and abs(r - 1) > _ROUGH and _is_close(got, r * want, fit, _ROUGH):
+        return message + (
+            f": roughly {r:.3g}x the expected values everywhere, but not exactly (within "
+            f"{_ROUGH:.0%}): a factor {r:.2g} missing or extra, and a small term besides?"
+        )
     if np.sum(got * want) < 0:
         message += ": mostly of the opposite sign, so a sign error in one of the terms?"
     return message

@@ -56,8 +56,34 @@ def describe(err: BaseException, where: str) -> dict:
     line = (
         f"at {frames[-1].filename}, line {frames[-1].lineno}: {frames[-1].line}" if frames else ""
     )
+    if line:
+        line += _empty_locals(err, where)
     names = [c.__name__ for c in type(err).__mro__ if c not in (object, BaseException)]
     return {"type": type(err).__name__, "bases": names, "message": message, "where": line}
+
+
+def _empty_locals(err: BaseException, where: str) -> str:
+    """The empty arrays among the local variables of the last frame of the file ``where`` that
+    the exception went through: a crash is often an empty batch or slice, not the line's fault."""
+    frame = None
+    tb = err.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == where:
+            frame = tb.tb_frame
+        tb = tb.tb_next
+    if frame is None:
+        return ""
+    try:
+        empty = [
+            f"{name} {value.shape}"
+            for name, value in frame.f_locals.items()
+            if type(value) is np.ndarray and value.size == 0
+        ][:3]
+    except Exception:  # the student's locals are theirs: never let them break the report
+        return ""
+    if not empty:
+        return ""
+    return f" (empty arrays there: {', '.join(empty)}: a slice or batch with no rows?)"
 
 
 class _NoNpsae:

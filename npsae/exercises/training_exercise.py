@@ -86,8 +86,8 @@ def _judge(case: Case, got: dict, expected: dict) -> str | None:
     found = features_recovered(bars, params["W2"])
     if mse > MAX_MSE:
         return (
-            f"the trained model's mse on the training set is {mse:.4f}, above {MAX_MSE}: did the "
-            "loss fall during training? (print it every epoch; is every parameter updated?)"
+            f"the trained model's mse on the training set is {mse:.4f}, above {MAX_MSE}"
+            + _no_learning(params, X, mse)
         )
     if similarity < MIN_MMCS:
         return (
@@ -96,6 +96,27 @@ def _judge(case: Case, got: dict, expected: dict) -> str | None:
             "term in your gradient, and are the samples shuffled every epoch?"
         )
     return None
+
+
+def _no_learning(params: dict, X: np.ndarray, mse: float) -> str:
+    """Why a model may have learnt nothing, from its parameters: biases still at their initial
+    0 were never updated; a loss no better than the mean image's learnt nothing from the data."""
+    untouched = [k for k in ("b1", "b2") if not params[k].any()]
+    if untouched:
+        which = " and ".join(untouched)
+        return (
+            f": {which} {'is' if len(untouched) == 1 else 'are'} still all zeros, as initialised, "
+            "so the parameters were never updated: does your step write into params (a name "
+            "rebound in a loop, `p = p - ...`, changes nothing in the dict)?"
+        )
+    baseline = float(np.mean((X - X.mean(axis=0)) ** 2))
+    if mse >= baseline:
+        return (
+            f", no better than always answering the mean image (mse {baseline:.4f}): did the "
+            "loss fall during training? (print it every epoch; is every parameter updated, on "
+            "every batch, with the gradient's sign?)"
+        )
+    return ": did the loss fall during training? (print it every epoch; is every parameter updated?)"
 
 
 TRAIN = Exercise(
