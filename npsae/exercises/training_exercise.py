@@ -116,7 +116,9 @@ def _no_learning(params: dict, X: np.ndarray, mse: float) -> str:
             "loss fall during training? (print it every epoch; is every parameter updated, on "
             "every batch, with the gradient's sign?)"
         )
-    return ": did the loss fall during training? (print it every epoch; is every parameter updated?)"
+    return (
+        ": did the loss fall during training? (print it every epoch; is every parameter updated?)"
+    )
 
 
 TRAIN = Exercise(
