@@ -467,3 +467,22 @@ def test_a_training_loop_that_never_updates_is_told_so():
     message = training_exercise._no_learning(params, X, 0.25)
     assert "no better than always answering the mean image" in message
     assert "mean image" not in training_exercise._no_learning(params, X, 1e-3)
+
+
+def _adamw_decay_in_g_and_in_the_step(p, g, m, v, t, lr, beta1, beta2, eps, wd):
+    """A partial fix: the decoupled decay added to the step, the colleague's g + wd p kept."""
+    g = g + wd * p
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+    return p - lr * (m_hat / (np.sqrt(v_hat) + eps) + wd * p), m, v
+
+
+def test_a_mistake_that_misses_an_output_the_student_has_right_is_not_named():
+    # On p, the stub's code is within float32's tolerance of this result (lr wd p = 1e-4 p)
+    # but the student's p is the expected one: the student's result is not the stub's.
+    result = exercises.check("debug_adamw", _adamw_decay_in_g_and_in_the_step, seed=0)
+    assert result.status == exercises.FAILED
+    assert "still the stub's code" not in result.message, str(result)
+    assert "wrong: m, v (right: p)" in result.message
+    assert "m and v are both wrong" in result.message

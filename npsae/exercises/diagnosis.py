@@ -544,4 +544,9 @@ def _locate_in_adam(wrong: set[str]) -> str:
         return "v is right and m is not: look at the update of m (what it averages, its weights)"
     if "v" in wrong and "m" not in wrong:
         return "m is right and v is not: look at the update of v (what it averages, its weights)"
+    if {"m", "v"} <= wrong:
+        return (
+            "m and v are both wrong, and both average the gradient: is the g they are given "
+            "the gradient itself (nothing added to it, such as a decay), with the right weights?"
+        )
     return ""

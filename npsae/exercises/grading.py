@@ -490,7 +490,12 @@ def _diagnose(
     for mistake in spec.mistakes:
         with np.errstate(all="ignore"):
             wrong = mistake.output(case, expected)
-        if wrong is not None and not _matches(wrong, expected, case) and _matches(got, wrong, case):
+        if (
+            wrong is not None
+            and not _matches(wrong, expected, case)
+            and _matches(got, wrong, case)
+            and _no_farther(got, wrong, expected, case)
+        ):
             return mistake.message, (), ""
     bad = [k for k, want in expected.items() if not _close(got[k], want, case.dtype)]
     notes = {key: _output_note(spec, key, got, expected, case, others) for key in bad}
@@ -531,7 +536,7 @@ def _mutations(
             # Within the tolerance of the student's result, and far closer to it than the
             # expected result is: a step of Adam may differ by less than p's tolerance.
             mutant = outputs(out)
-            if not _matches(got, mutant, case):
+            if not _matches(got, mutant, case) or not _no_farther(got, mutant, expected, case):
                 return False
             for k, want in expected.items():
                 if _is_numeric(want) and not _close(got[k], want, case.dtype):
@@ -552,6 +557,24 @@ def _mutations(
         *((_float64(c.args), explains(g, e, c), None) for c, g, e in others),
     ]
     return matching(spec.mutants(), trials)
+
+
+def _no_farther(got: dict, candidate: dict, expected: dict, case: Case) -> bool:
+    """Whether ``candidate`` (a mistake's or a mutant's outputs) is, on every output, at least
+    as close to the student's as the expected result is, up to rounding. Within the tolerance,
+    a mistake may match an output the student has right (an AdamW step off by lr wd p, 1e-4 of
+    p): then the student's result is not that mistake's."""
+    for k, want in expected.items():
+        g, c = _as_array(got[k]), _as_array(candidate[k])
+        w = np.asarray(want, np.float64) if _is_numeric(want) else None
+        if w is None or g is None or c is None or not (g.shape == c.shape == w.shape):
+            continue
+        if not (np.isfinite(g).all() and np.isfinite(c).all() and np.isfinite(w).all()):
+            continue
+        rounding = 8 * np.finfo(case.dtype).eps * (np.max(np.abs(w), initial=0.0) + 1e-300)
+        if np.max(np.abs(g - c), initial=0.0) > np.max(np.abs(g - w), initial=0.0) + rounding:
+            return False
+    return True
 
 
 def _output_note(
