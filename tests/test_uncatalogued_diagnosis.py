@@ -467,6 +467,24 @@ def test_a_training_loop_that_never_updates_is_told_so():
     message = training_exercise._no_learning(params, X, 0.25)
     assert "no better than always answering the mean image" in message
     assert "mean image" not in training_exercise._no_learning(params, X, 1e-3)
+    only_b1 = training_exercise._no_learning({**params, "b1": np.zeros(8)}, X, 0.25)
+    assert "no gradient reached the hidden units" in only_b1
+    zero_init = {**params, "W1": np.zeros((64, 8)), "b1": np.zeros(8)}
+    assert "W1 is all zeros" in training_exercise._no_learning(zero_init, X, 0.25)
+
+
+def _sigmoid_clipped(Z):
+    return 1 / (1 + np.exp(-np.clip(Z, -10, 10)))
+
+
+def test_an_error_beyond_a_threshold_of_an_input_is_located():
+    Z = np.linspace(-30, 30, 24).reshape(4, 6)
+    want = 1 / (1 + np.exp(-Z))
+    message = diagnosis.explain(_sigmoid_clipped(Z), want, 1e-8, {"Z": Z}).message
+    assert "wrong only where |Z| >= " in message, message
+    one_sided = np.where(Z > 12, 0.5, want)
+    message = diagnosis.explain(one_sided, want, 1e-8, {"Z": Z}).message
+    assert "wrong only where Z >= " in message, message
 
 
 def _adamw_decay_in_g_and_in_the_step(p, g, m, v, t, lr, beta1, beta2, eps, wd):

@@ -21,7 +21,8 @@ and the expected one, in terms a student can act on, trying each shape of error 
 - an error confined to one row, one column, one entry, or a few of them (the rest right), with
   the same analysis applied to the wrong part; or to where an input is negative, zero,
   positive, or not positive or not negative (a derivative or subgradient wrong on one side of
-  0); or entries left at 0 (never assigned, or masked out);
+  0), or beyond a threshold (a clip, an overflow); or entries left at 0 (never assigned, or
+  masked out);
 - one factor per column (a per-unit factor, such as an activation's derivative) or per row;
 - the right values on the wrong entries: a mask (which entries pass) that is wrong;
 - the right values in the wrong places (a reshape or repeat in the wrong order);
@@ -246,6 +247,9 @@ def _confined(got, want, fit: _Fit, inputs: dict, m: int | None) -> str | None:
                     f"wrong only where {name} {where}, right everywhere else: what does your "
                     f"formula give on that side of 0 (a derivative, a subgradient, a sign)?"
                 )
+        beyond = _beyond(name, a, wrong)
+        if beyond:
+            return beyond
     if np.all(got[wrong] == 0):
         return (
             f"{int(wrong.sum())} of {wrong.size} entries are 0 where values were expected, the "
@@ -273,6 +277,28 @@ def _confined(got, want, fit: _Fit, inputs: dict, m: int | None) -> str | None:
         return (
             "the right values in the wrong places: your entries are the expected ones, "
             "rearranged (a reshape, repeat, tile or transpose in the wrong order?)"
+        )
+    return None
+
+
+def _beyond(name: str, a: np.ndarray, wrong: np.ndarray) -> str | None:
+    """The error confined to the large entries of an input: beyond a threshold on |A|, or on A
+    on one side (a clip, a saturating or overflowing formula, a cut-off)."""
+    # Two wrong entries at least: that one entry holds the largest input may be chance.
+    if wrong.all() or wrong.sum() < 2:
+        return None
+    for what, x in ((f"|{name}|", np.abs(a)), (name, a)):
+        lo, hi = float(np.min(x[wrong])), float(np.max(x[~wrong]))
+        if lo > hi:
+            return (
+                f"wrong only where {what} >= {lo:.4g}, right wherever {what} <= {hi:.4g}: "
+                "something clips, saturates or overflows for large inputs?"
+            )
+    lo, hi = float(np.min(a[~wrong])), float(np.max(a[wrong]))
+    if hi < lo:
+        return (
+            f"wrong only where {name} <= {hi:.4g}, right wherever {name} >= {lo:.4g}: "
+            "something clips, saturates or overflows for very negative inputs?"
         )
     return None
 

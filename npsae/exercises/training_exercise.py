@@ -99,9 +99,22 @@ def _judge(case: Case, got: dict, expected: dict) -> str | None:
 
 
 def _no_learning(params: dict, X: np.ndarray, mse: float) -> str:
-    """Why a model may have learnt nothing, from its parameters: biases still at their initial
-    0 were never updated; a loss no better than the mean image's learnt nothing from the data."""
+    """Why a model may have learnt nothing, from its parameters: weights all 0 never break the
+    symmetry; biases still at their initial 0 were never updated (b1 alone: no gradient
+    reached the hidden units); a loss no better than the mean image's learnt nothing."""
+    zero = [k for k in ("W1", "W2") if not params[k].any()]
+    if zero:
+        return (
+            f": {' and '.join(zero)} {'is' if len(zero) == 1 else 'are'} all zeros: weights "
+            "that start at 0 get no gradient through ReLU units and never move (start them "
+            "small and random)"
+        )
     untouched = [k for k in ("b1", "b2") if not params[k].any()]
+    if untouched == ["b1"]:
+        return (
+            ": b1 is still all zeros while b2 moved: no gradient reached the hidden units "
+            "(are they all dead, Z1 <= 0 everywhere, or is db1 never applied?)"
+        )
     if untouched:
         which = " and ".join(untouched)
         return (
