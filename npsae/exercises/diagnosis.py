@@ -292,13 +292,15 @@ def _beyond(name: str, a: np.ndarray, wrong: np.ndarray) -> str | None:
         if lo > hi:
             return (
                 f"wrong only where {what} >= {lo:.4g}, right wherever {what} <= {hi:.4g}: "
-                "something clips, saturates or overflows for large inputs?"
+                "what does your formula do differently for large inputs (a clip, an overflow, "
+                "a step or a term that grows with them)?"
             )
     lo, hi = float(np.min(a[~wrong])), float(np.max(a[wrong]))
     if hi < lo:
         return (
             f"wrong only where {name} <= {hi:.4g}, right wherever {name} >= {lo:.4g}: "
-            "something clips, saturates or overflows for very negative inputs?"
+            "what does your formula do differently for very negative inputs (a clip, an "
+            "overflow)?"
         )
     return None
 
