@@ -504,3 +504,12 @@ def test_a_mistake_that_misses_an_output_the_student_has_right_is_not_named():
     assert "still the stub's code" not in result.message, str(result)
     assert "wrong: m, v (right: p)" in result.message
     assert "m and v are both wrong" in result.message
+
+
+def test_a_threshold_that_chance_would_give_is_not_named():
+    # 3 wrong entries of 7 lie above a threshold of one of four inputs by chance often enough.
+    rng = np.random.default_rng(1)
+    inputs = {name: rng.normal(size=7) for name in ("p", "g", "m", "v")}
+    want = rng.normal(size=7)
+    got = np.where(inputs["v"] >= np.sort(inputs["v"])[-3], want + 1.0, want)
+    assert "wrong only where" not in diagnosis.explain(got, want, 1e-8, inputs).message

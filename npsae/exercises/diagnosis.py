@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -52,6 +53,8 @@ _NEAR_ONE = 5e-2
 # A factor that explains the difference only roughly (within this share of the values' size)
 # is still worth naming, as "roughly": a one-sided difference is half a centred one plus O(eps).
 _ROUGH = 5e-2
+# A pattern that chance alone would give at least this often is not named.
+_CHANCE = 0.1
 # What a factor that is nothing simple is called.
 _UNNAMED = "a factor missing or extra somewhere"
 
@@ -247,7 +250,7 @@ def _confined(got, want, fit: _Fit, inputs: dict, m: int | None) -> str | None:
                     f"wrong only where {name} {where}, right everywhere else: what does your "
                     f"formula give on that side of 0 (a derivative, a subgradient, a sign)?"
                 )
-        beyond = _beyond(name, a, wrong)
+        beyond = _beyond(name, a, wrong, tried=len(inputs))
         if beyond:
             return beyond
     if np.all(got[wrong] == 0):
@@ -281,11 +284,12 @@ def _confined(got, want, fit: _Fit, inputs: dict, m: int | None) -> str | None:
     return None
 
 
-def _beyond(name: str, a: np.ndarray, wrong: np.ndarray) -> str | None:
-    """The error confined to the large entries of an input: beyond a threshold on |A|, or on A
-    on one side (a clip, a saturating or overflowing formula, a cut-off)."""
-    # Two wrong entries at least: that one entry holds the largest input may be chance.
-    if wrong.all() or wrong.sum() < 2:
+def _beyond(name: str, a: np.ndarray, wrong: np.ndarray, tried: int = 1) -> str | None:
+    """The error confined to the largest (or smallest) entries of an input: beyond a threshold
+    on |A| or on A (a clip, a saturating or overflowing formula, a cut-off). ``tried``: how
+    many inputs are tried; a threshold that chance would give that often is not named."""
+    k, n = int(wrong.sum()), wrong.size
+    if k < 2 or n - k < 2 or 3 * tried / math.comb(n, k) > _CHANCE:
         return None
     for what, x in ((f"|{name}|", np.abs(a)), (name, a)):
         lo, hi = float(np.min(x[wrong])), float(np.max(x[~wrong]))
@@ -298,8 +302,8 @@ def _beyond(name: str, a: np.ndarray, wrong: np.ndarray) -> str | None:
     lo, hi = float(np.min(a[~wrong])), float(np.max(a[wrong]))
     if hi < lo:
         return (
-            f"wrong only where {name} <= {hi:.4g}, right wherever {name} >= {lo:.4g}: "
-            "what does your formula do differently for very negative inputs (a clip, an "
+            f"wrong only where {name} <= {hi:.4g}, right wherever {name} >= {lo:.4g}: what "
+            f"does your formula do differently for the smallest values of {name} (a clip, an "
             "overflow)?"
         )
     return None
