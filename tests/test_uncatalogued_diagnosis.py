@@ -503,7 +503,22 @@ def test_a_mistake_that_misses_an_output_the_student_has_right_is_not_named():
     assert result.status == exercises.FAILED
     assert "still the stub's code" not in result.message, str(result)
     assert "wrong: m, v (right: p)" in result.message
-    assert "m and v are both wrong" in result.message
+    assert "m and v are wrong but p is right" in result.message
+    assert "nothing added to it, such as a decay" in result.message
+
+
+def _adam_returning_corrected_moments(p, g, m, v, t, lr, beta1, beta2, eps):
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    m, v = m / (1 - beta1**t), v / (1 - beta2**t)
+    return p - lr * m / (np.sqrt(v) + eps), m, v
+
+
+def test_moments_wrong_with_a_right_step_point_at_what_is_returned():
+    result = exercises.check("adam_step", _adam_returning_corrected_moments, seed=0)
+    assert result.status == exercises.FAILED
+    assert "wrong: m, v (right: p)" in result.message, str(result)
+    assert "not the bias-corrected m^ and v^" in result.message
 
 
 def test_a_threshold_that_chance_would_give_is_not_named():
@@ -513,3 +528,52 @@ def test_a_threshold_that_chance_would_give_is_not_named():
     want = rng.normal(size=7)
     got = np.where(inputs["v"] >= np.sort(inputs["v"])[-3], want + 1.0, want)
     assert "wrong only where" not in diagnosis.explain(got, want, 1e-8, inputs).message
+
+
+def test_a_selection_over_the_whole_array_is_told_by_its_row_counts():
+    want = np.array([[3.0, 0, 0], [0, 2.0, 0], [1.0, 0, 0]])
+    got = np.array([[3.0, 5.0, 0], [0, 2.0, 0], [0, 0, 0]])  # 3 kept in all, 2-0-1 by row
+    message = diagnosis.explain(got, want, 1e-8, {"Z": want + 7}).message
+    assert "as many entries pass in all, but not row by row" in message, message
+
+
+def _check_with_mean_error(f, x, analytic, eps):
+    from numpy import zeros_like
+
+    numeric = zeros_like(x)
+    for i in range(x.size):
+        old = x.flat[i]
+        x.flat[i] = old + eps
+        up = f(x)
+        x.flat[i] = old - eps
+        down = f(x)
+        x.flat[i] = old
+        numeric.flat[i] = (up - down) / (2 * eps)
+    diff = np.abs(analytic - numeric) / np.maximum(np.abs(analytic) + np.abs(numeric), 1e-12)
+    return float(diff.mean())
+
+
+def _check_with_absolute_error(f, x, analytic, eps):
+    numeric = np.zeros_like(x)
+    for i in range(x.size):
+        old = x.flat[i]
+        x.flat[i] = old + eps
+        up = f(x)
+        x.flat[i] = old - eps
+        down = f(x)
+        x.flat[i] = old
+        numeric.flat[i] = (up - down) / (2 * eps)
+    return float(np.max(np.abs(analytic - numeric)))
+
+
+@pytest.mark.parametrize(
+    ("fn", "words"),
+    [
+        (_check_with_mean_error, "an average over the entries dilutes them"),
+        (_check_with_absolute_error, "an error that is not divided by the gradients' size"),
+    ],
+)
+def test_a_gradient_check_that_misses_is_told_why(fn, words):
+    result = exercises.check("gradient_check", fn, seed=0)
+    assert result.status == exercises.FAILED
+    assert words in str(result), str(result)

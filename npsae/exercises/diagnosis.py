@@ -224,8 +224,21 @@ def _selection(got, want, fit: _Fit) -> str | None:
     return (
         f"the selection of entries is wrong: the values are right where both results are "
         f"nonzero, but {extra} entries are nonzero where 0 was expected and {missing} are 0 "
-        "where a value was expected (which entries pass: a mask, its axis, its condition?)"
+        "where a value was expected" + _selection_axis(got != 0, want != 0)
     )
+
+
+def _selection_axis(kept: np.ndarray, wanted: np.ndarray) -> str:
+    """What the counts of the kept entries tell of a selection's axis."""
+    if kept.ndim == 2 and kept.sum() == wanted.sum():
+        rows, want_rows = kept.sum(axis=1), wanted.sum(axis=1)
+        if not np.array_equal(rows, want_rows):
+            return (
+                f": as many entries pass in all, but not row by row (your rows keep "
+                f"{rows.min()} to {rows.max()}, the expected {want_rows.min()} to "
+                f"{want_rows.max()}): chosen over the whole array, or along the wrong axis?"
+            )
+    return " (which entries pass: a mask, its axis, its condition?)"
 
 
 def _confined(got, want, fit: _Fit, inputs: dict, m: int | None) -> str | None:
@@ -576,6 +589,12 @@ def _locate_in_adam(wrong: set[str]) -> str:
         return "v is right and m is not: look at the update of m (what it averages, its weights)"
     if "v" in wrong and "m" not in wrong:
         return "m is right and v is not: look at the update of v (what it averages, its weights)"
+    if wrong == {"m", "v"}:
+        return (
+            "m and v are wrong but p is right: do you return the moments themselves (not the "
+            "bias-corrected m^ and v^), and do they average g itself (nothing added to it, such "
+            "as a decay)?"
+        )
     if {"m", "v"} <= wrong:
         return (
             "m and v are both wrong, and both average the gradient: is the g they are given "

@@ -239,6 +239,9 @@ relu'(0) = 0. What is relu'(z) for z < 0, and can a kept unit have z < 0?
 #: The judge's thresholds: a correct gradient must give less than ``_RIGHT``, a wrong one more
 #: than ``_WRONG`` (every planted bug gives at least 1e-2 with either usual measure).
 _RIGHT, _WRONG = 1e-6, 1e-3
+# A right gradient this large tells an absolute error from a relative one; a wrong gradient
+# of this many entries, a mean over the entries from a largest error.
+_LARGE, _MANY = 1e3, 100
 
 
 def _gradient_check(f, x, analytic, eps) -> float:
@@ -329,16 +332,30 @@ def _judge_gradient_check(case: Case, got: dict, expected: dict) -> str | None:
         )
     if err < 0:
         return f"returned {err}: a relative error is a number >= 0"
+    x, analytic = case.args[1], case.args[2]
     if expected["result"] < _RIGHT and not err < _RIGHT:
+        big = float(np.max(np.abs(analytic), initial=0.0))
+        if big > _LARGE:
+            return (
+                f"on a right gradient your check returned {err:.3g}: it should be below "
+                f"{_RIGHT:g}. Its entries here are large (up to {big:.3g}): an error that is "
+                "not divided by the gradients' size grows with them. Is it relative?"
+            )
         return (
             f"on a right gradient your check returned {err:.3g}: it should be below {_RIGHT:g}. "
             "Is the error relative (divided by the gradients' size), the difference centred, "
             "and is x restored after each perturbation?"
         )
     if expected["result"] >= _RIGHT and not err > _WRONG:
+        hint = (
+            f"Here a few entries are wrong among {np.size(x):,}: an average over the entries "
+            "dilutes them. Report the largest entry's error, or a norm of the whole difference"
+            if np.size(x) > _MANY
+            else "Is the error relative to the gradients' size, and does it compare every entry?"
+        )
         return (
             f"on a wrong gradient your check returned {err:.3g}: it should be above {_WRONG:g}, "
-            "so that a bug cannot pass. Does the error compare every entry?"
+            f"so that a bug cannot pass. {hint}"
         )
     return None
 
