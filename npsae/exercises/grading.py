@@ -19,7 +19,9 @@ instructor solution (``mutants``: a log in base 10, a sum for a mean, a term lef
 result is the student's on this case and on a few others; else it explains a wrong shape
 (transposed, not summed over the batch, ...), NaN entries, or, through ``diagnosis.explain``,
 what the difference looks like (a uniform factor, a sign, a transpose, an offset, an error
-confined to one row, column or output...). When even that says little (``Verdict.vague``),
+confined to one row, column or output...); for a backward pass's dW1 that shows no such shape,
+``chain`` reads back the dZ1 it came from and names the error there. When even that says
+little (``Verdict.vague``),
 ``scoring`` may call the student's function on probes of the public case (``probes``).
 The reference is always evaluated on float64 copies of the inputs: it is the exact answer that
 a float32 result must approach to within float32 precision.
@@ -33,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from npsae.exercises.diagnosis import Elsewhere, Explanation, explain, locate
+from npsae.exercises.chain import hidden_error
+from npsae.exercises.diagnosis import GRADIENTS, Elsewhere, Explanation, explain, locate
 from npsae.exercises.mutants import Mutant, matching
 from npsae.exercises.runner import call
 
@@ -499,6 +502,10 @@ def _diagnose(
             return mistake.message, (), ""
     bad = [k for k, want in expected.items() if not _close(got[k], want, case.dtype)]
     notes = {key: _output_note(spec, key, got, expected, case, others) for key in bad}
+    if "W1" in bad and not any(notes[k].specific for k in bad):
+        hidden = _hidden_note(spec, got, expected, case)
+        if hidden:
+            notes["W1"] = Explanation(hidden, notes["W1"].details)
     key = next((k for k in bad if notes[k].specific), bad[0])
     changes = _mutations(spec, got, expected, case, others)
     label = ""
@@ -557,6 +564,20 @@ def _mutations(
         *((_float64(c.args), explains(g, e, c), None) for c, g, e in others),
     ]
     return matching(spec.mutants(), trials)
+
+
+def _hidden_note(spec: Spec, got: dict, expected: dict, case: Case) -> str | None:
+    """For a backward pass whose dW1 is wrong in no recognisable way: what is wrong with the
+    dZ1 it was computed from (``chain``), if that can be told."""
+    if tuple(expected) != GRADIENTS or not {"X", "W1", "b1"} <= set(spec.params):
+        return None
+    args = dict(zip(spec.params, case.args, strict=False))
+    hidden = args.get("hidden", "sigmoid")
+    g = {k: _as_array(got[k]) for k in GRADIENTS}
+    if any(a is None or a.shape != np.shape(expected[k]) for k, a in g.items()):
+        return None
+    w = {k: np.asarray(v, np.float64) for k, v in expected.items()}
+    return hidden_error(_inputs(spec, case), hidden, g, w, RTOL[case.dtype])
 
 
 def _no_farther(got: dict, candidate: dict, expected: dict, case: Case) -> bool:
