@@ -577,3 +577,13 @@ def test_a_gradient_check_that_misses_is_told_why(fn, words):
     result = exercises.check("gradient_check", fn, seed=0)
     assert result.status == exercises.FAILED
     assert words in str(result), str(result)
+
+
+def test_a_clip_within_the_slack_is_still_located():
+    # Off by at most 1e-7: within every pattern's slack, but wrong only at the extreme inputs.
+    def clipped(Z):
+        return np.clip(1 / (1 + np.exp(-Z)), 1e-7, 1 - 1e-7).astype(Z.dtype)
+
+    result = exercises.check("sigmoid", clipped, seed=0)
+    assert result.status == exercises.FAILED
+    assert "wrong only where |Z| >= " in result.message, str(result)

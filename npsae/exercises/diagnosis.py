@@ -102,9 +102,10 @@ def explain(
         message = _scalar(float(got), float(want), inputs, m, elsewhere)
         return Explanation(message, specific=_UNNAMED not in message and want != 0)
     detail = (_first_mismatch(got, want, fit),)
-    # A difference within the slack fits every pattern, so none of them tells anything.
+    # A difference within the slack fits every pattern, so none of them tells anything; where
+    # the wrong entries lie still may (a clip at 1e-7 is wrong only for large inputs).
     pattern = functools.partial(_pattern, elsewhere=elsewhere)
-    patterns = () if fit.same(got, want) else (pattern, _confined, _one_number)
+    patterns = (_large,) if fit.same(got, want) else (pattern, _confined, _one_number)
     message = next((msg for find in patterns if (msg := find(got, want, fit, inputs, m))), None)
     if message:
         return Explanation(message, detail)
@@ -295,6 +296,16 @@ def _confined(got, want, fit: _Fit, inputs: dict, m: int | None) -> str | None:
             "rearranged (a reshape, repeat, tile or transpose in the wrong order?)"
         )
     return None
+
+
+def _large(got, want, fit: _Fit, inputs: dict, m: int | None) -> str | None:
+    """The error confined beyond a threshold of an input, for an error within the slack."""
+    wrong = fit.wrong(got, want)
+    same_shape = {name: a for name, a in inputs.items() if a.shape == want.shape}
+    return next(
+        (msg for name, a in same_shape.items() if (msg := _beyond(name, a, wrong, len(inputs)))),
+        None,
+    )
 
 
 def _beyond(name: str, a: np.ndarray, wrong: np.ndarray, tried: int = 1) -> str | None:
