@@ -284,6 +284,33 @@ def test_grade_overwrites_json_results_only_with_force(tmp_path, monkeypatch, ca
     )
 
 
+def test_a_users_file_is_replaced_only_with_force(tmp_path, monkeypatch, capsys, graded):
+    fake_grading(monkeypatch, graded)
+    folder = class_folder(tmp_path, "ann")
+    for argv in (
+        ["check", folder / "ann", "--out", tmp_path / "mine.txt"],
+        ["grade", folder, "sigmoid", "--csv", tmp_path / "mine.txt"],
+    ):
+        (tmp_path / "mine.txt").write_text("mine")
+        status, _, err = run(argv, capsys)
+        assert status == 2 and f"{tmp_path / 'mine.txt'} exists" in err and "--force" in err
+        assert (tmp_path / "mine.txt").read_text() == "mine"
+        assert run([*argv, "--force"], capsys)[0] == 0
+        assert "sigmoid" in (tmp_path / "mine.txt").read_text()
+    # Stubs: kept unless --force; solutions: always kept.
+    stub = tmp_path / "work" / exercises.get("sigmoid").filename
+    stub.parent.mkdir()
+    for argv, replaced in [
+        (["start", stub.parent, "sigmoid"], False),
+        (["solutions", stub.parent, "sigmoid"], False),
+        (["start", stub.parent, "sigmoid", "--force"], True),
+    ]:
+        stub.write_text("mine")
+        status, out, _ = run(argv, capsys)
+        assert status == 0 and (stub.read_text() != "mine") == replaced, argv
+        assert ("kept " in out) != replaced
+
+
 # --------------------------------------------------------------------------- start, solutions
 
 
