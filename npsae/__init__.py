@@ -19,9 +19,36 @@ The names below are imported on first use (PEP 562), so that ``import npsae.cli`
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    # What type checkers and IDEs see: the names of ``_EXPORTS`` below, from the same modules (a
+    # test keeps the two equal), each ``as`` itself, which marks it re-exported (PEP 484). At run
+    # time nothing here is imported, Numba neither.
+    from npsae.checkpoint import read_checkpoint as read_checkpoint
+    from npsae.datasets import DatasetError as DatasetError
+    from npsae.datasets import DatasetNotFoundError as DatasetNotFoundError
+    from npsae.datasets import as_float as as_float
+    from npsae.datasets import data_root as data_root
+    from npsae.datasets import load_idx_folder as load_idx_folder
+    from npsae.datasets import load_mnist as load_mnist
+    from npsae.datasets import make_bars as make_bars
+    from npsae.datasets import make_superposition as make_superposition
+    from npsae.evaluation import evaluate as evaluate
+    from npsae.gradcheck import gradient_check as gradient_check
+    from npsae.gradcheck import numerical_gradient as numerical_gradient
+    from npsae.history import History as History
+    from npsae.idx import IDXFormatError as IDXFormatError
+    from npsae.idx import read_idx as read_idx
+    from npsae.idx import write_idx as write_idx
+    from npsae.model import SparseAutoencoder as SparseAutoencoder
+    from npsae.optim import SGD as SGD
+    from npsae.optim import Adam as Adam
+    from npsae.training import TrainingDiverged as TrainingDiverged
+    from npsae.training import fit as fit
+    from npsae.training import resume as resume
 
 # Each name importable from ``npsae`` and the module that defines it.
 _EXPORTS = {

@@ -39,6 +39,44 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         raise
 
 
+class WriteError(OSError):
+    """Writing ``path`` failed: ``str()`` is ``cannot write PATH: REASON``, naming the file the
+    caller asked for (never the temporary file beside it). ``errno`` is the cause's."""
+
+    def __init__(self, path: str | os.PathLike, cause: OSError) -> None:
+        super().__init__(cause.errno, _reason(Path(path), cause), os.fspath(path))
+
+    def __str__(self) -> str:
+        return f"cannot write {self.filename}: {self.strerror}"
+
+
+def _reason(path: Path, cause: OSError) -> str:
+    """Why writing ``path`` failed, in words: the OS's reason, and the path it concerns when
+    that is neither ``path`` nor its temporary file (a folder on the way, say)."""
+    where = cause.filename
+    if where is None or Path(where) == path or is_temporary(Path(where).name):
+        return cause.strerror or str(cause) or type(cause).__name__
+    if isinstance(cause, (FileExistsError, NotADirectoryError)):
+        # A folder on the way could not be made: name the file that stands where it would be.
+        blocking = next((p for p in (Path(where), *Path(where).parents) if p.is_file()), None)
+        if blocking is not None:
+            return f"{blocking} is a file, not a folder"
+    return f"{cause.strerror or cause}: {where}"
+
+
+def write_file(path: str | os.PathLike, data: str | bytes) -> None:
+    """Write ``data`` (text as UTF-8, or bytes) to ``path`` through ``atomic_write``.
+
+    Raises ``WriteError`` naming ``path`` for any OSError (no space, no permission, a folder in
+    the way); ``path`` is then left as it was and no temporary file remains.
+    """
+    try:
+        with atomic_write(path, "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
+    except OSError as err:
+        raise WriteError(path, err) from err
+
+
 # atomic_write's temporary files: "." + the target's name + "." + mkstemp's 8 random characters
 # + ".tmp". A process killed between mkstemp and the rename leaves one behind.
 _TMP_SUFFIX = ".tmp"

@@ -87,3 +87,40 @@ def test_the_lazy_names_of_npsae_resolve_and_a_wrong_one_is_an_attribute_error()
         assert "no_such_name" in str(err)
     else:
         raise AssertionError("no AttributeError")
+
+
+def type_checking_imports(path: Path) -> dict[str, str]:
+    """``{name: module}`` of the ``from MODULE import NAME as NAME`` in the file's top-level
+    ``if TYPE_CHECKING:`` block; AssertionError for an import there not re-exported as itself."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    (block,) = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    ]
+    names = {}
+    for node in block.body:
+        assert isinstance(node, ast.ImportFrom), ast.unparse(node)
+        for alias in node.names:
+            # "import X as X" is what marks X re-exported for mypy and pyright (PEP 484).
+            assert alias.asname == alias.name, ast.unparse(node)
+            names[alias.name] = node.module
+    return names
+
+
+def test_type_checkers_see_every_lazy_name_from_its_module():
+    import npsae
+
+    assert type_checking_imports(PACKAGE / "__init__.py") == npsae._EXPORTS
+    assert set(npsae.__all__) == {"__version__", *npsae._EXPORTS}
+
+
+def test_import_npsae_imports_none_of_the_modules_behind_its_names():
+    check = (
+        "import sys, npsae\n"
+        "loaded = sorted(set(npsae._EXPORTS.values()) & set(sys.modules))\n"
+        "assert not loaded and 'numba' not in sys.modules, loaded\n"
+        "npsae.fit\n"
+        "assert 'npsae.training' in sys.modules\n"  # the check above can see a module load
+    )
+    run_python("-c", check)

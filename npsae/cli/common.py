@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import functools
 import math
 import sys
@@ -54,9 +55,13 @@ def error(command: str, message: object) -> None:
 
 def os_error_status(err: OSError) -> int:
     """The exit status of a file error: 2 when the path given is the wrong kind of thing (a
-    file where a folder must be, or the reverse), a usage error; else 1, the work failed."""
+    file where a folder must be, or the reverse), a usage error; else 1, the work failed. The
+    kind is read from the errno too, which ``npsae._fileio.WriteError`` keeps from its cause."""
     wrong_kind = (NotADirectoryError, IsADirectoryError, FileExistsError)
-    return 2 if isinstance(err, wrong_kind) else 1
+    return 2 if isinstance(err, wrong_kind) or err.errno in _WRONG_KIND else 1
+
+
+_WRONG_KIND = {errno.ENOTDIR, errno.EISDIR, errno.EEXIST}
 
 
 def note(command: str, message: object) -> None:

@@ -10,10 +10,14 @@ import json
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from npsae.cli import common
+
+if TYPE_CHECKING:
+    from npsae.exercises.classroom import Submission
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -67,7 +71,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"exercises graded at once, each in its own process (default {JOBS})",
     )
     grading.add_argument(
-        "--force", action="store_true", help="overwrite existing files (the report, the gradebook)"
+        "--force",
+        action="store_true",
+        help="overwrite existing files (the report; the gradebook and --json-dir's files)",
     )
 
     check = actions.add_parser(
@@ -166,11 +172,8 @@ def _check_options(args: argparse.Namespace, *outputs: Path | None) -> str | Non
         return message
     if getattr(args, "jobs", 1) < 1:
         return f"--jobs must be at least 1, not {args.jobs}"
-    for path in outputs:
-        if path is not None and path.is_dir():
-            return f"{path} is a folder: name a file to write"
-        if path is not None and path.exists() and not args.force:
-            return f"{path} exists: choose another file, or --force to overwrite it"
+    if message := _overwrite_error(args, outputs):
+        return message
     folders = [p.parent for p in outputs if p is not None]
     json_dir = getattr(args, "json_dir", None)
     try:
@@ -181,6 +184,38 @@ def _check_options(args: argparse.Namespace, *outputs: Path | None) -> str | Non
     except ValueError as err:
         return str(err)
     return None
+
+
+def _overwrite_error(args: argparse.Namespace, outputs: Iterable[Path | None]) -> str | None:
+    """Why one of ``outputs`` may not be written, if one may not: a folder is in the way, or a
+    file exists and ``--force`` was not given. Every file the commands write follows this."""
+    for path in outputs:
+        if path is not None and path.is_dir():
+            return f"{path} is a folder: name a file to write"
+        if path is not None and path.exists() and not args.force:
+            return f"{path} exists: choose another file, or --force to overwrite it"
+    return None
+
+
+def _failed(args: argparse.Namespace, message: object) -> int:
+    """Say why the work failed after the grading began (a file that cannot be written, the
+    grader's own temporary files on a full disk): one line, exit status 1."""
+    common.error(f"exercises {args.action}", message)
+    return 1
+
+
+def _grade(args: argparse.Namespace, folder: Path) -> Submission:
+    """``grade_submission`` of ``folder`` with the command's options. An OSError is the
+    grader's own (no room for its temporary files, say), raised again as one that says which
+    folder was being graded."""
+    from npsae.exercises import grade_submission
+
+    try:
+        return grade_submission(
+            folder, args.names, seed=args.seed, timeout=args.timeout, jobs=args.jobs
+        )
+    except OSError as err:
+        raise OSError(f"cannot grade {folder}: {err}") from err
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -238,17 +273,18 @@ def _write(action: str, write: Callable[[], tuple[list, list]], kept_note: str) 
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from npsae._fileio import atomic_write
-    from npsae.exercises import grade_submission, reports
+    from npsae._fileio import write_file
+    from npsae.exercises import reports
     from npsae.exercises.isolation import become_subreaper
 
     error = _check_options(args, args.out)
     if error:
         return _usage_error(args, error)
     become_subreaper()
-    submission = grade_submission(
-        args.dir, args.names, seed=args.seed, timeout=args.timeout, jobs=args.jobs
-    )
+    try:
+        submission = _grade(args, args.dir)
+    except OSError as err:
+        return _failed(args, err)
     report = text = reports.text(submission)
     if args.format != "text":
         data = (
@@ -257,20 +293,23 @@ def run_check(args: argparse.Namespace) -> int:
         report = json.dumps(data, indent=2) + "\n"
     if args.out is None:
         sys.stdout.write(report)
-    else:
-        with atomic_write(args.out, "w") as f:
-            f.write(report)
-        # The file holds the chosen format; the terminal (or Gradescope's log) the text.
-        sys.stdout.write(text)
-        print(f"wrote {args.out}")
+        return 0 if submission.passed else 1
+    # The file holds the chosen format; the terminal (or Gradescope's log) the text, which is
+    # shown even when the file cannot be written: the grading is not lost.
+    sys.stdout.write(text)
+    try:
+        write_file(args.out, report)
+    except OSError as err:
+        return _failed(args, err)
+    print(f"wrote {args.out}")
     return 0 if submission.passed else 1
 
 
 def run_grade(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from npsae._fileio import atomic_write
-    from npsae.exercises import grade_submission, reports
+    from npsae._fileio import write_file
+    from npsae.exercises import reports
     from npsae.exercises.classroom import select, student_folders
     from npsae.exercises.isolation import become_subreaper
 
@@ -283,22 +322,34 @@ def run_grade(args: argparse.Namespace) -> int:
     students = student_folders(args.submissions)
     if not students:
         return _usage_error(args, f"{args.submissions} holds no student folders")
+    json_files = {
+        s: None if args.json_dir is None else args.json_dir / f"{s.name}.json" for s in students
+    }
+    if message := _overwrite_error(args, json_files.values()):
+        return _usage_error(args, message)
     header = reports.gradebook_header([e.name for e in select(args.names)])
     rows = []
     start = time.perf_counter()
-    for folder in tqdm(students, unit="student", file=sys.stderr, desc="grading"):
-        submission = grade_submission(
-            folder, args.names, seed=args.seed, timeout=args.timeout, jobs=args.jobs
-        )
-        rows.append(reports.gradebook_row(folder.name, submission))
-        # Rewritten after every student: an interrupted run keeps the students graded so far.
-        text = io.StringIO()
-        csv.writer(text, lineterminator="\n").writerows([header, *rows])
-        with atomic_write(args.csv, "w") as f:
-            f.write(text.getvalue())
-        if args.json_dir is not None:
-            with atomic_write(args.json_dir / f"{folder.name}.json", "w") as f:
-                json.dump(reports.as_json(submission), f, indent=2)
+    # Closed before an error is said, so that the error is a line of its own, not the bar's end.
+    with tqdm(students, unit="student", file=sys.stderr, desc="grading") as progress:
+        try:
+            for folder in progress:
+                submission = _grade(args, folder)
+                rows.append(reports.gradebook_row(folder.name, submission))
+                # Rewritten after every student: an interrupted run keeps those graded so far.
+                text = io.StringIO()
+                csv.writer(text, lineterminator="\n").writerows([header, *rows])
+                write_file(args.csv, text.getvalue())
+                if json_files[folder] is not None:
+                    result = json.dumps(reports.as_json(submission), indent=2)
+                    write_file(json_files[folder], result)
+        except OSError as err:
+            # No point grading on: the gradebook keeps the students written before.
+            failed: OSError | None = err
+        else:
+            failed = None
+    if failed is not None:
+        return _failed(args, failed)
     seconds = time.perf_counter() - start
     print(
         f"graded {len(students)} students in {seconds:.1f} s (seed {args.seed}); "

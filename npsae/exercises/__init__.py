@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
 
-from npsae._fileio import atomic_write
+from npsae._fileio import write_file
 from npsae.exercises.catalogue import EXERCISES, get
 from npsae.exercises.classroom import Submission, grade_submission, resolve_seed, select
 from npsae.exercises.exercise import Exercise
@@ -143,7 +143,8 @@ def start(
     """Write the stub of every exercise (or of those in ``names``) into ``directory``.
 
     A file that already exists is the student's work: it is kept unless ``force``.
-    Returns ``(written, kept)``, two lists of paths.
+    Returns ``(written, kept)``, two lists of paths. A file that cannot be written raises
+    ``npsae._fileio.WriteError`` (an OSError naming it); the files written before it stay.
     """
     return _write(directory, names, stub_source, force)
 
@@ -154,7 +155,8 @@ def write_solutions(
     """Write the solution file of every exercise (or of those in ``names``) into ``directory``,
     under the names the stubs have, so that ``check_dir(directory)`` grades them.
 
-    An existing file is never overwritten. Returns ``(written, kept)``, two lists of paths.
+    An existing file is never overwritten. Returns ``(written, kept)``, two lists of paths;
+    raises ``WriteError`` as ``start`` does.
     """
     return _write(directory, names, solution_source, force=False)
 
@@ -172,7 +174,6 @@ def _write(
         if path.exists() and not force:
             kept.append(path)
             continue
-        with atomic_write(path, "w") as f:
-            f.write(source(exercise.name))
+        write_file(path, source(exercise.name))
         written.append(path)
     return written, kept

@@ -12,17 +12,21 @@ regrade gives the same score. ``$NPSAE_AUTOGRADER_ROOT`` replaces ``/autograder`
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
+import io
 import json
 import os
 import shlex
 import shutil
 import stat
+import time
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import npsae
+from npsae._fileio import WriteError, write_file
 from npsae.exercises.classroom import select
 
 SETUP = """#!/usr/bin/env bash
@@ -95,6 +99,11 @@ others are graded.
 """
 
 
+#: The files Gradescope runs, made executable.
+SCRIPTS = ("setup.sh", "run_autograder")
+README_FILE = "README.md"
+
+
 def write_autograder(
     directory: str | os.PathLike,
     seed: int,
@@ -102,7 +111,12 @@ def write_autograder(
     names: Iterable[str] | None = None,
 ) -> list[Path]:
     """Write the autograder into ``directory`` (new, or empty) and zip it there as
-    ``autograder.zip``. Returns the files written. ValueError if ``directory`` holds files."""
+    ``autograder.zip``. Returns the files written. ValueError if ``directory`` holds files.
+
+    Every file is written whole or not at all (``write_file``). When one cannot be written
+    (``WriteError``, an OSError naming it), what was written is removed first: ``directory`` is
+    left as it was, absent or empty, and writing it again is not refused.
+    """
     out = Path(directory)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"{out} already exists and is not an empty folder")
@@ -110,11 +124,10 @@ def write_autograder(
     chosen = " ".join(shlex.quote(e.name) for e in exercises) + " " if names else ""
     total = sum(e.points for e in exercises)
     version = npsae.__version__
-    out.mkdir(parents=True, exist_ok=True)
     files = {
         "setup.sh": SETUP.format(version=version),
         "run_autograder": RUN.format(names=chosen, seed=seed, timeout=timeout),
-        "README.md": README.format(
+        README_FILE: README.format(
             version=version,
             count=len(exercises),
             points=total,
@@ -122,21 +135,41 @@ def write_autograder(
             seed=seed,
             timeout=timeout,
         ),
+        "npsae-package/pyproject.toml": _pyproject(),
+        **_package_sources("npsae-package/npsae"),
     }
-    for name, text in files.items():
-        (out / name).write_text(text)
-    for name in ("setup.sh", "run_autograder"):
-        (out / name).chmod(0o755)
-    _copy_package(out / "npsae-package")
-    _zip(out, out / "autograder.zip", ["setup.sh", "run_autograder", "npsae-package"])
+    existed = out.exists()
+    try:
+        for name, data in files.items():
+            write_file(out / name, data)
+        for name in SCRIPTS:
+            try:
+                (out / name).chmod(0o755)
+            except OSError as err:
+                raise WriteError(out / name, err) from err
+        # Gradescope takes the scripts and the package at the zip's root; the README is for you.
+        write_file(
+            out / "autograder.zip", _zip({k: v for k, v in files.items() if k != README_FILE})
+        )
+    except BaseException:
+        _remove_contents(out, remove_folder=not existed)
+        raise
     return sorted(p for p in out.rglob("*") if p.is_file())
 
 
-def _copy_package(target: Path) -> None:
-    """npsae's source as an installable project: the package and a ``pyproject.toml`` with the
-    installed distribution's own requirements."""
+def _package_sources(prefix: str) -> dict[str, bytes]:
+    """npsae's own source files (no caches), by their path under ``prefix``."""
     source = Path(npsae.__file__).resolve().parent
-    shutil.copytree(source, target / "npsae", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return {
+        f"{prefix}/{path.relative_to(source).as_posix()}": path.read_bytes()
+        for path in sorted(source.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    }
+
+
+def _pyproject() -> str:
+    """A ``pyproject.toml`` that installs the bundled source with the installed distribution's
+    own requirements; ValueError when npsae is not installed."""
     try:
         requires = importlib.metadata.requires("npsae") or []
     except importlib.metadata.PackageNotFoundError:
@@ -145,7 +178,7 @@ def _copy_package(target: Path) -> None:
             "the autograder installs the same requirements"
         ) from None
     core = [r for r in requires if "extra ==" not in r]
-    (target / "pyproject.toml").write_text(
+    return (
         "[build-system]\n"
         'requires = ["setuptools>=61"]\n'
         'build-backend = "setuptools.build_meta"\n\n'
@@ -161,14 +194,28 @@ def _copy_package(target: Path) -> None:
     )
 
 
-def _zip(root: Path, zip_path: Path, members: list[str]) -> None:
-    """Zip ``members`` of ``root`` at the archive's root, keeping the scripts executable."""
-    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as z:
-        for member in members:
-            path = root / member
-            for f in sorted([path] if path.is_file() else path.rglob("*")):
-                if f.is_file():
-                    info = zipfile.ZipInfo.from_file(f, f.relative_to(root).as_posix())
-                    info.external_attr = (stat.S_IFREG | (f.stat().st_mode & 0o777)) << 16
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    z.writestr(info, f.read_bytes())
+def _zip(files: dict[str, str | bytes]) -> bytes:
+    """A zip of ``files`` (path in the archive -> content), the ``SCRIPTS`` executable."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+            mode = 0o755 if name in SCRIPTS else 0o644
+            info.external_attr = (stat.S_IFREG | mode) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
+    return buffer.getvalue()
+
+
+def _remove_contents(folder: Path, remove_folder: bool) -> None:
+    """Remove what was written into ``folder`` (empty before): all of it, or ``folder`` too.
+    Best effort: the error that brought us here is the one to report."""
+    if remove_folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    with contextlib.suppress(OSError):
+        for child in folder.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink()
