@@ -587,3 +587,46 @@ def test_a_clip_within_the_slack_is_still_located():
     result = exercises.check("sigmoid", clipped, seed=0)
     assert result.status == exercises.FAILED
     assert "wrong only where |Z| >= " in result.message, str(result)
+
+
+def _numerical_gradient_restored_by_arithmetic(f, x, eps):
+    grad = np.zeros(x.shape)
+    for i in range(x.size):
+        x.flat[i] += eps
+        up = f(x)
+        x.flat[i] -= 2 * eps
+        down = f(x)
+        x.flat[i] += eps  # rounding: not always the value it was
+        grad.flat[i] = (up - down) / (2 * eps)
+    return grad
+
+
+def test_an_argument_changed_by_rounding_only_is_told_so():
+    result = exercises.check(
+        "numerical_gradient", _numerical_gradient_restored_by_arithmetic, seed=0
+    )
+    assert result.status == exercises.FAILED
+    assert "left its argument x changed by rounding only" in result.message, str(result)
+    assert "write the saved value back" in result.message
+
+
+def test_nan_exactly_where_an_input_is_zero_is_located():
+    def sign_by_division(H, beta):
+        return (beta / H.shape[0] * H / np.abs(H)).astype(H.dtype)
+
+    result = exercises.check("l1_penalty_grad", sign_by_division, seed=0)
+    assert result.status == exercises.FAILED
+    assert "exactly where H == 0: a division by 0" in result.message, str(result)
+
+
+def test_a_wrong_row_of_a_selection_says_how_many_entries_pass():
+    want = np.array([[1.0, 0, 2.0, 0], [0, 3.0, 0, 4.0], [5.0, 0, 0, 6.0]])
+    got = want.copy()
+    got[1, 2] = 7.0  # one entry too many passes in row 1
+    message = diagnosis.explain(got, want, 1e-8).message
+    assert "only entry (1, 2) is wrong" in message or "3 nonzero entries where 2" in message
+    got = want.copy()
+    got[1] = [0, 3.0, 9.0, 4.0]
+    got[1, 3] = 0.0  # as many pass, in other places
+    message = diagnosis.explain(got, want, 1e-8).message
+    assert "only row 1 is wrong" in message and "in other places" in message, message

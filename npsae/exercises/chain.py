@@ -11,6 +11,8 @@ in the decay term, or in what multiplies dZ1.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from npsae.exercises.diagnosis import explain
@@ -22,9 +24,17 @@ _MAX_CONDITION = 1e3
 _SLACK = 10.0
 
 
+class Hidden(NamedTuple):
+    """What is wrong with the dZ1 behind a dW1: ``message``, and whether it names one exact
+    wrong derivative (``exact``), which outweighs any description of dW1 itself."""
+
+    message: str
+    exact: bool = False
+
+
 def hidden_error(
     inputs: dict[str, np.ndarray], hidden: str, got: dict, want: dict, rtol: float
-) -> str | None:
+) -> Hidden | None:
     """What is wrong with the dZ1 behind the student's ``got["W1"]``, or None when it cannot
     be told (too many samples, a singular X) or says nothing new.
 
@@ -36,6 +46,7 @@ def hidden_error(
     m, n_in = X.shape
     if m > n_in or np.linalg.cond(X) > _MAX_CONDITION:
         return None
+    term = " + lambda W1" if "lam" in inputs else ""
     decay = float(inputs["lam"]) * W1 if "lam" in inputs else np.zeros_like(W1)
     left = np.linalg.pinv(X.T)
     dz1_want = left @ (want["W1"] - decay)
@@ -43,21 +54,16 @@ def hidden_error(
     scale = float(np.max(np.abs(want["W1"]), initial=0.0)) + 1e-300
     outside = got["W1"] - decay - X.T @ dz1_got
     if np.max(np.abs(outside)) > _SLACK * rtol * scale:
-        term = " + lambda W1" if "lam" in inputs else ""
-        return (
+        where = (
+            " (in the weight-decay term?)" if "lam" in inputs else " (is X^T what multiplies dZ1?)"
+        )
+        return Hidden(
             f"no dZ1 gives your dW1 as X^T dZ1{term}: the error is outside the chain through "
-            "dZ1"
-            + (
-                " (in the weight-decay term?)"
-                if "lam" in inputs
-                else " (is X^T what multiplies dZ1?)"
-            )
+            f"dZ1{where}"
         )
     Z1 = X @ W1 + b1
-    term = " + lambda W1" if "lam" in inputs else ""
-    found = _derivative(Z1, hidden, dz1_got, dz1_want, rtol) or _through(
-        Z1, hidden, dz1_got, dz1_want, rtol, m
-    )
+    derivative = _derivative(Z1, hidden, dz1_got, dz1_want, rtol)
+    found = derivative or _through(Z1, hidden, dz1_got, dz1_want, rtol, m)
     if found is None:
         return None
     message = f"your dW1 is X^T dZ1{term} for a dZ1 (read back from it) that is wrong: {found}"
@@ -65,7 +71,7 @@ def hidden_error(
         got["b1"], dz1_got.sum(axis=0), rtol=_SLACK * rtol, atol=_SLACK * rtol * scale
     ):
         message += "; and your db1 is not the sum over the samples of that same dZ1"
-    return message
+    return Hidden(message, exact=derivative is not None)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

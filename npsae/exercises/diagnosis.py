@@ -379,6 +379,11 @@ def _part(got, want, fit: _Fit) -> str:
     c = float(np.mean(got - want))
     if fit.same(got, want + c):
         return f": off by a constant {c:.4g}"
+    kept, wanted = int(np.count_nonzero(got)), int(np.count_nonzero(want))
+    if kept != wanted and (want == 0).any():
+        return f": {kept} nonzero entries where {wanted} were expected (which entries pass?)"
+    if (want == 0).any() and not np.array_equal(got != 0, want != 0):
+        return ": as many nonzero entries as expected, in other places (which entries pass?)"
     return ""
 
 
@@ -582,8 +587,9 @@ def _locate_in_backprop(wrong: set[str]) -> str:
         )
     if wrong == {"W1", "b1"}:
         return (
-            "dW2 and db2 are right, so dZ2 is: the error lies between dZ2 and dZ1 (dH, the "
-            "penalty's gradient, the hidden unit's derivative)"
+            "dW2 and db2 are right, so the dZ2 they read is: the error lies between dZ2 and "
+            "dZ1 (dH: is it computed from that same dZ2?; the penalty's gradient; the hidden "
+            "unit's derivative)"
         )
     if len(wrong) == 1:
         (key,) = wrong

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from npsae.exercises.chain import hidden_error
+from npsae.exercises.chain import Hidden, hidden_error
 from npsae.exercises.diagnosis import GRADIENTS, Elsewhere, Explanation, explain, locate
 from npsae.exercises.mutants import Mutant, matching
 from npsae.exercises.runner import call
@@ -45,6 +45,8 @@ from npsae.exercises.runner import call
 RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-8}
 
 PASSED, FAILED, NOT_IMPLEMENTED, ERROR = "passed", "failed", "not implemented", "error"
+# An argument changed by at most this many units in the last place was changed by rounding.
+_ROUNDING_ULPS = 4
 # A mutant explains a wrong result when it is this much closer to it than the expected one.
 _EXPLAINED = 0.05
 
@@ -372,7 +374,9 @@ def _judge(
     )
     unmodified = well_formed and not changed
     if changed:
-        message = f"left its argument {changed} changed: {spec.mutation_hint}"
+        i = spec.params.index(changed)
+        how = _how_changed(before[i], seen.after[i])
+        message = f"left its argument {changed} changed{how}: {spec.mutation_hint}"
         return Verdict((FAILED, message, ()), well_formed, unmodified)
     if got is None:
         return Verdict((FAILED, kind_error, ()))
@@ -502,10 +506,9 @@ def _diagnose(
             return mistake.message, (), ""
     bad = [k for k, want in expected.items() if not _close(got[k], want, case.dtype)]
     notes = {key: _output_note(spec, key, got, expected, case, others) for key in bad}
-    if "W1" in bad and not any(notes[k].specific for k in bad):
-        hidden = _hidden_note(spec, got, expected, case)
-        if hidden:
-            notes["W1"] = Explanation(hidden, notes["W1"].details)
+    hidden = _hidden_note(spec, got, expected, case) if "W1" in bad else None
+    if hidden and (hidden.exact or not any(notes[k].specific for k in bad)):
+        notes["W1"] = Explanation(hidden.message, notes["W1"].details)
     key = next((k for k in bad if notes[k].specific), bad[0])
     changes = _mutations(spec, got, expected, case, others)
     label = ""
@@ -566,7 +569,7 @@ def _mutations(
     return matching(spec.mutants(), trials)
 
 
-def _hidden_note(spec: Spec, got: dict, expected: dict, case: Case) -> str | None:
+def _hidden_note(spec: Spec, got: dict, expected: dict, case: Case) -> Hidden | None:
     """For a backward pass whose dW1 is wrong in no recognisable way: what is wrong with the
     dZ1 it was computed from (``chain``), if that can be told."""
     if tuple(expected) != GRADIENTS or not {"X", "W1", "b1"} <= set(spec.params):
@@ -578,6 +581,17 @@ def _hidden_note(spec: Spec, got: dict, expected: dict, case: Case) -> str | Non
         return None
     w = {k: np.asarray(v, np.float64) for k, v in expected.items()}
     return hidden_error(_inputs(spec, case), hidden, g, w, RTOL[case.dtype])
+
+
+def _where_not_finite(bad: np.ndarray, inputs: dict[str, np.ndarray]) -> str:
+    """Where the NaN or infinite entries lie, when that is exactly where an input is 0 (a
+    division by 0, a log of 0)."""
+    if bad.all():
+        return ""
+    for name, a in inputs.items():
+        if a.shape == bad.shape and np.array_equal(bad, a == 0):
+            return f" (exactly where {name} == 0: a division by 0, or a log of 0, there?)"
+    return ""
 
 
 def _no_farther(got: dict, candidate: dict, expected: dict, case: Case) -> bool:
@@ -619,7 +633,8 @@ def _output_note(
         return Explanation(_shape_message(g.shape, w.shape, case, spec.transpose_hint))
     if not np.isfinite(g).all() and np.isfinite(w).all():
         hint = f": {spec.nan_hint}" if spec.nan_hint else ""
-        return Explanation(f"NaN or infinite values where all should be finite{hint}")
+        where = _where_not_finite(~np.isfinite(g), _inputs(spec, case))
+        return Explanation(f"NaN or infinite values where all should be finite{where}{hint}")
     value = got[key]
     if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.dtype < case.dtype:
         return Explanation(
@@ -669,7 +684,9 @@ def _dtype_failure(spec: Spec, got: dict, case: Case) -> tuple | None:
                 FAILED,
                 (
                     f"{label}{value.dtype} result for {case.dtype} input: keep the input's dtype "
-                    "(an array made without dtype=, e.g. np.zeros(shape), is float64)"
+                    "(an array made without dtype=, e.g. np.zeros(shape), is float64, and so is "
+                    "a NumPy float64 scalar such as np.float64(2) or np.power(0.9, t): either "
+                    "turns float32 arrays into float64)"
                 ),
                 (),
             )
@@ -681,6 +698,31 @@ def _changed_argument(spec: Spec, originals: tuple, passed: tuple) -> str | None
         if isinstance(before, np.ndarray) and not np.array_equal(before, after, equal_nan=True):
             return name
     return None
+
+
+def _how_changed(before: np.ndarray, after: Any) -> str:
+    """How an argument was changed, when that tells the cause: by rounding only (restored by
+    arithmetic, x + eps - eps, not by writing the saved value back), or in a few entries."""
+    if not (
+        isinstance(after, np.ndarray)
+        and after.shape == before.shape
+        and np.issubdtype(before.dtype, np.floating)
+        and np.issubdtype(after.dtype, np.floating)
+        and np.isfinite(before).all()
+        and np.isfinite(after).all()
+    ):
+        return ""
+    with np.errstate(all="ignore"):
+        ulps = np.abs(after.astype(np.float64) - before) / np.spacing(np.abs(before))
+    n = float(np.max(ulps))
+    if n <= _ROUNDING_ULPS:
+        return (
+            f" by rounding only (by at most {n:.0f} unit{'s' if n > 1 else ''} in the last "
+            "place): arithmetic such as x + eps - eps does not give back the exact value; save "
+            "the entry and write the saved value back"
+        )
+    changed = int(np.sum(after != before))
+    return f" ({changed} of {before.size} entries)" if changed < before.size else ""
 
 
 def _copy(arg: Any) -> Any:

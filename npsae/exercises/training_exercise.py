@@ -76,11 +76,13 @@ def _judge(case: Case, got: dict, expected: dict) -> str | None:
         if value.shape != shape or not np.issubdtype(value.dtype, np.number):
             return f"{key}: an array of shape {shape} was expected, got {value.shape}"
         if not np.isfinite(value).all():
-            return f"{key} holds NaN or inf: training diverged (lr too large, or a gradient bug?)"
+            return (
+                f"{key} holds NaN or inf: training diverged, or divided by 0 (Adam's bias "
+                "correction 1 - beta^t is 0 at t = 0: count the steps from 1; lr too large; a "
+                "gradient bug?)"
+            )
         params[key] = value.astype(np.float64)
-    H = np.maximum(X @ params["W1"] + params["b1"], 0)
-    X_hat = 1 / (1 + np.exp(-(H @ params["W2"] + params["b2"])))
-    mse = float(np.mean((X_hat - X) ** 2))
+    mse = _mse(params, X)
     _, bars = make_bars(1, BARS, dtype=np.float64)
     similarity = mmcs(bars, params["W2"])
     found = features_recovered(bars, params["W2"])
@@ -96,6 +98,13 @@ def _judge(case: Case, got: dict, expected: dict) -> str | None:
             "term in your gradient, and are the samples shuffled every epoch?"
         )
     return None
+
+
+def _mse(params: dict, X: np.ndarray) -> float:
+    """The reconstruction mse of the model ``params`` (ReLU hidden units) on X."""
+    H = np.maximum(X @ params["W1"] + params["b1"], 0)
+    X_hat = 1 / (1 + np.exp(-(H @ params["W2"] + params["b2"])))
+    return float(np.mean((X_hat - X) ** 2))
 
 
 def _no_learning(params: dict, X: np.ndarray, mse: float) -> str:
