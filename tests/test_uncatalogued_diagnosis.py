@@ -560,11 +560,18 @@ def _check_with_absolute_error(f, x, analytic, eps):
     return float(np.max(np.abs(analytic - _centred_differences(f, x, eps))))
 
 
+def _check_on_a_copy(f, x, analytic, eps):
+    numeric = _centred_differences(f, x.copy(), eps)  # f may read x itself: it never sees these
+    diff = np.abs(analytic - numeric) / np.maximum(np.abs(analytic) + np.abs(numeric), 1e-12)
+    return float(diff.max())
+
+
 @pytest.mark.parametrize(
     ("fn", "words"),
     [
         (_check_with_mean_error, "an average over the entries dilutes them"),
         (_check_with_absolute_error, "an error that is not divided by the gradients' size"),
+        (_check_on_a_copy, "perturb x in place, never a copy"),
     ],
 )
 def test_a_gradient_check_that_misses_is_told_why(fn, words):

@@ -334,6 +334,12 @@ def _judge_gradient_check(case: Case, got: dict, expected: dict) -> str | None:
         return f"returned {err}: a relative error is a number >= 0"
     x, analytic = case.args[1], case.args[2]
     if expected["result"] < _RIGHT and not err < _RIGHT:
+        if abs(err - 1) < 1e-3:
+            return (
+                f"on a right gradient your check returned {err:.3g}: a relative error of 1 "
+                "means one gradient is 0 wherever the other is not. Did f see your "
+                "perturbations? (f may read x itself: perturb x in place, never a copy)"
+            )
         big = float(np.max(np.abs(analytic), initial=0.0))
         if big > _LARGE:
             return (

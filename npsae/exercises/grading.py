@@ -45,6 +45,8 @@ from npsae.exercises.runner import call
 RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-8}
 
 PASSED, FAILED, NOT_IMPLEMENTED, ERROR = "passed", "failed", "not implemented", "error"
+# A backward pass's gradients in the order the error flows through them.
+_BACKWARDS = ("W2", "b2", "W1", "b1")
 # An argument changed by at most this many units in the last place was changed by rounding.
 _ROUNDING_ULPS = 4
 # A mutant explains a wrong result when it is this much closer to it than the expected one.
@@ -509,7 +511,9 @@ def _diagnose(
     hidden = _hidden_note(spec, got, expected, case) if "W1" in bad else None
     if hidden and (hidden.exact or not any(notes[k].specific for k in bad)):
         notes["W1"] = Explanation(hidden.message, notes["W1"].details)
-    key = next((k for k in bad if notes[k].specific), bad[0])
+    # In a backward pass the error flows from dZ2 to dZ1: the output nearest to it tells most.
+    nearest = sorted(bad, key=_BACKWARDS.index) if tuple(expected) == GRADIENTS else bad
+    key = next((k for k in nearest if notes[k].specific), nearest[0])
     changes = _mutations(spec, got, expected, case, others)
     label = ""
     if len(expected) > 1:
