@@ -631,3 +631,14 @@ def test_a_wrong_row_of_a_selection_says_how_many_entries_pass():
     got[1, 3] = 0.0  # as many pass, in other places
     message = diagnosis.explain(got, want, 1e-8).message
     assert "only row 1 is wrong" in message and "in other places" in message, message
+
+
+def test_a_wrong_shape_is_named_after_the_inputs_sizes():
+    def returns_hidden(X, W1, b1, W2, b2):
+        H = 1 / (1 + np.exp(-(X @ W1 + b1)))
+        _ = 1 / (1 + np.exp(-(H @ W2 + b2)))
+        return H
+
+    result = exercises.check("forward", returns_hidden, seed=0)
+    assert result.status == exercises.FAILED
+    assert "yours is X.shape[0] x W1.shape[1]" in result.message, str(result)

@@ -262,7 +262,8 @@ def _confined(got, want, fit: _Fit, inputs: dict, m: int | None) -> str | None:
             if region.any() and not region.all() and np.array_equal(wrong, region):
                 return (
                     f"wrong only where {name} {where}, right everywhere else: what does your "
-                    f"formula give on that side of 0 (a derivative, a subgradient, a sign)?"
+                    "formula give on that side of 0 (a branch for it, a derivative, a "
+                    "subgradient, a sign)?"
                 )
         beyond = _beyond(name, a, wrong, tried=len(inputs))
         if beyond:

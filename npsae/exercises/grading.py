@@ -634,7 +634,8 @@ def _output_note(
             )
     w = np.asarray(want, dtype=np.float64)
     if g.shape != w.shape:
-        return Explanation(_shape_message(g.shape, w.shape, case, spec.transpose_hint))
+        message = _shape_message(g.shape, w.shape, case, spec.transpose_hint)
+        return Explanation(message + _sizes(g.shape, w.shape, spec, case))
     if not np.isfinite(g).all() and np.isfinite(w).all():
         hint = f": {spec.nan_hint}" if spec.nan_hint else ""
         where = _where_not_finite(~np.isfinite(g), _inputs(spec, case))
@@ -676,6 +677,21 @@ def _shape_message(got: tuple, want: tuple, case: Case, transpose_hint: str) -> 
     if case.m is not None and len(want) >= 1 and want[0] == case.m and got == want[1:]:
         return f"{message}: one row per sample is needed; broadcast over the batch?"
     return message
+
+
+def _sizes(got: tuple, want: tuple, spec: Spec, case: Case) -> str:
+    """A wrong 2-d shape's sizes named after the inputs' (X.shape[0] x W1.shape[1]), so that
+    the student can tell which of their arrays has it (an intermediate returned, say)."""
+    if len(got) != 2 or len(want) != 2 or got in (want, want[::-1]):
+        return ""
+    axes: dict[int, str] = {}
+    for name, a in zip(spec.params, case.args, strict=False):
+        if isinstance(a, np.ndarray):
+            for axis, size in enumerate(a.shape):
+                axes.setdefault(size, f"{name}.shape[{axis}]")
+    if not all(size in axes for size in got):
+        return ""
+    return f" (yours is {axes[got[0]]} x {axes[got[1]]}: which of your arrays has that shape?)"
 
 
 def _dtype_failure(spec: Spec, got: dict, case: Case) -> tuple | None:
