@@ -65,3 +65,16 @@ def test_relu_units_with_the_sigmoids_derivative_are_named():
     got = _grads(inputs["X"], dH * sig * (1 - sig))
     message = hidden_error(inputs, "relu", got, want, 1e-8).message
     assert "the sigmoid's derivative sigma(Z1) (1 - sigma(Z1)), for ReLU units" in message
+
+
+def test_nan_gradients_are_not_read_back():
+    from npsae import exercises
+    from npsae.exercises import grading
+    from npsae.exercises.scoring import plan
+
+    spec = exercises.get("backward").spec
+    case = plan(exercises.get("backward"), 0)[0].case
+    expected = grading.expected_outputs(spec, case)
+    got = {k: np.asarray(v, np.float32) for k, v in expected.items()}
+    got["W1"] = np.where(np.arange(got["W1"].size).reshape(got["W1"].shape) % 2, np.nan, 1.0)
+    assert grading._hidden_note(spec, got, expected, case) is None

@@ -574,14 +574,17 @@ def _mutations(
 
 
 def _hidden_note(spec: Spec, got: dict, expected: dict, case: Case) -> Hidden | None:
-    """For a backward pass whose dW1 is wrong in no recognisable way: what is wrong with the
-    dZ1 it was computed from (``chain``), if that can be told."""
+    """For a backward pass with a wrong dW1: what is wrong with the dZ1 it was computed from
+    (``chain``), if that can be told from finite gradients of the right shapes."""
     if tuple(expected) != GRADIENTS or not {"X", "W1", "b1"} <= set(spec.params):
         return None
     args = dict(zip(spec.params, case.args, strict=False))
     hidden = args.get("hidden", "sigmoid")
     g = {k: _as_array(got[k]) for k in GRADIENTS}
-    if any(a is None or a.shape != np.shape(expected[k]) for k, a in g.items()):
+    if any(
+        a is None or a.shape != np.shape(expected[k]) or not np.isfinite(a).all()
+        for k, a in g.items()
+    ):
         return None
     w = {k: np.asarray(v, np.float64) for k, v in expected.items()}
     return hidden_error(_inputs(spec, case), hidden, g, w, RTOL[case.dtype])
