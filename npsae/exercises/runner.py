@@ -75,7 +75,7 @@ def _empty_locals(err: BaseException, where: str) -> str:
         return ""
     try:
         empty = [
-            f"{name} {value.shape}"
+            f"{name[:40]} {value.shape}"
             for name, value in frame.f_locals.items()
             if type(value) is np.ndarray and value.size == 0
         ][:3]
