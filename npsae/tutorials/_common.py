@@ -1,4 +1,5 @@
-"""What every tutorial shares: the --full switch, the figure folder, and saving a figure.
+"""What every tutorial shares: the --full switch, the seed, the figure folder, saving a figure, and
+saying what a run found.
 
     python 06_keras_article.py             # quick; figures in figures/ beside the script
     python 06_keras_article.py OUT --full  # full length; figures in OUT/
@@ -56,3 +57,14 @@ def save(fig: plt.Figure, name: str) -> None:
         from IPython.display import Image, display
 
         display(Image(filename=path))
+
+
+def say(markdown: str) -> None:
+    """Show a sentence built from a run's numbers: formatted Markdown in a notebook, plain text in a
+    script. Prose that quotes a result goes through here, so the text cannot drift from the run."""
+    if IN_NOTEBOOK:
+        from IPython.display import Markdown, display
+
+        display(Markdown(markdown))
+    else:
+        print(markdown)
