@@ -12,13 +12,16 @@ an autograder) and ``npsae.cli`` (the ``npsae`` command). The tutorials, noteboo
 scripts they are made from, are in the package's ``tutorials`` folder: ``npsae tutorials DIR``
 copies them out.
 
-The names below are imported on first use (PEP 562), so that ``import npsae.cli`` and
-``npsae --help`` load neither Numba nor the modules that compile with it.
+The names below, and the submodules themselves (``npsae.gradcheck.gradient_check`` after a plain
+``import npsae``, as NumPy's and SciPy's submodules resolve), are imported on first use (PEP 562),
+so that ``import npsae.cli`` and ``npsae --help`` load neither Numba nor the modules that compile
+with it.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -80,9 +83,12 @@ __all__ = ["__version__", *_EXPORTS]
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    elif not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
         raise AttributeError(f"module 'npsae' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
     globals()[name] = value  # the next look-up finds it without coming here
     return value
 

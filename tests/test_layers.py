@@ -89,6 +89,26 @@ def test_the_lazy_names_of_npsae_resolve_and_a_wrong_one_is_an_attribute_error()
         raise AssertionError("no AttributeError")
 
 
+def test_submodules_resolve_as_attributes_after_a_plain_import():
+    # As numpy.linalg after `import numpy`: a user who reads `npsae.gradcheck.gradient_check`
+    # in the docs can type it after `import npsae`, in a fresh interpreter.
+    check = (
+        "import sys, npsae\n"
+        "assert 'npsae.gradcheck' not in sys.modules\n"
+        "found = npsae.gradcheck.gradient_check\n"
+        "from npsae.gradcheck import gradient_check\n"
+        "assert found is gradient_check\n"
+        "assert npsae.penalties.__name__ == 'npsae.penalties'\n"
+        "try:\n"
+        "    npsae.no_such_module\n"
+        "except AttributeError as err:\n"
+        "    assert 'no_such_module' in str(err)\n"
+        "else:\n"
+        "    raise AssertionError('no AttributeError')\n"
+    )
+    run_python("-c", check)
+
+
 def type_checking_imports(path: Path) -> dict[str, str]:
     """``{name: module}`` of the ``from MODULE import NAME as NAME`` in the file's top-level
     ``if TYPE_CHECKING:`` block; AssertionError for an import there not re-exported as itself."""

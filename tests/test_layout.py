@@ -16,3 +16,13 @@ def test_the_readme_layout_names_every_module():
     wanted += ["`npsae/cli/common.py`", "`npsae/cli/__init__.py`", "`npsae/tutorials/`"]
     missing = [name for name in wanted if name not in layout]
     assert not missing, f"README.md's layout table lacks {', '.join(missing)}"
+
+
+def test_no_script_shadows_a_standard_library_module():
+    # `python bench/x.py` puts bench/ first on sys.path: a bench/profile.py was imported by
+    # cProfile in place of the standard library's, and broke every library that profiles.
+    import sys
+
+    scripts = [*(ROOT / "bench").glob("*.py"), *(ROOT / "tools").glob("*.py")]
+    shadowing = [p.name for p in scripts if p.stem in sys.stdlib_module_names]
+    assert not shadowing, f"these scripts shadow standard-library modules: {shadowing}"

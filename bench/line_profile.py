@@ -1,7 +1,7 @@
 """Where one training epoch's time goes, line by line: the backend's step and the trainer's loop.
 
-    python bench/profile.py                      # the tutorial model, numba backend
-    python bench/profile.py --preset ufldl --threads 1
+    python bench/line_profile.py                      # the tutorial model, numba backend
+    python bench/line_profile.py --preset ufldl --threads 1
 
 Needs ``line_profiler`` (benchmark only: ``pip install line_profiler``). One warm-up epoch
 compiles the kernels, then one epoch of ``npsae.training.fit`` on full MNIST runs under the
