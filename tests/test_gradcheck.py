@@ -258,3 +258,16 @@ def test_cli_checks_the_modern_variants(capsys):
     assert status == 0 and "topk" in out and "PASSED" in out
     status, out = run_cli(["--sparsity", "l1-decoder"], capsys)
     assert status == 0 and "l1-decoder" in out
+
+
+@pytest.mark.parametrize("sparsity", ["jumprelu", "batchtopk", "topk"])
+def test_cli_picks_the_hidden_activation_a_selecting_sparsity_needs(sparsity, capsys):
+    k = [] if sparsity == "jumprelu" else ["--k", "2"]
+    status, out = run_cli(["--sparsity", sparsity, *k], capsys)
+    assert status == 0 and "PASSED" in out
+    assert f"note: --sparsity {sparsity} selects among ReLU units: checking --hidden relu" in out
+    # A choice the user made is kept, and refused when it cannot work.
+    status, out, err = run_cli_both(["--sparsity", sparsity, *k, "--hidden", "sigmoid"], capsys)
+    assert status == 2 and "use hidden='relu'" in err
+    status, out = run_cli([], capsys)
+    assert status == 0 and "note:" not in out and "sigmoid" in out

@@ -7,7 +7,7 @@ import sys
 
 from npsae.cli import common
 from npsae.cli.train import SPARSITY_CHOICES, add_architecture_options
-from npsae.config import CHOICES, OPTIONS, ConfigError, ModelConfig
+from npsae.config import CHOICES, OPTIONS, SELECTING_SPARSITY, ConfigError, ModelConfig
 
 # Above this many entries a full check takes minutes: say how to check a sample instead.
 _MANY_ENTRIES = 20_000
@@ -29,7 +29,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--batch-size", type=int, default=10, help="samples in the checked batch (default 10)"
     )
     common.add_renamed(p, "--samples", "--batch-size")
-    p.add_argument("--hidden", choices=CHOICES["hidden"], default="sigmoid")
+    p.add_argument(
+        "--hidden",
+        choices=CHOICES["hidden"],
+        default=None,
+        help="hidden activation (default sigmoid; relu for the sparsities that select among "
+        "ReLU activations: topk, batchtopk, jumprelu)",
+    )
     p.add_argument("--output", choices=CHOICES["output"], default="sigmoid")
     p.add_argument("--recon", choices=CHOICES["recon"], default="mse")
     p.add_argument("--sparsity", choices=SPARSITY_CHOICES, default="kl")
@@ -60,10 +66,17 @@ def _config(args: argparse.Namespace) -> ModelConfig:
         name: getattr(args, name) for name in OPTIONS if getattr(args, name, None) is not None
     }
     options["sparsity"] = None if args.sparsity == "none" else args.sparsity
+    if args.hidden is None:
+        options["hidden"] = _default_hidden(options["sparsity"])
     try:
         return ModelConfig(**{**options, "dtype": "float64"})
     except ConfigError as err:
         raise common.config_error(err, args) from err
+
+
+def _default_hidden(sparsity: str | None) -> str:
+    """The hidden activation checked when --hidden is not given: the one the sparsity needs."""
+    return "relu" if sparsity in SELECTING_SPARSITY else "sigmoid"
 
 
 def _check(args: argparse.Namespace, config: ModelConfig) -> None:
@@ -91,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
 
     config = _config(args)
     _check(args, config)
+    if args.hidden is None and config.hidden != _default_hidden(None):
+        print(f"note: --sparsity {args.sparsity} selects among ReLU units: checking --hidden relu")
     try:
         model = SparseAutoencoder.from_config(config)
         if "since_fired" in model.buffers:
