@@ -124,7 +124,13 @@ class DatasetError(ValueError):
 
 
 class DatasetNotFoundError(DatasetError, FileNotFoundError):
-    """Data set files are missing and cannot be downloaded; the message says what to put where."""
+    """Data set files are missing and cannot be downloaded; the message says what to put where,
+    and every download attempt. ``brief`` is the same advice in a few short lines, without the
+    attempts, for the command line."""
+
+    def __init__(self, message: str, brief: str | None = None) -> None:
+        super().__init__(message)
+        self.brief = brief or message
 
 
 @dataclass(frozen=True)
@@ -338,7 +344,7 @@ def load_mnist(
     names = FILES[split]
     missing = [name for name in names if find_idx_file(folder, name) is None]
     if missing and not download:
-        raise DatasetNotFoundError(_missing_message(kind, location, missing, mirrors, {}))
+        raise _not_found(kind, location, missing, mirrors, {})
     if missing:
         if location.rule == "fallback":
             warnings.warn(f"downloading into {folder} because {location.reason}", stacklevel=2)
@@ -597,9 +603,7 @@ def _download_all(
         created = _make_folders(folder)
     except OSError as err:
         failures = {name: [f"cannot create the folder: {err}"] for name in missing}
-        raise DatasetNotFoundError(
-            _missing_message(kind, location, missing, mirrors, failures)
-        ) from err
+        raise _not_found(kind, location, missing, mirrors, failures) from err
     failures = {}
     unreachable: dict[str, str] = {}
     try:
@@ -611,7 +615,7 @@ def _download_all(
         _remove_empty(created)
     still = [name for name in missing if failures[name]]
     if still:
-        raise DatasetNotFoundError(_missing_message(kind, location, still, mirrors, failures))
+        raise _not_found(kind, location, still, mirrors, failures)
 
 
 def _download(
@@ -690,6 +694,52 @@ def _fetch(url: str, f, size: int, timeout: float, progress: bool) -> None:
                 bar.close()
     if declared is not None and got != declared:
         raise OSError(f"transfer cut short: received {got} of {declared} bytes")
+
+
+def _not_found(
+    kind: str,
+    location: DataLocation,
+    missing: Sequence[str],
+    mirrors: Sequence[str],
+    failures: dict[str, list[str]],
+) -> DatasetNotFoundError:
+    """The error for ``missing`` files of ``kind``: every attempt in the message, the advice in
+    ``brief``."""
+    return DatasetNotFoundError(
+        _missing_message(kind, location, missing, mirrors, failures),
+        _missing_brief(kind, location, missing, mirrors, failures),
+    )
+
+
+def _missing_brief(
+    kind: str,
+    location: DataLocation,
+    missing: Sequence[str],
+    mirrors: Sequence[str],
+    failures: dict[str, list[str]],
+) -> str:
+    """What is missing, why it was not downloaded, and the three ways to provide it, in short
+    lines: the command that fetches it, the folder to put it in, ``$NPSAE_DATA``."""
+    title, folder = _TITLES[kind], location.root / kind
+    attempts = [line for name in missing for line in failures.get(name, ())]
+    if not failures:
+        why = "downloading is off"
+    elif attempts and all("URLError" in a or "skipped, unreachable" in a for a in attempts):
+        why = "no download mirror could be reached: offline?"
+    else:
+        why = "every download failed: `npsae data` shows each attempt"
+    command = "npsae data" + ("" if kind == "mnist" else f" --dataset {kind}")
+    if location.rule == "argument":
+        command += f" --data-root {location.root}"
+    lines = [
+        f"{title} is missing from {folder} ({why})",
+        f"  Fetch it when online:  {command}",
+        f"  Or put these files in {folder}{os.sep}: {', '.join(f'{n}.gz' for n in missing)}",
+    ]
+    if mirrors:
+        lines.append(f"    (from {mirrors[0].rstrip('/')}/)")
+    lines.append(f"  Or set $NPSAE_DATA to a folder whose {kind}{os.sep} subfolder holds them.")
+    return "\n".join(lines)
 
 
 def _missing_message(

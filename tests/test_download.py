@@ -378,3 +378,27 @@ def test_npsae_data_notes_the_fallback_before_downloading(
     assert f"{folder} is used because {why}." in captured.err
     assert captured.out == "" and "Traceback" not in captured.err
     assert not folder.parent.exists()  # the failed download took its folders away again
+
+
+@pytest.mark.parametrize("command", ["train", "sweep"])
+def test_offline_a_command_says_on_a_few_short_lines_how_to_get_the_data(
+    command, tmp_path, dead_mirror, monkeypatch, capsys
+):
+    # Issue 27: this was one 1,500-character line holding three URLs per file.
+    monkeypatch.setitem(datasets.MIRRORS, "mnist", (dead_mirror,))
+    monkeypatch.setenv("NPSAE_DATA", str(tmp_path / "root"))
+    out_dir = str(tmp_path / "run")
+    assert main([command, out_dir, "--epochs", "1"] if command == "sweep" else [command]) == 1
+    err = capsys.readouterr().err
+    folder = tmp_path / "root" / "mnist"
+    lines = err.splitlines()
+    assert lines[0] == (
+        f"npsae {command}: error: MNIST is missing from {folder} "
+        "(no download mirror could be reached: offline?)"
+    )
+    assert "  Fetch it when online:  npsae data" in lines
+    assert f"  Or put these files in {folder}{os.sep}: train-images-idx3-ubyte.gz" in err
+    assert "  Or set $NPSAE_DATA to a folder whose mnist/ subfolder holds them." in lines
+    # Short lines: at most the folder's path and 80 characters.
+    assert 4 <= len(lines) <= 6 and max(len(line.replace(str(folder), "")) for line in lines) < 80
+    assert err.count(dead_mirror) == 1 and "Traceback" not in err

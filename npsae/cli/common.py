@@ -47,10 +47,18 @@ def flag(name: str, args: argparse.Namespace | None = None) -> str:
     return typed or "--" + name.replace("_", "-")
 
 
-def error(command: str, message: object) -> None:
-    """Print ``npsae COMMAND: error: MESSAGE`` on stderr, on one line."""
-    text = " ".join(str(message).splitlines())
+def error(command: str, message: object, lines: bool = False) -> None:
+    """Print ``npsae COMMAND: error: MESSAGE`` on stderr, on one line; with ``lines``, a message
+    laid out on several short lines keeps them (a missing data set's advice)."""
+    text = str(message) if lines else " ".join(str(message).splitlines())
     print(f"npsae {command}: error: {text}", file=sys.stderr)
+
+
+def data_error(command: str, err: Exception) -> None:
+    """Print why the data could not be loaded: a missing data set as its short advice on a few
+    lines (what is missing, the command that fetches it, where to put it), else one line."""
+    brief = getattr(err, "brief", None)
+    error(command, brief or err, lines=brief is not None)
 
 
 def os_error_status(err: OSError) -> int:

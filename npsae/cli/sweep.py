@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     except (sweep.SweepError, MissingExtraError) as err:
         raise common.UsageError(err) from err
     except (DatasetError, IDXFormatError, OSError, ValueError) as err:
-        common.error("sweep", err)
+        common.data_error("sweep", err)
         return 1
     print(f"{'variant':<11} {'knob':>12} {'L0':>7} {'FVU':>7} {'dead':>6} {'MMCS':>6} "
           f"{'probe':>6} {'seconds':>8}")  # fmt: skip

@@ -467,7 +467,7 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
     try:
         X, X_test, y_test, description = _load(settings, root, quiet)
     except (DatasetError, IDXFormatError, OSError, ValueError) as err:
-        common.error("train", err)
+        common.data_error("train", err)
         return 1
     verbose = 0 if quiet else 1
     try:
