@@ -734,10 +734,11 @@ def _missing_brief(
     lines = [
         f"{title} is missing from {folder} ({why})",
         f"  Fetch it when online:  {command}",
-        f"  Or put these files in {folder}{os.sep}: {', '.join(f'{n}.gz' for n in missing)}",
+        f"  Or put these files in {folder}{os.sep}:",
+        "    " + ", ".join(f"{name}.gz" for name in missing),
     ]
     if mirrors:
-        lines.append(f"    (from {mirrors[0].rstrip('/')}/)")
+        lines[-1] += f" (from {mirrors[0].rstrip('/')}/)"
     lines.append(f"  Or set $NPSAE_DATA to a folder whose {kind}{os.sep} subfolder holds them.")
     return "\n".join(lines)
 
