@@ -49,6 +49,7 @@ from numba.extending import intrinsic, overload
 from npsae import reference
 from npsae.penalties import WEIGHTS
 from npsae.reference import Cache, ForwardBackward, Objective
+from npsae.sparse_code import SparseCode
 
 CACHE = os.environ.get("NPSAE_NUMBA_CACHE", "1") != "0"
 # LLVM's fast-math minus "nnan" and "ninf": with those two LLVM may assume no NaN or inf exists
@@ -421,10 +422,16 @@ class NumbaBackend:
 
     The cache returned by ``loss_and_grads`` points into those buffers, so it is valid until the
     next call on the same backend.
+
+    ``sparse``: how a TopK or BatchTopK training step runs. None (the default) chooses by the
+    model's shape (``npsae.sparse_kernels.use_sparse``: wide, with few units kept); True takes
+    the sparse path (``npsae.sparse_kernels``: only Z1 = Xe W1 dense, the code a
+    ``SparseCode`` in the cache), False the dense one. Both compute the same step.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, sparse: bool | None = None) -> None:
         self._buffers: dict[str, np.ndarray] = {}
+        self.sparse = sparse
 
     def _buffer(self, name: str, shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
         buf = self._buffers.get(name)
@@ -446,8 +453,15 @@ class NumbaBackend:
         return hidden_activation(X @ params["W1"], params["b1"], hidden, k, batch, theta)
 
     def decode(self, params: dict, H: np.ndarray, output: str) -> np.ndarray:
-        """X^ = g(H W2 + b2) (freshly allocated)."""
-        Z2 = H @ params["W2"]
+        """X^ = g(H W2 + b2) (freshly allocated); H dense or a ``SparseCode``."""
+        if isinstance(H, SparseCode):
+            from npsae.sparse_kernels import sparse_decode
+
+            Z2 = sparse_decode(
+                H, params["W2"], np.empty((H.shape[0], params["W2"].shape[1]), H.dtype)
+            )
+        else:
+            Z2 = H @ params["W2"]
         _output_activation(Z2, params["b2"], CODES[output])
         return Z2
 
@@ -486,22 +500,15 @@ class NumbaBackend:
             grads["b1"][dead] += dZ_D.sum(axis=0, dtype=np.float64).astype(dZ_D.dtype)
         return objective.aux_alpha * recon
 
-    def forward_backward(
-        self, params: dict, X: np.ndarray, objective: Objective
-    ) -> ForwardBackward:
-        """Same contract as ``npsae.reference.forward_backward``: the gradient of the total
-        loss only (the stages fuse the terms; ``npsae.reference.term_grads`` has each)."""
+    def _dense_grads(
+        self, params: dict, X: np.ndarray, Xe: np.ndarray, objective: Objective
+    ) -> tuple[float, dict, np.ndarray, np.ndarray]:
+        """(recon, gradients of recon and sparsity, H, h_sum) with every product dense."""
         W1, W2 = params["W1"], params["W2"]
         m, n_in = X.shape
         n_hidden = W1.shape[1]
         dtype = W1.dtype
         sparsity = objective.sparsity
-        # Forward
-        Xe = (
-            np.subtract(X, params["b2"], out=self._buffer("Xe", (m, n_in), dtype))
-            if (objective.pre_bias)
-            else X
-        )
         H = np.dot(Xe, W1, out=self._buffer("H", (m, n_hidden), dtype))
         if sparsity.threshold:
             theta = np.exp(params["log_theta"])
@@ -524,15 +531,68 @@ class NumbaBackend:
         grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
         if sparsity.threshold:
             grads["log_theta"] = sparsity.threshold_grad(window_dH, window_count, theta, m)
+        return recon, grads, H, h_sum
+
+    def _sparse_grads(
+        self, params: dict, X: np.ndarray, Xe: np.ndarray, objective: Objective
+    ) -> tuple[float, dict, SparseCode, np.ndarray]:
+        """``_dense_grads`` for TopK and BatchTopK, with the code kept sparse (``npsae.
+        sparse_kernels``): the same step, with only Z1 = Xe W1 computed densely."""
+        from npsae import sparse_kernels as sk
+
+        W1, W2 = params["W1"], params["W2"]
+        m, n_in = X.shape
+        n_hidden = W1.shape[1]
+        sparsity = objective.sparsity
+        if sparsity.batch:
+            Z1 = np.dot(Xe, W1, out=self._buffer("H", (m, n_hidden), W1.dtype))
+            H = sk.encode_batch_top_k(Z1, params["b1"], sparsity.k)
+        else:
+            block = self._buffer("Z1 block", (min(m, sk.ROW_BLOCK), n_hidden), W1.dtype)
+            H = sk.encode_top_k(Xe, W1, params["b1"], sparsity.k, block)
+        h_sum = sk.column_sums(H)
+        Z2 = sk.sparse_decode(H, W2, self._buffer("Z2", (m, n_in), W1.dtype))
+        recon, dZ2, db2 = output_layer(Z2, params["b2"], X, objective.output, objective.recon)
+        dZ1 = sk.sparse_hidden_backward(H, dZ2, W2, sparsity.hidden_grad(h_sum, m, W2))
+        dW1, db1, dW2 = sk.sparse_weight_grads(H, dZ1, Xe, dZ2)
+        return recon, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}, H, h_sum
+
+    def _takes_sparse_path(self, sparsity, n_hidden: int) -> bool:
+        if not sparsity.k:
+            return False
+        if self.sparse is None:
+            from npsae.sparse_kernels import use_sparse
+
+            return use_sparse(sparsity.k, n_hidden)
+        return self.sparse
+
+    def forward_backward(
+        self, params: dict, X: np.ndarray, objective: Objective
+    ) -> ForwardBackward:
+        """Same contract as ``npsae.reference.forward_backward``: the gradient of the total
+        loss only (the stages fuse the terms; ``npsae.reference.term_grads`` has each)."""
+        m, n_in = X.shape
+        sparsity = objective.sparsity
+        # Forward
+        Xe = (
+            np.subtract(X, params["b2"], out=self._buffer("Xe", (m, n_in), X.dtype))
+            if (objective.pre_bias)
+            else X
+        )
+        if self._takes_sparse_path(sparsity, params["W1"].shape[1]):
+            recon, grads, H, h_sum = self._sparse_grads(params, X, Xe, objective)
+        else:
+            recon, grads, H, h_sum = self._dense_grads(params, X, Xe, objective)
         aux = self._auxk(params, Xe, X, H, objective, grads) if objective.aux_k else 0.0
         if objective.pre_bias:
-            grads["b2"] -= W1 @ grads["b1"]
+            grads["b2"] -= params["W1"] @ grads["b1"]
         # The decay's gradient pass also measures ||W||^2, which its value needs.
         sq_norm = 0.0
         if objective.weight_decay:
             sq_norm = sum(
                 add_weight_decay_grad(grads[k], params[k], objective.weight_decay) for k in WEIGHTS
             )
+        W2 = params["W2"]
         dW2_sparsity = sparsity.decoder_grad(h_sum, m, W2)
         if dW2_sparsity is not None:
             grads["W2"] += dW2_sparsity.astype(grads["W2"].dtype)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from npsae.sparse_code import SparseCode
+
 # Sigmoid units never output exactly 0; below this they count as silent (see firing_threshold).
 SIGMOID_FIRING_THRESHOLD = 0.1
 
@@ -37,8 +39,11 @@ def firing_threshold(hidden: str) -> float:
 def fire_counts(H: np.ndarray, threshold: float) -> np.ndarray:
     """How many samples each unit fires on:  n_j = #{i : H_ij > threshold}.
 
-    H: (m, n_hidden) -> (n_hidden,) int64.
+    H: (m, n_hidden) -> (n_hidden,) int64; H may be a ``SparseCode`` (the numba backend's
+    sparse training step), which counts its kept entries.
     """
+    if isinstance(H, SparseCode):
+        return H.fire_counts(threshold)
     # Summing 0.0/1.0 floats down the columns is twice as fast as counting booleans along axis 0
     # (the trainer calls this every step), and exact up to 2^53 samples.
     return (H > threshold).astype(np.float64).sum(axis=0).astype(np.int64)

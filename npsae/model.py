@@ -35,6 +35,7 @@ from npsae.penalties import (
     weight_decay,
 )
 from npsae.reference import ForwardBackward, LossAndGrads
+from npsae.sparse_code import SparseCode
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 # Every loss term a model may have; "aux" (AuxK) only with aux_k (see SparseAutoencoder.terms).
@@ -265,13 +266,18 @@ class SparseAutoencoder:
 
     # ------------------------------------------------------------------ training statistics
 
-    def update_statistics(self, H: np.ndarray) -> None:
-        """After a training step on a batch whose code was ``H: (m, n_hidden)``, update the
+    def update_statistics(self, H: np.ndarray | SparseCode) -> None:
+        """After a training step on a batch whose code was ``H: (m, n_hidden)`` (dense or a
+        ``SparseCode``), update the
         buffers: BatchTopK's threshold theta <- mu theta + (1 - mu) min{H_ij > 0} (mu =
         ``THRESHOLD_MOMENTUM``; the first batch sets it), and AuxK's samples since each unit
         last fired (0 for units that fired in H, + m for the others). In place."""
+        sparse = isinstance(H, SparseCode)
         if "threshold" in self.buffers:
-            smallest = float(np.min(H, initial=np.inf, where=H > 0))  # the smallest kept
+            # The smallest kept activation.
+            smallest = (
+                H.smallest_positive() if sparse else float(np.min(H, initial=np.inf, where=H > 0))
+            )
             if np.isfinite(smallest):
                 old, mu = float(self.buffers["threshold"]), THRESHOLD_MOMENTUM
                 new = smallest if np.isnan(old) else mu * old + (1 - mu) * smallest
@@ -279,7 +285,7 @@ class SparseAutoencoder:
         if "since_fired" in self.buffers:
             since = self.buffers["since_fired"]
             since += H.shape[0]
-            since[(H > 0).any(axis=0)] = 0
+            since[H.fired() if sparse else (H > 0).any(axis=0)] = 0
 
     # ------------------------------------------------------------------ constraints
 

@@ -1,0 +1,394 @@
+"""Sparse training step for wide TopK and BatchTopK models: touch only the kept units.
+
+With k of n units kept per sample, only one product of a training step is dense by nature,
+Z1 = Xe W1 (every pre-activation is needed to choose the top k). The other four touch m k
+n_in numbers instead of m n n_in when the code H is stored by its kept entries (``SparseCode``,
+compressed rows)::
+
+    X^_i      = sum_{j kept in i} H_ij W2_j                  (``sparse_decode``)
+    dZ1_ij    = (dZ2_i . W2_j + c_j) f'(H_ij)   j kept in i   (``sparse_hidden_backward``)
+    dW2_j     = sum_{i: j kept in i} H_ij dZ2_i              (``sparse_weight_grads``)
+    dW1[:, j] = sum_{i: j kept in i} dZ1_ij Xe_i,   db1_j = sum_i dZ1_ij
+
+The selections are the reference's, ties broken by the lower index (``reference.keep_top_k``
+and ``keep_batch_top_k``), in O(m n):
+
+* TopK: each row keeps a min-heap of its k best entries so far (``_row_top_k``); an entry that
+  does not beat the heap's worst costs one comparison. Z1 is computed in blocks of
+  ``ROW_BLOCK`` rows, so the dense (m, n) pre-activations never exist whole.
+* BatchTopK: the (k m)-th largest activation v of the batch by a radix select on the float's
+  bits (a histogram of the top 16 bits, then a partial sort of the one bucket holding v); the
+  entries above v are kept, and of those equal to v the first ones in flat order.
+
+The weight gradients are built unit by unit from the code sorted by unit (``_by_unit``, a
+counting sort that keeps the row order, so every sum runs in the same order on any number of
+threads): a unit's row of dW2 is contiguous, and the encoder gradient is gathered for
+``UNIT_BLOCK`` units at a time so that writing the columns of dW1: (n_in, n) fills whole cache
+lines.
+
+``npsae.kernels.NumbaBackend`` takes this path by itself for wide models (``use_sparse``);
+tests hold it equal to the dense path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from npsae.kernels import CACHE, FASTMATH
+from npsae.sparse_code import SparseCode
+
+# The compiled loops run over rows or units on Numba's threads.
+pjit = njit(cache=CACHE, fastmath=FASTMATH, error_model="numpy", parallel=True)
+sjit = njit(cache=CACHE, fastmath=FASTMATH, error_model="numpy")
+
+# The sparse path pays when few units are kept and the model is wide (``use_sparse``).
+SPARSE_MIN_HIDDEN = 1024
+SPARSE_MAX_FRACTION = 1 / 16
+# Rows of Z1 = Xe W1 computed at once for TopK: large enough for BLAS to run at full speed,
+# small enough that the block (ROW_BLOCK x n floats) stays a small part of the model's memory.
+ROW_BLOCK = 256
+# Blocks of rows with a histogram each in BatchTopK's select (one per thread would do; a few
+# more balance the load).
+HISTOGRAM_BLOCKS = 16
+# Units whose encoder-gradient columns are gathered together: 16 float32 fill a cache line.
+UNIT_BLOCK = 16
+
+
+def use_sparse(k: int, n_hidden: int) -> bool:
+    """The automatic choice: the sparse path when ``n_hidden >= SPARSE_MIN_HIDDEN`` and
+    ``k <= SPARSE_MAX_FRACTION n_hidden`` (k: units kept per sample, on average for BatchTopK)."""
+    return bool(k) and n_hidden >= SPARSE_MIN_HIDDEN and k <= SPARSE_MAX_FRACTION * n_hidden
+
+
+# --------------------------------------------------------------------------- TopK
+
+
+@sjit
+def _worse(a, ia, b, ib):
+    # The reference's order (a stable sort of -H): larger first, then the lower index; NaN
+    # sorts after every number.
+    if a != a:
+        return b == b or ia > ib
+    if b != b:
+        return False
+    return a < b or (a == b and ia > ib)
+
+
+@sjit
+def _sift_down(val, idx, r, size):
+    # Restore the min-heap (the worst entry at the root) below position r.
+    while True:
+        child = 2 * r + 1
+        if child >= size:
+            return
+        if child + 1 < size and _worse(val[child + 1], idx[child + 1], val[child], idx[child]):
+            child += 1
+        if not _worse(val[child], idx[child], val[r], idx[r]):
+            return
+        val[r], val[child] = val[child], val[r]
+        idx[r], idx[child] = idx[child], idx[r]
+        r = child
+
+
+@sjit
+def _row_top_k(z, b, val, idx):
+    # H = relu(z + b), and its k = val.size best entries into (val, idx), in heap order.
+    k = val.size
+    zero = z.dtype.type(0.0)
+    for j in range(z.size):
+        h = z[j] + b[j]
+        z[j] = h if h > zero else zero * h
+    for j in range(k):
+        val[j] = z[j]
+        idx[j] = j
+    for r in range(k // 2 - 1, -1, -1):
+        _sift_down(val, idx, r, k)
+    worst = val[0]
+    for j in range(k, z.size):
+        h = z[j]
+        # Scanning in index order, an entry equal to the worst loses to it (lower index).
+        if h > worst or (worst != worst and h == h):
+            val[0] = h
+            idx[0] = j
+            _sift_down(val, idx, 0, k)
+            worst = val[0]
+
+
+@pjit
+def _block_top_k(Z, b, val, idx):
+    for i in prange(Z.shape[0]):
+        _row_top_k(Z[i], b, val[i], idx[i])
+
+
+def encode_top_k(Xe: np.ndarray, W1: np.ndarray, b1: np.ndarray, k: int, block: np.ndarray):
+    """TopK's code of ``Xe: (m, n_in)``: relu(Xe W1 + b1) with the k largest entries of each
+    row kept (``reference.keep_top_k``), as a ``SparseCode`` with k entries per row. ``block:
+    (ROW_BLOCK, n_hidden)`` is scratch for the pre-activations."""
+    m, n = Xe.shape[0], W1.shape[1]
+    values = np.empty((m, k), W1.dtype)
+    indices = np.empty((m, k), np.int32)
+    for lo in range(0, m, block.shape[0]):
+        hi = min(m, lo + block.shape[0])
+        Z = np.dot(Xe[lo:hi], W1, out=block[: hi - lo])
+        _block_top_k(Z, b1, values[lo:hi], indices[lo:hi])
+    indptr = np.arange(0, m * k + 1, k, dtype=np.int64)
+    return SparseCode(indptr, indices.reshape(-1), values.reshape(-1), n)
+
+
+# --------------------------------------------------------------------------- BatchTopK
+
+
+@sjit
+def _bucket(x, bits, shift, top):
+    # Buckets ordered as the values: NaN 0 (after everything, as in the reference's sort),
+    # +-0 1, a positive x 2 + the top bits of its IEEE pattern ``bits`` (for x > 0 they order
+    # as x does). relu leaves no negative number.
+    if x != x:
+        return 0
+    if not x > 0:
+        return 1
+    return 2 + min(top, np.int64(bits) >> shift)
+
+
+@pjit
+def _relu_histogram(Z, bits, b, shift, top, counts):
+    # Z = relu(Z + b) in place, and each block of rows' histogram of buckets in counts[block];
+    # ``bits`` is Z viewed as unsigned integers of its width.
+    m, n = Z.shape
+    n_blocks = counts.shape[0]
+    zero = Z.dtype.type(0.0)
+    for c in prange(n_blocks):
+        for i in range(c * m // n_blocks, (c + 1) * m // n_blocks):
+            for j in range(n):
+                h = Z[i, j] + b[j]
+                Z[i, j] = h if h > zero else zero * h
+            for j in range(n):
+                counts[c, _bucket(Z[i, j], bits[i, j], shift, top)] += 1
+
+
+@pjit
+def _bucket_members(Z, bits, bucket, shift, top, row_counts):
+    for i in prange(Z.shape[0]):
+        c = 0
+        for j in range(Z.shape[1]):
+            if _bucket(Z[i, j], bits[i, j], shift, top) == bucket:
+                c += 1
+        row_counts[i] = c
+
+
+@pjit
+def _gather_bucket(Z, bits, bucket, shift, top, starts, out):
+    for i in prange(Z.shape[0]):
+        p = starts[i]
+        for j in range(Z.shape[1]):
+            x = Z[i, j]
+            if _bucket(x, bits[i, j], shift, top) == bucket:
+                out[p] = x
+                p += 1
+
+
+@sjit
+def _kept(x, v, v_is_nan):
+    # Strictly better than v: x > v for numbers; any number beats a NaN v.
+    return x > v or (v_is_nan and x == x)
+
+
+@sjit
+def _same(x, v, v_is_nan):
+    return x == v or (v_is_nan and x != x)
+
+
+@pjit
+def _count_kept(Z, v, v_is_nan, above, equal):
+    for i in prange(Z.shape[0]):
+        a = 0
+        e = 0
+        for j in range(Z.shape[1]):
+            x = Z[i, j]
+            if _kept(x, v, v_is_nan):
+                a += 1
+            elif _same(x, v, v_is_nan):
+                e += 1
+        above[i] = a
+        equal[i] = e
+
+
+@pjit
+def _fill_kept(Z, v, v_is_nan, ties, indptr, indices, values):
+    # Row i keeps its entries above v and its first ties[i] entries equal to v.
+    for i in prange(Z.shape[0]):
+        p = indptr[i]
+        t = ties[i]
+        for j in range(Z.shape[1]):
+            x = Z[i, j]
+            keep = _kept(x, v, v_is_nan)
+            if not keep and t > 0 and _same(x, v, v_is_nan):
+                keep = True
+                t -= 1
+            if keep:
+                indices[p] = j
+                values[p] = x
+                p += 1
+
+
+def encode_batch_top_k(Z1: np.ndarray, b1: np.ndarray, k: int) -> SparseCode:
+    """BatchTopK's code: relu(Z1 + b1) with the k m largest entries of the batch kept, ties by
+    the lower flat index (``reference.keep_batch_top_k``), as a ``SparseCode``. ``Z1: (m, n)``,
+    the product Xe W1, is overwritten with relu(Z1 + b1)."""
+    m, n = Z1.shape
+    kept = min(k * m, m * n)
+    # Positive numbers have the sign bit 0: the top 16 bits are 15 of exponent and mantissa.
+    shift, top = 8 * Z1.dtype.itemsize - 16, (1 << 15) - 1
+    bits = Z1.view(np.uint64 if Z1.dtype.itemsize == 8 else np.uint32)
+    counts = np.zeros((min(m, HISTOGRAM_BLOCKS), top + 3), np.int64)
+    _relu_histogram(Z1, bits, b1, shift, top, counts)
+    # The bucket of the kept-th largest value, counting from the top bucket down.
+    from_top = np.cumsum(counts.sum(axis=0)[::-1])
+    position = int(np.searchsorted(from_top, kept))  # first bucket (from the top) reaching it
+    bucket = top + 2 - position
+    above_bucket = int(from_top[position - 1]) if position else 0
+    row_counts = np.empty(m, np.int64)
+    _bucket_members(Z1, bits, bucket, shift, top, row_counts)
+    starts = np.concatenate(([0], np.cumsum(row_counts)[:-1]))
+    members = np.empty(int(row_counts.sum()), Z1.dtype)
+    _gather_bucket(Z1, bits, bucket, shift, top, starts, members)
+    r = kept - above_bucket  # v is the r-th largest member of its bucket
+    if bucket == 0:
+        v = Z1.dtype.type(np.nan)
+    else:
+        v = np.partition(members, members.size - r)[members.size - r]
+    above, equal = np.empty(m, np.int64), np.empty(m, np.int64)
+    v_is_nan = bool(v != v)
+    _count_kept(Z1, v, v_is_nan, above, equal)
+    # The ties go to the first rows, in order: row i gets what the rows before it left.
+    ties_left = kept - int(above.sum())
+    before = np.concatenate(([0], np.cumsum(equal)[:-1]))
+    ties = np.clip(ties_left - before, 0, equal)
+    indptr = np.concatenate(([0], np.cumsum(above + ties))).astype(np.int64)
+    indices = np.empty(int(indptr[-1]), np.int32)
+    values = np.empty(int(indptr[-1]), Z1.dtype)
+    _fill_kept(Z1, v, v_is_nan, ties, indptr, indices, values)
+    return SparseCode(indptr, indices, values, n)
+
+
+# --------------------------------------------------------------------------- decoder, backward
+
+
+def column_sums(code: SparseCode) -> np.ndarray:
+    """h_j = sum_i H_ij: (n_hidden,) float64, summed in row order as the dense path does."""
+    return np.bincount(code.indices, weights=code.values, minlength=code.shape[1])
+
+
+@pjit
+def _decode(indptr, indices, values, W2, out):
+    for i in prange(out.shape[0]):
+        row = out[i]
+        row[:] = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            h = values[p]
+            w = W2[indices[p]]
+            for d in range(row.size):
+                row[d] += h * w[d]
+
+
+def sparse_decode(code: SparseCode, W2: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Z2 = H W2 (no bias) from the kept entries: ``out: (m, n_in)``, written and returned."""
+    _decode(code.indptr, code.indices, code.values, W2, out)
+    return out
+
+
+@pjit
+def _hidden_backward(indptr, indices, values, dZ2, W2, c, dZ1):
+    zero = values.dtype.type(0.0)
+    for i in prange(dZ2.shape[0]):
+        g = dZ2[i]
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            w = W2[j]
+            s = zero
+            for d in range(g.size):
+                s += g[d] * w[d]
+            # relu'(z) written through H, as the dense path: 1 where H > 0.
+            dZ1[p] = s + c[j] if values[p] > zero else zero
+
+
+def sparse_hidden_backward(
+    code: SparseCode, dZ2: np.ndarray, W2: np.ndarray, c: np.ndarray
+) -> np.ndarray:
+    """dZ1 at the kept entries: (dZ2_i . W2_j + c_j) relu'(H_ij), an array aligned with
+    ``code.values``; dZ2: (m, n_in), W2: (n_hidden, n_in), c: (n_hidden,) the penalty's dP/dH.
+    The entries left out have dZ1 = 0 (relu' = 0 there, or TopK dropped them)."""
+    dZ1 = np.empty_like(code.values)
+    _hidden_backward(code.indptr, code.indices, code.values, dZ2, W2, c.astype(dZ1.dtype), dZ1)
+    return dZ1
+
+
+@sjit
+def _by_unit(indptr, indices, n_hidden, unit_ptr, order):
+    # Counting sort of the entries by unit, each unit's entries in row order; order[q] is the
+    # entry p, rows[q] its row.
+    counts = np.zeros(n_hidden + 1, np.int64)
+    for p in range(indices.size):
+        counts[indices[p] + 1] += 1
+    for j in range(n_hidden):
+        counts[j + 1] += counts[j]
+    unit_ptr[:] = counts
+    rows = np.empty(indices.size, np.int64)
+    for i in range(indptr.size - 1):
+        for p in range(indptr[i], indptr[i + 1]):
+            q = counts[indices[p]]
+            counts[indices[p]] += 1
+            order[q] = p
+            rows[q] = i
+    return rows
+
+
+@pjit
+def _unit_grads(unit_ptr, order, rows, values, dZ1, Xe, dZ2, dW1, db1, dW2, block):
+    n_in, n_hidden = dW1.shape
+    n_blocks = (n_hidden + block - 1) // block
+    zero = dW1.dtype.type(0.0)
+    for u in prange(n_blocks):
+        j0 = u * block
+        width = min(block, n_hidden - j0)
+        acc = np.zeros((width, n_in), dW1.dtype)
+        for jj in range(width):
+            j = j0 + jj
+            w2 = dW2[j]
+            w2[:] = zero
+            a = acc[jj]
+            db = 0.0
+            for q in range(unit_ptr[j], unit_ptr[j + 1]):
+                p, i = order[q], rows[q]
+                h, g = values[p], dZ1[p]
+                x, e = Xe[i], dZ2[i]
+                for d in range(n_in):
+                    a[d] += g * x[d]
+                    w2[d] += h * e[d]
+                db += g
+            db1[j] = db
+        # dW1's columns j0 .. j0 + width: each row of dW1 gets `width` contiguous numbers.
+        for d in range(n_in):
+            for jj in range(width):
+                dW1[d, j0 + jj] = acc[jj, d]
+
+
+def sparse_weight_grads(
+    code: SparseCode, dZ1: np.ndarray, Xe: np.ndarray, dZ2: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The gradients the kept entries give:
+
+        dW1 = Xe^T dZ1  (n_in, n),   db1 = sum_i dZ1_i  (n,),   dW2 = H^T dZ2  (n, n_in)
+
+    with dZ1 from ``sparse_hidden_backward``; Xe, dZ2: (m, n_in). db1 is summed in float64 and
+    returned in the weights' dtype, as the dense path does."""
+    n_in, n = Xe.shape[1], code.shape[1]
+    unit_ptr = np.empty(n + 1, np.int64)
+    order = np.empty(code.indices.size, np.int64)
+    rows = _by_unit(code.indptr, code.indices, n, unit_ptr, order)
+    dW1 = np.empty((n_in, n), Xe.dtype)
+    dW2 = np.empty((n, n_in), Xe.dtype)
+    db1 = np.empty(n)
+    _unit_grads(unit_ptr, order, rows, code.values, dZ1, Xe, dZ2, dW1, db1, dW2, UNIT_BLOCK)
+    return dW1, db1.astype(Xe.dtype), dW2
