@@ -32,13 +32,22 @@ tests hold it equal to the dense path.
 
 from __future__ import annotations
 
+import os
+
+import numba
 import numpy as np
 from numba import njit, prange
 
 from npsae.kernels import CACHE, FASTMATH
 from npsae.sparse_code import SparseCode
 
-# The compiled loops run over rows or units on Numba's threads.
+# The compiled loops run over rows or units on Numba's threads. They alternate with OpenBLAS's
+# threads (Z1 is computed in blocks between selections), which the OpenMP layer handles badly:
+# on a 2-core machine the TopK step ran 1.5x slower with it than with Numba's own "workqueue"
+# pool (measured here). So "workqueue", unless the user chose a layer (NUMBA_THREADING_LAYER);
+# it serves one Python thread at a time, as npsae's trainer runs.
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"
 pjit = njit(cache=CACHE, fastmath=FASTMATH, error_model="numpy", parallel=True)
 sjit = njit(cache=CACHE, fastmath=FASTMATH, error_model="numpy")
 
@@ -48,6 +57,9 @@ SPARSE_MAX_FRACTION = 1 / 16
 # Rows of Z1 = Xe W1 computed at once for TopK: large enough for BLAS to run at full speed,
 # small enough that the block (ROW_BLOCK x n floats) stays a small part of the model's memory.
 ROW_BLOCK = 256
+# TopK's scan bounds the k-th largest entry of a row by the maxima of n / SCAN_RUN strided
+# runs of entries (at least k runs).
+SCAN_RUN = 16
 # Blocks of rows with a histogram each in BatchTopK's select (one per thread would do; a few
 # more balance the load).
 HISTOGRAM_BLOCKS = 16
@@ -92,33 +104,87 @@ def _sift_down(val, idx, r, size):
 
 
 @sjit
-def _row_top_k(z, b, val, idx):
-    # H = relu(z + b), and its k = val.size best entries into (val, idx), in heap order.
+def _heap_select(z, val, idx, t, use_t):
+    # The k = val.size best entries of z into (val, idx) by a min-heap whose root is the worst
+    # kept; with use_t, among the entries >= t only. Returns how many were found (k, unless
+    # fewer than k entries reach t). Scanning in index order, an entry equal to the worst
+    # loses to it (it has the higher index).
     k = val.size
-    zero = z.dtype.type(0.0)
+    filled = 0
     for j in range(z.size):
-        h = z[j] + b[j]
-        z[j] = h if h > zero else zero * h
-    for j in range(k):
-        val[j] = z[j]
-        idx[j] = j
-    for r in range(k // 2 - 1, -1, -1):
-        _sift_down(val, idx, r, k)
-    worst = val[0]
-    for j in range(k, z.size):
         h = z[j]
-        # Scanning in index order, an entry equal to the worst loses to it (lower index).
-        if h > worst or (worst != worst and h == h):
+        if use_t and not h >= t:
+            continue
+        if filled < k:
+            val[filled] = h
+            idx[filled] = j
+            filled += 1
+            if filled == k:
+                for q in range(k // 2 - 1, -1, -1):
+                    _sift_down(val, idx, q, k)
+        elif _worse(val[0], idx[0], h, j):
             val[0] = h
             idx[0] = j
             _sift_down(val, idx, 0, k)
-            worst = val[0]
+    return filled
+
+
+@sjit
+def _kth_largest(a, k):
+    # The k-th largest of a (k >= 1, no NaN), by quickselect; reorders a.
+    lo, hi, target = 0, a.size - 1, k - 1
+    while lo < hi:
+        pivot = a[(lo + hi) // 2]
+        i, j = lo, hi
+        while i <= j:
+            while a[i] > pivot:
+                i += 1
+            while a[j] < pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if target <= j:
+            hi = j
+        elif target >= i:
+            lo = i
+        else:
+            break
+    return a[target]
+
+
+@sjit
+def _row_top_k(z, b, val, idx, maxima):
+    # H = relu(z + b) in place, and its k = val.size best entries into (val, idx), in heap
+    # order. maxima[r] is the largest of the entries r, r + R, r + 2 R, ... (R = maxima.size,
+    # a stride that keeps the loop vectorised); the k-th largest of these k or more entries is
+    # a lower bound t of the row's k-th largest, so only the entries >= t (a few k) reach the
+    # heap. A row with a NaN (which may leave fewer than k entries >= t) takes the plain
+    # scan, which ranks NaN last as the reference does.
+    k, R = val.size, maxima.size
+    zero = z.dtype.type(0.0)
+    maxima[:] = zero
+    full = R * (z.size // R)
+    for p in range(0, full, R):
+        for r in range(R):
+            h = z[p + r] + b[p + r]
+            h = h if h > zero else zero * h
+            z[p + r] = h
+            maxima[r] = h if h > maxima[r] else maxima[r]
+    for j in range(full, z.size):
+        h = z[j] + b[j]
+        z[j] = h if h > zero else zero * h
+    use_t = R >= k and z.size >= R
+    t = _kth_largest(maxima, k) if use_t else zero
+    if _heap_select(z, val, idx, t, use_t) < k:
+        _heap_select(z, val, idx, t, False)
 
 
 @pjit
-def _block_top_k(Z, b, val, idx):
+def _block_top_k(Z, b, val, idx, maxima):
     for i in prange(Z.shape[0]):
-        _row_top_k(Z[i], b, val[i], idx[i])
+        _row_top_k(Z[i], b, val[i], idx[i], maxima[i])
 
 
 def encode_top_k(Xe: np.ndarray, W1: np.ndarray, b1: np.ndarray, k: int, block: np.ndarray):
@@ -128,10 +194,11 @@ def encode_top_k(Xe: np.ndarray, W1: np.ndarray, b1: np.ndarray, k: int, block: 
     m, n = Xe.shape[0], W1.shape[1]
     values = np.empty((m, k), W1.dtype)
     indices = np.empty((m, k), np.int32)
+    maxima = np.empty((block.shape[0], max(k, n // SCAN_RUN)), W1.dtype)
     for lo in range(0, m, block.shape[0]):
         hi = min(m, lo + block.shape[0])
         Z = np.dot(Xe[lo:hi], W1, out=block[: hi - lo])
-        _block_top_k(Z, b1, values[lo:hi], indices[lo:hi])
+        _block_top_k(Z, b1, values[lo:hi], indices[lo:hi], maxima)
     indptr = np.arange(0, m * k + 1, k, dtype=np.int64)
     return SparseCode(indptr, indices.reshape(-1), values.reshape(-1), n)
 
