@@ -21,8 +21,10 @@ One *round* runs ``--steps`` steps of every implementation at every width, one a
 other, so that all share whatever else the machine does at that moment; tables report the
 median over rounds, and ratios (sparse / saelens, sparse step / xw1) are taken within a round
 before their median. Each process warms up (compiles, allocates) with one step first. Memory is
-each process's peak resident set (``ru_maxrss``) minus its resident set before building the
-model, against the bytes of the parameters and Adam's two moments (3 x 4 bytes x (2 d n + d + n)).
+each process's peak resident set (VmHWM) minus its resident set before building the model,
+after a step of a tiny model has compiled the kernels and started the thread pools (the peak
+is reset there), against the bytes of the parameters and Adam's two moments
+(3 x 4 bytes x (2 d n + d + n)).
 
 ``--curves`` also trains the sparse and the dense path side by side for 200 steps on the same
 batches (2,048 latents, batches of 512) and reports the largest gap in loss, L0 and dead
@@ -36,7 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -52,6 +53,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _peak_rss_bytes() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
 
 
 def synthetic_batch(m: int, d: int, seed: int):
@@ -141,6 +147,8 @@ def worker(impl: str, sparsity: str, n: int, d: int, k: int, m: int, threads: in
     )
     build(16 * k)[0]()
     base = _rss_bytes()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # resets the peak resident set (VmHWM) to the present one
     step, state_bytes = build(n)
     step()  # warm-up: compile, allocate
     print("ready", flush=True)
@@ -152,7 +160,7 @@ def worker(impl: str, sparsity: str, n: int, d: int, k: int, m: int, threads: in
                 step()
             print(time.perf_counter() - t0, flush=True)
         else:
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            peak = _peak_rss_bytes()
             print(json.dumps({"peak": peak - base, "state": state_bytes}), flush=True)
             return
 
