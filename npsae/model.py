@@ -11,6 +11,14 @@ For a batch ``X: (m, n_in)``::
 The equations are in ``npsae.reference`` (NumPy, to read) and ``npsae.kernels`` (Numba, to run
 fast); the penalties in ``npsae.penalties``; the choices, checked, in ``npsae.config``. This
 module holds the parameters and the operations on them.
+
+Wide TopK and BatchTopK models train on a sparse path. With ``backend="numba"``, when
+``n_hidden >= 1024`` and ``k <= n_hidden / 16`` (``npsae.sparse_kernels.use_sparse``), a
+training step computes only Z1 = X W1 densely; the code keeps its kept entries alone (a
+``SparseCode`` in ``forward_backward``'s cache) and the decoder, the backward products and the
+weight gradients touch only those, m k n_in numbers instead of m n_hidden n_in. It is the same
+step as the dense path's (tests hold them equal: float64 to 1e-12, float32 to rounding, and
+the selections, L0 and dead-unit counts exactly); ``encode`` still returns a dense H.
 """
 
 from __future__ import annotations
