@@ -481,7 +481,8 @@ class NumbaBackend:
         grads: dict | None = None,
     ) -> float:
         """L_aux (``reference.aux_forward``) with this backend's stages; with ``grads``, its
-        gradient is added to them in place (``reference.aux_grads``)."""
+        gradient is added to them in place (``reference.aux_grads``). With a ``SparseCode`` H
+        (the sparse path), the dead units' code is sparse too (``npsae.sparse_kernels``)."""
         dead = np.flatnonzero(objective.dead)
         if dead.size == 0:
             return 0.0
@@ -489,9 +490,13 @@ class NumbaBackend:
         e = X - self.decode(params, H, objective.output)
         e = e if objective.aux_residual is None else objective.aux_residual
         k = min(objective.aux_k, dead.size)
-        H_D, _ = hidden_activation(Xe @ W1_D, params["b1"][dead], "linear", k)
         no_bias = np.zeros(X.shape[1], X.dtype)
         weight = objective.aux_alpha if grads is not None else 0.0
+        if isinstance(H, SparseCode):
+            return objective.aux_alpha * self._sparse_auxk(
+                Xe, e, W1_D, W2_D, params["b1"][dead], k, dead, objective.recon, weight, grads
+            )
+        H_D, _ = hidden_activation(Xe @ W1_D, params["b1"][dead], "linear", k)
         recon, de_hat, _ = output_layer(H_D @ W2_D, no_bias, e, "linear", objective.recon, weight)
         if grads is not None:
             grads["W2"][dead] += H_D.T @ de_hat
@@ -499,6 +504,24 @@ class NumbaBackend:
             grads["W1"][:, dead] += Xe.T @ dZ_D
             grads["b1"][dead] += dZ_D.sum(axis=0, dtype=np.float64).astype(dZ_D.dtype)
         return objective.aux_alpha * recon
+
+    def _sparse_auxk(self, Xe, e, W1_D, W2_D, b1_D, k, dead, recon, weight, grads) -> float:
+        """``_auxk``'s recon(e^, e) and gradient with the dead units' code kept sparse."""
+        from npsae import sparse_kernels as sk
+
+        m = Xe.shape[0]
+        block = self._buffer("aux block", (min(m, sk.ROW_BLOCK), dead.size), W1_D.dtype)
+        code = sk.encode_top_k(Xe, W1_D, b1_D, k, block, relu=False)
+        e_hat = sk.sparse_decode(code, W2_D, np.empty(e.shape, e.dtype))
+        no_bias = np.zeros(e.shape[1], e.dtype)
+        loss, de_hat, _ = output_layer(e_hat, no_bias, e, "linear", recon, weight)
+        if grads is not None:
+            dZ_D = sk.sparse_hidden_backward(code, de_hat, W2_D, np.zeros(dead.size), relu=False)
+            dW1_D, db1_D, dW2_D = sk.sparse_weight_grads(code, dZ_D, Xe, de_hat)
+            grads["W2"][dead] += dW2_D
+            grads["W1"][:, dead] += dW1_D
+            grads["b1"][dead] += db1_D
+        return loss
 
     def _dense_grads(
         self, params: dict, X: np.ndarray, Xe: np.ndarray, objective: Objective

@@ -155,26 +155,30 @@ def _kth_largest(a, k):
 
 
 @sjit
-def _row_top_k(z, b, val, idx, maxima):
-    # H = relu(z + b) in place, and its k = val.size best entries into (val, idx), in heap
-    # order. maxima[r] is the largest of the entries r, r + R, r + 2 R, ... (R = maxima.size,
-    # a stride that keeps the loop vectorised); the k-th largest of these k or more entries is
-    # a lower bound t of the row's k-th largest, so only the entries >= t (a few k) reach the
-    # heap. A row with a NaN (which may leave fewer than k entries >= t) takes the plain
-    # scan, which ranks NaN last as the reference does.
+def _row_top_k(z, b, relu, val, idx, maxima):
+    # H = f(z + b) in place (relu, or the identity for AuxK's pre-activations), and its
+    # k = val.size best entries into (val, idx), in heap order. maxima[r] is the largest of
+    # the entries r, r + R, r + 2 R, ... (R = maxima.size, a stride that keeps the loop
+    # vectorised); the k-th largest of these k or more entries is a lower bound t of the row's
+    # k-th largest, so only the entries >= t (a few k) reach the heap. With a NaN in the row
+    # fewer than k entries may reach t: then the plain scan, which ranks NaN last as the
+    # reference does.
     k, R = val.size, maxima.size
     zero = z.dtype.type(0.0)
-    maxima[:] = zero
+    maxima[:] = -np.inf
     full = R * (z.size // R)
     for p in range(0, full, R):
         for r in range(R):
             h = z[p + r] + b[p + r]
-            h = h if h > zero else zero * h
+            if relu:
+                h = h if h > zero else zero * h
             z[p + r] = h
             maxima[r] = h if h > maxima[r] else maxima[r]
     for j in range(full, z.size):
         h = z[j] + b[j]
-        z[j] = h if h > zero else zero * h
+        if relu:
+            h = h if h > zero else zero * h
+        z[j] = h
     use_t = R >= k and z.size >= R
     t = _kth_largest(maxima, k) if use_t else zero
     if _heap_select(z, val, idx, t, use_t) < k:
@@ -182,15 +186,23 @@ def _row_top_k(z, b, val, idx, maxima):
 
 
 @pjit
-def _block_top_k(Z, b, val, idx, maxima):
+def _block_top_k(Z, b, relu, val, idx, maxima):
     for i in prange(Z.shape[0]):
-        _row_top_k(Z[i], b, val[i], idx[i], maxima[i])
+        _row_top_k(Z[i], b, relu, val[i], idx[i], maxima[i])
 
 
-def encode_top_k(Xe: np.ndarray, W1: np.ndarray, b1: np.ndarray, k: int, block: np.ndarray):
+def encode_top_k(
+    Xe: np.ndarray,
+    W1: np.ndarray,
+    b1: np.ndarray,
+    k: int,
+    block: np.ndarray,
+    relu: bool = True,
+) -> SparseCode:
     """TopK's code of ``Xe: (m, n_in)``: relu(Xe W1 + b1) with the k largest entries of each
-    row kept (``reference.keep_top_k``), as a ``SparseCode`` with k entries per row. ``block:
-    (ROW_BLOCK, n_hidden)`` is scratch for the pre-activations."""
+    row kept (``reference.keep_top_k``), as a ``SparseCode`` with k entries per row; with
+    ``relu=False``, of Xe W1 + b1 itself (AuxK's dead units). ``block: (rows, n_hidden)`` is
+    scratch for the pre-activations, computed that many rows at a time."""
     m, n = Xe.shape[0], W1.shape[1]
     values = np.empty((m, k), W1.dtype)
     indices = np.empty((m, k), np.int32)
@@ -198,7 +210,7 @@ def encode_top_k(Xe: np.ndarray, W1: np.ndarray, b1: np.ndarray, k: int, block: 
     for lo in range(0, m, block.shape[0]):
         hi = min(m, lo + block.shape[0])
         Z = np.dot(Xe[lo:hi], W1, out=block[: hi - lo])
-        _block_top_k(Z, b1, values[lo:hi], indices[lo:hi], maxima)
+        _block_top_k(Z, b1, relu, values[lo:hi], indices[lo:hi], maxima)
     indptr = np.arange(0, m * k + 1, k, dtype=np.int64)
     return SparseCode(indptr, indices.reshape(-1), values.reshape(-1), n)
 
@@ -366,7 +378,7 @@ def sparse_decode(code: SparseCode, W2: np.ndarray, out: np.ndarray) -> np.ndarr
 
 
 @pjit
-def _hidden_backward(indptr, indices, values, dZ2, W2, c, dZ1):
+def _hidden_backward(indptr, indices, values, dZ2, W2, c, relu, dZ1):
     zero = values.dtype.type(0.0)
     for i in prange(dZ2.shape[0]):
         g = dZ2[i]
@@ -376,18 +388,22 @@ def _hidden_backward(indptr, indices, values, dZ2, W2, c, dZ1):
             s = zero
             for d in range(g.size):
                 s += g[d] * w[d]
-            # relu'(z) written through H, as the dense path: 1 where H > 0.
-            dZ1[p] = s + c[j] if values[p] > zero else zero
+            # relu'(z) written through H, as the dense path: 1 where H > 0; without relu
+            # (AuxK), the kept entries (a kept 0 has measure 0).
+            live = values[p] > zero if relu else values[p] != zero
+            dZ1[p] = s + c[j] if live else zero
 
 
 def sparse_hidden_backward(
-    code: SparseCode, dZ2: np.ndarray, W2: np.ndarray, c: np.ndarray
+    code: SparseCode, dZ2: np.ndarray, W2: np.ndarray, c: np.ndarray, relu: bool = True
 ) -> np.ndarray:
-    """dZ1 at the kept entries: (dZ2_i . W2_j + c_j) relu'(H_ij), an array aligned with
-    ``code.values``; dZ2: (m, n_in), W2: (n_hidden, n_in), c: (n_hidden,) the penalty's dP/dH.
-    The entries left out have dZ1 = 0 (relu' = 0 there, or TopK dropped them)."""
+    """dZ1 at the kept entries: (dZ2_i . W2_j + c_j) f'(H_ij), an array aligned with
+    ``code.values``; dZ2: (m, n_in), W2: (n_hidden, n_in), c: (n_hidden,) the penalty's dP/dH;
+    f is relu, or with ``relu=False`` the identity on the kept entries (AuxK). The entries
+    left out have dZ1 = 0 (relu' = 0 there, or TopK dropped them)."""
     dZ1 = np.empty_like(code.values)
-    _hidden_backward(code.indptr, code.indices, code.values, dZ2, W2, c.astype(dZ1.dtype), dZ1)
+    args = (code.indptr, code.indices, code.values, dZ2, W2, c.astype(dZ1.dtype), relu, dZ1)
+    _hidden_backward(*args)
     return dZ1
 
 

@@ -67,7 +67,7 @@ def test_top_k_selection_ranks_nan_last_as_the_reference():
     H = np.maximum(Z, 0)
     H[np.isnan(Z)] = np.nan
     values, indices = np.empty((6, 4)), np.empty((6, 4), np.int32)
-    sk._block_top_k(Z, np.zeros(300), values, indices, np.empty((6, 300 // sk.SCAN_RUN)))
+    sk._block_top_k(Z, np.zeros(300), True, values, indices, np.empty((6, 300 // sk.SCAN_RUN)))
     kept = np.argsort(-H, axis=1, kind="stable")[:, :4]
     np.testing.assert_array_equal(np.sort(indices, 1), np.sort(kept, 1))
 
