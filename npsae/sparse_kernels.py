@@ -13,9 +13,10 @@ compressed rows)::
 The selections are the reference's, ties broken by the lower index (``reference.keep_top_k``
 and ``keep_batch_top_k``), in O(m n):
 
-* TopK: each row keeps a min-heap of its k best entries so far (``_row_top_k``); an entry that
-  does not beat the heap's worst costs one comparison. Z1 is computed in blocks of
-  ``ROW_BLOCK`` rows, so the dense (m, n) pre-activations never exist whole.
+* TopK: the largest entries of k runs of a row are k entries, so the smallest of them bounds
+  the row's k-th largest from below; the few entries above it go through a min-heap of the k
+  best (``_row_top_k``). Z1 is computed in blocks of ``ROW_BLOCK`` rows, so the dense (m, n)
+  pre-activations never exist whole.
 * BatchTopK: the (k m)-th largest activation v of the batch by a radix select on the float's
   bits (a histogram of the top 16 bits, then a partial sort of the one bucket holding v); the
   entries above v are kept, and of those equal to v the first ones in flat order.
@@ -57,9 +58,6 @@ SPARSE_MAX_FRACTION = 1 / 16
 # Rows of Z1 = Xe W1 computed at once for TopK: large enough for BLAS to run at full speed,
 # small enough that the block (ROW_BLOCK x n floats) stays a small part of the model's memory.
 ROW_BLOCK = 256
-# TopK's scan bounds the k-th largest entry of a row by the maxima of n / SCAN_RUN strided
-# runs of entries (at least k runs).
-SCAN_RUN = 16
 # Blocks of rows with a histogram each in BatchTopK's select (one per thread would do; a few
 # more balance the load).
 HISTOGRAM_BLOCKS = 16
@@ -130,65 +128,62 @@ def _heap_select(z, val, idx, t, use_t):
 
 
 @sjit
-def _kth_largest(a, k):
-    # The k-th largest of a (k >= 1, no NaN), by quickselect; reorders a.
-    lo, hi, target = 0, a.size - 1, k - 1
-    while lo < hi:
-        pivot = a[(lo + hi) // 2]
-        i, j = lo, hi
-        while i <= j:
-            while a[i] > pivot:
-                i += 1
-            while a[j] < pivot:
-                j -= 1
-            if i <= j:
-                a[i], a[j] = a[j], a[i]
-                i += 1
-                j -= 1
-        if target <= j:
-            hi = j
-        elif target >= i:
-            lo = i
-        else:
-            break
-    return a[target]
+def _group_maxima(z, maxima):
+    # maxima[g] = the largest of the g-th of maxima.size runs of z (the tail left out).
+    size = z.size // maxima.size
+    for g in range(maxima.size):
+        best = z[g * size]
+        for j in range(g * size + 1, (g + 1) * size):
+            x = z[j]
+            best = x if x > best else best
+        maxima[g] = best
 
 
 @sjit
-def _row_top_k(z, b, relu, val, idx, maxima):
+def _row_top_k(z, z_bits, b, relu, val, idx, maxima, maxima_bits):
     # H = f(z + b) in place (relu, or the identity for AuxK's pre-activations), and its
-    # k = val.size best entries into (val, idx), in heap order. maxima[r] is the largest of
-    # the entries r, r + R, r + 2 R, ... (R = maxima.size, a stride that keeps the loop
-    # vectorised); the k-th largest of these k or more entries is a lower bound t of the row's
-    # k-th largest, so only the entries >= t (a few k) reach the heap. With a NaN in the row
-    # fewer than k entries may reach t: then the plain scan, which ranks NaN last as the
-    # reference does.
-    k, R = val.size, maxima.size
+    # k = val.size best entries into (val, idx), in heap order. The largest entries of k runs
+    # of the row are k entries, so the smallest of them, t, is at most the row's k-th largest:
+    # only the entries >= t (a few k) reach the heap. After relu the runs' maxima are taken on
+    # the IEEE bits (*_bits: the same memory as integers), which order as the values for
+    # numbers >= 0 and vectorise (a float max does not, without fast-math's "no NaN"). With a
+    # NaN in the row fewer than k entries may reach t: then the plain scan, which ranks NaN
+    # last as the reference does.
+    k = val.size
     zero = z.dtype.type(0.0)
-    maxima[:] = -np.inf
-    full = R * (z.size // R)
-    for p in range(0, full, R):
-        for r in range(R):
-            h = z[p + r] + b[p + r]
-            if relu:
-                h = h if h > zero else zero * h
-            z[p + r] = h
-            maxima[r] = h if h > maxima[r] else maxima[r]
-    for j in range(full, z.size):
+    for j in range(z.size):
         h = z[j] + b[j]
         if relu:
             h = h if h > zero else zero * h
         z[j] = h
-    use_t = R >= k and z.size >= R
-    t = _kth_largest(maxima, k) if use_t else zero
+    use_t = z.size >= k
+    t = zero
+    if use_t:
+        if relu:
+            _group_maxima(z_bits, maxima_bits)
+        else:
+            _group_maxima(z, maxima)
+        t = maxima.min()
     if _heap_select(z, val, idx, t, use_t) < k:
         _heap_select(z, val, idx, t, False)
 
 
 @pjit
-def _block_top_k(Z, b, relu, val, idx, maxima):
+def _block_top_k(Z, Z_bits, b, relu, val, idx, maxima, maxima_bits):
     for i in prange(Z.shape[0]):
-        _row_top_k(Z[i], b, relu, val[i], idx[i], maxima[i])
+        _row_top_k(Z[i], Z_bits[i], b, relu, val[i], idx[i], maxima[i], maxima_bits[i])
+
+
+def _bits(a: np.ndarray) -> np.ndarray:
+    """``a``'s memory read as signed integers of its width."""
+    return a.view(np.int64 if a.dtype.itemsize == 8 else np.int32)
+
+
+def select_rows(Z: np.ndarray, b: np.ndarray, relu: bool, values, indices, maxima) -> None:
+    """The row selection of ``encode_top_k`` on pre-activations ``Z: (m, n)`` (without bias),
+    overwritten with f(Z + b): the k best of each row into ``values, indices: (m, k)``;
+    ``maxima: (m, k)`` is scratch."""
+    _block_top_k(Z, _bits(Z), b, relu, values, indices, maxima, _bits(maxima))
 
 
 def encode_top_k(
@@ -206,11 +201,11 @@ def encode_top_k(
     m, n = Xe.shape[0], W1.shape[1]
     values = np.empty((m, k), W1.dtype)
     indices = np.empty((m, k), np.int32)
-    maxima = np.empty((block.shape[0], max(k, n // SCAN_RUN)), W1.dtype)
+    maxima = np.empty((block.shape[0], k), W1.dtype)
     for lo in range(0, m, block.shape[0]):
         hi = min(m, lo + block.shape[0])
         Z = np.dot(Xe[lo:hi], W1, out=block[: hi - lo])
-        _block_top_k(Z, b1, relu, values[lo:hi], indices[lo:hi], maxima)
+        select_rows(Z, b1, relu, values[lo:hi], indices[lo:hi], maxima)
     indptr = np.arange(0, m * k + 1, k, dtype=np.int64)
     return SparseCode(indptr, indices.reshape(-1), values.reshape(-1), n)
 

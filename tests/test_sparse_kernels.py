@@ -40,7 +40,7 @@ def _relu(Z, b):
 @pytest.mark.parametrize("n,k", [(1000, 1), (1000, 7), (517, 32), (64, 32), (40, 40)])
 @pytest.mark.parametrize("ties", [False, True])
 def test_top_k_selection_is_the_references(dtype, n, k, ties):
-    # n not a multiple of the scan's runs; k above n / SCAN_RUN takes the plain scan.
+    # n not a multiple of k (the stride of the row maxima), and k = n.
     m = 37
     rng = np.random.default_rng(n + k)
     Z = _pre_activations(m, n, dtype, seed=k, ties=ties)
@@ -67,7 +67,7 @@ def test_top_k_selection_ranks_nan_last_as_the_reference():
     H = np.maximum(Z, 0)
     H[np.isnan(Z)] = np.nan
     values, indices = np.empty((6, 4)), np.empty((6, 4), np.int32)
-    sk._block_top_k(Z, np.zeros(300), True, values, indices, np.empty((6, 300 // sk.SCAN_RUN)))
+    sk.select_rows(Z, np.zeros(300), True, values, indices, np.empty((6, 4)))
     kept = np.argsort(-H, axis=1, kind="stable")[:, :4]
     np.testing.assert_array_equal(np.sort(indices, 1), np.sort(kept, 1))
 
