@@ -26,7 +26,9 @@ after a step of a tiny model has compiled the kernels and started the thread poo
 is reset there), against the bytes of the parameters and Adam's two moments
 (3 x 4 bytes x (2 d n + d + n)).
 
-``--curves`` also trains the sparse and the dense path side by side for 200 steps on the same
+``--profile`` times the parts of the sparse step instead (in this process, best of
+``--steps`` + 1 runs each). ``--curves`` also trains the sparse and the dense path side by side
+for 200 steps on the same
 batches (2,048 latents, batches of 512) and reports the largest gap in loss, L0 and dead
 fraction. SAELens is an optional benchmark dependency, never npsae's: give the Python of a
 virtual environment that has ``sae-lens`` (``pip install sae-lens``) with ``--saelens-python``
@@ -243,6 +245,57 @@ def curves(steps: int, n: int, m: int, d: int, k: int) -> dict:
     return gaps
 
 
+def profile(n: int, sparsity: str, args) -> dict:
+    """Milliseconds of each part of the sparse step (best of ``args.steps`` + 1 runs each):
+    the dense product X W1 alone, the encoder (Z1 in blocks and the selection), the sparse
+    decoder, dZ1 at the kept entries, the weight gradients, Adam, and the whole
+    ``forward_backward``."""
+    import numpy as np
+
+    from npsae import sparse_kernels as sk
+    from npsae.kernels import NumbaBackend
+    from npsae.model import SparseAutoencoder
+    from npsae.optim import Adam
+
+    d, k, m = args.d_in, args.k, args.batch
+    X = synthetic_batch(m, d, seed=1)
+    model = SparseAutoencoder(
+        d, n, hidden="relu", output="linear", recon="mse", sparsity=sparsity, k=k, seed=0
+    )
+    model._engine = NumbaBackend(sparse=True)
+    p, optimizer = model.params, Adam()
+    grads = model.forward_backward(X, check=False).grads
+    optimizer.step(p, grads)
+    Z = np.empty((m, n), np.float32)
+    block = np.empty((sk.ROW_BLOCK, n), np.float32)
+
+    def encode():
+        if sparsity == "batchtopk":
+            return sk.encode_batch_top_k(np.dot(X, p["W1"], out=Z), p["b1"], k)
+        return sk.encode_top_k(X, p["W1"], p["b1"], k, block)
+
+    H, Z2 = encode(), np.empty((m, d), np.float32)
+    dZ1 = sk.sparse_hidden_backward(H, Z2, p["W2"], np.zeros(n))
+    parts = {
+        "X W1": lambda: np.dot(X, p["W1"], out=Z),
+        "encode": encode,
+        "decode": lambda: sk.sparse_decode(H, p["W2"], Z2),
+        "dZ1": lambda: sk.sparse_hidden_backward(H, Z2, p["W2"], np.zeros(n)),
+        "dW1 db1 dW2": lambda: sk.sparse_weight_grads(H, dZ1, X, Z2),
+        "Adam": lambda: optimizer.step(p, grads),
+        "forward_backward": lambda: model.forward_backward(X, check=False),
+    }
+    times = {}
+    for name, f in parts.items():
+        best = float("inf")
+        for _ in range(args.steps + 1):
+            t0 = time.perf_counter()
+            f()
+            best = min(best, time.perf_counter() - t0)
+        times[name] = 1000 * best
+    return times
+
+
 def figure(results: dict, path: str) -> None:
     import matplotlib
 
@@ -289,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--saelens-python", default=None)
     p.add_argument("--curves", action="store_true", help="also the 200-step curve check")
     p.add_argument("--quick", action="store_true", help="a short run to try the script")
+    p.add_argument(
+        "--profile", action="store_true", help="only the parts of the sparse step, in ms"
+    )
     p.add_argument("--json", default=None, help="write the results here")
     p.add_argument("--figure", default=None, help="rows/s against latents (e.g. bench/wide.png)")
     args = p.parse_args(argv)
@@ -300,6 +356,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.quick:
         args.latents, args.rounds, args.steps, args.batch = [4096, 8192], 1, 1, 1024
+    if args.profile:
+        for n in args.latents:
+            for sparsity in args.sparsity:
+                times = profile(n, sparsity, args)
+                cells = "  ".join(f"{name} {ms:.0f}" for name, ms in times.items())
+                print(f"{sparsity:9s} {n:6d}  {cells}", flush=True)
+        return 0
     saelens = _saelens_python(args.saelens_python)
     impls = [i for i in args.impls if i != "saelens" or saelens]
     if "saelens" in args.impls and not saelens:

@@ -18,8 +18,8 @@ and ``keep_batch_top_k``), in O(m n):
   best (``_row_top_k``). Z1 is computed in blocks of ``ROW_BLOCK`` rows, so the dense (m, n)
   pre-activations never exist whole.
 * BatchTopK: the (k m)-th largest activation v of the batch by a radix select on the float's
-  bits (a histogram of the top 16 bits, then a partial sort of the one bucket holding v); the
-  entries above v are kept, and of those equal to v the first ones in flat order.
+  bits (a histogram of the top bits, then a partial sort of the entries from v's bucket up);
+  the entries above v are kept, and of those equal to v the first ones in flat order.
 
 The weight gradients are built unit by unit from the code sorted by unit (``_by_unit``, a
 counting sort that keeps the row order, so every sum runs in the same order on any number of
@@ -214,7 +214,7 @@ def encode_top_k(
 
 
 @sjit
-def _bucket(x, bits, shift, top):
+def _bucket(x, bits, shift):
     # Buckets ordered as the values: NaN 0 (after everything, as in the reference's sort),
     # +-0 1, a positive x 2 + the top bits of its IEEE pattern ``bits`` (for x > 0 they order
     # as x does). relu leaves no negative number.
@@ -222,13 +222,13 @@ def _bucket(x, bits, shift, top):
         return 0
     if not x > 0:
         return 1
-    return 2 + min(top, np.int64(bits) >> shift)
+    return 2 + (np.int64(bits) >> shift)
 
 
 @pjit
-def _relu_histogram(Z, bits, b, shift, top, counts):
+def _relu_histogram(Z, bits, b, shift, counts):
     # Z = relu(Z + b) in place, and each block of rows' histogram of buckets in counts[block];
-    # ``bits`` is Z viewed as unsigned integers of its width.
+    # ``bits`` is Z read as integers of its width.
     m, n = Z.shape
     n_blocks = counts.shape[0]
     zero = Z.dtype.type(0.0)
@@ -238,27 +238,32 @@ def _relu_histogram(Z, bits, b, shift, top, counts):
                 h = Z[i, j] + b[j]
                 Z[i, j] = h if h > zero else zero * h
             for j in range(n):
-                counts[c, _bucket(Z[i, j], bits[i, j], shift, top)] += 1
+                counts[c, _bucket(Z[i, j], bits[i, j], shift)] += 1
+
+
+@sjit
+def _candidate(x, t, everything):
+    return everything or x >= t
 
 
 @pjit
-def _bucket_members(Z, bits, bucket, shift, top, row_counts):
+def _count_candidates(Z, t, everything, counts):
     for i in prange(Z.shape[0]):
         c = 0
         for j in range(Z.shape[1]):
-            if _bucket(Z[i, j], bits[i, j], shift, top) == bucket:
-                c += 1
-        row_counts[i] = c
+            c += _candidate(Z[i, j], t, everything)
+        counts[i] = c
 
 
 @pjit
-def _gather_bucket(Z, bits, bucket, shift, top, starts, out):
+def _gather_candidates(Z, t, everything, indptr, indices, values):
     for i in prange(Z.shape[0]):
-        p = starts[i]
+        p = indptr[i]
         for j in range(Z.shape[1]):
             x = Z[i, j]
-            if _bucket(x, bits[i, j], shift, top) == bucket:
-                out[p] = x
+            if _candidate(x, t, everything):
+                indices[p] = j
+                values[p] = x
                 p += 1
 
 
@@ -274,12 +279,12 @@ def _same(x, v, v_is_nan):
 
 
 @pjit
-def _count_kept(Z, v, v_is_nan, above, equal):
-    for i in prange(Z.shape[0]):
+def _count_kept(indptr, values, v, v_is_nan, above, equal):
+    for i in prange(indptr.size - 1):
         a = 0
         e = 0
-        for j in range(Z.shape[1]):
-            x = Z[i, j]
+        for p in range(indptr[i], indptr[i + 1]):
+            x = values[p]
             if _kept(x, v, v_is_nan):
                 a += 1
             elif _same(x, v, v_is_nan):
@@ -289,60 +294,68 @@ def _count_kept(Z, v, v_is_nan, above, equal):
 
 
 @pjit
-def _fill_kept(Z, v, v_is_nan, ties, indptr, indices, values):
+def _fill_kept(src_ptr, src_idx, src_val, v, v_is_nan, ties, indptr, indices, values):
     # Row i keeps its entries above v and its first ties[i] entries equal to v.
-    for i in prange(Z.shape[0]):
+    for i in prange(src_ptr.size - 1):
         p = indptr[i]
         t = ties[i]
-        for j in range(Z.shape[1]):
-            x = Z[i, j]
+        for q in range(src_ptr[i], src_ptr[i + 1]):
+            x = src_val[q]
             keep = _kept(x, v, v_is_nan)
             if not keep and t > 0 and _same(x, v, v_is_nan):
                 keep = True
                 t -= 1
             if keep:
-                indices[p] = j
+                indices[p] = src_idx[q]
                 values[p] = x
                 p += 1
+
+
+def _prefix(counts: np.ndarray) -> np.ndarray:
+    """[0, c0, c0 + c1, ...]: compressed rows' pointers from counts per row."""
+    return np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
 
 
 def encode_batch_top_k(Z1: np.ndarray, b1: np.ndarray, k: int) -> SparseCode:
     """BatchTopK's code: relu(Z1 + b1) with the k m largest entries of the batch kept, ties by
     the lower flat index (``reference.keep_batch_top_k``), as a ``SparseCode``. ``Z1: (m, n)``,
-    the product Xe W1, is overwritten with relu(Z1 + b1)."""
+    the product Xe W1, is overwritten with relu(Z1 + b1).
+
+    The k m-th largest value v lies in one bucket of a histogram of the values' top bits
+    (12 bits after the sign: 8 of exponent, 4 of mantissa; the counts stay in L1 cache). The
+    entries from that bucket's floor up, a little more than k m, are gathered, v is found among
+    them by a partial sort, and of them those above v are kept, and of those equal to v the
+    first in flat order.
+    """
     m, n = Z1.shape
     kept = min(k * m, m * n)
-    # Positive numbers have the sign bit 0: the top 16 bits are 15 of exponent and mantissa.
-    shift, top = 8 * Z1.dtype.itemsize - 16, (1 << 15) - 1
-    bits = Z1.view(np.uint64 if Z1.dtype.itemsize == 8 else np.uint32)
-    counts = np.zeros((min(m, HISTOGRAM_BLOCKS), top + 3), np.int64)
-    _relu_histogram(Z1, bits, b1, shift, top, counts)
-    # The bucket of the kept-th largest value, counting from the top bucket down.
+    shift = 8 * Z1.dtype.itemsize - 13  # the sign bit is 0 for the numbers binned
+    bits = Z1.view(np.int64 if Z1.dtype.itemsize == 8 else np.int32)
+    counts = np.zeros((min(m, HISTOGRAM_BLOCKS), 2 + (1 << 12)), np.int64)
+    _relu_histogram(Z1, bits, b1, shift, counts)
     from_top = np.cumsum(counts.sum(axis=0)[::-1])
-    position = int(np.searchsorted(from_top, kept))  # first bucket (from the top) reaching it
-    bucket = top + 2 - position
-    above_bucket = int(from_top[position - 1]) if position else 0
+    bucket = counts.shape[1] - 1 - int(np.searchsorted(from_top, kept))  # holds v
+    # The bucket's floor (for the zeros, 0; for NaN, everything is a candidate).
+    floor = np.array((bucket - 2) << shift if bucket >= 2 else 0, bits.dtype).view(Z1.dtype)
     row_counts = np.empty(m, np.int64)
-    _bucket_members(Z1, bits, bucket, shift, top, row_counts)
-    starts = np.concatenate(([0], np.cumsum(row_counts)[:-1]))
-    members = np.empty(int(row_counts.sum()), Z1.dtype)
-    _gather_bucket(Z1, bits, bucket, shift, top, starts, members)
-    r = kept - above_bucket  # v is the r-th largest member of its bucket
+    _count_candidates(Z1, floor[()], bucket == 0, row_counts)
+    cand_ptr = _prefix(row_counts)
+    cand_idx = np.empty(int(cand_ptr[-1]), np.int32)
+    cand_val = np.empty(int(cand_ptr[-1]), Z1.dtype)
+    _gather_candidates(Z1, floor[()], bucket == 0, cand_ptr, cand_idx, cand_val)
     if bucket == 0:
         v = Z1.dtype.type(np.nan)
-    else:
-        v = np.partition(members, members.size - r)[members.size - r]
-    above, equal = np.empty(m, np.int64), np.empty(m, np.int64)
+    else:  # no NaN among the candidates: v is their kept-th largest
+        v = np.partition(cand_val, cand_val.size - kept)[cand_val.size - kept]
     v_is_nan = bool(v != v)
-    _count_kept(Z1, v, v_is_nan, above, equal)
+    above, equal = np.empty(m, np.int64), np.empty(m, np.int64)
+    _count_kept(cand_ptr, cand_val, v, v_is_nan, above, equal)
     # The ties go to the first rows, in order: row i gets what the rows before it left.
-    ties_left = kept - int(above.sum())
-    before = np.concatenate(([0], np.cumsum(equal)[:-1]))
-    ties = np.clip(ties_left - before, 0, equal)
-    indptr = np.concatenate(([0], np.cumsum(above + ties))).astype(np.int64)
+    ties = np.clip(kept - int(above.sum()) - (np.cumsum(equal) - equal), 0, equal)
+    indptr = _prefix(above + ties)
     indices = np.empty(int(indptr[-1]), np.int32)
     values = np.empty(int(indptr[-1]), Z1.dtype)
-    _fill_kept(Z1, v, v_is_nan, ties, indptr, indices, values)
+    _fill_kept(cand_ptr, cand_idx, cand_val, v, v_is_nan, ties, indptr, indices, values)
     return SparseCode(indptr, indices, values, n)
 
 
