@@ -22,7 +22,8 @@ float32 stays float32 (constants are cast to the data's type) and its exp is a v
 polynomial (``_exp_float32``, a few ulps); float64, the dtype of gradient checks, uses libm's.
 
 The encoder stage also selects, as the reference's does: the top k of each row, the top k m of
-the batch (BatchTopK, by a partial sort instead of a full one) or what exceeds a threshold.
+the batch (BatchTopK), both in O(m n) by ``npsae.sparse_kernels.keep_selected``, or what
+exceeds a threshold.
 JumpReLU's training stage (``jumprelu_activation``) also records which pre-activations lie in
 the thresholds' kernel window, the one thing its pseudo-derivative needs once Z is overwritten
 (``window_sums`` then reduces it against dL/dH). AuxK reuses the stages on the dead units.
@@ -176,36 +177,7 @@ def _hidden_activation(Z, b, code, h_sum):
 
 
 @jit
-def _keep_top_k(H, k, h_sum):
-    m, n = H.shape
-    h_sum[:] = 0.0
-    for i in range(m):
-        # A stable sort breaks ties by position, as the reference's does.
-        order = np.argsort(-H[i], kind="mergesort")
-        for r in range(k, n):
-            H[i, order[r]] = 0.0
-        for j in range(n):
-            h_sum[j] += H[i, j]
-
-
-@jit
-def _keep_batch_top_k(H, kept, h_sum):
-    # The kept-th largest value v by a partial sort, then everything above v, and of the
-    # entries equal to v the first ones in flat order: the reference's stable argsort, in O(N).
-    flat = H.reshape(-1)
-    n = flat.size
-    if kept < n:
-        v = np.partition(flat, n - kept)[n - kept]
-        ties = kept
-        for x in flat:
-            if x > v:
-                ties -= 1
-        for r in range(n):
-            x = flat[r]
-            if x == v and ties > 0:
-                ties -= 1
-            elif not x > v:
-                flat[r] = 0.0
+def _column_sums(H, h_sum):
     h_sum[:] = 0.0
     for i in range(H.shape[0]):
         for j in range(H.shape[1]):
@@ -304,10 +276,11 @@ def hidden_activation(
     _hidden_activation(Z1, b1, CODES[hidden], h_sum)
     if theta is not None:
         _jump(Z1, theta.astype(Z1.dtype), h_sum)
-    elif k and batch:
-        _keep_batch_top_k(Z1, k * Z1.shape[0], h_sum)
     elif k:
-        _keep_top_k(Z1, k, h_sum)
+        from npsae.sparse_kernels import keep_selected  # compiled on first use
+
+        keep_selected(Z1, k, batch)
+        _column_sums(Z1, h_sum)
     return Z1, h_sum
 
 

@@ -359,6 +359,34 @@ def encode_batch_top_k(Z1: np.ndarray, b1: np.ndarray, k: int) -> SparseCode:
     return SparseCode(indptr, indices, values, n)
 
 
+# --------------------------------------------------------------------------- dense codes
+
+
+@pjit
+def _scatter_rows(indptr, indices, values, H):
+    zero = H.dtype.type(0.0)
+    for i in prange(H.shape[0]):
+        H[i, :] = zero
+        for p in range(indptr[i], indptr[i + 1]):
+            H[i, indices[p]] = values[p]
+
+
+def keep_selected(H: np.ndarray, k: int, batch: bool) -> None:
+    """Zero, in place, all but the k largest entries of each row of ``H: (m, n)`` or, with
+    ``batch``, the k m largest of the whole batch (H >= 0 then, as after relu): the selections
+    of ``reference.keep_top_k`` and ``keep_batch_top_k`` (ties by the lower index) in O(m n),
+    for the dense path."""
+    m, n = H.shape
+    zeros = np.zeros(n, H.dtype)
+    if batch:
+        code = encode_batch_top_k(H, zeros, k)
+    else:
+        values, indices = np.empty((m, k), H.dtype), np.empty((m, k), np.int32)
+        select_rows(H, zeros, False, values, indices, np.empty((m, k), H.dtype))
+        code = SparseCode(np.arange(0, m * k + 1, k), indices.reshape(-1), values.reshape(-1), n)
+    _scatter_rows(code.indptr, code.indices, code.values, H)
+
+
 # --------------------------------------------------------------------------- decoder, backward
 
 
