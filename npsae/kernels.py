@@ -540,12 +540,9 @@ class NumbaBackend:
         m, n_in = X.shape
         n_hidden = W1.shape[1]
         sparsity = objective.sparsity
-        if sparsity.batch:
-            Z1 = np.dot(Xe, W1, out=self._buffer("H", (m, n_hidden), W1.dtype))
-            H = sk.encode_batch_top_k(Z1, params["b1"], sparsity.k)
-        else:
-            block = self._buffer("Z1 block", (min(m, sk.ROW_BLOCK), n_hidden), W1.dtype)
-            H = sk.encode_top_k(Xe, W1, params["b1"], sparsity.k, block)
+        block = self._buffer("Z1 block", (min(m, sk.ROW_BLOCK), n_hidden), W1.dtype)
+        encode = sk.encode_batch_top_k_blocked if sparsity.batch else sk.encode_top_k
+        H = encode(Xe, W1, params["b1"], sparsity.k, block)
         h_sum = sk.column_sums(H)
         Z2 = sk.sparse_decode(H, W2, self._buffer("Z2", (m, n_in), W1.dtype))
         recon, dZ2, db2 = output_layer(Z2, params["b2"], X, objective.output, objective.recon)

@@ -333,18 +333,32 @@ def encode_batch_top_k(Z1: np.ndarray, b1: np.ndarray, k: int) -> SparseCode:
     bits = Z1.view(np.int64 if Z1.dtype.itemsize == 8 else np.int32)
     counts = np.zeros((min(m, HISTOGRAM_BLOCKS), 2 + (1 << 12)), np.int64)
     _relu_histogram(Z1, bits, b1, shift, counts)
-    from_top = np.cumsum(counts.sum(axis=0)[::-1])
-    bucket = counts.shape[1] - 1 - int(np.searchsorted(from_top, kept))  # holds v
-    # The bucket's floor (for the zeros, 0; for NaN, everything is a candidate).
-    floor = np.array((bucket - 2) << shift if bucket >= 2 else 0, bits.dtype).view(Z1.dtype)
+    bucket, floor = _bucket_of_kth(counts, kept, shift, Z1.dtype)
     row_counts = np.empty(m, np.int64)
-    _count_candidates(Z1, floor[()], bucket == 0, row_counts)
+    _count_candidates(Z1, floor, bucket == 0, row_counts)
     cand_ptr = _prefix(row_counts)
     cand_idx = np.empty(int(cand_ptr[-1]), np.int32)
     cand_val = np.empty(int(cand_ptr[-1]), Z1.dtype)
-    _gather_candidates(Z1, floor[()], bucket == 0, cand_ptr, cand_idx, cand_val)
-    if bucket == 0:
-        v = Z1.dtype.type(np.nan)
+    _gather_candidates(Z1, floor, bucket == 0, cand_ptr, cand_idx, cand_val)
+    return _keep_from_candidates(cand_ptr, cand_idx, cand_val, kept, bucket == 0, n)
+
+
+def _bucket_of_kth(counts: np.ndarray, kept: int, shift: int, dtype: np.dtype):
+    """From the blocks' histograms, the bucket holding the kept-th largest value and that
+    bucket's floor, the smallest value it holds (0 for the zeros; for NaN, bucket 0, any)."""
+    from_top = np.cumsum(counts.sum(axis=0)[::-1])
+    bucket = counts.shape[1] - 1 - int(np.searchsorted(from_top, kept))
+    int_type = np.int64 if dtype.itemsize == 8 else np.int32
+    floor = np.array((bucket - 2) << shift if bucket >= 2 else 0, int_type).view(dtype)
+    return bucket, floor[()]
+
+
+def _keep_from_candidates(cand_ptr, cand_idx, cand_val, kept, nan_bucket, n) -> SparseCode:
+    """The kept largest of a batch from its candidates (compressed rows, each row's in index
+    order, holding every entry of the batch from the bucket of the kept-th largest up)."""
+    m = cand_ptr.size - 1
+    if nan_bucket:
+        v = cand_val.dtype.type(np.nan)
     else:  # no NaN among the candidates: v is their kept-th largest
         v = np.partition(cand_val, cand_val.size - kept)[cand_val.size - kept]
     v_is_nan = bool(v != v)
@@ -354,9 +368,90 @@ def encode_batch_top_k(Z1: np.ndarray, b1: np.ndarray, k: int) -> SparseCode:
     ties = np.clip(kept - int(above.sum()) - (np.cumsum(equal) - equal), 0, equal)
     indptr = _prefix(above + ties)
     indices = np.empty(int(indptr[-1]), np.int32)
-    values = np.empty(int(indptr[-1]), Z1.dtype)
+    values = np.empty(int(indptr[-1]), cand_val.dtype)
     _fill_kept(cand_ptr, cand_idx, cand_val, v, v_is_nan, ties, indptr, indices, values)
     return SparseCode(indptr, indices, values, n)
+
+
+@pjit
+def _candidates_from_heaps(values, indices, floor, overflow, counts, cand_ptr, cand_idx, cand_val):
+    # With cand_ptr empty: counts[i] = row i's kept entries >= floor. With it: those
+    # entries, in index order, into the compressed rows (rows that overflow are filled apart).
+    for i in prange(values.shape[0]):
+        if overflow[i]:
+            continue
+        if cand_ptr.size == 0:
+            c = 0
+            for q in range(values.shape[1]):
+                c += values[i, q] >= floor
+            counts[i] = c
+            continue
+        p0 = cand_ptr[i]
+        p = p0
+        for q in range(values.shape[1]):
+            if values[i, q] >= floor:
+                j, x = indices[i, q], values[i, q]
+                r = p
+                while r > p0 and cand_idx[r - 1] > j:  # insertion by index
+                    cand_idx[r] = cand_idx[r - 1]
+                    cand_val[r] = cand_val[r - 1]
+                    r -= 1
+                cand_idx[r] = j
+                cand_val[r] = x
+                p += 1
+
+
+def encode_batch_top_k_blocked(
+    Xe: np.ndarray, W1: np.ndarray, b1: np.ndarray, k: int, block: np.ndarray, spare: int = 4
+) -> SparseCode:
+    """``encode_batch_top_k`` of Z1 = Xe W1 without Z1 ever whole: Z1 is computed in blocks of
+    ``block.shape[0]`` rows; of each block the histogram and each row's ``spare k`` largest
+    entries are kept. A row whose kept entries all reach the floor of v's bucket may hold more
+    candidates: its block is computed again (the same product, so the same numbers). When v is
+    0 or NaN (fewer positive activations than k m), Z1 is computed whole."""
+    m, n = Xe.shape[0], W1.shape[1]
+    kept, width = min(k * m, m * n), min(n, spare * k)
+    shift = 8 * W1.dtype.itemsize - 13
+    counts = np.zeros((min(block.shape[0], HISTOGRAM_BLOCKS), 2 + (1 << 12)), np.int64)
+    values, indices = np.empty((m, width), W1.dtype), np.empty((m, width), np.int32)
+    maxima, zeros = np.empty((block.shape[0], width), W1.dtype), np.zeros(n, W1.dtype)
+
+    def relu_block(lo: int, hi: int, histogram: np.ndarray) -> np.ndarray:
+        Z = np.dot(Xe[lo:hi], W1, out=block[: hi - lo])
+        _relu_histogram(Z, _bits(Z), b1, shift, histogram)
+        return Z
+
+    step = block.shape[0]
+    for lo in range(0, m, step):
+        Z = relu_block(lo, min(m, lo + step), counts)
+        select_rows(Z, zeros, False, values[lo : lo + step], indices[lo : lo + step], maxima)
+    bucket, floor = _bucket_of_kth(counts, kept, shift, W1.dtype)
+    if bucket <= 2:
+        return encode_batch_top_k(np.dot(Xe, W1), b1, k)
+    # A row overflows if all its kept entries reach the floor (the heap's root is its least).
+    overflow = (values[:, 0] >= floor) & (width < n)
+    row_counts = np.zeros(m, np.int64)
+    none = (np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, W1.dtype))
+    _candidates_from_heaps(values, indices, floor, overflow, row_counts, *none)
+    full_rows = {}
+    for lo in sorted({int(i) // step * step for i in np.flatnonzero(overflow)}):
+        hi = min(m, lo + step)
+        Z = relu_block(lo, hi, np.zeros_like(counts))
+        for i in range(lo, hi):
+            if overflow[i]:
+                cols = np.flatnonzero(Z[i - lo] >= floor)
+                full_rows[i] = cols, Z[i - lo, cols]  # a copy: the block is reused
+                row_counts[i] = cols.size
+    cand_ptr = _prefix(row_counts)
+    cand_idx = np.empty(int(cand_ptr[-1]), np.int32)
+    cand_val = np.empty(int(cand_ptr[-1]), W1.dtype)
+    _candidates_from_heaps(
+        values, indices, floor, overflow, row_counts, cand_ptr, cand_idx, cand_val
+    )
+    for i, (cols, z) in full_rows.items():
+        cand_idx[cand_ptr[i] : cand_ptr[i + 1]] = cols
+        cand_val[cand_ptr[i] : cand_ptr[i + 1]] = z
+    return _keep_from_candidates(cand_ptr, cand_idx, cand_val, kept, False, n)
 
 
 # --------------------------------------------------------------------------- dense codes

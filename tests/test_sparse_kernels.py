@@ -88,13 +88,32 @@ def test_batch_top_k_selection_is_the_references(dtype, ties, k):
     np.testing.assert_array_equal(np.sort(rows * n + code.indices), np.sort(flat))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize("spare", [1, 4])
+def test_blocked_batch_top_k_is_the_references(dtype, ties, spare):
+    # Blocks of 8 rows and few entries kept per row: rows overflow and are computed again.
+    m, n, k = 37, 301, 3
+    Z = _pre_activations(m, n, dtype, seed=spare, ties=ties) + (0.5 if ties else 0.0)
+    b = np.zeros(n, dtype) if ties else np.linspace(-0.5, 0.5, n).astype(dtype)
+    code = sk.encode_batch_top_k_blocked(
+        np.eye(m, dtype=dtype), Z, b, k, np.empty((8, n), dtype), spare
+    )
+    np.testing.assert_array_equal(code.toarray(), reference.keep_batch_top_k(_relu(Z, b), k))
+    assert code.indices.size == k * m
+
+
 def test_batch_top_k_with_fewer_positives_than_kept_keeps_the_first_zeros():
     Z = -np.ones((4, 64))
     Z[2, 10] = 1.0
-    code = sk.encode_batch_top_k(Z.copy(), np.zeros(64), 2)  # 8 kept, 1 positive
     expected_flat = np.argsort(-np.maximum(Z, 0), axis=None, kind="stable")[:8]
-    rows = np.repeat(np.arange(4), np.diff(code.indptr))
-    np.testing.assert_array_equal(np.sort(rows * 64 + code.indices), np.sort(expected_flat))
+    block = np.empty((2, 64))
+    for code in (  # 8 kept, 1 positive; the blocked select computes Z1 whole then
+        sk.encode_batch_top_k(Z.copy(), np.zeros(64), 2),
+        sk.encode_batch_top_k_blocked(np.eye(4), Z, np.zeros(64), 2, block),
+    ):
+        rows = np.repeat(np.arange(4), np.diff(code.indptr))
+        np.testing.assert_array_equal(np.sort(rows * 64 + code.indices), np.sort(expected_flat))
 
 
 def _model(sparsity, dtype, **options):
