@@ -270,9 +270,8 @@ def profile(n: int, sparsity: str, args) -> dict:
     block = np.empty((sk.ROW_BLOCK, n), np.float32)
 
     def encode():
-        if sparsity == "batchtopk":
-            return sk.encode_batch_top_k(np.dot(X, p["W1"], out=Z), p["b1"], k)
-        return sk.encode_top_k(X, p["W1"], p["b1"], k, block)
+        select = sk.encode_batch_top_k_blocked if sparsity == "batchtopk" else sk.encode_top_k
+        return select(X, p["W1"], p["b1"], k, block)
 
     H, Z2 = encode(), np.empty((m, d), np.float32)
     dZ1 = sk.sparse_hidden_backward(H, Z2, p["W2"], np.zeros(n))

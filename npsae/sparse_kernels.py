@@ -407,8 +407,8 @@ def encode_batch_top_k_blocked(
     """``encode_batch_top_k`` of Z1 = Xe W1 without Z1 ever whole: Z1 is computed in blocks of
     ``block.shape[0]`` rows; of each block the histogram and each row's ``spare k`` largest
     entries are kept. A row whose kept entries all reach the floor of v's bucket may hold more
-    candidates: its block is computed again (the same product, so the same numbers). When v is
-    0 or NaN (fewer positive activations than k m), Z1 is computed whole."""
+    candidates: it is computed again, in a block of the same shape. When v is 0 or NaN (fewer
+    positive activations than k m), Z1 is computed whole."""
     m, n = Xe.shape[0], W1.shape[1]
     kept, width = min(k * m, m * n), min(n, spare * k)
     shift = 8 * W1.dtype.itemsize - 13
@@ -416,14 +416,10 @@ def encode_batch_top_k_blocked(
     values, indices = np.empty((m, width), W1.dtype), np.empty((m, width), np.int32)
     maxima, zeros = np.empty((block.shape[0], width), W1.dtype), np.zeros(n, W1.dtype)
 
-    def relu_block(lo: int, hi: int, histogram: np.ndarray) -> np.ndarray:
-        Z = np.dot(Xe[lo:hi], W1, out=block[: hi - lo])
-        _relu_histogram(Z, _bits(Z), b1, shift, histogram)
-        return Z
-
     step = block.shape[0]
     for lo in range(0, m, step):
-        Z = relu_block(lo, min(m, lo + step), counts)
+        Z = np.dot(Xe[lo : lo + step], W1, out=block[: min(m, lo + step) - lo])
+        _relu_histogram(Z, _bits(Z), b1, shift, counts)
         select_rows(Z, zeros, False, values[lo : lo + step], indices[lo : lo + step], maxima)
     bucket, floor = _bucket_of_kth(counts, kept, shift, W1.dtype)
     if bucket <= 2:
@@ -433,15 +429,21 @@ def encode_batch_top_k_blocked(
     row_counts = np.zeros(m, np.int64)
     none = (np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, W1.dtype))
     _candidates_from_heaps(values, indices, floor, overflow, row_counts, *none)
+    # The rows that overflow, computed again in blocks of the same shape (padded with the
+    # first of them), so that BLAS runs the same kernel on them.
     full_rows = {}
-    for lo in sorted({int(i) // step * step for i in np.flatnonzero(overflow)}):
-        hi = min(m, lo + step)
-        Z = relu_block(lo, hi, np.zeros_like(counts))
-        for i in range(lo, hi):
-            if overflow[i]:
-                cols = np.flatnonzero(Z[i - lo] >= floor)
-                full_rows[i] = cols, Z[i - lo, cols]  # a copy: the block is reused
-                row_counts[i] = cols.size
+    again = np.flatnonzero(overflow)
+    for lo in range(0, again.size, step):
+        rows = again[lo : lo + step]
+        padded = np.concatenate((rows, np.full(min(m, step) - rows.size, rows[0])))
+        Z = np.dot(Xe[padded], W1, out=block[: padded.size])
+        _relu_histogram(Z, _bits(Z), b1, shift, np.zeros_like(counts))
+        for r, i in enumerate(rows):
+            cols = np.flatnonzero(Z[r] >= floor)
+            full_rows[i] = cols, Z[r, cols]  # a copy: the block is reused
+            row_counts[i] = cols.size
+    if row_counts.sum() < kept:  # (a product computed again that rounded otherwise)
+        return encode_batch_top_k(np.dot(Xe, W1), b1, k)
     cand_ptr = _prefix(row_counts)
     cand_idx = np.empty(int(cand_ptr[-1]), np.int32)
     cand_val = np.empty(int(cand_ptr[-1]), W1.dtype)
