@@ -19,7 +19,10 @@ and ``keep_batch_top_k``), in O(m n):
   pre-activations never exist whole.
 * BatchTopK: the (k m)-th largest activation v of the batch by a radix select on the float's
   bits (a histogram of the top bits, then a partial sort of the entries from v's bucket up);
-  the entries above v are kept, and of those equal to v the first ones in flat order.
+  the entries above v are kept, and of those equal to v the first ones in flat order. On the
+  sparse path Z1 is computed in blocks too, each row keeping its 4 k largest entries; the few
+  rows that may hold more above v's bucket are computed again (``encode_batch_top_k_blocked``).
+  The dense path's selections use the same kernels (``keep_selected``).
 
 The weight gradients are built unit by unit from the code sorted by unit (``_by_unit``, a
 counting sort that keeps the row order, so every sum runs in the same order on any number of
@@ -55,7 +58,7 @@ sjit = njit(cache=CACHE, fastmath=FASTMATH, error_model="numpy")
 # The sparse path pays when few units are kept and the model is wide (``use_sparse``).
 SPARSE_MIN_HIDDEN = 1024
 SPARSE_MAX_FRACTION = 1 / 16
-# Rows of Z1 = Xe W1 computed at once for TopK: large enough for BLAS to run at full speed,
+# Rows of Z1 = Xe W1 computed at once: large enough for BLAS to run at full speed,
 # small enough that the block (ROW_BLOCK x n floats) stays a small part of the model's memory.
 ROW_BLOCK = 256
 # Blocks of rows with a histogram each in BatchTopK's select (one per thread would do; a few
