@@ -5,9 +5,10 @@
 
 Needs ``line_profiler`` (benchmark only: ``pip install line_profiler``). One warm-up epoch
 compiles the kernels, then one epoch of ``npsae.training.fit`` on full MNIST runs under the
-profiler, which times every line of ``NumbaBackend.forward_backward`` (the five matrix products,
-the fused stages, the penalties) and of the trainer's epoch loop (batch gather, optimiser,
-metrics). The profiler adds about a microsecond per line executed, a few percent here.
+profiler, which times every line of ``NumbaBackend.forward_backward`` and ``_dense_grads``
+(the five matrix products, the fused stages, the penalties) and of the trainer's epoch loop
+(batch gather, optimiser, metrics). The profiler adds about a microsecond per line executed,
+a few percent here.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def main(argv: list[str] | None = None) -> None:
     model, optimizer = make_model(args.preset, args.backend), Adam()
     fit(model, images, 1, optimizer=optimizer, verbose=0)  # warm-up: compile, fault in pages
     if args.backend == "numba":
-        steps = [kernels.NumbaBackend.forward_backward]
+        backend = kernels.NumbaBackend
+        steps = [backend.forward_backward, backend._dense_grads]
     else:  # the reference's step is spread over the forward pass and one function per term
         steps = [reference.forward_backward, reference.forward, *reference.TERM_GRADS.values()]
     profiler = LineProfiler(*steps, _Run._epoch)
