@@ -2,6 +2,7 @@
 
     python bench/wide.py                       # 3 rounds, 4,096 .. 32,768 latents, all impls
     python bench/wide.py --quick               # 1 round at 4,096 and 8,192 latents, small batch
+    python bench/wide.py --curves --latents    # only the 200-step curve check
     python bench/wide.py --saelens-python /path/to/venv/bin/python --rounds 5
 
 The model of issue 28: d_in 512, k 32, batches of 4,096 rows of synthetic activations (sparse
@@ -328,7 +329,7 @@ def figure(results: dict, path: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--worker", nargs=3, metavar=("IMPL", "SPARSITY", "N"), help=argparse.SUPPRESS)
-    p.add_argument("--latents", type=int, nargs="+", default=list(LATENTS))
+    p.add_argument("--latents", type=int, nargs="*", default=list(LATENTS), help="none: no timings")
     p.add_argument("--sparsity", nargs="+", choices=SPARSITIES, default=list(SPARSITIES))
     p.add_argument("--impls", nargs="+", choices=IMPLS, default=list(IMPLS))
     p.add_argument("--dense-max", type=int, default=16384, help="widest model for 'dense'")
