@@ -482,7 +482,7 @@ class Cache(NamedTuple):
     """What the trainer reads from a training step besides the loss and gradients."""
 
     X: np.ndarray  # (m, n_in)
-    H: np.ndarray  # (m, n_hidden), the code
+    H: np.ndarray  # (m, n_hidden), the code; a SparseCode on the numba sparse path
     h_sum: np.ndarray  # (n_hidden,) float64, its column sums
 
 
