@@ -20,8 +20,9 @@ and ``keep_batch_top_k``), in O(m n):
 * BatchTopK: the (k m)-th largest activation v of the batch by a radix select on the float's
   bits (a histogram of the top bits, then a partial sort of the entries from v's bucket up);
   the entries above v are kept, and of those equal to v the first ones in flat order. On the
-  sparse path Z1 is computed in blocks too, each row keeping its 4 k largest entries; the few
-  rows that may hold more above v's bucket are computed again (``encode_batch_top_k_blocked``).
+  sparse path Z1 is computed in blocks too, each row keeping its 4 k largest entries, among
+  which v lies but for the few rows that may hold more: those are computed again
+  (``encode_batch_top_k_blocked``).
   The dense path's selections use the same kernels (``keep_selected``).
 
 The weight gradients are built unit by unit from the code sorted by unit (``_by_unit``, a
@@ -407,31 +408,32 @@ def _candidates_from_heaps(values, indices, floor, overflow, counts, cand_ptr, c
 def encode_batch_top_k_blocked(
     Xe: np.ndarray, W1: np.ndarray, b1: np.ndarray, k: int, block: np.ndarray, spare: int = 4
 ) -> SparseCode:
-    """``encode_batch_top_k`` of Z1 = Xe W1 without Z1 ever whole: Z1 is computed in blocks of
-    ``block.shape[0]`` rows; of each block the histogram and each row's ``spare k`` largest
-    entries are kept. A row whose kept entries all reach the floor of v's bucket may hold more
-    candidates: it is computed again, in a block of the same shape. When v is 0 or NaN (fewer
-    positive activations than k m), Z1 is computed whole."""
+    """``encode_batch_top_k`` of Z1 = Xe W1 without Z1 ever whole.
+
+    Z1 is computed in blocks of ``block.shape[0]`` rows, and each row keeps its w = ``spare k``
+    largest activations (TopK's selection). The k m-th largest u of these m w entries is at
+    most the batch's k m-th largest v (they are some of the batch's entries). A row whose w-th
+    largest is below u holds no other entry >= u; the rows that may (their w-th largest >= u)
+    are computed again, in blocks of the same shape. Then every entry >= u, so every kept one,
+    is a candidate, and v and the kept entries are found among them. When u is 0 or NaN (few
+    positive activations), Z1 is computed whole (``encode_batch_top_k``)."""
     m, n = Xe.shape[0], W1.shape[1]
     kept, width = min(k * m, m * n), min(n, spare * k)
-    shift = 8 * W1.dtype.itemsize - 13
-    counts = np.zeros((min(block.shape[0], HISTOGRAM_BLOCKS), 2 + (1 << 12)), np.int64)
     values, indices = np.empty((m, width), W1.dtype), np.empty((m, width), np.int32)
-    maxima, zeros = np.empty((block.shape[0], width), W1.dtype), np.zeros(n, W1.dtype)
-
+    maxima = np.empty((block.shape[0], width), W1.dtype)
     step = block.shape[0]
     for lo in range(0, m, step):
         Z = np.dot(Xe[lo : lo + step], W1, out=block[: min(m, lo + step) - lo])
-        _relu_histogram(Z, _bits(Z), b1, shift, counts)
-        select_rows(Z, zeros, False, values[lo : lo + step], indices[lo : lo + step], maxima)
-    bucket, floor = _bucket_of_kth(counts, kept, shift, W1.dtype)
-    if bucket <= 2:
+        select_rows(Z, b1, True, values[lo : lo + step], indices[lo : lo + step], maxima)
+    kept_values = values.reshape(-1)
+    u = np.partition(kept_values, kept_values.size - kept)[kept_values.size - kept]
+    if not u > 0 or np.isnan(kept_values).any():
         return encode_batch_top_k(np.dot(Xe, W1), b1, k)
-    # A row overflows if all its kept entries reach the floor (the heap's root is its least).
-    overflow = (values[:, 0] >= floor) & (width < n)
+    # A row overflows if its least kept entry (the heap's root) reaches u.
+    overflow = (values[:, 0] >= u) & (width < n)
     row_counts = np.zeros(m, np.int64)
     none = (np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, W1.dtype))
-    _candidates_from_heaps(values, indices, floor, overflow, row_counts, *none)
+    _candidates_from_heaps(values, indices, u, overflow, row_counts, *none)
     # The rows that overflow, computed again in blocks of the same shape (padded with the
     # first of them), so that BLAS runs the same kernel on them.
     full_rows = {}
@@ -440,19 +442,17 @@ def encode_batch_top_k_blocked(
         rows = again[lo : lo + step]
         padded = np.concatenate((rows, np.full(min(m, step) - rows.size, rows[0])))
         Z = np.dot(Xe[padded], W1, out=block[: padded.size])
-        _relu_histogram(Z, _bits(Z), b1, shift, np.zeros_like(counts))
         for r, i in enumerate(rows):
-            cols = np.flatnonzero(Z[r] >= floor)
-            full_rows[i] = cols, Z[r, cols]  # a copy: the block is reused
+            z = np.maximum(Z[r] + b1, 0)  # relu(Z + b1), as the kernels round it
+            cols = np.flatnonzero(z >= u)
+            full_rows[i] = cols, z[cols]
             row_counts[i] = cols.size
-    if row_counts.sum() < kept:  # (a product computed again that rounded otherwise)
+    if row_counts.sum() < kept:  # (a row computed again that rounded otherwise)
         return encode_batch_top_k(np.dot(Xe, W1), b1, k)
     cand_ptr = _prefix(row_counts)
     cand_idx = np.empty(int(cand_ptr[-1]), np.int32)
     cand_val = np.empty(int(cand_ptr[-1]), W1.dtype)
-    _candidates_from_heaps(
-        values, indices, floor, overflow, row_counts, cand_ptr, cand_idx, cand_val
-    )
+    _candidates_from_heaps(values, indices, u, overflow, row_counts, cand_ptr, cand_idx, cand_val)
     for i, (cols, z) in full_rows.items():
         cand_idx[cand_ptr[i] : cand_ptr[i + 1]] = cols
         cand_val[cand_ptr[i] : cand_ptr[i + 1]] = z
