@@ -28,11 +28,12 @@ is reset there), against the bytes of the parameters and Adam's two moments
 (3 x 4 bytes x (2 d n + d + n)).
 
 ``--profile`` times the parts of the sparse step instead (in this process, best of
-``--steps`` + 1 runs each). ``--curves`` also trains the sparse and the dense path side by side
-for 200 steps on the same
-batches (2,048 latents, batches of 512) and reports the largest gap in loss, L0 and dead
-fraction. SAELens is an optional benchmark dependency, never npsae's: give the Python of a
-virtual environment that has ``sae-lens`` (``pip install sae-lens``) with ``--saelens-python``
+``--steps`` + 1 runs each). ``--curves`` also trains the sparse and the dense path side by
+side for 200 steps on the same batches (2,048 latents, batches of 512, AuxK) and reports the
+largest gap in loss, L0 and dead fraction, and the first step where the losses differ by more
+than 1e-6 (once float32 rounding flips one selection at a near-tie, the two runs part). SAELens
+is an optional benchmark dependency, never npsae's: give the Python of a virtual environment
+that has ``sae-lens`` (``pip install sae-lens``) with ``--saelens-python``
 or ``$NPSAE_SAELENS_PYTHON``; without one, the saelens column is left out.
 """
 
@@ -236,8 +237,10 @@ def curves(steps: int, n: int, m: int, d: int, k: int) -> dict:
     gaps = {}
     for sparsity in SPARSITIES:
         s, dn = runs[sparsity, "sparse"], runs[sparsity, "dense"]
+        rel = np.abs(s[:, 0] - dn[:, 0]) / np.abs(dn[:, 0])
         gaps[sparsity] = {
-            "loss_rel": float(np.max(np.abs(s[:, 0] - dn[:, 0]) / np.abs(dn[:, 0]))),
+            "loss_rel": float(rel.max()),
+            "first_step_above_1e-6": int(np.argmax(rel > 1e-6)) + 1 if (rel > 1e-6).any() else None,
             "l0": float(np.max(np.abs(s[:, 1] - dn[:, 1]))),
             "dead": float(np.max(np.abs(s[:, 2] - dn[:, 2]))),
             "final_loss": float(s[-1, 0]),
@@ -401,7 +404,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"curves {sparsity}, {steps} steps: loss {g['first_loss']:.4g} -> "
                 f"{g['final_loss']:.4g}; largest gap sparse vs dense: loss {g['loss_rel']:.2e} "
-                f"(relative), L0 {g['l0']:.3g}, dead fraction {g['dead']:.3g}"
+                f"(relative; first above 1e-6 at step {g['first_step_above_1e-6']}), "
+                f"L0 {g['l0']:.3g}, dead fraction {g['dead']:.3g}"
             )
     if args.json:
         with open(args.json + ".tmp", "w") as f:
