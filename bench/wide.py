@@ -205,7 +205,7 @@ def _saelens_python(arg: str | None) -> str | None:
     return python
 
 
-def curves(steps: int, n: int, m: int, d: int, k: int) -> dict:
+def curves(steps: int, n: int, m: int, d: int, k: int, dtype: str = "float32") -> dict:
     """Train the sparse and the dense path on the same batches; the largest gaps per step."""
     import numpy as np
 
@@ -214,13 +214,13 @@ def curves(steps: int, n: int, m: int, d: int, k: int) -> dict:
     from npsae.model import SparseAutoencoder
     from npsae.optim import Adam
 
-    data = synthetic_batch(m * 8, d, seed=2)
+    data = synthetic_batch(m * 8, d, seed=2).astype(dtype)
     runs = {}
     for sparsity in SPARSITIES:
         for path in ("sparse", "dense"):
             model = SparseAutoencoder(
                 d, n, hidden="relu", output="linear", recon="mse", sparsity=sparsity, k=k,
-                seed=0, aux_k=64, dead_after=4 * m,
+                seed=0, aux_k=64, dead_after=4 * m, dtype=dtype,
             )  # fmt: skip
             model._engine = NumbaBackend(sparse=path == "sparse")
             optimizer, rows = Adam(), []
@@ -344,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--saelens-python", default=None)
     p.add_argument("--curves", action="store_true", help="also the 200-step curve check")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="of --curves")
     p.add_argument("--quick", action="store_true", help="a short run to try the script")
     p.add_argument(
         "--profile", action="store_true", help="only the parts of the sparse step, in ms"
@@ -399,10 +400,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.curves:
         steps = 20 if args.quick else 200
-        out["curves"] = curves(steps, 2048, 512, args.d_in, args.k)
+        out["curves"] = curves(steps, 2048, 512, args.d_in, args.k, args.dtype)
         for sparsity, g in out["curves"].items():
             print(
-                f"curves {sparsity}, {steps} steps: loss {g['first_loss']:.4g} -> "
+                f"curves {sparsity}, {args.dtype}, {steps} steps: loss {g['first_loss']:.4g} -> "
                 f"{g['final_loss']:.4g}; largest gap sparse vs dense: loss {g['loss_rel']:.2e} "
                 f"(relative; first above 1e-6 at step {g['first_step_above_1e-6']}), "
                 f"L0 {g['l0']:.3g}, dead fraction {g['dead']:.3g}"
