@@ -49,6 +49,12 @@ import time
 
 THREADS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 IMPLS = ("sparse", "dense", "saelens", "xw1")
+LABELS = {
+    "sparse": "npsae, sparse path",
+    "dense": "npsae, dense path",
+    "saelens": "SAELens (PyTorch)",
+    "xw1": "X W1 alone",
+}
 LATENTS = (4096, 8192, 16384, 32768)
 SPARSITIES = ("topk", "batchtopk")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -314,7 +320,7 @@ def figure(results: dict, path: str) -> None:
                 if i == impl and s == sparsity
             )
             if pts:
-                ax.plot(*zip(*pts, strict=True), marker="o", label=impl)
+                ax.plot(*zip(*pts, strict=True), marker="o", label=LABELS[impl])
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("latents")
