@@ -322,6 +322,9 @@ def figure(results: dict, path: str) -> None:
             if pts:
                 ax.plot(*zip(*pts, strict=True), marker="o", label=LABELS[impl])
         ax.set_xscale("log", base=2)
+        widths = sorted({n for (_, s, n) in results if s == sparsity})
+        ax.set_xticks(widths, [f"{n:,}" for n in widths])
+        ax.minorticks_off()
         ax.set_yscale("log")
         ax.set_xlabel("latents")
         ax.set_title(sparsity)
