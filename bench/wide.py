@@ -277,7 +277,7 @@ def profile(n: int, sparsity: str, args) -> dict:
     grads = model.forward_backward(X, check=False).grads
     optimizer.step(p, grads)
     Z = np.empty((m, n), np.float32)
-    block = np.empty((sk.ROW_BLOCK, n), np.float32)
+    block = np.empty((m, sk.column_block(m, n, 4 * k)), np.float32)
 
     def encode():
         select = sk.encode_batch_top_k_blocked if sparsity == "batchtopk" else sk.encode_top_k

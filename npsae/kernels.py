@@ -483,7 +483,8 @@ class NumbaBackend:
         from npsae import sparse_kernels as sk
 
         m = Xe.shape[0]
-        block = self._buffer("aux block", (min(m, sk.ROW_BLOCK), dead.size), W1_D.dtype)
+        columns = sk.column_block(m, dead.size, k)
+        block = self._buffer("aux block", (m, columns), W1_D.dtype)
         code = sk.encode_top_k(Xe, W1_D, b1_D, k, block, relu=False)
         e_hat = sk.sparse_decode(code, W2_D, np.empty(e.shape, e.dtype))
         no_bias = np.zeros(e.shape[1], e.dtype)
@@ -540,7 +541,8 @@ class NumbaBackend:
         m, n_in = X.shape
         n_hidden = W1.shape[1]
         sparsity = objective.sparsity
-        block = self._buffer("Z1 block", (min(m, sk.ROW_BLOCK), n_hidden), W1.dtype)
+        columns = sk.column_block(m, n_hidden, 4 * sparsity.k)
+        block = self._buffer("Z1 block", (m, columns), W1.dtype)
         encode = sk.encode_batch_top_k_blocked if sparsity.batch else sk.encode_top_k
         H = encode(Xe, W1, params["b1"], sparsity.k, block)
         h_sum = sk.column_sums(H)

@@ -15,8 +15,8 @@ and ``keep_batch_top_k``), in O(m n):
 
 * TopK: the largest entries of k runs of a row are k entries, so the smallest of them bounds
   the row's k-th largest from below; the few entries above it go through a min-heap of the k
-  best (``_row_top_k``). Z1 is computed in blocks of ``ROW_BLOCK`` rows, so the dense (m, n)
-  pre-activations never exist whole.
+  best (``_row_top_k``). Z1 is computed a block of columns at a time, each merged into the
+  rows' heaps (``top_k_by_columns``), so the dense (m, n) pre-activations never exist whole.
 * BatchTopK: the (k m)-th largest activation v of the batch by a radix select on the float's
   bits (a histogram of the top bits, then a partial sort of the entries from v's bucket up);
   the entries above v are kept, and of those equal to v the first ones in flat order. On the
@@ -59,9 +59,12 @@ sjit = njit(cache=CACHE, fastmath=FASTMATH, error_model="numpy")
 # The sparse path pays when few units are kept and the model is wide (``use_sparse``).
 SPARSE_MIN_HIDDEN = 1024
 SPARSE_MAX_FRACTION = 1 / 16
-# Rows of Z1 = Xe W1 computed at once: large enough for BLAS to run at full speed,
-# small enough that the block (ROW_BLOCK x n floats) stays a small part of the model's memory.
-ROW_BLOCK = 256
+# Entries of Z1 = Xe W1 computed at once (``column_block``): a block of columns of all rows,
+# so that BLAS packs W1 once (a block of rows repacks all of W1 for each block: 1.6x slower
+# here); 2^22 floats keep the block a small part of a wide model's memory.
+BLOCK_ENTRIES = 1 << 22
+# BatchTopK's rows that may hold more than their 4k best, computed again this many at a time.
+ROWS_AGAIN = 256
 # Blocks of rows with a histogram each in BatchTopK's select (one per thread would do; a few
 # more balance the load).
 HISTOGRAM_BLOCKS = 16
@@ -106,28 +109,35 @@ def _sift_down(val, idx, r, size):
 
 
 @sjit
-def _heap_select(z, val, idx, t, use_t):
-    # The k = val.size best entries of z into (val, idx) by a min-heap whose root is the worst
-    # kept; with use_t, among the entries >= t only. Returns how many were found (k, unless
-    # fewer than k entries reach t). Scanning in index order, an entry equal to the worst
-    # loses to it (it has the higher index).
+def _offer(val, idx, filled, h, j):
+    # Entry h of index j to the heap of the best val.size so far (filled of them); returns
+    # the new count. Entries come in index order, so one equal to the worst kept loses to it.
     k = val.size
+    if filled < k:
+        val[filled] = h
+        idx[filled] = j
+        filled += 1
+        if filled == k:
+            for q in range(k // 2 - 1, -1, -1):
+                _sift_down(val, idx, q, k)
+    elif _worse(val[0], idx[0], h, j):
+        val[0] = h
+        idx[0] = j
+        _sift_down(val, idx, 0, k)
+    return filled
+
+
+@sjit
+def _heap_select(z, offset, val, idx, t, use_t):
+    # The k = val.size best entries of z (indices offset + j) into (val, idx) by a min-heap
+    # whose root is the worst kept; with use_t, among the entries >= t only. Returns how many
+    # were found (k, unless fewer than k entries reach t).
     filled = 0
     for j in range(z.size):
         h = z[j]
         if use_t and not h >= t:
             continue
-        if filled < k:
-            val[filled] = h
-            idx[filled] = j
-            filled += 1
-            if filled == k:
-                for q in range(k // 2 - 1, -1, -1):
-                    _sift_down(val, idx, q, k)
-        elif _worse(val[0], idx[0], h, j):
-            val[0] = h
-            idx[0] = j
-            _sift_down(val, idx, 0, k)
+        filled = _offer(val, idx, filled, h, offset + j)
     return filled
 
 
@@ -144,7 +154,17 @@ def _group_maxima(z, maxima):
 
 
 @sjit
-def _row_top_k(z, z_bits, b, relu, val, idx, maxima, maxima_bits):
+def _activate(z, b, relu):
+    zero = z.dtype.type(0.0)
+    for j in range(z.size):
+        h = z[j] + b[j]
+        if relu:
+            h = h if h > zero else zero * h
+        z[j] = h
+
+
+@sjit
+def _row_top_k(z, z_bits, b, offset, relu, val, idx, maxima, maxima_bits):
     # H = f(z + b) in place (relu, or the identity for AuxK's pre-activations), and its
     # k = val.size best entries into (val, idx), in heap order. The largest entries of k runs
     # of the row are k entries, so the smallest of them, t, is at most the row's k-th largest:
@@ -154,28 +174,57 @@ def _row_top_k(z, z_bits, b, relu, val, idx, maxima, maxima_bits):
     # NaN in the row fewer than k entries may reach t: then the plain scan, which ranks NaN
     # last as the reference does.
     k = val.size
-    zero = z.dtype.type(0.0)
-    for j in range(z.size):
-        h = z[j] + b[j]
-        if relu:
-            h = h if h > zero else zero * h
-        z[j] = h
+    _activate(z, b, relu)
     use_t = z.size >= k
-    t = zero
+    t = z.dtype.type(0.0)
     if use_t:
         if relu:
             _group_maxima(z_bits, maxima_bits)
         else:
             _group_maxima(z, maxima)
         t = maxima.min()
-    if _heap_select(z, val, idx, t, use_t) < k:
-        _heap_select(z, val, idx, t, False)
+    if _heap_select(z, offset, val, idx, t, use_t) < k:
+        _heap_select(z, offset, val, idx, t, False)
+
+
+@sjit
+def _merge_row(z, z_bits, b, offset, relu, val, idx, filled, maxima, maxima_bits):
+    # The next columns z (indices offset + j) of a row whose best so far fill the heap: only
+    # the runs whose largest entry is not below the heap's worst are scanned (NaN maxima are
+    # scanned too: their runs may hold numbers).
+    _activate(z, b, relu)
+    k = val.size
+    if filled < k or z.size < k:
+        for j in range(z.size):
+            filled = _offer(val, idx, filled, z[j], offset + j)
+        return filled
+    if relu:
+        _group_maxima(z_bits, maxima_bits)
+    else:
+        _group_maxima(z, maxima)
+    size = z.size // k
+    for g in range(k):
+        if not maxima[g] <= val[0]:
+            for j in range(g * size, (g + 1) * size):
+                filled = _offer(val, idx, filled, z[j], offset + j)
+    for j in range(k * size, z.size):
+        filled = _offer(val, idx, filled, z[j], offset + j)
+    return filled
 
 
 @pjit
-def _block_top_k(Z, Z_bits, b, relu, val, idx, maxima, maxima_bits):
+def _block_top_k(Z, Z_bits, b, offset, relu, val, idx, filled, maxima, maxima_bits):
+    # Columns offset .. offset + Z.shape[1] of every row: the first block of a row by
+    # _row_top_k, the next ones merged into its heap.
     for i in prange(Z.shape[0]):
-        _row_top_k(Z[i], Z_bits[i], b, relu, val[i], idx[i], maxima[i], maxima_bits[i])
+        if filled[i] == 0 and Z.shape[1] >= val.shape[1]:
+            _row_top_k(Z[i], Z_bits[i], b, offset, relu, val[i], idx[i], maxima[i], maxima_bits[i])
+            filled[i] = val.shape[1]
+        else:
+            filled[i] = _merge_row(
+                Z[i], Z_bits[i], b, offset, relu, val[i], idx[i], filled[i], maxima[i],
+                maxima_bits[i],
+            )  # fmt: skip
 
 
 def _bits(a: np.ndarray) -> np.ndarray:
@@ -187,7 +236,32 @@ def select_rows(Z: np.ndarray, b: np.ndarray, relu: bool, values, indices, maxim
     """The row selection of ``encode_top_k`` on pre-activations ``Z: (m, n)`` (without bias),
     overwritten with f(Z + b): the k best of each row into ``values, indices: (m, k)``;
     ``maxima: (m, k)`` is scratch."""
-    _block_top_k(Z, _bits(Z), b, relu, values, indices, maxima, _bits(maxima))
+    filled = np.zeros(Z.shape[0], np.int64)
+    _block_top_k(Z, _bits(Z), b, 0, relu, values, indices, filled, maxima, _bits(maxima))
+
+
+def column_block(m: int, n: int, k: int) -> int:
+    """Columns of Z1 computed at once: ``BLOCK_ENTRIES / m`` (at least k, at most n)."""
+    return max(k, min(n, BLOCK_ENTRIES // m))
+
+
+def top_k_by_columns(
+    Xe: np.ndarray, W1: np.ndarray, b1: np.ndarray, k: int, block: np.ndarray, relu: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k best entries of each row of f(Xe W1 + b1), as (values, indices): (m, k) each in
+    heap order, with Xe W1 computed a few columns at a time into ``block: (m, c)`` (c >= k):
+    each block of columns is merged into every row's heap of the best so far."""
+    m, n = Xe.shape[0], W1.shape[1]
+    values, indices = np.empty((m, k), W1.dtype), np.empty((m, k), np.int32)
+    filled, maxima = np.zeros(m, np.int64), np.empty((m, k), W1.dtype)
+    flat = block.reshape(-1)
+    for lo in range(0, n, block.shape[1]):
+        hi = min(n, lo + block.shape[1])
+        Z = np.dot(Xe, W1[:, lo:hi], out=flat[: m * (hi - lo)].reshape(m, hi - lo))
+        _block_top_k(
+            Z, _bits(Z), b1[lo:hi], lo, relu, values, indices, filled, maxima, _bits(maxima)
+        )
+    return values, indices
 
 
 def encode_top_k(
@@ -200,16 +274,10 @@ def encode_top_k(
 ) -> SparseCode:
     """TopK's code of ``Xe: (m, n_in)``: relu(Xe W1 + b1) with the k largest entries of each
     row kept (``reference.keep_top_k``), as a ``SparseCode`` with k entries per row; with
-    ``relu=False``, of Xe W1 + b1 itself (AuxK's dead units). ``block: (rows, n_hidden)`` is
-    scratch for the pre-activations, computed that many rows at a time."""
+    ``relu=False``, of Xe W1 + b1 itself (AuxK's dead units). ``block: (m, c)`` is scratch
+    for the pre-activations, computed c columns at a time (``top_k_by_columns``)."""
     m, n = Xe.shape[0], W1.shape[1]
-    values = np.empty((m, k), W1.dtype)
-    indices = np.empty((m, k), np.int32)
-    maxima = np.empty((block.shape[0], k), W1.dtype)
-    for lo in range(0, m, block.shape[0]):
-        hi = min(m, lo + block.shape[0])
-        Z = np.dot(Xe[lo:hi], W1, out=block[: hi - lo])
-        select_rows(Z, b1, relu, values[lo:hi], indices[lo:hi], maxima)
+    values, indices = top_k_by_columns(Xe, W1, b1, k, block, relu)
     indptr = np.arange(0, m * k + 1, k, dtype=np.int64)
     return SparseCode(indptr, indices.reshape(-1), values.reshape(-1), n)
 
@@ -410,21 +478,16 @@ def encode_batch_top_k_blocked(
 ) -> SparseCode:
     """``encode_batch_top_k`` of Z1 = Xe W1 without Z1 ever whole.
 
-    Z1 is computed in blocks of ``block.shape[0]`` rows, and each row keeps its w = ``spare k``
-    largest activations (TopK's selection). The k m-th largest u of these m w entries is at
+    Z1 is computed in blocks of columns (``top_k_by_columns``), and each row keeps its
+    w = ``spare k`` largest activations. The k m-th largest u of these m w entries is at
     most the batch's k m-th largest v (they are some of the batch's entries). A row whose w-th
     largest is below u holds no other entry >= u; the rows that may (their w-th largest >= u)
-    are computed again, in blocks of the same shape. Then every entry >= u, so every kept one,
+    are computed again. Then every entry >= u, so every kept one,
     is a candidate, and v and the kept entries are found among them. When u is 0 or NaN (few
     positive activations), Z1 is computed whole (``encode_batch_top_k``)."""
     m, n = Xe.shape[0], W1.shape[1]
     kept, width = min(k * m, m * n), min(n, spare * k)
-    values, indices = np.empty((m, width), W1.dtype), np.empty((m, width), np.int32)
-    maxima = np.empty((block.shape[0], width), W1.dtype)
-    step = block.shape[0]
-    for lo in range(0, m, step):
-        Z = np.dot(Xe[lo : lo + step], W1, out=block[: min(m, lo + step) - lo])
-        select_rows(Z, b1, True, values[lo : lo + step], indices[lo : lo + step], maxima)
+    values, indices = top_k_by_columns(Xe, W1, b1, width, block, True)
     kept_values = values.reshape(-1)
     u = np.partition(kept_values, kept_values.size - kept)[kept_values.size - kept]
     if not u > 0 or np.isnan(kept_values).any():
@@ -434,18 +497,15 @@ def encode_batch_top_k_blocked(
     row_counts = np.zeros(m, np.int64)
     none = (np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, W1.dtype))
     _candidates_from_heaps(values, indices, u, overflow, row_counts, *none)
-    # The rows that overflow, computed again in blocks of the same shape (padded with the
-    # first of them), so that BLAS runs the same kernel on them.
+    # The rows that overflow, computed again (ROWS_AGAIN at a time).
     full_rows = {}
     again = np.flatnonzero(overflow)
-    for lo in range(0, again.size, step):
-        rows = again[lo : lo + step]
-        padded = np.concatenate((rows, np.full(min(m, step) - rows.size, rows[0])))
-        Z = np.dot(Xe[padded], W1, out=block[: padded.size])
+    for lo in range(0, again.size, ROWS_AGAIN):
+        rows = again[lo : lo + ROWS_AGAIN]
+        Z = np.maximum(Xe[rows] @ W1 + b1, 0)  # relu(Z + b1), as the kernels round it
         for r, i in enumerate(rows):
-            z = np.maximum(Z[r] + b1, 0)  # relu(Z + b1), as the kernels round it
-            cols = np.flatnonzero(z >= u)
-            full_rows[i] = cols, z[cols]
+            cols = np.flatnonzero(Z[r] >= u)
+            full_rows[i] = cols, Z[r, cols]
             row_counts[i] = cols.size
     if row_counts.sum() < kept:  # (a row computed again that rounded otherwise)
         return encode_batch_top_k(np.dot(Xe, W1), b1, k)
