@@ -260,9 +260,10 @@ class SparseAutoencoder:
         hidden = self.config.hidden
         return self._engine.encode(self.params, X, hidden, **self._selection(True))[0]
 
-    def decode(self, H: np.ndarray) -> np.ndarray:
-        """Reconstruction X^ = g(H W2 + b2); H: (m, n_hidden) -> X^: (m, n_in)."""
-        H = np.asarray(H)
+    def decode(self, H: np.ndarray | SparseCode) -> np.ndarray:
+        """Reconstruction X^ = g(H W2 + b2); H: (m, n_hidden) (or the ``SparseCode`` of a
+        sparse training step's cache) -> X^: (m, n_in)."""
+        H = H.toarray() if isinstance(H, SparseCode) else np.asarray(H)
         if H.ndim != 2 or H.shape[1] != self.n_hidden:
             raise ValueError(f"H must have shape (m, {self.n_hidden}), got {H.shape}")
         H = np.ascontiguousarray(H, dtype=self.dtype)

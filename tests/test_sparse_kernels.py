@@ -231,8 +231,11 @@ def test_the_path_is_chosen_by_width_and_k():
     narrow = SparseAutoencoder(10, 100, hidden="relu", output="linear", sparsity="topk", k=8)
     assert isinstance(wide.forward_backward(X).cache.H, SparseCode)
     assert isinstance(narrow.forward_backward(X).cache.H, np.ndarray)
-    # The inference code stays a dense array, whichever path training takes.
+    # The inference code stays a dense array, whichever path training takes, and the
+    # training step's sparse code decodes as its dense twin does.
     assert isinstance(wide.encode(X), np.ndarray)
+    code = wide.forward_backward(X).cache.H
+    np.testing.assert_array_equal(wide.decode(code), wide.decode(code.toarray()))
 
 
 @pytest.mark.parametrize("sparsity", ["topk", "batchtopk"])
