@@ -16,7 +16,8 @@ and ``keep_batch_top_k``), in O(m n):
 * TopK: the largest entries of k runs of a row are k entries, so the smallest of them bounds
   the row's k-th largest from below; the few entries above it go through a min-heap of the k
   best (``_row_top_k``). Z1 is computed a block of columns at a time, each merged into the
-  rows' heaps (``top_k_by_columns``), so the dense (m, n) pre-activations never exist whole.
+  rows' heaps (``top_k_by_columns``; one vectorised pass counts a block's entries above the
+  worst kept, ``_merge_row``), so the dense (m, n) pre-activations never exist whole.
 * BatchTopK: the (k m)-th largest activation v of the batch by a radix select on the float's
   bits (a histogram of the top bits, then a partial sort of the entries from v's bucket up);
   the entries above v are kept, and of those equal to v the first ones in flat order. On the
@@ -188,27 +189,30 @@ def _row_top_k(z, z_bits, b, offset, relu, val, idx, maxima, maxima_bits):
 
 
 @sjit
-def _merge_row(z, z_bits, b, offset, relu, val, idx, filled, maxima, maxima_bits):
-    # The next columns z (indices offset + j) of a row whose best so far fill the heap: only
-    # the runs whose largest entry is not below the heap's worst are scanned (NaN maxima are
-    # scanned too: their runs may hold numbers).
-    _activate(z, b, relu)
+def _merge_row(z, b, offset, relu, val, idx, filled):
+    # The next columns z (indices offset + j) of a row into the heap of its best so far. Once
+    # the heap is full, one vectorised pass applies f and counts the entries above the worst
+    # kept; only if there are any is the row scanned again for them (an entry equal to the
+    # worst loses to it: it has a higher index).
     k = val.size
-    if filled < k or z.size < k:
+    if filled < k or val[0] != val[0]:
+        _activate(z, b, relu)
         for j in range(z.size):
             filled = _offer(val, idx, filled, z[j], offset + j)
         return filled
-    if relu:
-        _group_maxima(z_bits, maxima_bits)
-    else:
-        _group_maxima(z, maxima)
-    size = z.size // k
-    for g in range(k):
-        if not maxima[g] <= val[0]:
-            for j in range(g * size, (g + 1) * size):
+    worst = val[0]
+    zero = z.dtype.type(0.0)
+    above = 0
+    for j in range(z.size):
+        h = z[j] + b[j]
+        if relu:
+            h = h if h > zero else zero * h
+        z[j] = h
+        above += h > worst
+    if above:
+        for j in range(z.size):
+            if z[j] > val[0]:
                 filled = _offer(val, idx, filled, z[j], offset + j)
-    for j in range(k * size, z.size):
-        filled = _offer(val, idx, filled, z[j], offset + j)
     return filled
 
 
@@ -221,10 +225,7 @@ def _block_top_k(Z, Z_bits, b, offset, relu, val, idx, filled, maxima, maxima_bi
             _row_top_k(Z[i], Z_bits[i], b, offset, relu, val[i], idx[i], maxima[i], maxima_bits[i])
             filled[i] = val.shape[1]
         else:
-            filled[i] = _merge_row(
-                Z[i], Z_bits[i], b, offset, relu, val[i], idx[i], filled[i], maxima[i],
-                maxima_bits[i],
-            )  # fmt: skip
+            filled[i] = _merge_row(Z[i], b, offset, relu, val[i], idx[i], filled[i])
 
 
 def _bits(a: np.ndarray) -> np.ndarray:
