@@ -112,10 +112,10 @@ assert np.allclose(X_hat_batch, model.reconstruct(X), atol=1e-6)
 # %% [markdown]
 # The mean activation of each hidden unit over the batch,
 #
-# $$\hat\rho_j = \frac{1}{m} \sum_{i=1}^{m} H_{ij} \qquad \text{(`rho_hat[j]`)},$$
+# $$\hat\rho_j = \frac{1}{m} \sum_{i=1}^{m} H_{ij}$$
 #
-# is what the sparsity penalty (tutorial 03) watches. Untrained sigmoid units sit near 0.5:
-# nothing sparse yet.
+# (`rho_hat[j]` in the code), is what the sparsity penalty (tutorial 03) watches. Untrained
+# sigmoid units sit near 0.5: nothing sparse yet.
 
 # %%
 rho_hat = H_batch.mean(axis=0)
