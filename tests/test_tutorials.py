@@ -287,3 +287,84 @@ def test_scripts_take_the_figure_folder_and_full_from_the_command_line(tmp_path)
         "env-out True",
         "argv-out False",
     ]
+
+
+# ---- sources -------------------------------------------------------------------------------
+
+# A citation in the text: (Ng 2011), (Glorot & Bengio 2010), (LeCun et al. 1998), (CS231n), or
+# several in one pair of brackets, separated by semicolons.
+CITATION = re.compile(r"^(?:[A-Z][\w'-]+(?: & [A-Z][\w'-]+| et al\.)? \d{4}|CS231n)$")
+ENTRY = re.compile(r"^- \[(?P<key>[^\]]+)\] ", re.M)
+
+
+def citations(markdown: str) -> set[str]:
+    """The sources cited in ``markdown``: each (Author Year) group, wrapped lines joined."""
+    text = " ".join(markdown.split())
+    return {
+        part.strip()
+        for group in re.findall(r"\(([^()]*)\)", text)
+        for part in group.split(";")
+        if CITATION.match(part.strip())
+    }
+
+
+def reference_entries(markdown: str) -> dict[str, str]:
+    """key -> entry (whitespace collapsed) of the "- [Key] ..." items of a References section."""
+    starts = list(ENTRY.finditer(markdown))
+    ends = [m.start() for m in starts[1:]] + [len(markdown)]
+    return {
+        m.group("key"): " ".join(markdown[m.start() : end].split())
+        for m, end in zip(starts, ends, strict=True)
+    }
+
+
+def readme_references() -> dict[str, str]:
+    text = (TUTORIALS / "README.md").read_text(encoding="utf-8")
+    assert text.count("\n## References\n") == 1, (
+        "the tutorials' README needs one References section"
+    )
+    return reference_entries(text.split("\n## References\n")[1].split("\n## ")[0])
+
+
+def test_citations_are_found():
+    text = "as (Ng 2011; CS231n) says, and (LeCun et\nal. 1998); not (m, 784) nor (see 03)."
+    assert citations(text) == {"Ng 2011", "CS231n", "LeCun et al. 1998"}
+    assert citations("(Glorot & Bengio 2010), (Földiák 1990)") == {
+        "Glorot & Bengio 2010",
+        "Földiák 1990",
+    }
+
+
+def test_readme_lists_the_sources_once_each():
+    entries = readme_references()
+    assert len(entries) >= 10, entries
+    assert all(citations(f"({key})") == {key} for key in entries), "a key not cited as (Key)"
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=[s.stem for s in SCRIPTS])
+def test_notebook_cites_what_its_references_list(script):
+    """Each source cited in a notebook's text is listed in its closing References cell, each one
+    listed is cited, and each entry reads word for word as in the README's list."""
+    nb = nbformat.read(script.with_suffix(".ipynb"), as_version=4)
+    markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    references = [s for s in markdown if s.startswith("## References")]
+    text = "\n".join(s for s in markdown if not s.startswith("## References"))
+    cited = citations(text)
+    if not cited:
+        assert not references, f"{script.stem} lists references but cites none"
+        return
+    assert len(references) == 1, (
+        f"{script.stem} cites {sorted(cited)}: it needs one References cell"
+    )
+    assert nb.cells[-1].source == references[0], f"{script.stem}: References is not the last cell"
+    listed = reference_entries(references[0])
+    known = readme_references()
+    assert not cited - set(known), (
+        f"{script.stem} cites sources the README lacks: {cited - set(known)}"
+    )
+    assert set(listed) == cited, (
+        f"{script.stem}: cited but not listed {sorted(cited - set(listed))}, "
+        f"listed but not cited {sorted(set(listed) - cited)}"
+    )
+    for key, entry in listed.items():
+        assert entry == known[key], f"{script.stem}: [{key}] differs from the README's entry"

@@ -1,8 +1,8 @@
 # %% [markdown]
 # # 07 - Ng's classic sparse autoencoder: filters that look like pen strokes
 #
-# Andrew Ng's UFLDL exercise trains a network with 196 sigmoid hidden units on MNIST digits,
-# with the objective
+# Andrew Ng's sparse autoencoder exercise (Ng 2011) trains a network with 196 sigmoid hidden units
+# on MNIST digits, with the objective
 #
 # $$J = \underbrace{\frac{1}{2m} \sum_{i=1}^{m} \lVert \hat x_i - x_i \rVert^2}_{\text{sse}}
 #   + \underbrace{\frac{\lambda}{2} \left(\lVert W_1 \rVert^2 + \lVert W_2 \rVert^2\right)}_{
@@ -27,7 +27,7 @@
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import FULL, save
+from _common import FULL, SEED, save, say
 
 from npsae import plotting, presets
 from npsae.datasets import as_float, load_mnist
@@ -42,7 +42,9 @@ print("X:", X.shape)
 # %% [markdown]
 # The settings, as `SparseAutoencoder` arguments; `npsae train --preset ufldl` starts from the
 # same ones (`npsae.presets`). `init="ufldl"` draws the weights uniform in $[-r, r]$ with
-# $r = \sqrt{6 / (n_\text{in} + n_\text{hidden} + 1)}$.
+# $r = \sqrt{6 / (n_\text{in} + n_\text{hidden} + 1)}$, the exercise's variant of Glorot and
+# Bengio's initialisation (Glorot & Bengio 2010). Every model below starts from the same weights,
+# drawn from the tutorial's seed (`SEED`), and sees the digits in the same order.
 
 # %%
 ufldl = presets.get("ufldl").model
@@ -51,7 +53,8 @@ print("ufldl preset:", ufldl)
 # %% [markdown]
 # ## Training, and the filters as they form
 #
-# UFLDL minimised $J$ over the whole batch with L-BFGS. We use Adam with a learning rate of 0.01
+# UFLDL minimised $J$ over the whole batch with L-BFGS. We use Adam (Kingma & Ba 2015) with a
+# learning rate of 0.01
 # (the preset uses 0.003 for its longer runs) on mini-batches of 64 in the quick run: small
 # batches give many steps per pass over the data, and the strokes need many steps. The full run
 # uses batches of 256: fewer steps per pass, but each less noisy. A callback keeps a copy of the
@@ -76,16 +79,18 @@ class KeepCopies:
             self.models[epoch] = model.copy()
 
 
-model = SparseAutoencoder(784, **ufldl, seed=0)
+model = SparseAutoencoder(784, **ufldl, seed=SEED)
 snapshots = KeepCopies()
 history = fit(model, X, epochs=epochs, batch_size=batch_size, optimizer=Adam(lr=lr),
-              callbacks=[snapshots], verbose=0)  # fmt: skip
+              callbacks=[snapshots], verbose=0, seed=SEED)  # fmt: skip
 last = history.rows[-1]
 print(f"after {epochs} epochs: J = {last['loss']:.3f} = sse {last['recon']:.3f} + sparsity "
       f"{last['sparsity']:.3f} + decay {last['decay']:.3f}")  # fmt: skip
 rho_hat = model.encode(X).mean(axis=0)
 print(f"mean activations rho_hat: mean {rho_hat.mean():.3f} (target 0.1), "
       f"range [{rho_hat.min():.3f}, {rho_hat.max():.3f}]")  # fmt: skip
+say(f"The penalty holds the units near their target: their mean activations $\\hat\\rho_j$ "
+    f"average {rho_hat.mean():.3f} for $\\rho = 0.1$.")  # fmt: skip
 
 # %% [markdown]
 # All 196 filters. Grey is a zero weight, white positive, black negative: a unit fires when the
@@ -121,18 +126,21 @@ save(fig, "07_filters_by_epoch.png")
 # of the classic ($\rho = 0.1$, $\beta = 3$), each trained the same way from the same start for
 # as many epochs as the classic's copy it is compared with:
 #
-# * $\beta = 0$: no sparsity at all. Units fire about half the time (about 100 of the 196 are
-#   above 0.5 on each image). Many filters are a single dot: a unit that copies one pixel; the
-#   others are tangles of many strokes. Nothing asks a unit to stand for a stroke: a dense code
-#   spreads each digit over all units.
-# * $\rho = 0.02$: each unit should fire on 1 image in 50, so only two or three units are on per
-#   image and each must stand for a whole digit: the filters become templates of whole digits
-#   (ones, zeros, sixes) on a dark surround.
-# * $\rho = 0.3$: a denser code; the filters are tangles of several stroke fragments, some dots.
+# * $\beta = 0$: no sparsity at all. Nothing asks a unit to stand for a stroke: a dense code
+#   spreads each digit over all units. In the full run many filters are a single dot (a unit that
+#   copies one pixel) and the others tangles of many strokes.
+# * $\rho = 0.02$: each unit should fire on 1 image in 50, so only a few units are on per image
+#   and each must stand for much of a digit: in the full run the filters become templates of
+#   whole digits (ones, zeros, sixes) on a dark surround.
+# * $\rho = 0.3$: a denser code; in the full run the filters are tangles of several stroke
+#   fragments, some dots.
 #
-# The quick run trains each for only 2 epochs: the four patterns can already be told apart
-# (the dots, the dark whole-digit blobs, the tangles), but roughly. The `--full` figure below
-# the quick one shows the same comparison after 15 epochs.
+# How dense each code is can be measured on the quick run: each unit's mean activation
+# $\hat\rho_j$, and how many units are above 0.5 on an image. So can the dots: the share of a
+# filter's squared weights in its largest one, near 1 for a filter that is one pixel (we count a
+# filter as a dot above 0.5). The filters' shapes need the pictures, and the quick run trains each
+# for only 2 epochs: the four patterns can already be told apart, but roughly. The `--full`
+# figure below the quick one shows the same comparison after 15 epochs.
 
 # %%
 variants = {
@@ -142,16 +150,33 @@ variants = {
 }
 results = {"classic: rho = 0.1, beta = 3": snapshots.models[sweep_epochs]}
 for label, settings in variants.items():
-    m = SparseAutoencoder(784, **settings, seed=0)
-    fit(m, X, epochs=sweep_epochs, batch_size=batch_size, optimizer=Adam(lr=lr), verbose=0)
+    m = SparseAutoencoder(784, **settings, seed=SEED)
+    fit(m, X, epochs=sweep_epochs, batch_size=batch_size, optimizer=Adam(lr=lr), verbose=0,
+        seed=SEED)  # fmt: skip
     results[label] = m
 print(f"after {sweep_epochs} epochs each:")
 sample = X[:10000]
+stats = {}
 for label, m in results.items():
     H = m.encode(sample)
-    sse = np.sum((m.decode(H) - sample) ** 2) / (2 * len(sample))
-    print(f"{label:<30} mean rho_hat {H.mean():.3f}   units > 0.5 per image "
-          f"{np.mean(np.sum(H > 0.5, axis=1)):5.1f}   sse {sse:.2f}")  # fmt: skip
+    W1_sq = m.params["W1"] ** 2
+    stats[label] = {
+        "rho_hat": H.mean(),
+        "on": np.mean(np.sum(H > 0.5, axis=1)),  # units above 0.5, per image
+        "dots": int(np.sum(W1_sq.max(axis=0) / W1_sq.sum(axis=0) > 0.5)),
+        "sse": np.sum((m.decode(H) - sample) ** 2) / (2 * len(sample)),
+    }
+    print(f"{label:<30} mean rho_hat {stats[label]['rho_hat']:.3f}   units > 0.5 per image "
+          f"{stats[label]['on']:5.1f}   dot filters {stats[label]['dots']:3d}   "
+          f"sse {stats[label]['sse']:.2f}")  # fmt: skip
+classic, dense, rare, denser = (stats[label] for label in results)
+say(f"After {sweep_epochs} epochs: without sparsity ($\\beta = 0$) the units' mean activation is "
+    f"{dense['rho_hat']:.2f} and {dense['on']:.0f} of the 196 units are above 0.5 on an image, "
+    f"against {classic['rho_hat']:.2f} and {classic['on']:.0f} for the classic; "
+    f"{dense['dots']} of its filters are dots, against {classic['dots']}. With $\\rho = 0.02$ "
+    f"only {rare['on']:.1f} units are above 0.5 per image (mean activation "
+    f"{rare['rho_hat']:.3f}); with $\\rho = 0.3$, {denser['on']:.0f} (mean "
+    f"{denser['rho_hat']:.2f}).")  # fmt: skip
 
 # %%
 fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 4.6), layout="constrained")
@@ -173,3 +198,12 @@ save(fig, "07_rho_beta_sweep.png")
 #    whether the filters become smoother or noisier, then look.
 # 3. Train the classic model on 10000 digits with batches of 256 for 6 epochs. How many Adam
 #    steps is that, compared with the quick run? Predict whether strokes appear, then check.
+
+# %% [markdown]
+# ## References
+#
+# - [Ng 2011] Andrew Ng. "Sparse autoencoder." CS294A Lecture notes, Stanford University, 2011.
+# - [Glorot & Bengio 2010] Xavier Glorot, Yoshua Bengio. "Understanding the difficulty of training
+#   deep feedforward neural networks." AISTATS 2010.
+# - [Kingma & Ba 2015] Diederik P. Kingma, Jimmy Ba. "Adam: A Method for Stochastic Optimization."
+#   ICLR 2015. arXiv:1412.6980.
