@@ -75,9 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("tutorials", nargs="*", help="numbers or names (default: all)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], metavar="S")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per run (600)")
+    parser.add_argument("--folder", type=Path, default=TUTORIALS, help="where the scripts are")
     args = parser.parse_args(argv)
     try:
-        chosen = choose(args.tutorials, scripts())
+        chosen = choose(args.tutorials, scripts(args.folder))
     except ValueError as error:
         parser.error(str(error))
     width = max(len(s.stem) for s in chosen)
