@@ -132,8 +132,9 @@ print("the hand-written backward pass equals model.loss_and_grads")
 # $$\frac{\partial L}{\partial \theta_i} \approx
 #   \frac{L(\theta + \varepsilon e_i) - L(\theta - \varepsilon e_i)}{2 \varepsilon}$$
 #
-# one pair of loss evaluations per entry. Write it yourself first: a loop over the entries of
-# `W1`, each nudged up and down by $\varepsilon$ and restored, the loss evaluated each time.
+# one pair of loss evaluations per entry. Try writing it yourself before reading the next cell: a
+# loop over the entries of `W1`, each nudged up and down by $\varepsilon$ and restored, the loss
+# evaluated each time. Then compare yours with npsae's `numerical_gradient`.
 
 
 # %%
@@ -164,7 +165,7 @@ assert np.allclose(numeric_W1, package_W1, rtol=0, atol=1e-12)
 # %% [markdown]
 # Two ways to compare the analytic gradient $a$ with the numerical one $n$:
 #
-# * entry-wise, the relative error of the CS231n course (CS231n):
+# * entry-wise, as the CS231n course measures it (CS231n):
 #   $\max_i \dfrac{|a_i - n_i|}{\max(|a_i| + |n_i|, \text{tiny})}$, want $\le 10^{-7}$
 #   (`relative_error`). This is the form of the course's assignment code; its notes divide by
 #   $\max(|a_i|, |n_i|)$ instead, which gives between one and two times this value. `tiny` keeps
@@ -174,20 +175,17 @@ assert np.allclose(numeric_W1, package_W1, rtol=0, atol=1e-12)
 #   $\dfrac{\lVert n - a \rVert}{\lVert n + a \rVert}$, expected to be about $10^{-9}$
 #   (`norm_error`).
 #
-# Both by hand, then with npsae's functions:
+# Both by hand (try them first), then with npsae's functions:
 
 # %%
 tiny = resolution_floor(model_loss["total"], eps)  # below this, finite differences cannot resolve
 a, n = dW1, numeric_W1
 rel_by_hand = np.max(np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), tiny))
 norm_by_hand = np.linalg.norm(n - a) / np.linalg.norm(n + a)
-print(
-    f"entry-wise relative error {rel_by_hand:.2e}   relative_error {relative_error(a, n, tiny):.2e}"
-)
-print(f"norm error                {norm_by_hand:.2e}   norm_error     {norm_error(a, n):.2e}")
-assert np.isclose(rel_by_hand, relative_error(a, n, tiny)) and np.isclose(
-    norm_by_hand, norm_error(a, n)
-)
+rel_npsae, norm_npsae = relative_error(a, n, tiny), norm_error(a, n)
+print(f"entry-wise relative error {rel_by_hand:.2e}   relative_error {rel_npsae:.2e}")
+print(f"norm error                {norm_by_hand:.2e}   norm_error     {norm_npsae:.2e}")
+assert np.isclose(rel_by_hand, rel_npsae) and np.isclose(norm_by_hand, norm_npsae)
 assert rel_by_hand <= 1e-7
 
 # %% [markdown]

@@ -16,11 +16,11 @@
 # We draw all 196 as $28 \times 28$ tiles, then change $\rho$ and $\beta$ to see what they do.
 #
 # **What the quick run shows, and what it cannot.** Strokes take several thousand Adam steps to
-# form, and clean ones take steps on large batches. The quick run (all 60000 training digits,
-# 6 epochs of mini-batches of 64: about 5600 steps, well under a minute) shows them forming: many
-# filters are already one stroke or one arc, others are still blurred parts of whole digits, and
-# most carry some speckle. The `--full` run (30 epochs of batches of 256, a few minutes) gives
-# clean strokes; its figures are shown below, beside the quick run's.
+# form, and clean ones take steps on large batches. The quick run (all 60000 training digits, 6
+# epochs of mini-batches of 64: about 5600 steps) shows them forming: many filters are already one
+# stroke or one arc, others are still blurred parts of whole digits, and most carry some speckle.
+# The `--full` run (30 epochs of batches of 256, a few minutes) gives clean strokes; its figures are
+# shown below, beside the quick run's.
 #
 # As a script: `python 07_ufldl_filters.py [FIGURE_FOLDER] [--full]`
 
