@@ -54,11 +54,10 @@ print("ufldl preset:", ufldl)
 # ## Training, and the filters as they form
 #
 # UFLDL minimised $J$ over the whole batch with L-BFGS. We use Adam (Kingma & Ba 2015) with a
-# learning rate of 0.01
-# (the preset uses 0.003 for its longer runs) on mini-batches of 64 in the quick run: small
-# batches give many steps per pass over the data, and the strokes need many steps. The full run
-# uses batches of 256: fewer steps per pass, but each less noisy. A callback keeps a copy of the
-# model after some epochs.
+# learning rate of 0.01 (the preset uses 0.003 for its longer runs) on mini-batches of 64 in the
+# quick run: small batches give many steps per pass over the data, and the strokes need many steps.
+# The full run uses batches of 256: fewer steps per pass, but each less noisy. A callback keeps a
+# copy of the model after some epochs.
 
 # %%
 epochs = 30 if FULL else 6
