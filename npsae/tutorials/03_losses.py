@@ -153,8 +153,10 @@ for r in (0.002, 0.01, 0.09, 0.5, 0.9):
 below = np.geomspace(1e-15, rho, 100_001)
 reaches_one = below[kl_divergence(rho, below) <= 1].min()
 print(f"KL(0.05 || rho^) <= 1 for every rho^ in [{reaches_one:.2g}, 0.05]")
+power = int(np.floor(np.log10(reaches_one)))
 say(f"Towards 0 the value stays small: {kl_at(0.002):.2f} at $\\hat\\rho = 0.002$, and KL "
-    f"reaches 1 only at $\\hat\\rho \\approx {reaches_one:.0e}$. Towards 1 it climbs: "
+    f"reaches 1 only at $\\hat\\rho \\approx {reaches_one / 10**power:.0f} \\cdot "
+    f"10^{{{power}}}$. Towards 1 it climbs: "
     f"{kl_at(0.5):.2f} at $\\hat\\rho = 0.5$, {kl_at(0.9):.1f} at 0.9. At the same distance 0.04 "
     f"from the target, firing too rarely (0.01) costs {kl_at(0.01):.3f}, more than firing too "
     f"often (0.09), {kl_at(0.09):.3f}; the slope at 0.002 is {slope_at(0.002):.0f}.")  # fmt: skip
