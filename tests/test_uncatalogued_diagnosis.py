@@ -283,7 +283,7 @@ def _write_mse(folder: Path, misbehaviour: str) -> None:
     # A wrong mse (centred per sample) that misbehaves only on shapes the cases never have.
     shapes = {c.args[0].shape for c in exercises.get("mse").spec.cases(np.random.default_rng(0))}
     body = textwrap.indent(misbehaviour, "        ")
-    (folder / "ex04_mse.py").write_text(
+    (folder / "mse.py").write_text(
         "import os\nimport signal\n\nimport numpy as np\n\n\n"
         "def mse(X_hat, X):\n"
         f"    if X.shape not in {sorted(shapes)!r}:\n{body}\n"

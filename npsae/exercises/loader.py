@@ -1,6 +1,6 @@
 """Import a student's function from a file, by path, leaving ``sys.modules`` as it was.
 
-A student's file may import a sibling (``from ex01_sigmoid import sigmoid``), so its folder is on
+A student's file may import a sibling (``from sigmoid import sigmoid``), so its folder is on
 ``sys.path`` while it runs; afterwards the folder leaves ``sys.path`` and every module loaded from
 it leaves ``sys.modules``, so that grading again after an edit sees the new code.
 """
