@@ -308,12 +308,18 @@ def test_files_of_stubs_handed_out_under_older_names_are_graded(tmp_path, capsys
     folder = tmp_path / "alice"
     folder.mkdir()
     old = {"sigmoid": "ex01_sigmoid.py", "forward": "ex07_forward.py", "sse": "ex05_sse.py"}
+    old["numerical_gradient"] = "ex10_numerical_gradient.py"
     for name, filename in old.items():
         source = exercises.solution_source(name).replace("from sigmoid ", "from ex01_sigmoid ")
         (folder / filename).write_text(source)
-    submission = exercises.grade_submission(folder, list(old), seed=4, timeout=20)
+    # A stub handed out later imports an earlier exercise by its name: its older file is found.
+    new = exercises.solution_source("gradient_check")
+    assert "from numerical_gradient import numerical_gradient" in new
+    (folder / "gradient_check.py").write_text(new)
+    graded = [*old, "gradient_check"]
+    submission = exercises.grade_submission(folder, graded, seed=4, timeout=20)
     assert all(r.passed for r in submission.results), [str(r) for r in submission.results]
-    assert submission.files == old
+    assert submission.files == {**old, "gradient_check": "gradient_check.py"}
     # start keeps the student's work under its older name: it writes no sigmoid.py over it.
     written, kept = exercises.start(folder, list(old))
     assert written == [] and sorted(kept) == sorted(folder / f for f in old.values())

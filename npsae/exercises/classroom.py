@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,7 @@ from npsae.exercises.catalogue import Course, course
 from npsae.exercises.exercise import Exercise
 from npsae.exercises.grading import Observation, Result
 from npsae.exercises.isolation import MEMORY, TIMEOUT, run_child
+from npsae.exercises.loader import older_files
 from npsae.exercises.scoring import assess, error_result, fresh_seed, plan
 
 #: Student processes run at once: two keeps a 2-core laptop responsive and halves the time.
@@ -72,17 +72,10 @@ def resolve_seed(seed: int | None) -> int:
 
 
 def student_files(folder: Path, name: str) -> list[Path]:
-    """The student's file of exercise ``name`` in ``folder``: ``[NAME.py]``, else the files
-    under a handed-out stub's older name ``exNN_NAME.py`` (whatever the number: numbers change
-    when a course does), sorted; [] when there is none or no folder."""
+    """The student's file of exercise ``name`` in ``folder``: ``[NAME.py]``, else those under
+    a handed-out stub's older name, ``exNN_NAME.py`` (``loader.older_files``); [] for none."""
     path = folder / f"{name}.py"
-    if path.is_file():
-        return [path]
-    try:
-        older = re.compile(rf"ex\d+_{name}\.py")
-        return sorted(p for p in folder.iterdir() if older.fullmatch(p.name) and p.is_file())
-    except OSError:  # no folder, or one that cannot be read: no file
-        return []
+    return [path] if path.is_file() else older_files(folder, name)
 
 
 def submission_folder(folder: Path, chosen: Course) -> Path:
