@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from npsae.exercises.catalogue import VARIABLE
     from npsae.exercises.classroom import JOBS, SEED_VARIABLE
     from npsae.exercises.isolation import TIMEOUT
 
@@ -34,9 +35,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "'autograder' a Gradescope autograder.",
     )
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    actions.add_parser("list", help="the exercises, one a line").set_defaults(func=run_list)
+    # Every action works on the course: npsae's exercises and an instructor's own.
+    extra = argparse.ArgumentParser(add_help=False)
+    extra.add_argument(
+        "--extra-exercises",
+        type=Path,
+        metavar="DIR",
+        help=f"add the exercises of DIR (NAME/spec.py, NAME/solution.py each) to the course "
+        f"(default: ${VARIABLE}); see docs/adding-an-exercise.md",
+    )
+    actions.add_parser("list", parents=[extra], help="the exercises, one a line").set_defaults(
+        func=run_list
+    )
     start = actions.add_parser(
         "start",
+        parents=[extra],
         help="write one stub file per exercise into DIR",
         description="Write one stub file per exercise into DIR (created if needed): the "
         "function's signature, a docstring with the maths, the shapes and a hint, and a body "
@@ -48,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     start.set_defaults(func=run_start)
 
     # The options of every command that grades (and of the autograder it writes).
-    limit = argparse.ArgumentParser(add_help=False)
+    limit = argparse.ArgumentParser(add_help=False, parents=[extra])
     limit.add_argument(
         "--timeout",
         type=float,
@@ -100,6 +113,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.set_defaults(func=run_check)
     solutions = actions.add_parser(
         "solutions",
+        parents=[extra],
         help="write the instructor's solution files into DIR",
         description="Write the instructor's solution of every exercise into DIR (created if "
         "needed), one plain NumPy file each, under the names the stubs have: 'check DIR' "
@@ -166,7 +180,8 @@ def _check_options(args: argparse.Namespace, *outputs: Path | None) -> str | Non
     """The usage error in the grading options, if any: checked before any grading, so that a
     report that could not be written is said at once, not after the class is graded."""
     from npsae._fileio import check_writable
-    from npsae.exercises.classroom import resolve_seed, select
+    from npsae.exercises.catalogue import course
+    from npsae.exercises.classroom import resolve_seed
 
     if message := _timeout_error(args):
         return message
@@ -179,7 +194,7 @@ def _check_options(args: argparse.Namespace, *outputs: Path | None) -> str | Non
     try:
         for folder in folders if json_dir is None else [*folders, json_dir]:
             check_writable(folder)
-        select(args.names)
+        course(args.extra_exercises).select(args.names)
         args.seed = resolve_seed(args.seed)
     except ValueError as err:
         return str(err)
@@ -212,24 +227,32 @@ def _grade(args: argparse.Namespace, folder: Path) -> Submission:
 
     try:
         return grade_submission(
-            folder, args.names, seed=args.seed, timeout=args.timeout, jobs=args.jobs
+            folder,
+            args.names,
+            seed=args.seed,
+            timeout=args.timeout,
+            jobs=args.jobs,
+            extra_exercises=args.extra_exercises,
         )
     except OSError as err:
         raise OSError(f"cannot grade {folder}: {err}") from err
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from npsae.exercises import list_exercises
+    from npsae.exercises.catalogue import course
     from npsae.exercises.exercise import DIFFICULTIES
 
-    exercises = list_exercises()
-    numbers = {e.name: e.number for e in exercises}
+    try:
+        chosen = course(args.extra_exercises)
+    except ValueError as err:
+        return _usage_error(args, err)
+    exercises = chosen.exercises.values()
     width = max(len(e.name) for e in exercises)
     level = max(len(d) for d in DIFFICULTIES.values())
     for e in exercises:
-        after = ", ".join(str(numbers[n]) for n in e.builds_on) or "-"
+        after = ", ".join(str(chosen.number(n)) for n in e.builds_on) or "-"
         print(
-            f"{e.number:2d}. {e.name:<{width}}  {e.points:>2} pts  "
+            f"{chosen.number(e.name):2d}. {e.name:<{width}}  {e.points:>2} pts  "
             f"{DIFFICULTIES[e.difficulty]:<{level}}  builds on {after:<11}  {e.summary}"
         )
     return 0
@@ -240,7 +263,7 @@ def run_start(args: argparse.Namespace) -> int:
 
     status = _write(
         "start",
-        lambda: start(args.dir, args.names, force=args.force),
+        lambda: start(args.dir, args.names, args.force, args.extra_exercises),
         "existing files are your work: start never overwrites them without --force",
     )
     if status == 0:
@@ -253,7 +276,7 @@ def run_solutions(args: argparse.Namespace) -> int:
 
     return _write(
         "solutions",
-        lambda: write_solutions(args.dir, args.names),
+        lambda: write_solutions(args.dir, args.names, args.extra_exercises),
         "existing files are never overwritten",
     )
 
@@ -310,7 +333,8 @@ def run_grade(args: argparse.Namespace) -> int:
 
     from npsae._fileio import write_file
     from npsae.exercises import reports
-    from npsae.exercises.classroom import select, student_folders
+    from npsae.exercises.catalogue import course
+    from npsae.exercises.classroom import student_folders
     from npsae.exercises.isolation import become_subreaper
 
     error = _check_options(args, args.csv)
@@ -327,7 +351,8 @@ def run_grade(args: argparse.Namespace) -> int:
     }
     if message := _overwrite_error(args, json_files.values()):
         return _usage_error(args, message)
-    header = reports.gradebook_header([e.name for e in select(args.names)])
+    chosen = course(args.extra_exercises).select(args.names)
+    header = reports.gradebook_header([e.name for e in chosen])
     rows = []
     start = time.perf_counter()
     # Closed before an error is said, so that the error is a line of its own, not the bar's end.
@@ -366,7 +391,7 @@ def run_autograder(args: argparse.Namespace) -> int:
         return _usage_error(args, message)
     try:
         seed = resolve_seed(args.seed)
-        files = write_autograder(args.out, seed, args.timeout, args.names)
+        files = write_autograder(args.out, seed, args.timeout, args.names, args.extra_exercises)
     except ValueError as err:
         return _usage_error(args, err)
     except OSError as err:

@@ -7,7 +7,8 @@ version of npsae, installed from the bundled source), then for every submission 
 reads ``/autograder/results/results.json``. The seed of the hidden cases is fixed when the
 autograder is written, so every student of the assignment gets the same hidden cases and a
 regrade gives the same score. ``$NPSAE_AUTOGRADER_ROOT`` replaces ``/autograder`` and
-``$NPSAE_PYTHON`` the interpreter, to try the autograder outside Gradescope.
+``$NPSAE_PYTHON`` the interpreter, to try the autograder outside Gradescope. An instructor's own
+exercises (``extra_exercises``) travel in the zip as ``extra-exercises/``, beside the scripts.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import npsae
 from npsae._fileio import WriteError, write_file
-from npsae.exercises.classroom import select
+from npsae.exercises.catalogue import course
 
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, when it builds the autograder's image: Python and npsae {version}.
@@ -45,11 +46,13 @@ RUN = """#!/usr/bin/env bash
 set -u
 ROOT="${{NPSAE_AUTOGRADER_ROOT:-/autograder}}"
 PYTHON="${{NPSAE_PYTHON:-/autograder/npsae-venv/bin/python}}"
-mkdir -p "$ROOT/results"
+{extra}mkdir -p "$ROOT/results"
 rm -f "$ROOT/results/results.json"
 cd "$ROOT"
-"$PYTHON" -m npsae exercises check "$ROOT/submission" {names}--format gradescope \\
-    --out "$ROOT/results/results.json" --force --seed {seed} --timeout {timeout:g}
+# The exercises graded are those this autograder was written for, whatever the environment.
+NPSAE_EXERCISES= "$PYTHON" -m npsae exercises check "$ROOT/submission" {names}\\
+    --format gradescope --out "$ROOT/results/results.json" --force --seed {seed} \\
+    --timeout {timeout:g}{extra_option}
 status=$?
 # Exit status 1 only means "not everything passed". Anything worse, and no results: say so.
 if [ ! -s "$ROOT/results/results.json" ]; then
@@ -73,8 +76,9 @@ Hidden cases: seed {seed}. Time limit: {timeout:g} s per exercise.
    this folder (it holds `setup.sh`, `run_autograder` and `npsae-package/` at its root; to
    rebuild it: `cd` into this folder and `zip -r autograder.zip setup.sh run_autograder
    npsae-package`).
-3. Test it with *Test Autograder*: upload a student's files (`ex01_sigmoid.py`, ...). Students
-   submit the exercise files themselves, or one folder holding them.
+3. Test it with *Test Autograder*: upload a student's files (`sigmoid.py`, ...; files of
+   stubs handed out under older names, `ex01_sigmoid.py`, are graded too). Students submit the
+   exercise files themselves, or one folder holding them.
 
 ## What students see
 
@@ -93,15 +97,23 @@ others are graded.
 
 ## Try it on your machine
 
-    mkdir -p /tmp/ag/submission && cp my_solutions/ex*.py /tmp/ag/submission/
+    mkdir -p /tmp/ag/submission && cp my_solutions/*.py /tmp/ag/submission/
     NPSAE_AUTOGRADER_ROOT=/tmp/ag NPSAE_PYTHON=$(which python) bash run_autograder
     cat /tmp/ag/results/results.json
 """
 
 
+#: The extra exercises' folder, found beside run_autograder (on your machine) or in the
+#: unzipped source (on Gradescope, which copies run_autograder out of it).
+EXTRA = """HERE="$(cd "$(dirname "$0")" && pwd)"
+EXTRA="$HERE/extra-exercises"
+[ -d "$EXTRA" ] || EXTRA="$ROOT/source/extra-exercises"
+"""
+
 #: The files Gradescope runs, made executable.
 SCRIPTS = ("setup.sh", "run_autograder")
 README_FILE = "README.md"
+EXTRA_FOLDER = "extra-exercises"
 
 
 def write_autograder(
@@ -109,9 +121,12 @@ def write_autograder(
     seed: int,
     timeout: float,
     names: Iterable[str] | None = None,
+    extra_exercises: str | os.PathLike | None = None,
 ) -> list[Path]:
     """Write the autograder into ``directory`` (new, or empty) and zip it there as
-    ``autograder.zip``. Returns the files written. ValueError if ``directory`` holds files.
+    ``autograder.zip``, with the instructor's ``extra_exercises`` (default
+    ``$NPSAE_EXERCISES``) if any. Returns the files written. ValueError if ``directory``
+    holds files, or the extra exercises cannot be used.
 
     Every file is written whole or not at all (``write_file``). When one cannot be written
     (``WriteError``, an OSError naming it), what was written is removed first: ``directory`` is
@@ -120,13 +135,21 @@ def write_autograder(
     out = Path(directory)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"{out} already exists and is not an empty folder")
-    exercises = select(names)
+    graded = course(extra_exercises)
+    exercises = graded.select(names)
     chosen = " ".join(shlex.quote(e.name) for e in exercises) + " " if names else ""
+    extra = {} if graded.folder is None else _folder_files(graded.folder, EXTRA_FOLDER)
     total = sum(e.points for e in exercises)
     version = npsae.__version__
     files = {
         "setup.sh": SETUP.format(version=version),
-        "run_autograder": RUN.format(names=chosen, seed=seed, timeout=timeout),
+        "run_autograder": RUN.format(
+            names=chosen,
+            seed=seed,
+            timeout=timeout,
+            extra=EXTRA if extra else "",
+            extra_option=' --extra-exercises "$EXTRA"' if extra else "",
+        ),
         README_FILE: README.format(
             version=version,
             count=len(exercises),
@@ -136,7 +159,8 @@ def write_autograder(
             timeout=timeout,
         ),
         "npsae-package/pyproject.toml": _pyproject(),
-        **_package_sources("npsae-package/npsae"),
+        **_folder_files(Path(npsae.__file__).resolve().parent, "npsae-package/npsae"),
+        **extra,
     }
     existed = out.exists()
     try:
@@ -157,9 +181,9 @@ def write_autograder(
     return sorted(p for p in out.rglob("*") if p.is_file())
 
 
-def _package_sources(prefix: str) -> dict[str, bytes]:
-    """npsae's own source files (no caches), by their path under ``prefix``."""
-    source = Path(npsae.__file__).resolve().parent
+def _folder_files(source: Path, prefix: str) -> dict[str, bytes]:
+    """The files of ``source`` (npsae's own, or an instructor's exercises; no caches), by their
+    path under ``prefix``."""
     return {
         f"{prefix}/{path.relative_to(source).as_posix()}": path.read_bytes()
         for path in sorted(source.rglob("*"))

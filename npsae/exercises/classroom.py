@@ -15,10 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from npsae.exercises.answers import read_answers
-from npsae.exercises.catalogue import EXERCISES, get
+from npsae.exercises.catalogue import Course, course
 from npsae.exercises.exercise import Exercise
 from npsae.exercises.grading import Observation, Result
 from npsae.exercises.isolation import MEMORY, TIMEOUT, run_child
+from npsae.exercises.loader import older_files
 from npsae.exercises.scoring import assess, error_result, fresh_seed, plan
 
 #: Student processes run at once: two keeps a 2-core laptop responsive and halves the time.
@@ -29,13 +30,16 @@ SEED_VARIABLE = "NPSAE_GRADING_SEED"
 
 @dataclasses.dataclass(frozen=True)
 class Submission:
-    """The grading of one folder: a Result per exercise, the seed of the hidden cases and the
-    wall-clock seconds it took."""
+    """The grading of one folder: a Result per exercise, the seed of the hidden cases, the
+    wall-clock seconds it took, the ``course`` it was graded in (its exercises' numbers) and
+    the ``files`` graded (exercise name -> file name, for those found)."""
 
     folder: Path
     results: tuple[Result, ...]
     seed: int
     seconds: float
+    course: Course = dataclasses.field(default_factory=course)
+    files: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def score(self) -> float:
@@ -67,23 +71,20 @@ def resolve_seed(seed: int | None) -> int:
     return int(seed)
 
 
-def select(names: Iterable[str] | None) -> list[Exercise]:
-    """The exercises called ``names`` (all when None or empty), in course order; ValueError
-    naming an unknown one."""
-    names = list(names or ())
-    for name in names:
-        get(name)
-    return [e for e in EXERCISES.values() if not names or e.name in names]
+def student_files(folder: Path, name: str) -> list[Path]:
+    """The student's file of exercise ``name`` in ``folder``: ``[NAME.py]``, else those under
+    a handed-out stub's older name, ``exNN_NAME.py`` (``loader.older_files``); [] for none."""
+    path = folder / f"{name}.py"
+    return [path] if path.is_file() else older_files(folder, name)
 
 
-def submission_folder(folder: Path) -> Path:
+def submission_folder(folder: Path, chosen: Course) -> Path:
     """``folder``, or its only sub-folder when the exercise files are there (a student who
     uploaded a folder rather than its files)."""
-    filenames = {e.filename for e in EXERCISES.values()}
-    if not folder.is_dir() or any((folder / f).is_file() for f in filenames):
+    if not folder.is_dir() or any(student_files(folder, n) for n in chosen.exercises):
         return folder
     inner = _subfolders(folder)
-    if len(inner) == 1 and any((inner[0] / f).is_file() for f in filenames):
+    if len(inner) == 1 and any(student_files(inner[0], n) for n in chosen.exercises):
         return inner[0]
     return folder
 
@@ -96,32 +97,45 @@ def grade_submission(
     timeout: float = TIMEOUT,
     memory: int = MEMORY,
     jobs: int = JOBS,
+    extra_exercises: str | os.PathLike | None = None,
 ) -> Submission:
     """Grade the exercise files in ``directory`` (every exercise, or those in ``names``), each
     in its own process limited to ``timeout`` seconds and ``memory`` bytes, ``jobs`` at once.
 
     ``seed`` draws the hidden cases (else ``$NPSAE_GRADING_SEED``, else a fresh seed, kept in
-    the Submission). A missing folder or file, a file that does not import, a function that
-    hangs or kills its process: each is that exercise's verdict, with 0 points.
+    the Submission). An exercise's file is ``NAME.py`` or ``exNN_NAME.py`` (``student_file``);
+    ``extra_exercises`` adds an instructor's exercises (``catalogue.course``). A missing folder
+    or file, a file that does not import, a function that hangs or kills its process: each is
+    that exercise's verdict, with 0 points.
     """
-    exercises = select(names)
+    chosen = course(extra_exercises)
+    exercises = chosen.select(names)
     seed = resolve_seed(seed)
     start = time.perf_counter()
-    folder = submission_folder(Path(directory))
+    folder = submission_folder(Path(directory), chosen)
+    files: dict[str, Path] = {}
+    missing: dict[str, str] = {}
+    for e in exercises:
+        found = student_files(folder, e.name)
+        if len(found) == 1:
+            files[e.name] = found[0]
+        elif found:
+            names = ", ".join(p.name for p in found)
+            missing[e.name] = f"{len(found)} files for {e.name}: {names}; keep one, {e.filename}"
+        else:
+            missing[e.name] = f"{e.filename} not found in {folder}"
     # Every reference output first: nothing a student's file does can reach them.
-    plans = {e.name: plan(e, seed) for e in exercises if (folder / e.filename).is_file()}
+    plans = {e.name: plan(e, seed) for e in exercises if e.name in files}
 
     def grade_one(exercise: Exercise) -> Result:
-        path = folder / exercise.filename
+        path = files.get(exercise.name, folder / exercise.filename)
         answers = read_answers(path, exercise.questions) if exercise.questions else ()
         if not folder.is_dir():
             return error_result(
                 exercise, f"{folder} is not a folder: nothing to grade", answers=answers
             )
-        if exercise.name not in plans:
-            return error_result(
-                exercise, f"{exercise.filename} not found in {folder}", answers=answers
-            )
+        if exercise.name in missing:
+            return error_result(exercise, missing[exercise.name], answers=answers)
         planned = plans[exercise.name]
         run = run_child(path, exercise.name, [p.case.args for p in planned], timeout, memory)
         if run.load_error is not None:
@@ -145,7 +159,8 @@ def grade_submission(
 
     with ThreadPoolExecutor(max(1, jobs)) as pool:
         results = tuple(pool.map(grade_one, exercises))
-    return Submission(folder, results, seed, time.perf_counter() - start)
+    graded = {n: p.name for n, p in files.items()}
+    return Submission(folder, results, seed, time.perf_counter() - start, chosen, graded)
 
 
 def _first_missing(observations: tuple) -> int | None:

@@ -65,6 +65,7 @@ def _l1_grad(H, beta, at_zero=0.0, use_m=True, sign=np.sign):
 
 L1_PENALTY_GRAD = Exercise(
     name="l1_penalty_grad",
+    derived=True,
     difficulty=2,
     summary="the gradient of the L1 penalty beta sum_ij |H_ij| / m, with its subgradient at 0",
     signature="(H: np.ndarray, beta: float) -> np.ndarray",
@@ -176,6 +177,7 @@ def _topk_grad(Z, dH, k, through_negative=False, smallest=False, relu=True, orde
 
 TOPK_GRAD = Exercise(
     name="topk_grad",
+    derived=True,
     difficulty=2,
     summary="back through TopK: dL/dZ from dL/dH, only through the kept units",
     signature="(Z: np.ndarray, dH: np.ndarray, k: int) -> np.ndarray",
@@ -368,6 +370,7 @@ def _judge_gradient_check(case: Case, got: dict, expected: dict) -> str | None:
 
 GRADIENT_CHECK = Exercise(
     name="gradient_check",
+    derived=True,
     difficulty=2,
     builds_on=("numerical_gradient",),
     summary="check an analytic gradient against your numerical gradient: the relative error",
@@ -395,7 +398,7 @@ Returns:
     above 1e-3) when it is wrong anywhere, whatever the scale of f: an error measured relative
     to the size of the gradients, not an absolute difference.
 
-Hint: use your numerical_gradient (from ex10_numerical_gradient import numerical_gradient).
+Hint: use your numerical_gradient (from numerical_gradient import numerical_gradient).
 Two usual measures: CS231n's max_i |a_i - n_i| / max(|a_i| + |n_i|, tiny), and UFLDL's
 ||n - a|| / ||n + a||. What happens to each where both gradients are 0?
 """,
@@ -506,6 +509,7 @@ def _decay_mistake(message: str, change: dict):
 
 BACKWARD_DECAY = Exercise(
     name="backward_decay",
+    derived=True,
     difficulty=3,
     builds_on=("sigmoid_grad", "mse", "l1_penalty_grad", "gradient_check"),
     summary="the full backward pass with L1 sparsity, weight decay and sigmoid or ReLU units",
@@ -595,6 +599,7 @@ _DEBUG_PARAMS = ("X", "W1", "b1", "W2", "b2", "rho", "beta")
 
 DEBUG_BACKWARD = Exercise(
     name="debug_backward",
+    derived=True,
     difficulty=3,
     builds_on=("sigmoid_grad", "kl_penalty_grad", "gradient_check"),
     summary="find and fix the bug in a colleague's backward pass of a linear decoder",
@@ -627,8 +632,8 @@ function of this model is quick to write), find the gradient that goes wrong fir
 backward order, and read the lines that compute it against the maths above.
 """,
     body=DEBUG_BACKWARD_BODY,
-    imports="import numpy as np\nfrom ex02_sigmoid_grad import sigmoid_grad\n"
-    "from ex07_kl_penalty_grad import kl_penalty_grad",
+    imports="import numpy as np\nfrom sigmoid_grad import sigmoid_grad\n"
+    "from kl_penalty_grad import kl_penalty_grad",
     spec=Spec(
         reference=_linear_decoder,
         cases=_backward_cases,

@@ -1,5 +1,5 @@
 """The sparse autoencoder's maths: the sigmoid and its derivative, the forward pass, the mse and
-sse losses, the KL penalty and its gradient, and backpropagation (their numbers: ``catalogue``).
+sse losses, the KL penalty and its gradient, and backpropagation (their order: ``catalogue``).
 
 Each is graded against the package's own function (``npsae.reference``, ``npsae.penalties``,
 ``npsae.model``). The mistakes are data: a list per exercise of (message, what the mistaken
@@ -28,7 +28,7 @@ from npsae.exercises.grading import (
 from npsae.penalties import KLSparsity, kl_divergence, kl_divergence_grad
 from npsae.reference import sigmoid
 
-# --------------------------------------------------------------------------- 1, 2: the sigmoid
+# --------------------------------------------------------------------------- the sigmoid
 
 # Extreme arguments, where a carelessly written sigmoid overflows into NaN.
 _EXTREMES = np.array([-1000.0, -60.0, -1.0, 0.0, 1.0, 60.0, 1000.0])
@@ -110,6 +110,7 @@ Which way of writing sigma stays finite for z = 1000 and for z = -1000?
 
 SIGMOID_GRAD = Exercise(
     name="sigmoid_grad",
+    derived=True,
     difficulty=1,
     builds_on=("sigmoid",),
     summary="the sigmoid's derivative, written through its output A = sigma(z)",
@@ -152,7 +153,7 @@ The argument is A, not z.
     ),
 )
 
-# --------------------------------------------------------------------------- 3: forward pass
+# --------------------------------------------------------------------------- forward pass
 
 #: The stub parameters of a batch and the model's parameters.
 MODEL_ARGS = tuple(f"{name}: np.ndarray" for name in ("X", "W1", "b1", "W2", "b2"))
@@ -230,7 +231,7 @@ Returns:
     X^: (m, n_in), the dtype of X.
 
 Hint: "@" multiplies matrices; adding b1 of shape (n_hidden,) to an (m, n_hidden) array adds it
-to every row (broadcasting). Write your sigmoid here, or import it from your ex01 file.
+to every row (broadcasting). Write your sigmoid here, or import it from your sigmoid.py.
 """,
     spec=Spec(
         reference=_forward,
@@ -274,7 +275,7 @@ to every row (broadcasting). Write your sigmoid here, or import it from your ex0
     ),
 )
 
-# --------------------------------------------------------------------------- 4, 5: the losses
+# --------------------------------------------------------------------------- the losses
 
 # The divisors of the summed squared error that students reach for, and what each one is.
 _DIVISORS: dict[str, tuple[Callable[[int, int], int], str]] = {
@@ -410,7 +411,7 @@ SSE = _loss_exercise(
     ),
 )
 
-# --------------------------------------------------------------------------- 6, 7: KL sparsity
+# --------------------------------------------------------------------------- KL sparsity
 
 
 def _kl_cases(rng: np.random.Generator) -> list[Case]:
@@ -556,6 +557,7 @@ def _kl_grad(H, rho, beta, sign_rho=-1.0, sign_rest=1.0, scale=1.0):
 
 KL_PENALTY_GRAD = Exercise(
     name="kl_penalty_grad",
+    derived=True,
     difficulty=2,
     builds_on=("kl_penalty",),
     summary="the KL penalty's gradient dP/dH_ij, the same for every sample",
@@ -616,7 +618,7 @@ your kl_penalty (perturb one H_ij by +-h).
     ),
 )
 
-# --------------------------------------------------------------------------- 8: backward pass
+# --------------------------------------------------------------------------- backward pass
 
 
 _GRADS = ("W1", "b1", "W2", "b2")
@@ -730,6 +732,7 @@ def _backward_cases(rng: np.random.Generator) -> list[Case]:
 
 BACKWARD = Exercise(
     name="backward",
+    derived=True,
     difficulty=3,
     builds_on=("sigmoid_grad", "forward", "mse", "kl_penalty_grad"),
     summary="the gradients of mse + KL sparsity for W1, b1, W2, b2 (backpropagation)",

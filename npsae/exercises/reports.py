@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from npsae import __version__
-from npsae.exercises.catalogue import EXERCISES
 from npsae.exercises.classroom import SEED_VARIABLE, Submission
 from npsae.exercises.grading import FAILED, Result
 
@@ -83,16 +82,15 @@ def as_json(submission: Submission) -> dict[str, Any]:
         "score": submission.score,
         "max_score": submission.max_score,
         "passed": sum(r.passed for r in submission.results),
-        "exercises": [_exercise_json(r) for r in submission.results],
+        "exercises": [_exercise_json(submission, r) for r in submission.results],
     }
 
 
-def _exercise_json(r: Result) -> dict[str, Any]:
-    exercise = EXERCISES[r.name]
+def _exercise_json(submission: Submission, r: Result) -> dict[str, Any]:
     return {
-        "number": exercise.number,
+        "number": submission.course.number(r.name),
         "name": r.name,
-        "file": exercise.filename,
+        "file": submission.files.get(r.name, submission.course.get(r.name).filename),
         "status": r.status,
         "message": r.message,
         "diagnostics": list(r.diagnostics),
@@ -121,20 +119,20 @@ def gradescope(submission: Submission) -> dict[str, Any]:
     """Gradescope's ``results.json`` for a submission."""
     tests = []
     for r in submission.results:
-        exercise = EXERCISES[r.name]
-        head = f"{exercise.number:02d} {r.name}"
+        number = submission.course.number(r.name)
+        head = f"{number:02d} {r.name}"
         verdict = "\n".join([f"{MARKS[r.status]}: {r.message}", *r.diagnostics])
         if r.output:
             verdict += f"\n\nPrinted by your code (first {len(r.output)} characters):\n{r.output}"
         if not r.groups:
-            tests.append(_test(f"{head}", f"{exercise.number}.1", 0.0, r.max_score, verdict))
+            tests.append(_test(f"{head}", f"{number}.1", 0.0, r.max_score, verdict))
         for k, g in enumerate(r.groups, 1):
             detail = f"{g.passed} of {g.total} {'hidden ' if g.hidden else ''}cases passed"
             detail += f" ({g.note})" if g.note else ""
             tests.append(
                 _test(
                     f"{head}: {g.name}",
-                    f"{exercise.number}.{k}",
+                    f"{number}.{k}",
                     g.score,
                     g.max_score,
                     f"{detail}\n\n{verdict}" if k == 1 else detail,
@@ -144,7 +142,7 @@ def gradescope(submission: Submission) -> dict[str, Any]:
         for i, a in enumerate(r.answers, 1):
             test = _test(
                 f"{head}: written question {i} (graded by your instructor)",
-                f"{exercise.number}.q{i}",
+                f"{number}.q{i}",
                 0.0,
                 0.0,
                 f"Question: {a.question}\n\nYour answer:\n{a.answer or '(not answered)'}",

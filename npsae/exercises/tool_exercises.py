@@ -18,7 +18,7 @@ from npsae.exercises.grading import SCALE_MISTAKES, Case, Mistake, Spec, buggy, 
 from npsae.gradcheck import numerical_gradient
 from npsae.idx import TYPE_CODES, parse_idx_header
 
-# --------------------------------------------------------------------------- 9: Adam
+# --------------------------------------------------------------------------- Adam
 
 
 def _adam(p, g, m, v, t, lr, beta1, beta2, eps):
@@ -155,6 +155,7 @@ def _adamw_cases(rng: np.random.Generator) -> list[Case]:
 
 DEBUG_ADAMW = Exercise(
     name="debug_adamw",
+    derived=True,
     difficulty=2,
     builds_on=("adam_step",),
     summary="find and fix the bug in a colleague's AdamW step (decoupled weight decay)",
@@ -225,7 +226,7 @@ read? Then test a case where it matters: g = 0 with wd > 0.
     ),
 )
 
-# --------------------------------------------------------------------------- 10: IDX header
+# --------------------------------------------------------------------------- IDX header
 
 
 def _idx_variant(elements=">", sizes=">", header_length=lambda d: 4 + 4 * d) -> Callable:
@@ -345,7 +346,7 @@ Hint: data[2] is an int. struct.unpack(">3I", some_bytes) reads three big-endian
     ),
 )
 
-# --------------------------------------------------------------------------- 11: finite differences
+# --------------------------------------------------------------------------- finite differences
 
 
 def _difference(forward: float, backward: float) -> Callable:

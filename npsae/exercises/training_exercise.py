@@ -184,8 +184,8 @@ Graded on what the model learnt: its mse on X must fall below {MAX_MSE} and its 
 must match the 16 bars (mean best cosine similarity >= {MIN_MMCS}), within the time limit: a few
 seconds.
 
-Hint: reuse your exercises (from ex13_backward_decay import backward_decay, from
-ex15_adam_step import adam_step). Start the weights small and random, e.g. normal with
+Hint: reuse your exercises (from backward_decay import backward_decay, from adam_step
+import adam_step). Start the weights small and random, e.g. normal with
 standard deviation 1 / sqrt(fan_in), the biases at 0; rng = np.random.default_rng(seed).
 Print the loss every epoch while you work: it should fall.
 """,
