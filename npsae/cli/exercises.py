@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 def register(subparsers: argparse._SubParsersAction) -> None:
     from npsae.exercises.classroom import JOBS, SEED_VARIABLE
     from npsae.exercises.isolation import TIMEOUT
+    from npsae.exercises.protection import MODES, SANDBOX
 
     p = subparsers.add_parser(
         "exercises",
@@ -55,6 +56,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=TIMEOUT,
         metavar="S",
         help=f"wall-clock limit of each exercise, in seconds (default {TIMEOUT:g})",
+    )
+    limit.add_argument(
+        "--sandbox",
+        choices=MODES,
+        default=SANDBOX,
+        help="confine each student's process with the kernel (Linux: Landlock and seccomp): "
+        "auto (default) as far as the kernel allows, saying once what is not protected; "
+        "require refuses to grade unless everything is; off runs without it",
     )
     grading = argparse.ArgumentParser(add_help=False, parents=[limit])
     grading.add_argument(
@@ -167,9 +176,14 @@ def _check_options(args: argparse.Namespace, *outputs: Path | None) -> str | Non
     report that could not be written is said at once, not after the class is graded."""
     from npsae._fileio import check_writable
     from npsae.exercises.classroom import resolve_seed, select
+    from npsae.exercises.protection import protection
 
     if message := _timeout_error(args):
         return message
+    try:
+        args.protection = protection(args.sandbox)
+    except ValueError as err:  # --sandbox require on a kernel that cannot
+        return str(err)
     if getattr(args, "jobs", 1) < 1:
         return f"--jobs must be at least 1, not {args.jobs}"
     if message := _overwrite_error(args, outputs):
@@ -212,10 +226,23 @@ def _grade(args: argparse.Namespace, folder: Path) -> Submission:
 
     try:
         return grade_submission(
-            folder, args.names, seed=args.seed, timeout=args.timeout, jobs=args.jobs
+            folder,
+            args.names,
+            seed=args.seed,
+            timeout=args.timeout,
+            jobs=args.jobs,
+            sandbox=args.sandbox,
         )
     except OSError as err:
         raise OSError(f"cannot grade {folder}: {err}") from err
+
+
+def _say_sandbox(args: argparse.Namespace) -> None:
+    """The one line on what the sandbox does not protect here, on stderr; nothing when it
+    protects everything."""
+    note = args.protection.note()
+    if note is not None:
+        print(f"npsae exercises {args.action}: {note}", file=sys.stderr)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -293,6 +320,8 @@ def run_check(args: argparse.Namespace) -> int:
         report = json.dumps(data, indent=2) + "\n"
     if args.out is None:
         sys.stdout.write(report)
+        if args.format != "text":  # the text report's line, where no text report is shown
+            _say_sandbox(args)
         return 0 if submission.passed else 1
     # The file holds the chosen format; the terminal (or Gradescope's log) the text, which is
     # shown even when the file cannot be written: the grading is not lost.
@@ -327,7 +356,8 @@ def run_grade(args: argparse.Namespace) -> int:
     }
     if message := _overwrite_error(args, json_files.values()):
         return _usage_error(args, message)
-    header = reports.gradebook_header([e.name for e in select(args.names)])
+    _say_sandbox(args)
+    header = [*reports.gradebook_header([e.name for e in select(args.names)]), "sandbox"]
     rows = []
     start = time.perf_counter()
     # Closed before an error is said, so that the error is a line of its own, not the bar's end.
@@ -335,7 +365,8 @@ def run_grade(args: argparse.Namespace) -> int:
         try:
             for folder in progress:
                 submission = _grade(args, folder)
-                rows.append(reports.gradebook_row(folder.name, submission))
+                row = reports.gradebook_row(folder.name, submission)
+                rows.append([*row, reports.sandbox_column(submission)])
                 # Rewritten after every student: an interrupted run keeps those graded so far.
                 text = io.StringIO()
                 csv.writer(text, lineterminator="\n").writerows([header, *rows])
@@ -366,7 +397,7 @@ def run_autograder(args: argparse.Namespace) -> int:
         return _usage_error(args, message)
     try:
         seed = resolve_seed(args.seed)
-        files = write_autograder(args.out, seed, args.timeout, args.names)
+        files = write_autograder(args.out, seed, args.timeout, args.names, args.sandbox)
     except ValueError as err:
         return _usage_error(args, err)
     except OSError as err:

@@ -47,6 +47,7 @@ from npsae.exercises.grading import (
     observe,
 )
 from npsae.exercises.isolation import TIMEOUT
+from npsae.exercises.protection import SANDBOX
 from npsae.exercises.scoring import assess, plan
 
 __all__ = [
@@ -83,8 +84,9 @@ def check(name: str, fn: Callable, seed: int | None = None) -> Result:
     else a fresh seed). Returns a Result: ``.passed``, ``.status`` ("passed", "failed",
     "not implemented"), ``.message`` (the diagnosis, e.g. "sign flipped: ..."),
     ``.diagnostics`` (the failing case and details), ``.score`` of ``.max_score`` points and
-    ``.groups``. The function runs here, without isolation: grade untrusted files with
-    ``check_dir``.
+    ``.groups``. The function runs here, in the caller's own process: no isolation and no
+    sandbox can hold it, so whatever it does (read files, open connections) it may. Grade
+    untrusted files with ``check_dir``.
     """
     exercise = get(name)
     planned = plan(exercise, resolve_seed(seed))
@@ -101,15 +103,20 @@ def check_dir(
     *,
     seed: int | None = None,
     timeout: float = TIMEOUT,
+    sandbox: str = SANDBOX,
 ) -> list[Result]:
     """Grade the student's files in ``directory``: every exercise, or those in ``names``.
 
     Each exercise's function is imported from its file (``Exercise.filename``) in a separate
     process (at most ``timeout`` seconds, without npsae); a missing file, one that fails to
     import, hangs or crashes gives that exercise the status "error" or "failed", without
-    stopping the others. ``grade_submission`` gives the same Results with the seed and total.
+    stopping the others. ``sandbox`` ("auto", "require", "off") confines each process as
+    ``grade_submission`` says. ``grade_submission`` gives the same Results with the seed, the
+    total and the sandbox reached.
     """
-    return list(grade_submission(directory, names, seed=seed, timeout=timeout).results)
+    return list(
+        grade_submission(directory, names, seed=seed, timeout=timeout, sandbox=sandbox).results
+    )
 
 
 def stub_source(name: str) -> str:

@@ -28,6 +28,7 @@ from pathlib import Path
 import npsae
 from npsae._fileio import WriteError, write_file
 from npsae.exercises.classroom import select
+from npsae.exercises.protection import MODES, SANDBOX
 
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, when it builds the autograder's image: Python and npsae {version}.
@@ -49,7 +50,8 @@ mkdir -p "$ROOT/results"
 rm -f "$ROOT/results/results.json"
 cd "$ROOT"
 "$PYTHON" -m npsae exercises check "$ROOT/submission" {names}--format gradescope \\
-    --out "$ROOT/results/results.json" --force --seed {seed} --timeout {timeout:g}
+    --out "$ROOT/results/results.json" --force --seed {seed} --timeout {timeout:g} \\
+    --sandbox {sandbox}
 status=$?
 # Exit status 1 only means "not everything passed". Anything worse, and no results: say so.
 if [ ! -s "$ROOT/results/results.json" ]; then
@@ -89,7 +91,9 @@ hand (for example in a separate, manually graded question).
 Each exercise runs in its own Python process, without npsae, under a {timeout:g} s time limit and
 a 2 GiB memory limit; every comparison happens in the grader's process. A file that hangs,
 crashes, exits or prints fake results gets a verdict and 0 points for that exercise; the
-others are graded.
+others are graded. Inside Gradescope's container each process is also sandboxed as far as its
+kernel allows (`--sandbox {sandbox}`: Landlock and seccomp, as with `npsae exercises grade`);
+the level reached is in each results.json's `extra_data.sandbox`.
 
 ## Try it on your machine
 
@@ -109,9 +113,11 @@ def write_autograder(
     seed: int,
     timeout: float,
     names: Iterable[str] | None = None,
+    sandbox: str = SANDBOX,
 ) -> list[Path]:
     """Write the autograder into ``directory`` (new, or empty) and zip it there as
-    ``autograder.zip``. Returns the files written. ValueError if ``directory`` holds files.
+    ``autograder.zip``; ``run_autograder`` grades with ``--sandbox sandbox``. Returns the files
+    written. ValueError if ``directory`` holds files or ``sandbox`` is no mode.
 
     Every file is written whole or not at all (``write_file``). When one cannot be written
     (``WriteError``, an OSError naming it), what was written is removed first: ``directory`` is
@@ -120,13 +126,15 @@ def write_autograder(
     out = Path(directory)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"{out} already exists and is not an empty folder")
+    if sandbox not in MODES:
+        raise ValueError(f"--sandbox must be one of {', '.join(MODES)}, not {sandbox!r}")
     exercises = select(names)
     chosen = " ".join(shlex.quote(e.name) for e in exercises) + " " if names else ""
     total = sum(e.points for e in exercises)
     version = npsae.__version__
     files = {
         "setup.sh": SETUP.format(version=version),
-        "run_autograder": RUN.format(names=chosen, seed=seed, timeout=timeout),
+        "run_autograder": RUN.format(names=chosen, seed=seed, timeout=timeout, sandbox=sandbox),
         README_FILE: README.format(
             version=version,
             count=len(exercises),
@@ -134,6 +142,7 @@ def write_autograder(
             names=", ".join(e.name for e in exercises),
             seed=seed,
             timeout=timeout,
+            sandbox=sandbox,
         ),
         "npsae-package/pyproject.toml": _pyproject(),
         **_package_sources("npsae-package/npsae"),

@@ -19,6 +19,7 @@ from npsae.exercises.catalogue import EXERCISES, get
 from npsae.exercises.exercise import Exercise
 from npsae.exercises.grading import Observation, Result
 from npsae.exercises.isolation import MEMORY, TIMEOUT, run_child
+from npsae.exercises.protection import SANDBOX, Protection, protection
 from npsae.exercises.scoring import assess, error_result, fresh_seed, plan
 
 #: Student processes run at once: two keeps a 2-core laptop responsive and halves the time.
@@ -29,13 +30,14 @@ SEED_VARIABLE = "NPSAE_GRADING_SEED"
 
 @dataclasses.dataclass(frozen=True)
 class Submission:
-    """The grading of one folder: a Result per exercise, the seed of the hidden cases and the
-    wall-clock seconds it took."""
+    """The grading of one folder: a Result per exercise, the seed of the hidden cases, the
+    wall-clock seconds it took and the sandbox the student's files ran in."""
 
     folder: Path
     results: tuple[Result, ...]
     seed: int
     seconds: float
+    sandbox: Protection | None = None
 
     @property
     def score(self) -> float:
@@ -96,9 +98,12 @@ def grade_submission(
     timeout: float = TIMEOUT,
     memory: int = MEMORY,
     jobs: int = JOBS,
+    sandbox: str = SANDBOX,
 ) -> Submission:
     """Grade the exercise files in ``directory`` (every exercise, or those in ``names``), each
-    in its own process limited to ``timeout`` seconds and ``memory`` bytes, ``jobs`` at once.
+    in its own process limited to ``timeout`` seconds and ``memory`` bytes, ``jobs`` at once,
+    sandboxed as ``sandbox`` ("auto", "require", "off": see ``protection``) says.
+    SandboxUnavailable (a ValueError) for "require" where the kernel cannot, before any grading.
 
     ``seed`` draws the hidden cases (else ``$NPSAE_GRADING_SEED``, else a fresh seed, kept in
     the Submission). A missing folder or file, a file that does not import, a function that
@@ -106,6 +111,7 @@ def grade_submission(
     """
     exercises = select(names)
     seed = resolve_seed(seed)
+    confined = protection(sandbox)
     start = time.perf_counter()
     folder = submission_folder(Path(directory))
     # Every reference output first: nothing a student's file does can reach them.
@@ -123,7 +129,9 @@ def grade_submission(
                 exercise, f"{exercise.filename} not found in {folder}", answers=answers
             )
         planned = plans[exercise.name]
-        run = run_child(path, exercise.name, [p.case.args for p in planned], timeout, memory)
+        run = run_child(
+            path, exercise.name, [p.case.args for p in planned], timeout, memory, confined
+        )
         if run.load_error is not None:
             return error_result(exercise, run.load_error, run.output, answers)
         # The case that was running when the process stopped says how; those after it never ran.
@@ -139,13 +147,15 @@ def grade_submission(
         probe_timeout = min(timeout, max(1.0, 3 * run.seconds))
 
         def probe(calls: list[tuple]) -> tuple:
-            return run_child(path, exercise.name, calls, probe_timeout, memory).observations
+            return run_child(
+                path, exercise.name, calls, probe_timeout, memory, confined
+            ).observations
 
         return assess(exercise, planned, observations, run.output, answers, probe)
 
     with ThreadPoolExecutor(max(1, jobs)) as pool:
         results = tuple(pool.map(grade_one, exercises))
-    return Submission(folder, results, seed, time.perf_counter() - start)
+    return Submission(folder, results, seed, time.perf_counter() - start, confined)
 
 
 def _first_missing(observations: tuple) -> int | None:

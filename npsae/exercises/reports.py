@@ -31,7 +31,8 @@ def points(x: float) -> str:
 
 
 def summary_lines(submission: Submission) -> list[str]:
-    """The closing lines of every report: how many passed, the score, the seed."""
+    """The closing lines of every report: how many passed, the score, the seed, and what the
+    sandbox did not protect, if anything."""
     results = submission.results
     lines = [
         f"{sum(r.passed for r in results)} of {len(results)} passed",
@@ -46,7 +47,13 @@ def summary_lines(submission: Submission) -> list[str]:
             f"written questions: {answered} of {questions} answered, graded by your instructor "
             "(not in the score above)"
         )
-    return lines
+    note = submission.sandbox.note() if submission.sandbox is not None else None
+    return lines if note is None else [*lines, note]
+
+
+def sandbox_json(submission: Submission) -> dict[str, Any] | None:
+    """The sandbox the student's files ran in, as every structured result records it."""
+    return None if submission.sandbox is None else submission.sandbox.as_dict()
 
 
 def text(submission: Submission) -> str:
@@ -83,6 +90,7 @@ def as_json(submission: Submission) -> dict[str, Any]:
         "score": submission.score,
         "max_score": submission.max_score,
         "passed": sum(r.passed for r in submission.results),
+        "sandbox": sandbox_json(submission),
         "exercises": [_exercise_json(r) for r in submission.results],
     }
 
@@ -158,7 +166,11 @@ def gradescope(submission: Submission) -> dict[str, Any]:
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
-        "extra_data": {"seed": submission.seed, "npsae_version": __version__},
+        "extra_data": {
+            "seed": submission.seed,
+            "npsae_version": __version__,
+            "sandbox": sandbox_json(submission),
+        },
     }
 
 
@@ -174,6 +186,12 @@ def _test(
         "output": output,
         "visibility": visibility,
     }
+
+
+def sandbox_column(submission: Submission) -> str:
+    """The gradebook's last column: the sandbox the student's files ran in ("landlock-7+seccomp",
+    "none", "off")."""
+    return "" if submission.sandbox is None else submission.sandbox.label
 
 
 def gradebook_header(names: list[str]) -> list[str]:

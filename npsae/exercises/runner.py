@@ -1,10 +1,12 @@
 """The student's side of grading: run one exercise's function on its cases, in a process of its own.
 
 The grader starts ``python -I -B runner.py EXCHANGE MEMORY`` in a fresh interpreter, with a copy
-of this file, ``wire.py``, ``casefns.py`` and ``loader.py`` in the folder EXCHANGE, and the job
-(the student's file, the function's name, every case's arguments) in ``EXCHANGE/job.npz``. The
-runner limits its own address space to MEMORY bytes, makes ``npsae`` unimportable, imports the
-student's file and calls the function once per case. What each call did (the value returned or
+of this file, ``wire.py``, ``casefns.py``, ``loader.py`` and ``sandbox.py`` in the folder
+EXCHANGE, and the job (the student's file, the function's name, every case's arguments, the
+sandbox's level) in ``EXCHANGE/job.npz``. The runner limits its own address space to MEMORY
+bytes, makes ``npsae`` unimportable, confines itself (``sandbox.confine``: exactly the level
+asked, or the student's file is not run), limits its processes, imports the student's file and
+calls the function once per case. What each call did (the value returned or
 the exception raised, and the array arguments as they are afterwards) is written to
 ``EXCHANGE/case-<i>.npz`` as soon as the call ends, so that a later hang or crash still leaves
 the finished cases. It never judges anything: the grader compares and decides.
@@ -128,10 +130,23 @@ def main(exchange: str, memory: int) -> None:
     for name in [m for m in sys.modules if m == "npsae" or m.startswith("npsae.")]:
         del sys.modules[name]
     sys.meta_path.insert(0, _NoNpsae())
-    wire, casefns, loader = (_load(exchange, n) for n in ("wire", "casefns", "loader"))
+    wire, casefns, loader, sandbox = (
+        _load(exchange, n) for n in ("wire", "casefns", "loader", "sandbox")
+    )
     job = wire.read(os.path.join(exchange, "job.npz"), casefns.CaseFunction)
     path, name = job["file"], job["function"]
     loaded = os.path.join(exchange, "loaded.npz")
+    # Last, once everything the runner needs is loaded: from here on it reads only Python, the
+    # student's folder and this one.
+    abi, seccomp = job["sandbox"]
+    try:
+        sandbox.confine(abi, seccomp, os.path.dirname(path), exchange)
+    except sandbox.SandboxError as err:
+        wire.write(
+            loaded, {"error": f"the grader could not sandbox this file, so it did not run: {err}"}
+        )
+        return
+    sandbox.limit_processes()
     # The student's folder stays importable while the function runs: it may import a sibling.
     sys.path.insert(0, os.path.dirname(path))
     try:
