@@ -124,8 +124,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="grade a class: one sub-folder per student, into a CSV gradebook",
         description="Grade every sub-folder of SUBMISSIONS_DIR (one per student, named by the "
         "student's id) with the same seed, and write one row per student (each exercise's "
-        "score, the total) to the CSV file. A broken submission gets its zeros; grading "
-        "goes on.",
+        "score, the total) to the CSV file, and beside it NAME.meta.json: the seed, the "
+        "exercises, the time limit and the sandbox the students' files ran in. A broken "
+        "submission gets its zeros; grading goes on.",
     )
     grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR")
     grade.add_argument("names", nargs="*", metavar="NAME", help="only these exercises")
@@ -235,6 +236,11 @@ def _grade(args: argparse.Namespace, folder: Path) -> Submission:
         )
     except OSError as err:
         raise OSError(f"cannot grade {folder}: {err}") from err
+
+
+def _metadata_file(gradebook: Path) -> Path:
+    """Where ``grade`` says how its gradebook was made: ``NAME.meta.json`` beside ``NAME.csv``."""
+    return gradebook.with_name(f"{gradebook.stem}.meta.json")
 
 
 def _say_sandbox(args: argparse.Namespace) -> None:
@@ -354,10 +360,12 @@ def run_grade(args: argparse.Namespace) -> int:
     json_files = {
         s: None if args.json_dir is None else args.json_dir / f"{s.name}.json" for s in students
     }
-    if message := _overwrite_error(args, json_files.values()):
+    if message := _overwrite_error(args, [_metadata_file(args.csv), *json_files.values()]):
         return _usage_error(args, message)
     _say_sandbox(args)
-    header = [*reports.gradebook_header([e.name for e in select(args.names)]), "sandbox"]
+    names = [e.name for e in select(args.names)]
+    header = reports.gradebook_header(names)
+    meta = reports.gradebook_metadata(args.seed, names, args.timeout, args.protection)
     rows = []
     start = time.perf_counter()
     # Closed before an error is said, so that the error is a line of its own, not the bar's end.
@@ -365,12 +373,13 @@ def run_grade(args: argparse.Namespace) -> int:
         try:
             for folder in progress:
                 submission = _grade(args, folder)
-                row = reports.gradebook_row(folder.name, submission)
-                rows.append([*row, reports.sandbox_column(submission)])
+                rows.append(reports.gradebook_row(folder.name, submission))
                 # Rewritten after every student: an interrupted run keeps those graded so far.
                 text = io.StringIO()
                 csv.writer(text, lineterminator="\n").writerows([header, *rows])
                 write_file(args.csv, text.getvalue())
+                meta["students"] = len(rows)
+                write_file(_metadata_file(args.csv), json.dumps(meta, indent=2) + "\n")
                 if json_files[folder] is not None:
                     result = json.dumps(reports.as_json(submission), indent=2)
                     write_file(json_files[folder], result)
@@ -384,7 +393,7 @@ def run_grade(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     print(
         f"graded {len(students)} students in {seconds:.1f} s (seed {args.seed}); "
-        f"gradebook: {args.csv}"
+        f"gradebook: {args.csv} (how it was made: {_metadata_file(args.csv).name})"
     )
     return 0
 

@@ -41,13 +41,6 @@ class Protection:
     def complete(self) -> bool:
         return self.landlock_abi >= kernel.SCOPE_ABI and self.seccomp
 
-    @property
-    def label(self) -> str:
-        """Short, for a gradebook's column: "landlock-7+seccomp", "off", "none"."""
-        parts = [f"landlock-{self.landlock_abi}"] if self.landlock_abi else []
-        parts += ["seccomp"] if self.seccomp else []
-        return "+".join(parts) or ("off" if self.mode == "off" else "none")
-
     def missing(self) -> list[str]:
         """What a student's file can still reach, in the instructor's words."""
         if not self.landlock_abi:
@@ -55,10 +48,10 @@ class Protection:
             gaps = [f"{where}: a student's file can read, change and delete whatever you can"]
         else:
             gaps = []
-        if self.landlock_abi < kernel.TCP_ABI:
-            gaps.append("TCP connections")
+        # The seccomp filter refuses every socket; Landlock alone, TCP only.
         if not self.seccomp:
-            gaps.append("UDP and Unix sockets")
+            tcp = self.landlock_abi >= kernel.TCP_ABI
+            gaps.append("UDP and Unix sockets" if tcp else "network connections and sockets")
         if self.landlock_abi < kernel.SCOPE_ABI:
             gaps.append("signals to your other processes")
         return gaps

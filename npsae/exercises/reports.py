@@ -18,6 +18,7 @@ from npsae import __version__
 from npsae.exercises.catalogue import EXERCISES
 from npsae.exercises.classroom import SEED_VARIABLE, Submission
 from npsae.exercises.grading import FAILED, Result
+from npsae.exercises.protection import Protection
 
 #: The verdict column of the text report, by Result.status.
 MARKS = {"passed": "PASS", "failed": "FAIL", "not implemented": "TODO", "error": "ERROR"}
@@ -188,10 +189,18 @@ def _test(
     }
 
 
-def sandbox_column(submission: Submission) -> str:
-    """The gradebook's last column: the sandbox the student's files ran in ("landlock-7+seccomp",
-    "none", "off")."""
-    return "" if submission.sandbox is None else submission.sandbox.label
+def gradebook_metadata(
+    seed: int, names: list[str], timeout: float, sandbox: Protection
+) -> dict[str, Any]:
+    """How a gradebook was made, written beside it: npsae's version, the seed, the exercises,
+    the time limit and the sandbox every student's files ran in."""
+    return {
+        "npsae_version": __version__,
+        "seed": seed,
+        "exercises": names,
+        "timeout": timeout,
+        "sandbox": sandbox.as_dict(),
+    }
 
 
 def gradebook_header(names: list[str]) -> list[str]:

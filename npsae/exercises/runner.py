@@ -33,6 +33,8 @@ import numpy as np
 NO_NPSAE = "exercises are graded without npsae: write the function yourself"
 #: Largest file the student's process may write, in bytes (its output and its results).
 MAX_FILE = 64 * 2**20
+#: Processes (and threads) the student's process may add to the tasks running on the machine.
+PROCESSES = 32
 
 
 def call(fn: Callable, args: tuple, where: str, catch: type = Exception) -> dict:
@@ -104,12 +106,27 @@ def _limit(memory: int) -> None:
     for limit, value in (
         (getattr(resource, "RLIMIT_AS", None), memory),
         (resource.RLIMIT_FSIZE, MAX_FILE),
+        (getattr(resource, "RLIMIT_NPROC", None), _tasks() and _tasks() + PROCESSES),
     ):
         if limit is not None and value > 0:
             try:
+                hard = resource.getrlimit(limit)[1]
+                value = value if hard == resource.RLIM_INFINITY else min(value, hard)
                 resource.setrlimit(limit, (value, value))
             except (ValueError, OSError):  # e.g. macOS refuses RLIMIT_AS
                 pass
+
+
+def _tasks() -> int:
+    """The tasks running on the machine (Linux; 0 elsewhere): the kernel counts those of this
+    process's real uid against ``RLIMIT_NPROC``, and the machine's total bounds them at the
+    cost of one read (``sandbox`` makes the count hold for root, to which the kernel applies
+    no such limit)."""
+    try:
+        with open("/proc/loadavg") as f:
+            return int(f.read().split()[3].split("/")[1])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _load(folder: str, name: str) -> Any:
@@ -146,7 +163,6 @@ def main(exchange: str, memory: int) -> None:
             loaded, {"error": f"the grader could not sandbox this file, so it did not run: {err}"}
         )
         return
-    sandbox.limit_processes()
     # The student's folder stays importable while the function runs: it may import a sibling.
     sys.path.insert(0, os.path.dirname(path))
     try:

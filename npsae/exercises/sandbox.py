@@ -17,7 +17,7 @@ not Landlock's), io_uring (which makes sockets without ``socket()``), and system
 another architecture. When the grader runs as root (Gradescope's container, a server), the
 kernel applies no process limit to uid 0: the process gives its real uid to ``nobody``, keeps
 root's effective uid for its files, drops every capability, and the seccomp filter refuses
-changing uids back, so that ``RLIMIT_NPROC`` (set by ``limit_processes``) holds.
+changing uids back, so that the runner's ``RLIMIT_NPROC`` holds.
 
 Why a module of its own over the three Landlock system calls and ``prctl`` rather than a
 binding from the package index: ``landlock`` (MIT, 1.0.0.dev5, alpha, last release 2025-05)
@@ -40,8 +40,6 @@ import platform
 import sys
 import sysconfig
 
-#: Processes (and threads) the student's process may add to those running on the machine.
-PROCESSES = 32
 #: The Landlock ABI that refuses TCP, and the one that scopes signals and abstract sockets.
 TCP_ABI, SCOPE_ABI = 4, 6
 #: Files a Python process reads as it runs, readable by every user anyway.
@@ -186,26 +184,6 @@ def confine(
         _landlock(libc, abi, rules)
     if seccomp:
         _seccomp(libc, drop_root=os.getuid() == 0)
-
-
-def limit_processes() -> None:
-    """``RLIMIT_NPROC``: the tasks on the machine now plus ``PROCESSES`` (the kernel counts
-    every task of the real uid; the machine's total bounds it and costs one read)."""
-    try:
-        import resource
-
-        with open("/proc/loadavg") as f:
-            tasks = int(f.read().split()[3].split("/")[1])
-    except (ImportError, OSError, ValueError, IndexError):
-        return
-    limit = tasks + PROCESSES
-    soft, hard = resource.getrlimit(resource.RLIMIT_NPROC)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    try:
-        resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
-    except (ValueError, OSError):
-        pass
 
 
 def _errno() -> str:
