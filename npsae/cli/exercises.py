@@ -124,9 +124,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="grade a class: one sub-folder per student, into a CSV gradebook",
         description="Grade every sub-folder of SUBMISSIONS_DIR (one per student, named by the "
         "student's id) with the same seed, and write one row per student (each exercise's "
-        "score, the total) to the CSV file, and beside it NAME.meta.json: the seed, the "
-        "exercises, the time limit and the sandbox the students' files ran in. A broken "
-        "submission gets its zeros; grading goes on.",
+        "score, the total) to the CSV file, and when all are graded, beside it "
+        "NAME.meta.json: the seed, the exercises, the time limit and the sandbox the "
+        "students' files ran in. A broken submission gets its zeros; grading goes on.",
     )
     grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR")
     grade.add_argument("names", nargs="*", metavar="NAME", help="only these exercises")
@@ -378,11 +378,12 @@ def run_grade(args: argparse.Namespace) -> int:
                 text = io.StringIO()
                 csv.writer(text, lineterminator="\n").writerows([header, *rows])
                 write_file(args.csv, text.getvalue())
-                meta["students"] = len(rows)
-                write_file(_metadata_file(args.csv), json.dumps(meta, indent=2) + "\n")
                 if json_files[folder] is not None:
                     result = json.dumps(reports.as_json(submission), indent=2)
                     write_file(json_files[folder], result)
+            # Once the class is graded: how the gradebook was made.
+            meta["students"] = len(rows)
+            write_file(_metadata_file(args.csv), json.dumps(meta, indent=2) + "\n")
         except OSError as err:
             # No point grading on: the gradebook keeps the students written before.
             failed: OSError | None = err

@@ -4,14 +4,15 @@ The runner calls ``confine`` after it has loaded what it needs and before it imp
 student's file. From then on the process, and every process it starts, may:
 
 - read (and execute) the Python installation, its site-packages, the shared libraries already
-  mapped and the folders they came from, ``/etc/ld.so.cache``, ``/dev/null``, ``/dev/zero`` and
-  ``/dev/urandom`` (``READ_ONLY``);
+  mapped and the folders they came from (``read_only_paths``), and ``READ_ONLY``;
 - read the student's own folder;
-- read and write its exchange folder (its results, and ``$TMPDIR``), and ``/dev/null``;
+- read and write its exchange folder (its results, and ``$TMPDIR``), and ``DEVICES``;
 
-and nothing else (Landlock, ABI 1 and up: file rights; 2: links and renames across folders;
-3: truncation; 5: device ioctls). Landlock ABI 4 refuses every TCP bind and connect; ABI 6
-refuses signals and abstract Unix sockets to processes outside the student's own sandbox.
+and nothing else (Landlock, ABI 1 and up: file rights, and no ptrace of a process outside the
+sandbox; 2: links and renames across folders; 3: truncation; 5: device ioctls). Landlock ABI 4
+refuses every TCP bind and connect; ABI 6 refuses signals and abstract Unix sockets to
+processes outside the student's own sandbox. Both Landlock and seccomp confine the calling
+thread only: ``confine`` refuses to run in a process that has started another.
 A seccomp filter refuses ``socket()`` of every family (UDP, raw and path-named Unix sockets are
 not Landlock's), io_uring (which makes sockets without ``socket()``), and system calls of
 another architecture. When the grader runs as root (Gradescope's container, a server), the
@@ -22,11 +23,12 @@ changing uids back, so that the runner's ``RLIMIT_NPROC`` holds.
 Why a module of its own over the three Landlock system calls and ``prctl`` rather than a
 binding from the package index: ``landlock`` (MIT, 1.0.0.dev5, alpha, last release 2025-05)
 covers file-system rights only, no TCP (ABI 4) nor scoping (ABI 6); ``landlockpy`` (0BSD,
-0.2.0, 2026-09) covers every ABI but is a 0.x release from one vendor; neither does seccomp,
-and ``pyseccomp`` needs libseccomp's shared library. This process must run with the standard
-library and NumPy alone (it is copied next to the job, like ``wire``); a hundred lines of
-ctypes over documented kernel interfaces (``include/uapi/linux/landlock.h``, ``seccomp.h``)
-add no dependency to the student's side and cover ABI 1 to 7.
+0.2.0, 2026-09) knows ABI 1 to 11 but is a young 0.x release from one vendor; neither does
+seccomp, and ``pyseccomp`` (2021) needs libseccomp's shared library installed. The student's
+process must run with the standard library and NumPy alone (this file is copied next to the
+job, like ``wire``); a small module of ctypes over documented kernel interfaces
+(``include/uapi/linux/landlock.h``, ``seccomp.h``) adds no dependency on either side, covers
+ABI 1 to 7, and asks each kernel only for the rights its ABI knows.
 
 This file imports only the standard library: the student's process loads it by path, without
 npsae.
@@ -59,7 +61,7 @@ _CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446
 _CREATE_RULESET_VERSION = 1
 _RULE_PATH_BENEATH = 1
 _EXECUTE, _WRITE_FILE, _READ_FILE, _READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
-_REMOVE_FILE, _MAKE_REG = 1 << 5, 1 << 8
+_REMOVE_DIR, _REMOVE_FILE, _MAKE_DIR, _MAKE_REG = 1 << 4, 1 << 5, 1 << 7, 1 << 8
 _REFER, _TRUNCATE, _IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
 _FS_BY_ABI = {1: (1 << 13) - 1, 2: _REFER, 3: _TRUNCATE, 5: _IOCTL_DEV}
 _NET_TCP = (1 << 0) | (1 << 1)  # BIND_TCP, CONNECT_TCP
@@ -69,7 +71,7 @@ _FILE_RIGHTS = _EXECUTE | _WRITE_FILE | _READ_FILE | _TRUNCATE | _IOCTL_DEV
 
 _SYSTEM = _READ_FILE | _READ_DIR | _EXECUTE
 _STUDENT = _READ_FILE | _READ_DIR
-_EXCHANGE = _READ_FILE | _READ_DIR | _WRITE_FILE | _MAKE_REG | _REMOVE_FILE | _TRUNCATE
+_EXCHANGE = _STUDENT | _WRITE_FILE | _MAKE_REG | _REMOVE_FILE | _MAKE_DIR | _REMOVE_DIR | _TRUNCATE
 _DEVICE = _READ_FILE | _WRITE_FILE | _TRUNCATE | _IOCTL_DEV
 
 # prctl options and seccomp's classic BPF.
@@ -235,13 +237,7 @@ def _landlock(libc: ctypes.CDLL, abi: int, rules: list[tuple[str, int]]) -> None
 def _seccomp(libc: ctypes.CDLL, drop_root: bool) -> None:
     arch, x32, numbers = _SYSCALLS[platform.machine()]
     refused = [numbers["socket"], *_IO_URING]
-    if drop_root:
-        # The real uid decides RLIMIT_NPROC; root's effective uid keeps the grader's files.
-        try:
-            os.setresuid(_NOBODY, 0, 0)
-        except OSError as err:
-            raise SandboxError(f"setresuid: {err}") from None
-        _drop_capabilities(libc)
+    if drop_root and _drop_root(libc):
         refused += [numbers[n] for n in ("setuid", "setreuid", "setresuid", "setfsuid")]
     program = [
         (_LD_ABS_W, 0, 0, 4),  # the architecture
@@ -260,9 +256,15 @@ def _seccomp(libc: ctypes.CDLL, drop_root: bool) -> None:
         raise SandboxError(f"prctl(PR_SET_SECCOMP): {_errno()}")
 
 
-def _drop_capabilities(libc: ctypes.CDLL) -> None:
-    """No capability left: none in the effective, permitted or inheritable sets."""
+def _drop_root(libc: ctypes.CDLL) -> bool:
+    """Give the real uid to ``nobody`` (it decides ``RLIMIT_NPROC``; root's effective uid keeps
+    the grader's files) and drop every capability. Best effort, on top of the sandbox: where a
+    container forbids it, the process limit does not hold for root, as without the sandbox.
+    Returns whether the uid changed (the caller must then refuse changing it back)."""
+    try:
+        os.setresuid(_NOBODY, 0, 0)
+    except OSError:
+        return False
     header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
-    data = (ctypes.c_uint32 * 6)()
-    if libc.capset(header, data) != 0:
-        raise SandboxError(f"capset: {_errno()}")
+    libc.capset(header, (ctypes.c_uint32 * 6)())  # none effective, permitted or inheritable
+    return True
