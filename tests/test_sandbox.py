@@ -23,6 +23,7 @@ import npsae.exercises.isolation
 from npsae import exercises
 from npsae.cli import main
 from npsae.exercises import runner, sandbox
+from npsae.exercises.answers import PLACEHOLDER, answer_blocks
 from npsae.exercises.protection import Protection, SandboxUnavailable, protection
 
 ABI = sandbox.landlock_abi()
@@ -67,7 +68,13 @@ class Machine:
 
     def __init__(self, root: Path):
         self.token = uuid.uuid4().hex
-        self.alice = write_submission(root / "class" / "alice")
+        # alice's written answers, which a link to her file must not bring into another's report
+        blocks = answer_blocks(exercises.get("sigmoid_grad").questions)
+        answered = blocks.replace(PLACEHOLDER, f"alice's answer {self.token}")
+        self.alice = write_submission(
+            root / "class" / "alice",
+            {"sigmoid_grad": f"{exercises.solution_source('sigmoid_grad')}\n\n{answered}"},
+        )
         (self.alice / "notes.txt").write_text(f"alice's notes {self.token}")
         self.instructor = root / "instructor"
         exercises.write_solutions(self.instructor / "solutions")
@@ -227,6 +234,7 @@ def test_grade_refuses_every_attack_and_alice_keeps_her_points(tmp_path, machine
         capture_output=True,
         text=True,
         timeout=300,
+        start_new_session=True,  # its process group is the grader's, not this test's
     )
     assert done.returncode == 0, done.stderr
     assert "not sandboxed" not in done.stderr
@@ -241,7 +249,8 @@ def test_grade_refuses_every_attack_and_alice_keeps_her_points(tmp_path, machine
     by_name = {e["name"]: e for e in result["exercises"]}
     # The link to alice's file does not import; every attacking file still works.
     assert by_name["sigmoid_grad"]["score"] == 0
-    assert "PermissionError" in by_name["sigmoid_grad"]["message"]
+    assert "a link to a file outside mallory/" in by_name["sigmoid_grad"]["message"]
+    assert {q["answer"] for q in by_name["sigmoid_grad"]["written_questions"]} == {""}
     assert float(rows["mallory"]["total"]) == points(NAMES) - points(["sigmoid_grad"])
     printed = "\n".join(e["output"] for e in result["exercises"])
     assert_every_attempt_refused(machine, printed)
@@ -256,7 +265,12 @@ def test_run_autograder_refuses_every_attack(tmp_path, machine):
     machine.plant(root / "submission")
     env = {**os.environ, "NPSAE_AUTOGRADER_ROOT": str(root), "NPSAE_PYTHON": sys.executable}
     done = subprocess.run(
-        ["bash", str(out / "run_autograder")], env=env, capture_output=True, text=True, timeout=300
+        ["bash", str(out / "run_autograder")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        start_new_session=True,
     )
     assert done.returncode == 0, done.stderr
     machine.assert_untouched()

@@ -119,7 +119,17 @@ def grade_submission(
 
     def grade_one(exercise: Exercise) -> Result:
         path = folder / exercise.filename
-        answers = read_answers(path, exercise.questions) if exercise.questions else ()
+        # Someone else's file: neither its code nor its written answers are this student's.
+        linked_out = confined.landlock_abi and _links_out(path, folder)
+        source = os.devnull if linked_out else path
+        answers = read_answers(source, exercise.questions) if exercise.questions else ()
+        if linked_out:
+            return error_result(
+                exercise,
+                f"{exercise.filename} is a link to a file outside {folder.name}/: the sandbox "
+                "lets a student's file read only its own folder",
+                answers=answers,
+            )
         if not folder.is_dir():
             return error_result(
                 exercise, f"{folder} is not a folder: nothing to grade", answers=answers
@@ -156,6 +166,11 @@ def grade_submission(
     with ThreadPoolExecutor(max(1, jobs)) as pool:
         results = tuple(pool.map(grade_one, exercises))
     return Submission(folder, results, seed, time.perf_counter() - start, confined)
+
+
+def _links_out(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is a link whose file lies outside ``folder``."""
+    return path.is_symlink() and path.resolve().parent != folder.resolve()
 
 
 def _first_missing(observations: tuple) -> int | None:
