@@ -18,8 +18,10 @@ of the difference ("your dW1 is 2x the expected value everywhere", "only row 3 i
 
 ``check_dir`` (and ``grade_submission``, which also gives the score and the seed) runs every
 exercise's file in a separate process with a time and a memory limit, without npsae, on public
-cases and on hidden cases drawn from a grading seed, and gives points per test group.
-``check`` grades a function in this process: the trusted path for notebooks and tests.
+cases and on hidden cases drawn from a grading seed, and gives points per test group; on
+Linux each process is sandboxed by the kernel (``sandbox=``, see ``protection``). ``check``
+grades a function in this process, where no sandbox can hold it: the path for notebooks and
+tests, for a function you trust.
 
 The same from the command line: ``python -m npsae exercises list | start DIR | check DIR``,
 and for instructors ``solutions DIR``, ``grade SUBMISSIONS_DIR --csv FILE`` and

@@ -4,10 +4,11 @@ The grader starts ``python -I -B runner.py EXCHANGE MEMORY`` in a fresh interpre
 of this file, ``wire.py``, ``casefns.py``, ``loader.py`` and ``sandbox.py`` in the folder
 EXCHANGE, and the job (the student's file, the function's name, every case's arguments, the
 sandbox's level) in ``EXCHANGE/job.npz``. The runner limits its own address space to MEMORY
-bytes, makes ``npsae`` unimportable, confines itself (``sandbox.confine``: exactly the level
-asked, or the student's file is not run), limits its processes, imports the student's file and
-calls the function once per case. What each call did (the value returned or
-the exception raised, and the array arguments as they are afterwards) is written to
+bytes (and the size of its files and its number of processes), makes ``npsae`` unimportable,
+confines itself (``sandbox.confine``: exactly the level asked, or the student's file is not
+run), imports the student's file and calls the function once per case. What each call did (the
+value returned or the exception raised, and the array arguments as they are afterwards) is
+written to
 ``EXCHANGE/case-<i>.npz`` as soon as the call ends, so that a later hang or crash still leaves
 the finished cases. It never judges anything: the grader compares and decides.
 
