@@ -157,6 +157,7 @@ class Machine:
                 "abstract connect": "socket.socket(socket.AF_UNIX).connect("
                 f"{self.abstract_name!r})",
                 "raw socket": "socket.socket(socket.AF_PACKET, socket.SOCK_RAW)",
+                "memory file": "os.memfd_create('x')",
             },
             "kl_penalty": {
                 "kill a process": f"os.kill({self.victim.pid}, signal.SIGKILL)",

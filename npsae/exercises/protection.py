@@ -88,5 +88,5 @@ def protection(mode: str = SANDBOX) -> Protection:
 
 def _platform() -> str:
     if sys.platform.startswith("linux"):
-        return "no Landlock in this Linux kernel (5.13 or later has it)"
+        return "no Landlock here (Linux 5.13 or later has it, unless a container hides it)"
     return f"no kernel sandbox on {sys.platform}"

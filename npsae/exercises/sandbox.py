@@ -14,11 +14,12 @@ refuses every TCP bind and connect; ABI 6 refuses signals and abstract Unix sock
 processes outside the student's own sandbox. Both Landlock and seccomp confine the calling
 thread only: ``confine`` refuses to run in a process that has started another.
 A seccomp filter refuses ``socket()`` of every family (UDP, raw and path-named Unix sockets are
-not Landlock's), io_uring (which makes sockets without ``socket()``), and system calls of
-another architecture. When the grader runs as root (Gradescope's container, a server), the
-kernel applies no process limit to uid 0: the process gives its real uid to ``nobody``, keeps
-root's effective uid for its files, drops every capability, and the seccomp filter refuses
-changing uids back, so that the runner's ``RLIMIT_NPROC`` holds.
+not Landlock's), io_uring (which makes sockets without ``socket()``), ``memfd_create`` (files in
+memory, outside every folder), and system calls of another architecture. When the grader runs
+as root (Gradescope's container, a server), the kernel applies no process limit to uid 0: the
+process gives its real uid to ``nobody``, keeps root's effective uid for its files, drops every
+capability, and the seccomp filter refuses changing uids back, so that the runner's
+``RLIMIT_NPROC`` holds.
 
 Why a module of its own over the three Landlock system calls and ``prctl`` rather than a
 binding from the package index: ``landlock`` (MIT, 1.0.0.dev5, alpha, last release 2025-05)
@@ -85,12 +86,26 @@ _SYSCALLS = {
     "x86_64": (
         0xC000003E,
         0x40000000,
-        {"socket": 41, "setuid": 105, "setreuid": 113, "setresuid": 117, "setfsuid": 122},
+        {
+            "socket": 41,
+            "memfd_create": 319,
+            "setuid": 105,
+            "setreuid": 113,
+            "setresuid": 117,
+            "setfsuid": 122,
+        },
     ),
     "aarch64": (
         0xC00000B7,
         None,
-        {"socket": 198, "setreuid": 145, "setuid": 146, "setresuid": 147, "setfsuid": 151},
+        {
+            "socket": 198,
+            "memfd_create": 279,
+            "setreuid": 145,
+            "setuid": 146,
+            "setresuid": 147,
+            "setfsuid": 151,
+        },
     ),
 }
 _IO_URING = (425, 426, 427)  # io_uring_setup, _enter, _register: the same on both
@@ -236,7 +251,7 @@ def _landlock(libc: ctypes.CDLL, abi: int, rules: list[tuple[str, int]]) -> None
 
 def _seccomp(libc: ctypes.CDLL, drop_root: bool) -> None:
     arch, x32, numbers = _SYSCALLS[platform.machine()]
-    refused = [numbers["socket"], *_IO_URING]
+    refused = [numbers["socket"], numbers["memfd_create"], *_IO_URING]
     if drop_root and _drop_root(libc):
         refused += [numbers[n] for n in ("setuid", "setreuid", "setresuid", "setfsuid")]
     program = [
