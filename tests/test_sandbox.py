@@ -325,7 +325,10 @@ def test_a_fork_bomb_is_stopped_and_the_class_is_graded(tmp_path):
 
 
 @needs_sandbox
-def test_filling_the_disk_is_stopped(tmp_path):
+def test_filling_the_disk_is_stopped(tmp_path, monkeypatch):
+    exchanges = tmp_path / "tmp"  # where the grader makes the exchange folders, for this test
+    exchanges.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(exchanges))
     fill = textwrap.dedent(
         """\
         import os
@@ -336,13 +339,13 @@ def test_filling_the_disk_is_stopped(tmp_path):
 
         """
     )
-    write_submission(tmp_path, {"mse": fill + exercises.solution_source("mse")})
-    submission = exercises.grade_submission(tmp_path, ["mse", "sse"], seed=1, timeout=20)
+    folder = write_submission(tmp_path / "sub", {"mse": fill + exercises.solution_source("mse")})
+    submission = exercises.grade_submission(folder, ["mse", "sse"], seed=1, timeout=20)
     mse, sse = submission.results
     assert mse.score == 0 and "wrote more than the grader allows" in mse.message
     assert sse.passed
     # What it wrote went with its exchange folder.
-    assert not list(Path(tempfile.gettempdir()).glob("npsae-grade-*/fill-*"))
+    assert list(exchanges.iterdir()) == []
 
 
 # --------------------------------------------------------------------------- without Landlock
@@ -428,17 +431,21 @@ def test_an_older_abi_still_confines_files(tmp_path, monkeypatch):
     assert "signals to your other processes" in submission.sandbox.note()
 
 
-def test_what_each_level_says():
+def test_what_each_level_says(monkeypatch):
     full = Protection("auto", 7, True)
     assert full.complete and full.note() is None and full.missing() == []
     assert Protection("auto", 6, True).complete
     tcp_only = Protection("auto", 4, False)
     assert tcp_only.missing() == ["UDP and Unix sockets", "signals to your other processes"]
-    assert Protection("auto", 5, True).missing() == ["signals to your other processes"]
+    assert Protection("auto", 3, True).missing() == ["signals to your other processes"]
+    assert Protection("auto", 2, True).missing()[0].startswith("truncate(): a student's file")
     nothing = Protection("auto", 0, False)
     assert len(nothing.missing()) == 3 and "no Landlock" in nothing.missing()[0]
     assert "network connections" in nothing.note()
     assert Protection("off", 0, False).note().startswith("sandbox off: files:")
+    with monkeypatch.context() as elsewhere:
+        elsewhere.setattr(sys, "platform", "darwin")
+        assert nothing.missing()[0].startswith("no kernel sandbox on macOS: a student's file")
     with pytest.raises(ValueError, match="--sandbox must be one of auto, require, off"):
         protection("on")
 

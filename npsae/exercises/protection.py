@@ -46,6 +46,8 @@ class Protection:
         if not self.landlock_abi:
             where = "files" if self.mode == "off" else _platform()
             gaps = [f"{where}: a student's file can read, change and delete whatever you can"]
+        elif self.landlock_abi < kernel.TRUNCATE_ABI:
+            gaps = ["truncate(): a student's file can empty any file you can write"]
         else:
             gaps = []
         # The seccomp filter refuses every socket; Landlock alone, TCP only.
@@ -89,4 +91,5 @@ def protection(mode: str = SANDBOX) -> Protection:
 def _platform() -> str:
     if sys.platform.startswith("linux"):
         return "no Landlock here (Linux 5.13 or later has it, unless a container hides it)"
-    return f"no kernel sandbox on {sys.platform}"
+    name = {"darwin": "macOS", "win32": "Windows"}.get(sys.platform, sys.platform)
+    return f"no kernel sandbox on {name}"

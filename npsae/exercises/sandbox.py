@@ -43,8 +43,8 @@ import platform
 import sys
 import sysconfig
 
-#: The Landlock ABI that refuses TCP, and the one that scopes signals and abstract sockets.
-TCP_ABI, SCOPE_ABI = 4, 6
+#: The Landlock ABIs that restrict truncate(), refuse TCP, scope signals and abstract sockets.
+TRUNCATE_ABI, TCP_ABI, SCOPE_ABI = 3, 4, 6
 #: Files a Python process reads as it runs, readable by every user anyway.
 READ_ONLY = ("/etc/ld.so.cache", "/dev/zero", "/dev/urandom", "/dev/random")
 #: Files it may also write.
