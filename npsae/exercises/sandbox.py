@@ -146,7 +146,10 @@ def landlock_abi() -> int:
     if not sys.platform.startswith("linux"):
         return 0
     version = _libc().syscall(
-        ctypes.c_long(_CREATE_RULESET), None, ctypes.c_size_t(0), ctypes.c_uint32(1)
+        ctypes.c_long(_CREATE_RULESET),
+        None,
+        ctypes.c_size_t(0),
+        ctypes.c_uint32(_CREATE_RULESET_VERSION),
     )
     return max(0, int(version))
 
