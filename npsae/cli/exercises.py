@@ -24,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from npsae.exercises.catalogue import VARIABLE
     from npsae.exercises.classroom import JOBS, SEED_VARIABLE
     from npsae.exercises.isolation import TIMEOUT
+    from npsae.exercises.protection import MODES, SANDBOX
 
     p = subparsers.add_parser(
         "exercises",
@@ -68,6 +69,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=TIMEOUT,
         metavar="S",
         help=f"wall-clock limit of each exercise, in seconds (default {TIMEOUT:g})",
+    )
+    limit.add_argument(
+        "--sandbox",
+        choices=MODES,
+        default=SANDBOX,
+        help="confine each student's process with the kernel (Linux: Landlock and seccomp): "
+        "auto (default) as far as the kernel allows, saying once what is not protected; "
+        "require refuses to grade unless everything is; off runs without it",
     )
     grading = argparse.ArgumentParser(add_help=False, parents=[limit])
     grading.add_argument(
@@ -129,8 +138,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="grade a class: one sub-folder per student, into a CSV gradebook",
         description="Grade every sub-folder of SUBMISSIONS_DIR (one per student, named by the "
         "student's id) with the same seed, and write one row per student (each exercise's "
-        "score, the total) to the CSV file. A broken submission gets its zeros; grading "
-        "goes on.",
+        "score, the total) to the CSV file, and when all are graded, beside it "
+        "NAME.meta.json: the seed, the exercises, the time limit and the sandbox the "
+        "students' files ran in. A broken submission gets its zeros; grading goes on.",
     )
     grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR")
     grade.add_argument("names", nargs="*", metavar="NAME", help="only these exercises")
@@ -182,9 +192,14 @@ def _check_options(args: argparse.Namespace, *outputs: Path | None) -> str | Non
     from npsae._fileio import check_writable
     from npsae.exercises.catalogue import course
     from npsae.exercises.classroom import resolve_seed
+    from npsae.exercises.protection import protection
 
     if message := _timeout_error(args):
         return message
+    try:
+        args.protection = protection(args.sandbox)
+    except ValueError as err:  # --sandbox require on a kernel that cannot
+        return str(err)
     if getattr(args, "jobs", 1) < 1:
         return f"--jobs must be at least 1, not {args.jobs}"
     if message := _overwrite_error(args, outputs):
@@ -233,9 +248,23 @@ def _grade(args: argparse.Namespace, folder: Path) -> Submission:
             timeout=args.timeout,
             jobs=args.jobs,
             extra_exercises=args.extra_exercises,
+            sandbox=args.sandbox,
         )
     except OSError as err:
         raise OSError(f"cannot grade {folder}: {err}") from err
+
+
+def _metadata_file(gradebook: Path) -> Path:
+    """Where ``grade`` says how its gradebook was made: ``NAME.meta.json`` beside ``NAME.csv``."""
+    return gradebook.with_name(f"{gradebook.stem}.meta.json")
+
+
+def _say_sandbox(args: argparse.Namespace) -> None:
+    """The one line on what the sandbox does not protect here, on stderr; nothing when it
+    protects everything."""
+    note = args.protection.note()
+    if note is not None:
+        print(f"npsae exercises {args.action}: {note}", file=sys.stderr)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -316,6 +345,8 @@ def run_check(args: argparse.Namespace) -> int:
         report = json.dumps(data, indent=2) + "\n"
     if args.out is None:
         sys.stdout.write(report)
+        if args.format != "text":  # the text report's line, where no text report is shown
+            _say_sandbox(args)
         return 0 if submission.passed else 1
     # The file holds the chosen format; the terminal (or Gradescope's log) the text, which is
     # shown even when the file cannot be written: the grading is not lost.
@@ -349,10 +380,12 @@ def run_grade(args: argparse.Namespace) -> int:
     json_files = {
         s: None if args.json_dir is None else args.json_dir / f"{s.name}.json" for s in students
     }
-    if message := _overwrite_error(args, json_files.values()):
+    if message := _overwrite_error(args, [_metadata_file(args.csv), *json_files.values()]):
         return _usage_error(args, message)
-    chosen = course(args.extra_exercises).select(args.names)
-    header = reports.gradebook_header([e.name for e in chosen])
+    _say_sandbox(args)
+    names = [e.name for e in course(args.extra_exercises).select(args.names)]
+    header = reports.gradebook_header(names)
+    meta = reports.gradebook_metadata(args.seed, names, args.timeout, args.protection)
     rows = []
     start = time.perf_counter()
     # Closed before an error is said, so that the error is a line of its own, not the bar's end.
@@ -368,6 +401,9 @@ def run_grade(args: argparse.Namespace) -> int:
                 if json_files[folder] is not None:
                     result = json.dumps(reports.as_json(submission), indent=2)
                     write_file(json_files[folder], result)
+            # Once the class is graded: how the gradebook was made.
+            meta["students"] = len(rows)
+            write_file(_metadata_file(args.csv), json.dumps(meta, indent=2) + "\n")
         except OSError as err:
             # No point grading on: the gradebook keeps the students written before.
             failed: OSError | None = err
@@ -378,7 +414,7 @@ def run_grade(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     print(
         f"graded {len(students)} students in {seconds:.1f} s (seed {args.seed}); "
-        f"gradebook: {args.csv}"
+        f"gradebook: {args.csv} (how it was made: {_metadata_file(args.csv).name})"
     )
     return 0
 
@@ -391,7 +427,9 @@ def run_autograder(args: argparse.Namespace) -> int:
         return _usage_error(args, message)
     try:
         seed = resolve_seed(args.seed)
-        files = write_autograder(args.out, seed, args.timeout, args.names, args.extra_exercises)
+        files = write_autograder(
+            args.out, seed, args.timeout, args.names, args.extra_exercises, args.sandbox
+        )
     except ValueError as err:
         return _usage_error(args, err)
     except OSError as err:

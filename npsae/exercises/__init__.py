@@ -19,8 +19,10 @@ known by its name: its file is ``NAME.py`` (a handed-out ``exNN_NAME.py`` is sti
 
 ``check_dir`` (and ``grade_submission``, which also gives the score and the seed) runs every
 exercise's file in a separate process with a time and a memory limit, without npsae, on public
-cases and on hidden cases drawn from a grading seed, and gives points per test group.
-``check`` grades a function in this process: the trusted path for notebooks and tests.
+cases and on hidden cases drawn from a grading seed, and gives points per test group; on
+Linux each process is sandboxed by the kernel (``sandbox=``, see ``protection``). ``check``
+grades a function in this process, where no sandbox can hold it: the path for notebooks and
+tests, for a function you trust.
 
 The same from the command line: ``python -m npsae exercises list | start DIR | check DIR``,
 and for instructors ``solutions DIR``, ``grade SUBMISSIONS_DIR --csv FILE`` and
@@ -51,6 +53,7 @@ from npsae.exercises.grading import (
     observe,
 )
 from npsae.exercises.isolation import TIMEOUT
+from npsae.exercises.protection import SANDBOX
 from npsae.exercises.scoring import assess, plan
 
 __all__ = [
@@ -97,8 +100,9 @@ def check(
     else a fresh seed). Returns a Result: ``.passed``, ``.status`` ("passed", "failed",
     "not implemented"), ``.message`` (the diagnosis, e.g. "sign flipped: ..."),
     ``.diagnostics`` (the failing case and details), ``.score`` of ``.max_score`` points and
-    ``.groups``. The function runs here, without isolation: grade untrusted files with
-    ``check_dir``.
+    ``.groups``. The function runs here, in the caller's own process: no isolation and no
+    sandbox can hold it, so whatever it does (read files, open connections) it may. Grade
+    untrusted files with ``check_dir``.
     """
     exercise = get(name, extra_exercises)
     planned = plan(exercise, resolve_seed(seed))
@@ -116,17 +120,24 @@ def check_dir(
     seed: int | None = None,
     timeout: float = TIMEOUT,
     extra_exercises: str | os.PathLike | None = None,
+    sandbox: str = SANDBOX,
 ) -> list[Result]:
     """Grade the student's files in ``directory``: every exercise, or those in ``names``.
 
     Each exercise's function is imported from its file (``NAME.py``, or a handed-out stub's
     ``exNN_NAME.py``) in a separate process (at most ``timeout`` seconds, without npsae); a
     missing file, one that fails to import, hangs or crashes gives that exercise the status
-    "error" or "failed", without stopping the others. ``grade_submission`` gives the same
-    Results with the seed and total.
+    "error" or "failed", without stopping the others. ``sandbox`` ("auto", "require", "off")
+    confines each process as ``grade_submission`` says. ``grade_submission`` gives the same
+    Results with the seed, the total and the sandbox reached.
     """
     submission = grade_submission(
-        directory, names, seed=seed, timeout=timeout, extra_exercises=extra_exercises
+        directory,
+        names,
+        seed=seed,
+        timeout=timeout,
+        extra_exercises=extra_exercises,
+        sandbox=sandbox,
     )
     return list(submission.results)
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import npsae
 from npsae._fileio import WriteError, write_file
 from npsae.exercises.catalogue import course
+from npsae.exercises.protection import MODES, SANDBOX
 
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, when it builds the autograder's image: Python and npsae {version}.
@@ -52,7 +53,7 @@ cd "$ROOT"
 # The exercises graded are those this autograder was written for, whatever the environment.
 NPSAE_EXERCISES= "$PYTHON" -m npsae exercises check "$ROOT/submission" {names}\\
     --format gradescope --out "$ROOT/results/results.json" --force --seed {seed} \\
-    --timeout {timeout:g}{extra_option}
+    --timeout {timeout:g} --sandbox {sandbox}{extra_option}
 status=$?
 # Exit status 1 only means "not everything passed". Anything worse, and no results: say so.
 if [ ! -s "$ROOT/results/results.json" ]; then
@@ -93,7 +94,9 @@ hand (for example in a separate, manually graded question).
 Each exercise runs in its own Python process, without npsae, under a {timeout:g} s time limit and
 a 2 GiB memory limit; every comparison happens in the grader's process. A file that hangs,
 crashes, exits or prints fake results gets a verdict and 0 points for that exercise; the
-others are graded.
+others are graded. Inside Gradescope's container each process is also sandboxed as far as its
+kernel allows (`--sandbox {sandbox}`: Landlock and seccomp, as with `npsae exercises grade`);
+the level reached is in each results.json's `extra_data.sandbox`.
 
 ## Try it on your machine
 
@@ -122,11 +125,13 @@ def write_autograder(
     timeout: float,
     names: Iterable[str] | None = None,
     extra_exercises: str | os.PathLike | None = None,
+    sandbox: str = SANDBOX,
 ) -> list[Path]:
     """Write the autograder into ``directory`` (new, or empty) and zip it there as
     ``autograder.zip``, with the instructor's ``extra_exercises`` (default
-    ``$NPSAE_EXERCISES``) if any. Returns the files written. ValueError if ``directory``
-    holds files, or the extra exercises cannot be used.
+    ``$NPSAE_EXERCISES``) if any; ``run_autograder`` grades with ``--sandbox sandbox``. Returns
+    the files written. ValueError if ``directory`` holds files, the extra exercises cannot be
+    used, or ``sandbox`` is no mode.
 
     Every file is written whole or not at all (``write_file``). When one cannot be written
     (``WriteError``, an OSError naming it), what was written is removed first: ``directory`` is
@@ -135,6 +140,8 @@ def write_autograder(
     out = Path(directory)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"{out} already exists and is not an empty folder")
+    if sandbox not in MODES:
+        raise ValueError(f"--sandbox must be one of {', '.join(MODES)}, not {sandbox!r}")
     graded = course(extra_exercises)
     exercises = graded.select(names)
     chosen = " ".join(shlex.quote(e.name) for e in exercises) + " " if names else ""
@@ -147,6 +154,7 @@ def write_autograder(
             names=chosen,
             seed=seed,
             timeout=timeout,
+            sandbox=sandbox,
             extra=EXTRA if extra else "",
             extra_option=' --extra-exercises "$EXTRA"' if extra else "",
         ),
@@ -157,6 +165,7 @@ def write_autograder(
             names=", ".join(e.name for e in exercises),
             seed=seed,
             timeout=timeout,
+            sandbox=sandbox,
         ),
         "npsae-package/pyproject.toml": _pyproject(),
         **_folder_files(Path(npsae.__file__).resolve().parent, "npsae-package/npsae"),

@@ -20,6 +20,7 @@ from npsae.exercises.exercise import Exercise
 from npsae.exercises.grading import Observation, Result
 from npsae.exercises.isolation import MEMORY, TIMEOUT, run_child
 from npsae.exercises.loader import older_files
+from npsae.exercises.protection import SANDBOX, Protection, protection
 from npsae.exercises.scoring import assess, error_result, fresh_seed, plan
 
 #: Student processes run at once: two keeps a 2-core laptop responsive and halves the time.
@@ -31,8 +32,9 @@ SEED_VARIABLE = "NPSAE_GRADING_SEED"
 @dataclasses.dataclass(frozen=True)
 class Submission:
     """The grading of one folder: a Result per exercise, the seed of the hidden cases, the
-    wall-clock seconds it took, the ``course`` it was graded in (its exercises' numbers) and
-    the ``files`` graded (exercise name -> file name, for those found)."""
+    wall-clock seconds it took, the ``course`` it was graded in (its exercises' numbers), the
+    ``files`` graded (exercise name -> file name, for those found) and the ``sandbox`` the
+    student's files ran in."""
 
     folder: Path
     results: tuple[Result, ...]
@@ -40,6 +42,7 @@ class Submission:
     seconds: float
     course: Course = dataclasses.field(default_factory=course)
     files: dict[str, str] = dataclasses.field(default_factory=dict)
+    sandbox: Protection | None = None
 
     @property
     def score(self) -> float:
@@ -98,9 +101,12 @@ def grade_submission(
     memory: int = MEMORY,
     jobs: int = JOBS,
     extra_exercises: str | os.PathLike | None = None,
+    sandbox: str = SANDBOX,
 ) -> Submission:
     """Grade the exercise files in ``directory`` (every exercise, or those in ``names``), each
-    in its own process limited to ``timeout`` seconds and ``memory`` bytes, ``jobs`` at once.
+    in its own process limited to ``timeout`` seconds and ``memory`` bytes, ``jobs`` at once,
+    sandboxed as ``sandbox`` ("auto", "require", "off": see ``protection``) says.
+    SandboxUnavailable (a ValueError) for "require" where the kernel cannot, before any grading.
 
     ``seed`` draws the hidden cases (else ``$NPSAE_GRADING_SEED``, else a fresh seed, kept in
     the Submission). An exercise's file is ``NAME.py`` or ``exNN_NAME.py`` (``student_file``);
@@ -111,6 +117,7 @@ def grade_submission(
     chosen = course(extra_exercises)
     exercises = chosen.select(names)
     seed = resolve_seed(seed)
+    confined = protection(sandbox)
     start = time.perf_counter()
     folder = submission_folder(Path(directory), chosen)
     files: dict[str, Path] = {}
@@ -129,7 +136,17 @@ def grade_submission(
 
     def grade_one(exercise: Exercise) -> Result:
         path = files.get(exercise.name, folder / exercise.filename)
-        answers = read_answers(path, exercise.questions) if exercise.questions else ()
+        # Someone else's file: neither its code nor its written answers are this student's.
+        linked_out = confined.landlock_abi and _links_out(path, folder)
+        source = os.devnull if linked_out else path
+        answers = read_answers(source, exercise.questions) if exercise.questions else ()
+        if linked_out:
+            return error_result(
+                exercise,
+                f"{path.name} is a link to a file outside {folder.name}/: the sandbox "
+                "lets a student's file read only its own folder",
+                answers=answers,
+            )
         if not folder.is_dir():
             return error_result(
                 exercise, f"{folder} is not a folder: nothing to grade", answers=answers
@@ -137,7 +154,9 @@ def grade_submission(
         if exercise.name in missing:
             return error_result(exercise, missing[exercise.name], answers=answers)
         planned = plans[exercise.name]
-        run = run_child(path, exercise.name, [p.case.args for p in planned], timeout, memory)
+        run = run_child(
+            path, exercise.name, [p.case.args for p in planned], timeout, memory, confined
+        )
         if run.load_error is not None:
             return error_result(exercise, run.load_error, run.output, answers)
         # The case that was running when the process stopped says how; those after it never ran.
@@ -153,14 +172,22 @@ def grade_submission(
         probe_timeout = min(timeout, max(1.0, 3 * run.seconds))
 
         def probe(calls: list[tuple]) -> tuple:
-            return run_child(path, exercise.name, calls, probe_timeout, memory).observations
+            return run_child(
+                path, exercise.name, calls, probe_timeout, memory, confined
+            ).observations
 
         return assess(exercise, planned, observations, run.output, answers, probe)
 
     with ThreadPoolExecutor(max(1, jobs)) as pool:
         results = tuple(pool.map(grade_one, exercises))
     graded = {n: p.name for n, p in files.items()}
-    return Submission(folder, results, seed, time.perf_counter() - start, chosen, graded)
+    seconds = time.perf_counter() - start
+    return Submission(folder, results, seed, seconds, chosen, graded, confined)
+
+
+def _links_out(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is a link whose file lies outside ``folder``."""
+    return path.is_symlink() and path.resolve().parent != folder.resolve()
 
 
 def _first_missing(observations: tuple) -> int | None:

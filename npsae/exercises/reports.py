@@ -17,6 +17,7 @@ from typing import Any
 from npsae import __version__
 from npsae.exercises.classroom import SEED_VARIABLE, Submission
 from npsae.exercises.grading import FAILED, Result
+from npsae.exercises.protection import Protection
 
 #: The verdict column of the text report, by Result.status.
 MARKS = {"passed": "PASS", "failed": "FAIL", "not implemented": "TODO", "error": "ERROR"}
@@ -30,7 +31,8 @@ def points(x: float) -> str:
 
 
 def summary_lines(submission: Submission) -> list[str]:
-    """The closing lines of every report: how many passed, the score, the seed."""
+    """The closing lines of every report: how many passed, the score, the seed, and what the
+    sandbox did not protect, if anything."""
     results = submission.results
     lines = [
         f"{sum(r.passed for r in results)} of {len(results)} passed",
@@ -45,7 +47,13 @@ def summary_lines(submission: Submission) -> list[str]:
             f"written questions: {answered} of {questions} answered, graded by your instructor "
             "(not in the score above)"
         )
-    return lines
+    note = submission.sandbox.note() if submission.sandbox is not None else None
+    return lines if note is None else [*lines, note]
+
+
+def sandbox_json(submission: Submission) -> dict[str, Any] | None:
+    """The sandbox the student's files ran in, as every structured result records it."""
+    return None if submission.sandbox is None else submission.sandbox.as_dict()
 
 
 def text(submission: Submission) -> str:
@@ -82,6 +90,7 @@ def as_json(submission: Submission) -> dict[str, Any]:
         "score": submission.score,
         "max_score": submission.max_score,
         "passed": sum(r.passed for r in submission.results),
+        "sandbox": sandbox_json(submission),
         "exercises": [_exercise_json(submission, r) for r in submission.results],
     }
 
@@ -156,7 +165,11 @@ def gradescope(submission: Submission) -> dict[str, Any]:
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
-        "extra_data": {"seed": submission.seed, "npsae_version": __version__},
+        "extra_data": {
+            "seed": submission.seed,
+            "npsae_version": __version__,
+            "sandbox": sandbox_json(submission),
+        },
     }
 
 
@@ -171,6 +184,20 @@ def _test(
         "status": "passed" if score >= max_score else "failed",
         "output": output,
         "visibility": visibility,
+    }
+
+
+def gradebook_metadata(
+    seed: int, names: list[str], timeout: float, sandbox: Protection
+) -> dict[str, Any]:
+    """How a gradebook was made, written beside it: npsae's version, the seed, the exercises,
+    the time limit and the sandbox every student's files ran in."""
+    return {
+        "npsae_version": __version__,
+        "seed": seed,
+        "exercises": names,
+        "timeout": timeout,
+        "sandbox": sandbox.as_dict(),
     }
 
 
