@@ -34,6 +34,7 @@ from npsae.exercises import probes as probing
 from npsae.exercises.exercise import Exercise
 from npsae.exercises.grading import (
     ERROR,
+    EXPLAINERS,
     FAILED,
     NOT_IMPLEMENTED,
     PASSED,
@@ -192,7 +193,15 @@ def assess(
             if n_hidden
             else f"passed ({counts} cases)"
         )
-        return Result(exercise.name, PASSED, message, **common)
+        explainer = "judge" if spec.judge else "reference"
+        return Result(
+            exercise.name,
+            PASSED,
+            message,
+            explainer=explainer,
+            compared=EXPLAINERS[explainer],
+            **common,
+        )
     p = planned[failing]
     # Named again with the diagnosis, which only the reported case needs.
     # A few other cases the student's function returned values on corroborate a mutant.
@@ -203,12 +212,16 @@ def assess(
     ][:_CORROBORATING]
     verdict = judge(spec, p.case, observations[failing], p.expected, p.before, others=others)
     status, message, details = verdict.failure
+    explainer = verdict.explainer
+    common.update(explainer=explainer, compared=f"{EXPLAINERS[explainer]} ({p.heading})")
     if status == NOT_IMPLEMENTED:
         return Result(exercise.name, status, message, **common)
     if p.kind == HIDDEN:
         details = ()
     elif verdict.vague and probe is not None:
         found = _probe(spec, p, observations[failing], verdict.vague, probe)
+        if found:
+            common.update(explainer="probe", compared=f"{EXPLAINERS['probe']} ({p.heading})")
         if found and len(p.expected) == 1:
             # What the probes show leads; the description of the values stays below it.
             message, details = found[0], (*found[1:2], message, *details)
@@ -246,7 +259,7 @@ def _group_scores(
             tally[key][1] += 1
 
     for p, v in zip(planned, verdicts, strict=True):
-        count(p.kind, v.failure is None)
+        count(p.kind, v.right)
         count("shapes", v.well_formed)
         count("unmodified", v.unmodified)
     present = [g for g in GROUPS if tally[g.key][1]]
@@ -272,6 +285,8 @@ def error_result(
         exercise.name,
         ERROR,
         message,
+        explainer="rules",
+        compared="whether the file loads and defines the function",
         score=0.0,
         max_score=float(exercise.points),
         output=output,
