@@ -10,6 +10,7 @@ one property, and the README states them as the code applies them.
 from __future__ import annotations
 
 import copy
+import json
 import re
 import warnings
 from pathlib import Path
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 
 from npsae import exercises
+from npsae.cli import main
 from npsae.exercises.catalogue import EXERCISES
 from npsae.exercises.grading import EXPLAINERS, _float64, _matches, _outputs
 from npsae.exercises.loader import load_function
@@ -263,3 +265,18 @@ def test_every_result_names_its_explainer(name, fn, explainer):
     result = exercises.check(name, fn, seed=0)
     assert result.explainer == explainer, str(result)
     assert result.compared.startswith(EXPLAINERS[explainer])
+
+
+def test_check_explain_and_the_json_report_name_the_explainer(tmp_path, capsys):
+    exercises.write_solutions(tmp_path, ["sigmoid"])
+    (tmp_path / exercises.get("mse").filename).write_text(
+        "import numpy as np\n\n\ndef mse(X_hat, X):\n"
+        "    return float(np.sum((X_hat - X) ** 2) / X.shape[1])\n"
+    )
+    main(["exercises", "check", str(tmp_path), "sigmoid", "mse", "--seed", "0", "--explain"])
+    out = capsys.readouterr().out
+    assert f"verdict by reference: compared {EXPLAINERS['reference']}" in out
+    assert f"verdict by catalogue: compared {EXPLAINERS['catalogue']} (case 1 of" in out
+    main(["exercises", "check", str(tmp_path), "mse", "--seed", "0", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["exercises"][0]["explainer"]["name"] == "catalogue"

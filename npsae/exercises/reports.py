@@ -51,8 +51,7 @@ def summary_lines(submission: Submission) -> list[str]:
 
 def text(submission: Submission, explain: bool = False) -> str:
     """The report ``exercises check`` prints: a line per exercise, its diagnosis, the score;
-    with ``explain``, under each verdict that is not a pass, the explainer that gave it and
-    what it compared."""
+    with ``explain``, under each verdict, the explainer that gave it and what it compared."""
     results = submission.results
     width = max((len(r.name) for r in results), default=0)
     pad = " " * (5 + 1 + width + 2)

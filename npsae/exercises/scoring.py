@@ -281,10 +281,11 @@ def _group_scores(
         worth = points * g.weight / total_weight
         if g.key in GATED:
             fraction = passed / total if values_right else 0.0
-            note = "" if values_right else "no credit until every value case gives right values"
+            why = "no credit until every value case gives right values"
         else:
             fraction = float(passed == total)
-            note = "" if passed == total else "no credit unless every case gives right values"
+            why = "no credit unless every case gives right values"
+        note = why if passed and not fraction else ""
         scores.append(GroupScore(g.title, passed, total, worth * fraction, worth, g.hidden, note))
     return tuple(scores)
 
