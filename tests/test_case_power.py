@@ -17,6 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_exercise_contents import topk_keeping
+from test_uncatalogued_diagnosis import (
+    _centred_differences,
+    _check_on_a_copy,
+    _check_with_absolute_error,
+)
 
 from npsae import exercises
 from npsae.cli import main
@@ -102,44 +108,8 @@ def test_every_mistake_and_mutant_fails_every_value_case(name):
 # --------------------------------------------------------------------------- stated properties
 
 
-def _gradient_check_absolute(f, x, analytic, eps):
-    """A gradient check with an absolute error: the stub asks for a relative one."""
-    numeric = np.zeros(x.shape)
-    for i in range(x.size):
-        old = x.flat[i]
-        x.flat[i] = old + eps
-        plus = f(x)
-        x.flat[i] = old - eps
-        minus = f(x)
-        x.flat[i] = old
-        numeric.flat[i] = (plus - minus) / (2 * eps)
-    return float(np.max(np.abs(analytic - numeric)))
-
-
-def _gradient_check_on_a_copy(f, x, analytic, eps):
-    """A relative error, from a numerical gradient that perturbs a copy of x."""
-    numeric = np.zeros(x.shape)
-    for i in range(x.size):
-        up, down = x.copy(), x.copy()
-        up.flat[i] += eps
-        down.flat[i] -= eps
-        numeric.flat[i] = (f(up) - f(down)) / (2 * eps)
-    error = np.abs(analytic - numeric) / np.maximum(np.abs(analytic) + np.abs(numeric), 1e-12)
-    return float(np.max(error))
-
-
 def _numerical_gradient_on_a_copy(f, x, eps):
-    y = x.copy()
-    grad = np.zeros(x.shape)
-    for i in range(x.size):
-        old = y.flat[i]
-        y.flat[i] = old + eps
-        plus = f(y)
-        y.flat[i] = old - eps
-        minus = f(y)
-        y.flat[i] = old
-        grad.flat[i] = (plus - minus) / (2 * eps)
-    return grad
+    return _centred_differences(f, x.copy(), eps)
 
 
 def _adamw_without_decay(p, g, m, v, t, lr, beta1, beta2, eps, wd):
@@ -151,8 +121,8 @@ def _adamw_without_decay(p, g, m, v, t, lr, beta1, beta2, eps, wd):
 @pytest.mark.parametrize(
     ("name", "fn"),
     [
-        ("gradient_check", _gradient_check_absolute),
-        ("gradient_check", _gradient_check_on_a_copy),
+        ("gradient_check", _check_with_absolute_error),
+        ("gradient_check", _check_on_a_copy),
         ("numerical_gradient", _numerical_gradient_on_a_copy),
         ("debug_adamw", _adamw_without_decay),
     ],
@@ -258,7 +228,9 @@ def test_the_readme_states_the_groups_and_their_weights():
         ("sigmoid_grad", _sigmoid_grad_in_place, "rules"),
         ("sigmoid", lambda Z: 1 / (1 + np.exp(-Z)) + 0.01 * (Z > 1), "diagnosis"),
         ("sigmoid", lambda Z: 1 / (1 + np.exp(-Z)), "reference"),
-        ("gradient_check", _gradient_check_absolute, "judge"),
+        ("gradient_check", _check_with_absolute_error, "judge"),
+        ("kl_penalty", lambda H, rho, beta: 7.0, "probe"),
+        ("topk_grad", lambda Z, dH, k: topk_keeping(Z, dH, k + 1), "mutant"),
     ],
 )
 def test_every_result_names_its_explainer(name, fn, explainer):
@@ -280,3 +252,21 @@ def test_check_explain_and_the_json_report_name_the_explainer(tmp_path, capsys):
     main(["exercises", "check", str(tmp_path), "mse", "--seed", "0", "--format", "json"])
     report = json.loads(capsys.readouterr().out)
     assert report["exercises"][0]["explainer"]["name"] == "catalogue"
+
+
+def _backward_with_local_derivative_h2(X, W1, b1, W2, b2, rho, beta):
+    """The backward pass with H^2 (1 - H) for the hidden sigmoid's derivative H (1 - H)."""
+    m, n_in = X.shape
+    H = 1 / (1 + np.exp(-(X @ W1 + b1)))
+    X_hat = 1 / (1 + np.exp(-(H @ W2 + b2)))
+    dZ2 = 2 / (m * n_in) * (X_hat - X) * X_hat * (1 - X_hat)
+    rho_hat = H.mean(axis=0)
+    dZ1 = (dZ2 @ W2.T + beta / m * (-rho / rho_hat + (1 - rho) / (1 - rho_hat))) * H * H * (1 - H)
+    grads = {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": H.T @ dZ2, "b2": dZ2.sum(axis=0)}
+    return {k: v.astype(X.dtype) for k, v in grads.items()}
+
+
+def test_a_verdict_read_back_through_the_chain_names_it():
+    result = exercises.check("backward", _backward_with_local_derivative_h2, seed=0)
+    assert result.explainer == "chain", str(result)
+    assert result.compared.startswith(EXPLAINERS["chain"])
