@@ -10,7 +10,12 @@ first of these reasons, checked in order:
 1. the function raised (``NotImplementedError`` means "not implemented yet");
 2. it changed one of its array arguments and left it changed;
 3. it returned the wrong kind of thing (None, a tuple of the wrong length, missing dict keys);
-4. its values differ from the reference solution's beyond the tolerance of the input dtype.
+4. its values differ from the reference solution's beyond the tolerance of the input dtype;
+5. its arrays are not in the input's dtype.
+
+That reason gives the message; the values, the shapes and dtypes and the arguments are still
+each judged apart (``Verdict``), one property for each test group of ``scoring``, and what
+produced the message is named in ``Verdict.explainer`` (``EXPLAINERS``).
 
 For 4, the grader then looks for the *likely mistake*: it computes the output of every known
 mistake of the exercise (the reference's output transformed, or a deliberately buggy variant) and
@@ -369,6 +374,7 @@ def judge(
     except Exception as err:  # a value no exercise expects (a forged result, a strange object)
         return Verdict(
             (FAILED, f"the grader could not judge this result: {type(err).__name__}: {err}", ()),
+            unmodified=None,
             explainer="rules",
         )
 
@@ -388,7 +394,8 @@ def _judge(
     raised = seen.raised
     if raised is not None:
         if raised.is_a(NotImplementedError):
-            return Verdict((NOT_IMPLEMENTED, "not implemented yet", ()), None, explainer="rules")
+            failure = (NOT_IMPLEMENTED, "not implemented yet", ())
+            return Verdict(failure, None, not changed, explainer="rules")
         if case.raises is not None and raised.is_a(case.raises):
             return Verdict(None, None, not changed, right=True)
         message = f"raised {raised.type}: {raised.message}"
