@@ -136,7 +136,11 @@ def test_a_timeout_keeps_the_cases_finished_before_it(tmp_path):
     submission, seconds = grade(tmp_path, ["sigmoid"])
     r = result(submission, "sigmoid")
     assert seconds < TIMEOUT + SLACK
-    assert "timed out" in r.message and 0 < r.score < r.max_score
+    # The finished cases count; a function that never ends on some value cases is wrong on
+    # them, and scores no values group.
+    public = next(g for g in r.groups if g.name == "public values")
+    assert "timed out" in r.message and 0 < public.passed < public.total
+    assert r.score < r.max_score
     assert r.diagnostics[0].startswith("case 4 of 9: float64")
 
 

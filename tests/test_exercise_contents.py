@@ -233,7 +233,8 @@ def _student_making(spec, mistake):
         arrays = [a for a in args if isinstance(a, np.ndarray)]
         dtype = next((a.dtype for a in arrays if a.dtype.kind == "f"), np.dtype(np.float64))
         m = args[0].shape[0] if has_m else None
-        f64 = tuple(a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype.kind == "f"
+        # float32 converted, float64 passed as is: f may read x itself (as the grader does)
+        f64 = tuple(a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype == np.float32
                     else a for a in args)  # fmt: skip
         with np.errstate(all="ignore"):
             expected = as_outputs(spec.reference(*f64), spec.returns)
@@ -338,7 +339,8 @@ GENERIC = [
     ("sigmoid_grad", lambda A: A * (1 - A) ** 2, "the expected one times (1 - A)"),
     ("sigmoid", lambda Z: _sig(Z).astype(np.float16), "float16 result for float32 input"),
     ("l1_penalty_grad", lambda H, b: (b / len(H) * (H > 0)).astype(H.dtype), "only where H < 0"),
-    ("topk_grad", lambda Z, dH, k: topk_keeping(Z, dH, k + 1), "the selection of entries is wrong"),
+    ("topk_grad", lambda Z, dH, k: topk_keeping(Z, dH, k + 2), "the selection of entries is wrong"),
+    ("topk_grad", lambda Z, dH, k: topk_keeping(Z, dH, k + 1), "k + 1 where k belongs"),
     (
         "kl_penalty_grad",
         lambda H, r, b: kl_repeated(H, r, b),

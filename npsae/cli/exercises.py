@@ -118,6 +118,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument(
         "--out", type=Path, metavar="FILE", help="write the report there (default: stdout)"
     )
+    check.add_argument(
+        "--explain",
+        action="store_true",
+        help="under each verdict, name the explainer that gave it (catalogue of mistakes, "
+        "mutant, chain, probe, diagnosis, judge, rules) and what it compared",
+    )
     common.add_renamed(check, "--output", "--out")
     check.set_defaults(func=run_check)
     solutions = actions.add_parser(
@@ -337,7 +343,7 @@ def run_check(args: argparse.Namespace) -> int:
         submission = _grade(args, args.dir)
     except OSError as err:
         return _failed(args, err)
-    report = text = reports.text(submission)
+    report = text = reports.text(submission, explain=args.explain)
     if args.format != "text":
         data = (
             reports.as_json(submission) if args.format == "json" else reports.gradescope(submission)

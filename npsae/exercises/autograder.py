@@ -84,7 +84,8 @@ Hidden cases: seed {seed}. Time limit: {timeout:g} s per exercise.
 ## What students see
 
 One test per test group of each exercise (shapes and dtypes, public values, hidden values, edge
-cases, inputs left unmodified), with partial credit. The hidden values group is shown
+cases, inputs left unmodified): a values group scores when all its cases are right, the
+others with partial credit once every value case is right. The hidden values group is shown
 *after the due date*, and a failure there never shows the hidden inputs. Written questions
 appear as tests worth 0 points, tagged "manual", carrying the student's answer: grade them by
 hand (for example in a separate, manually graded question).

@@ -56,8 +56,9 @@ def sandbox_json(submission: Submission) -> dict[str, Any] | None:
     return None if submission.sandbox is None else submission.sandbox.as_dict()
 
 
-def text(submission: Submission) -> str:
-    """The report ``exercises check`` prints: a line per exercise, its diagnosis, the score."""
+def text(submission: Submission, explain: bool = False) -> str:
+    """The report ``exercises check`` prints: a line per exercise, its diagnosis, the score;
+    with ``explain``, under each verdict, the explainer that gave it and what it compared."""
     results = submission.results
     width = max((len(r.name) for r in results), default=0)
     pad = " " * (5 + 1 + width + 2)
@@ -68,6 +69,8 @@ def text(submission: Submission) -> str:
         lines += [f"{pad}    {d}" for d in r.diagnostics]
         if r.status == FAILED and r.groups:
             lines.append(f"{pad}    " + ", ".join(map(str, r.groups)))
+        if explain and r.explainer:
+            lines.append(f"{pad}    verdict by {r.explainer}: compared {r.compared}")
         if r.output:
             shown = r.output.splitlines()
             lines.append(f"{pad}    printed by your code:")
@@ -103,6 +106,7 @@ def _exercise_json(submission: Submission, r: Result) -> dict[str, Any]:
         "status": r.status,
         "message": r.message,
         "diagnostics": list(r.diagnostics),
+        "explainer": {"name": r.explainer, "compared": r.compared},
         "score": round(r.score, 6),
         "max_score": r.max_score,
         "groups": [
