@@ -186,14 +186,15 @@ say(f"Units kept per sample: {M_batch.sum(axis=1).tolist()} (sum {M_batch.sum()}
 # A centred finite difference at the kink sees neither end: it averages the two slopes,
 # $\frac{1}{2} \frac{\beta}{m}$, a different valid subgradient. A gradient check there would
 # report a large error with nothing wrong in the code; hence `kink_free_batch`. We put one
-# sample's pre-activation exactly at 0 and watch.
+# sample's pre-activation exactly at 0 (unit $j$ with zero weights and bias) and watch.
 
 # %%
 beta = 0.1
 l1 = tiny(sparsity="l1", beta=beta)
 x = np.random.default_rng(SEED).random((1, n_in))  # one sample: m = 1
 j = 0
-l1.params["b1"][j] = -(x @ l1.params["W1"][:, j]).item()  # Z[0, j] = 0 exactly
+l1.params["W1"][:, j] = 0.0  # Z[0, j] = x . 0 + 0 = 0 exactly (a computed cancellation
+l1.params["b1"][j] = 0.0  # -x . w + x . w could round to +-1e-17, on either side of the kink)
 analytic = l1.term_grads(x)["sparsity"]["b1"][j]
 fd = numerical_gradient(lambda _: l1.loss(x)["sparsity"], l1.params["b1"], 1e-6)[j]
 say(f"At $Z = 0$: npsae's subgradient of the L1 term in $b_{{1,{j}}}$ is {analytic:.4f}, "
