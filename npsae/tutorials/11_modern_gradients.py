@@ -83,8 +83,8 @@ print("my_top_k equals npsae.reference.keep_top_k")
 #   \frac{\partial H_{ij}}{\partial Z_{1,il}} = 0 \quad (l \ne j).$$
 #
 # A dropped unit's activation is 0 and stays 0 under the small change: its derivative is exactly
-# 0. This is the true derivative (it fails only where two activations tie, a set of measure
-# zero), not an approximation. The chain rule, one line per step:
+# 0. This is the true derivative (it fails only where two activations tie or one sits at 0, a
+# set of measure zero), not an approximation. The chain rule, one line per step:
 #
 # $$\begin{aligned}
 # d\hat X &= \tfrac{2}{m\, n_\text{in}} (\hat X - X) && (m, n_\text{in}) \\
