@@ -6,9 +6,9 @@
 # random. A good sparse code should spend one hidden unit per bar, and its decoder row $W_{2,j}$
 # (`W2[j]`), the pattern unit $j$ adds to the reconstruction, should become that bar.
 #
-# We measure it as Sharkey et al. (2022) did for features in superposition: with the cosine
-# similarities between the true bars $f_k$ (`bars[k]`) and the decoder rows, and their mean over
-# the bars of the best match, the mean max cosine similarity:
+# We measure it as features in superposition are measured (Sharkey et al. 2022): with the
+# cosine similarities between the true bars $f_k$ (`bars[k]`) and the decoder rows, and their
+# mean over the bars of the best match, the mean max cosine similarity:
 #
 # $$\cos(f_k, W_{2,j}) = \frac{f_k \cdot W_{2,j}}{\lVert f_k \rVert\, \lVert W_{2,j} \rVert},
 #   \qquad

@@ -79,7 +79,7 @@ print("my_top_k equals npsae.reference.keep_top_k")
 # activation trade places, the mask $M$ does not change, so near this point
 # $H_{ij} = M_{ij}\, \mathrm{ReLU}(Z_{1,ij})$ with $M$ a constant. Its derivative is
 #
-# $$\frac{\partial H_{ij}}{\partial Z_{1,ij}} = M_{ij}\, \mathbb{1}[Z_{1,ij} > 0], \qquad
+# $$\frac{\partial H_{ij}}{\partial Z_{1,ij}} = M_{ij}\, \mathbf{1}[Z_{1,ij} > 0], \qquad
 #   \frac{\partial H_{ij}}{\partial Z_{1,il}} = 0 \quad (l \ne j).$$
 #
 # A dropped unit's activation is 0 and stays 0 under the small change: its derivative is exactly
@@ -90,7 +90,7 @@ print("my_top_k equals npsae.reference.keep_top_k")
 # d\hat X &= \tfrac{2}{m\, n_\text{in}} (\hat X - X) && (m, n_\text{in}) \\
 # dW_2 &= H^\top d\hat X, \quad db_2 = \textstyle\sum_i d\hat X_i \\
 # dH &= d\hat X\, W_2^\top && (m, n_\text{hidden}) \\
-# dZ_1 &= dH \odot M \odot \mathbb{1}[Z_1 > 0] && (m, n_\text{hidden}) \\
+# dZ_1 &= dH \odot M \odot \mathbf{1}[Z_1 > 0] && (m, n_\text{hidden}) \\
 # dW_1 &= X^\top dZ_1, \quad db_1 = \textstyle\sum_i dZ_{1,i}
 # \end{aligned}$$
 #
@@ -233,7 +233,7 @@ print("finite differences of the loss in log theta:", fd_theta)
 #
 # The straight-through estimator replaces the spike by a narrow rectangle of width $\varepsilon$
 # (the bandwidth) and area 1, $\delta(u) \approx \frac{1}{\varepsilon} K(u / \varepsilon)$ with
-# $K(v) = \mathbb{1}[-\tfrac12 < v < \tfrac12]$ (`rectangle`). With
+# $K(v) = \mathbf{1}[-\tfrac12 < v < \tfrac12]$ (`rectangle`). With
 # $K_{ij} = K((Z_{ij} - \theta_j)/\varepsilon)$, 1 for the samples in the window around the
 # threshold:
 #
