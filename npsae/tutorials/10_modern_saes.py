@@ -295,7 +295,7 @@ say(describe(rows, "This run") + useless)
 #
 # The same sweep at full length (all 60000 training images, 10 epochs, 128 units, Adam 1e-3,
 # five points per variant, and TopK with AuxK as a fifth variant), run when this tutorial was
-# written; `python 10_modern_saes.py OUT --full` runs it again (about an hour on two cores), and
+# written; `python 10_modern_saes.py OUT --full` runs it again (tens of minutes on two cores), and
 # `tools/full_run_figures.py` in npsae's repository remakes the committed copy in `full_run/`:
 #
 # ![The Pareto plot of the full run](full_run/10_pareto.png)
