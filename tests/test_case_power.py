@@ -186,6 +186,35 @@ def test_right_values_in_the_wrong_dtype_lose_only_the_shapes_group():
     assert result.score >= 0.8 * result.max_score
 
 
+def _only_shapes_lost(result, message):
+    assert message in result.message, result.message
+    shapes = _group(result, "shapes and dtypes")
+    assert shapes.passed < shapes.total
+    others = [g for g in result.groups if g is not shapes]
+    assert all(g.passed == g.total and g.score == g.max_score for g in others), others
+    assert result.score >= 0.8 * result.max_score
+
+
+def test_a_loss_computed_in_float32_for_float64_input_loses_only_the_shapes_group():
+    # Right to float32's precision on the float64 cases: a fault of precision, not of values.
+    def mse_in_float32(X_hat, X):
+        return float(np.mean(np.square(X_hat - X), dtype=np.float32))
+
+    result = exercises.check("mse", mse_in_float32, seed=0)
+    _only_shapes_lost(result, "right to float32's precision only, for float64 input")
+    # A value wrong beyond float32's precision is still wrong.
+    result = exercises.check("mse", lambda X_hat, X: 1.001 * mse_in_float32(X_hat, X), seed=0)
+    assert result.score == 0
+
+
+def test_the_right_number_in_a_one_element_array_loses_only_the_shapes_group():
+    def sse_in_an_array(X_hat, X):
+        return np.sum((X_hat - X) ** 2, axis=(0, 1), keepdims=True).ravel() / (2 * len(X))
+
+    result = exercises.check("sse", sse_in_an_array, seed=0)
+    _only_shapes_lost(result, "the right number, in an array of shape (1,): return the number")
+
+
 @pytest.mark.parametrize(
     ("name", "fn"),
     [

@@ -412,12 +412,25 @@ def _judge(
         got, kind_error = None, str(err)
     # Each group reads one property: the values are judged whatever else is wrong.
     judged = spec.judge(case, got, expected) if spec.judge and got is not None else None
+    right = got is not None and (judged is None if spec.judge else _matches(got, expected, case))
+    # Right to float32's precision only, on a float64 case, and every number a float32: it was
+    # computed in float32. A fault of the result's precision, which the dtype group scores, not
+    # of its values.
+    single = (
+        not right
+        and got is not None
+        and spec.judge is None
+        and case.dtype == np.float64
+        and _matches(got, expected, case, np.dtype(np.float32))
+        and _all_float32(got)
+    )
     verdict = functools.partial(
         Verdict,
         well_formed=got is not None
+        and not single
         and (spec.judge is not None or _well_formed(spec, got, expected, case)),
         unmodified=not changed,
-        right=got is not None and (judged is None if spec.judge else _matches(got, expected, case)),
+        right=right or single,
     )
     if changed:
         i = spec.params.index(changed)
@@ -428,8 +441,14 @@ def _judge(
         return verdict((FAILED, kind_error, ()), explainer="rules")
     if spec.judge is not None:
         return verdict(judged and (FAILED, judged, ()), explainer="judge" if judged else "")
+    if single:
+        message = (
+            "right to float32's precision only, for float64 input: it computes in float32 (a "
+            "dtype=np.float32, or a float32 array or constant?); keep the input's precision"
+        )
+        return verdict((FAILED, message, ()), explainer="rules")
     if verdict.keywords["right"]:
-        failure = _dtype_failure(spec, got, case)
+        failure = _form_failure(spec, got, expected, case)
         return verdict(failure, explainer="rules" if failure else "")
     if not diagnose:
         return verdict((FAILED, "wrong values", ()))
@@ -451,12 +470,27 @@ def _values(spec: Spec, case: Case, seen: Observation, expected: dict | None) ->
 
 def _well_formed(spec: Spec, got: dict, expected: dict, case: Case) -> bool:
     """Every numeric output has the expected shape, and arrays keep the input's dtype."""
+    return _form_failure(spec, got, expected, case) is None
+
+
+def _form_failure(spec: Spec, got: dict, expected: dict, case: Case) -> tuple | None:
+    """The failure of a result whose values may be right but whose form is not: an output of
+    another shape (one number in an array where a number is asked), or not in the input's
+    dtype."""
     for key, want in expected.items():
         if _is_numeric(want):
             g = _as_array(got[key])
-            if g is None or g.shape != np.shape(want):
-                return False
-    return _dtype_failure(spec, got, case) is None
+            label = "" if len(got) == 1 else f"{key}: "
+            if g is None:
+                kind = type(got[key]).__name__
+                return (FAILED, f"{label}a {kind} where numbers are expected", ())
+            if g.shape != np.shape(want) and np.shape(want) == () and g.size == 1:
+                message = f"the right number, in an array of shape {g.shape}: return the number"
+                return (FAILED, f"{label}{message} itself (float(...))", ())
+            if g.shape != np.shape(want):
+                message = _shape_message(g.shape, np.shape(want), case, spec.transpose_hint)
+                return (FAILED, label + message, ())
+    return _dtype_failure(spec, got, case)
 
 
 def output_dict(spec: Spec, out: Any) -> dict:
@@ -478,14 +512,28 @@ def _outputs(spec: Spec, out: Any) -> dict:
     return {k: got[k] for k in spec.returns}
 
 
-def _matches(got: dict, want: dict, case: Case) -> bool:
-    return all(_close(got[k], want[k], case.dtype) for k in want)
+def _all_float32(got: dict) -> bool:
+    """Whether every number of the numeric outputs is a float32 (rounding to float32 keeps it)."""
+    for value in got.values():
+        g = _as_array(value)
+        if g is not None and g.dtype.kind == "f":
+            g = g.astype(np.float64)
+            if not np.array_equal(g.astype(np.float32).astype(np.float64), g, equal_nan=True):
+                return False
+    return True
+
+
+def _matches(got: dict, want: dict, case: Case, dtype: np.dtype | None = None) -> bool:
+    """Whether every output is within the tolerance of ``dtype`` (default the case's)."""
+    return all(_close(got[k], want[k], dtype or case.dtype) for k in want)
 
 
 def _close(got: Any, want: Any, dtype: np.dtype) -> bool:
     if not _is_numeric(want):
         return _same(got, want)
     g, w = _as_array(got), np.asarray(want, dtype=np.float64)
+    if g is not None and w.ndim == 0 and g.size == 1:
+        g = g.reshape(())  # one number in an array: its value is judged here, its shape apart
     if g is None or g.shape != w.shape:
         return False
     finite = np.isfinite(w)

@@ -5,6 +5,8 @@ by the weights of ``GROUPS``. Each group scores one property of the cases, judge
 the others (``grading.Verdict``), so that its line in the breakdown is true of the code:
 
     shapes and dtypes        every case that returns: the right kind of result, shapes, dtype
+                             (and precision: values right only to float32's on a float64
+                             case, all of them float32s, fail here, not in the values)
     public values            the public value cases: the values are right (whatever their
                              dtype, and whatever the function did to its arguments)
     hidden values            the same on the hidden cases (drawn from the grading seed)
