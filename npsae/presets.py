@@ -77,9 +77,9 @@ PRESETS: dict[str, Preset] = {
     "ksparse-mnist": Preset(
         "Makhzani & Frey's k-sparse autoencoder on MNIST: 1000 ReLU units, TopK k = 25 "
         "scheduled down from 100 over the first 5 epochs, encoding with 3k = 75 units, a "
-        "linear output and mse",
+        "linear output and mse; AuxK (k_aux 256) and Gao et al.'s tied initialisation",
         dict(n_hidden=1000, hidden="relu", output="linear", recon="mse", sparsity="topk", k=25,
-             k_schedule=(100, 5), encode_k=75),
+             k_schedule=(100, 5), encode_k=75, aux_k=256, init="tied"),
         lr=1e-3,
         epochs=10,
     ),

@@ -270,7 +270,7 @@ def test_resume_is_bit_exact_with_thresholds_and_dead_units(tmp_path, name, back
         assert np.array_equal(resumed.params[k], straight.params[k]), k
     for k in straight.buffers:
         assert np.array_equal(resumed.buffers[k], straight.buffers[k]), k
-    if "since_fired" in straight.buffers:
+    if "since_fired" in straight.buffers and not schedule:
         assert straight.dead_units().any()  # AuxK had dead units to work on
     if schedule:  # the resumed epochs 3 and 4 kept the scheduled k, then the target k
         l0 = read_checkpoint(tmp_path / "a").history["l0"]
