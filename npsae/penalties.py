@@ -173,11 +173,13 @@ class TopKSparsity(Sparsity):
       code's, before the output activation; with a linear output that is Gao et al.'s
       alpha ||e - e^||^2 with e = X - X^ exactly, and SAELens computes the same up to its
       conventions (its e^ carries b_dec; the loss is scaled by min(|D| / k_aux, 1); see
-      bench/auxk_vs_saelens.py, which compares the two step by step). Until this version
-      npsae fitted e^ = H_D W2[D] to e = X - g(Z2) also under a sigmoid output g: decoder rows
-      trained to write into pixel space but used in the sigmoid's input, where a revived unit
-      hardly moved X^ and lost its place again. On MNIST (k 25, 1000 units, 4 epochs) that
-      left 89 % of the units dead against 81 % without AuxK (bench/ksparse.py).
+      bench/auxk_vs_saelens.py, which compares the two step by step: the same code, loss and
+      gradients to rounding in float64). Before issue 30 npsae fitted e^ = H_D W2[D] to
+      e = X - g(Z2) under a sigmoid output g too: decoder rows trained to write into pixel
+      space but used in the sigmoid's input, where a revived unit hardly moves X^ and loses its
+      place again. On MNIST (k 25, 1000 ReLU units, aux_k 256, 4 epochs) that left 89 % of
+      the units dead on the test split against 81 % without AuxK; adding the dead units before
+      the sigmoid leaves 61 % (bench/README.md, "k-sparse autoencoders").
     - Gao et al.'s initialisation, encoder = decoder transpose with unit-norm decoder rows
       (``init="tied"``), which starts every unit aligned with what it writes.
 

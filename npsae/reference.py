@@ -395,12 +395,12 @@ def aux_forward(
         L_aux  = alpha recon(X_aux, X)           alpha = ``objective.aux_alpha``
 
     With a linear output g this is Gao et al.'s loss exactly: X_aux - X = e^ - e with the
-    residual e = X - X^ and its model e^ = H_D W2[D], so L_aux = alpha recon(e^, e). With a
-    sigmoid output the dead units write, like the live ones, into the sigmoid's input: a
-    linear model of the residual X - X^ (what npsae did before 0.x, and what the formula
-    e^ = H_D W2[D] means when copied as it is) trains decoder rows on the wrong scale (the
-    sigmoid's slope is at most 1/4, and ~0 on MNIST's saturated background) and revived no unit
-    on MNIST (bench/auxk_vs_saelens.py).
+    residual e = X - X^ and its model e^ = H_D W2[D], so L_aux = alpha recon(e^, e) (SAELens
+    computes the same, bench/auxk_vs_saelens.py). With a sigmoid output the dead units write,
+    like the live ones, into the sigmoid's input: a linear model of the residual X - g(Z2), what
+    npsae did before issue 30, trains decoder rows on the wrong scale (the sigmoid's slope is
+    at most 1/4, and ~0 on MNIST's saturated background) and on MNIST left more units dead
+    than no AuxK at all (``npsae.penalties.TopKSparsity``).
 
     The pre-activations are taken as they are, without the ReLU (as SAELens and EleutherAI's
     sparsify do): a unit that died under a ReLU has only negative ones, and through a ReLU no
