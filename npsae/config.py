@@ -276,11 +276,22 @@ class ModelConfig(Mapping):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Mapping):
             return NotImplemented
-        return self.to_dict() == {k: _json(v) for k, v in other.items()}
+        theirs = {name: _json(value) for name, value in other.items()}
+        mine = {name: _json(value) for name, value in self.items()}
+        return mine == {**LATER_OPTIONS, **theirs}
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready dict: every option, by name (``k_schedule`` as a list)."""
         return {name: _json(value) for name, value in self.items()}
+
+    def file_dict(self) -> dict[str, Any]:
+        """What a model file and a run's config.json hold: ``to_dict`` without the options of
+        ``LATER_OPTIONS`` that hold their default."""
+        return {
+            name: value
+            for name, value in self.to_dict().items()
+            if name not in LATER_OPTIONS or value != LATER_OPTIONS[name]
+        }
 
     @classmethod
     def from_dict(cls, data: Any, source: str | None = None) -> ModelConfig:
@@ -307,6 +318,13 @@ class ModelConfig(Mapping):
             raise ConfigError(
                 f"{where}invalid config ({err})", err.option, err.value, err.rule
             ) from err
+
+
+#: Options added after the model file's format 1, with their defaults: files hold them
+#: only when set (``file_dict``), so that a model that does not use them is saved byte for byte
+#: as before (and
+#: an older npsae reads it); ``from_dict`` gives a missing one its default.
+LATER_OPTIONS: dict[str, Any] = {"k_schedule": None, "encode_k": None}
 
 
 def _json(value: Any) -> Any:

@@ -343,7 +343,7 @@ class SparseAutoencoder:
         bad = [k for k in extra if not k.startswith("state/")]
         if bad:
             raise ValueError(f"extra array names must start with 'state/', got {bad}")
-        config = self.config.to_dict()
+        config = self.config.file_dict()
         meta = {"format": FILE_FORMAT, "npsae_version": __version__, "config": config}
         buffers = {f"buffer/{k}": v for k, v in self.buffers.items()}
         save_npz(path, {**self.params, **buffers, **extra, "meta": np.array(json.dumps(meta))})
