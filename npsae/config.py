@@ -320,10 +320,9 @@ class ModelConfig(Mapping):
             ) from err
 
 
-#: Options added after the model file's format 1, with their defaults: files hold them
-#: only when set (``file_dict``), so that a model that does not use them is saved byte for byte
-#: as before (and
-#: an older npsae reads it); ``from_dict`` gives a missing one its default.
+#: Options added after the model file's format 1, with their defaults: files hold them only
+#: when set (``file_dict``), so that a model that does not use them is saved byte for byte as
+#: before (and an older npsae reads it); ``from_dict`` gives a missing one its default.
 LATER_OPTIONS: dict[str, Any] = {"k_schedule": None, "encode_k": None}
 
 
