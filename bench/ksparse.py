@@ -7,7 +7,8 @@ so an interrupted benchmark continues) on MNIST's 60000 training images, then me
 10000 test images: the dead fraction of the training code (k = 25: units that never fire on the
 test split), the fraction of variance explained, and the test error of a logistic regression
 (``npsae.probe``) fitted on the codes ``encode`` gives (alpha k = 75 units for the preset) of
-the whole training split by default, as the paper did, beside the same probe on the pixels.
+the whole training split by default, as the paper did, beside the same probe on the pixels;
+both standardised (npsae's probe) and raw (``standardise=False``).
 Prints one Markdown row per variant, with the training time; OUT_DIR/results.json keeps them.
 
 The variants:
@@ -93,16 +94,22 @@ def main() -> None:
     n_probe = None if args.probe_train == "all" else int(args.probe_train)
     train_rows, test_rows = as_float(X[:n_probe]), as_float(X_test)
     pixels = linear_probe(train_rows, y[:n_probe], test_rows, y_test)
+    raw_pixels = linear_probe(train_rows, y[:n_probe], test_rows, y_test, standardise=False)
     saved = args.out_dir / "results.json"
     results = json.loads(saved.read_text()) if saved.is_file() else {}
-    print("| variant | command | dead (test, k) | FVE | probe error: codes | pixels | training |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        "| variant | command | dead (test, k) | FVE | probe error: codes | pixels | "
+        "codes, raw features | pixels, raw | training |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in args.variants:
         config, command = variants()[name]
         model, history, seconds = train(args.out_dir / name, config, args.epochs, X)
         test = measure(model, X_test)
         start = time.perf_counter()
-        codes = linear_probe(model.encode(train_rows), y[:n_probe], model.encode(test_rows), y_test)
+        train_codes, test_codes = model.encode(train_rows), model.encode(test_rows)
+        codes = linear_probe(train_codes, y[:n_probe], test_codes, y_test)
+        raw = linear_probe(train_codes, y[:n_probe], test_codes, y_test, standardise=False)
         results[name] = {
             "command": command,
             "epochs": len(history),
@@ -110,6 +117,8 @@ def main() -> None:
             "fve": test["fve"],
             "probe_error_codes": 1 - codes,
             "probe_error_pixels": 1 - pixels,
+            "probe_error_codes_raw": 1 - raw,
+            "probe_error_pixels_raw": 1 - raw_pixels,
             "probe": protocol(len(train_rows), encoding(model.config)),
             "training_seconds": seconds,
             "probe_seconds": time.perf_counter() - start,
@@ -119,6 +128,7 @@ def main() -> None:
         print(
             f"| {name} | `{command}` | {r['dead_fraction']:.1%} | {r['fve']:.3f} | "
             f"{r['probe_error_codes']:.2%} | {r['probe_error_pixels']:.2%} | "
+            f"{r['probe_error_codes_raw']:.2%} | {r['probe_error_pixels_raw']:.2%} | "
             f"{len(history)} epochs, {seconds / 60:.0f} min |",
             flush=True,
         )

@@ -28,13 +28,14 @@ PROBE_TRAIN = 10000
 C = 1.0
 
 
-def protocol(n_train: int, encoding: str) -> str:
+def protocol(n_train: int, encoding: str, standardise: bool = True) -> str:
     """The probe's protocol in one sentence: its ``n_train`` training samples, classifier,
     regularisation and the ``encoding`` of the features (see ``encoding``)."""
+    features = "standardised features" if standardise else "raw features"
     return (
         f"multinomial logistic regression (scikit-learn, lbfgs, L2 penalty C={C:g}, at most "
-        f"{MAX_ITER} iterations) on standardised features of {n_train} training samples, "
-        f"scored on the test split; codes: {encoding}"
+        f"{MAX_ITER} iterations) on {features} of {n_train} training samples, scored on the "
+        f"test split; codes: {encoding}"
     )
 
 
@@ -59,11 +60,14 @@ def linear_probe(
     test: np.ndarray,
     test_labels: np.ndarray,
     max_iter: int = MAX_ITER,
+    standardise: bool = True,
 ) -> float:
     """Test accuracy of a logistic regression fitted on ``(train, train_labels)``.
 
     train: (m, d) features (codes H or pixels), train_labels: (m,); test: (t, d),
     test_labels: (t,). Returns the fraction of test samples whose label is predicted, in [0, 1].
+    ``standardise=False`` fits the raw features (see ``protocol``): on sparse codes it can do
+    better, a rarely active unit not being blown up to unit variance (bench/README.md).
     Deterministic: lbfgs involves no randomness. Raises ``npsae._extras.MissingExtraError``
     without scikit-learn, ValueError for mismatched shapes.
     """
@@ -84,7 +88,8 @@ def linear_probe(
             raise ValueError(f"{name}_labels must have shape ({len(X)},), got {y.shape}")
     if len(np.unique(train_labels)) < 2:
         raise ValueError("train_labels hold a single class; a probe needs at least two")
-    probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter))
+    scaler = [StandardScaler()] if standardise else []
+    probe = make_pipeline(*scaler, LogisticRegression(C=C, max_iter=max_iter))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         probe.fit(train, train_labels)

@@ -184,3 +184,17 @@ def test_a_diverging_rate_is_blamed_when_the_loss_rose():
     assert "lr=100 is probably too high" in dead and "(the loss rose, from" in dead
     assert "clipped" not in dead
     assert rose.startswith("the loss rose over the run") and "lr=100 is probably too high" in rose
+
+
+def test_the_probe_can_fit_raw_features_and_says_so():
+    from npsae.probe import linear_probe
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 600)
+    # The label lives in a column a million times smaller than the noise: standardising finds
+    # it, the L2 penalty on raw features does not.
+    X = np.column_stack([(y + 0.1 * rng.standard_normal(600)) * 1e-6, rng.standard_normal(600)])
+    split = (X[:400], y[:400], X[400:], y[400:])
+    assert linear_probe(*split) > 0.95
+    assert linear_probe(*split, standardise=False) < 0.7
+    assert "on raw features of 400" in protocol(400, "codes", standardise=False)
