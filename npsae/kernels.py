@@ -472,16 +472,16 @@ class NumbaBackend:
         if dead.size == 0:
             return 0.0
         W1_D, W2_D = params["W1"][:, dead], params["W2"][dead]
-        e = X - self.decode(params, H, objective.output)
-        e = e if objective.aux_residual is None else objective.aux_residual
+        Z = H @ params["W2"] if objective.aux_base is None else objective.aux_base - params["b2"]
         k = min(objective.aux_k, dead.size)
         H_D, _ = hidden_activation(Xe @ W1_D, params["b1"][dead], "linear", k)
-        no_bias = np.zeros(X.shape[1], X.dtype)
+        Z += H_D @ W2_D
         weight = objective.aux_alpha if grads is not None else 0.0
-        recon, de_hat, _ = output_layer(H_D @ W2_D, no_bias, e, "linear", objective.recon, weight)
+        g, loss = objective.output, objective.recon
+        recon, dZ_aux, _ = output_layer(Z, params["b2"], X, g, loss, weight)
         if grads is not None:
-            grads["W2"][dead] += H_D.T @ de_hat
-            dZ_D = (de_hat @ W2_D.T) * (H_D != 0)  # the kept entries (a kept 0 has measure 0)
+            grads["W2"][dead] += H_D.T @ dZ_aux
+            dZ_D = (dZ_aux @ W2_D.T) * (H_D != 0)  # the kept entries (a kept 0 has measure 0)
             grads["W1"][:, dead] += Xe.T @ dZ_D
             grads["b1"][dead] += dZ_D.sum(axis=0, dtype=np.float64).astype(dZ_D.dtype)
         return objective.aux_alpha * recon
