@@ -1,9 +1,6 @@
 """npsae's AuxK beside SAELens's, step by step: same data, same weights, same dead units.
 
-    python -P bench/auxk_vs_saelens.py     # in a venv with torch and sae-lens besides npsae
-
-(-P: bench/profile.py would otherwise shadow the standard library's profile, which torch
-imports.)
+    python bench/auxk_vs_saelens.py     # in a venv with torch and sae-lens besides npsae
 
 SAELens is a benchmark-only peer (never a dependency of npsae). One TopK SAE of 1024 ReLU units
 on 256 MNIST images (784 pixels, k = 25), random weights, the last 900 units marked dead; then
