@@ -10,8 +10,8 @@
 # Sparse autoencoders are now a main tool for reading the inside of neural networks (Bricken et
 # al. 2023; Gao et al. 2024), and the ones used there make the code sparse in other ways:
 #
-# - **TopK** (Makhzani & Frey 2014, whose k-sparse autoencoder it is; scaled up by Gao et al.
-#   2024) keeps the $k$ largest ReLU activations of each sample and sets the rest to 0:
+# - **TopK**, the k-sparse autoencoder (Makhzani & Frey 2014), scaled up by Gao et al. (Gao et
+#   al. 2024), keeps the $k$ largest ReLU activations of each sample and sets the rest to 0:
 #   $h = \mathrm{TopK}_k(\mathrm{ReLU}(z))$, $z = x W_1 + b_1$. No penalty at all: at most $k$
 #   units fire.
 # - **BatchTopK** (Bussmann et al. 2024) keeps the $k\,m$ largest activations of a whole batch
