@@ -15,8 +15,8 @@
 #   p \leftarrow p - \eta\, \frac{m / (1 - \beta_1^t)}{\sqrt{s / (1 - \beta_2^t)} + \epsilon}$$
 #
 # You first write Adam's step yourself, then watch the three rules on a two-parameter valley,
-# then train the same autoencoder on the same MNIST batches with each, every rule at its own
-# best learning rate, on three seeds.
+# then train the same autoencoder on the same batches of MNIST digits (LeCun et al. 1998) with
+# each, every rule at its own best learning rate, on three seeds.
 #
 # As a script: `python 05_optimisers.py [FIGURE_FOLDER] [--full]`
 
@@ -36,8 +36,8 @@ from npsae.training import fit
 # Before reading the cell below, write `my_adam_step` from the three formulas above: it takes the
 # parameter `p`, its gradient `g`, the two moments `m` and `s` (arrays shaped like `p`), the step
 # number `t` (from 1) and the hyper-parameters, and returns the new `(p, m, s)` without changing
-# its arguments. The cell holds one answer; the check after it compares yours (or it) with
-# npsae's `adam_step` over several steps.
+# its arguments. The cell below holds one answer, then compares it (or yours, once you put it
+# in its place) with npsae's `adam_step` over five steps.
 
 
 # %%
@@ -194,9 +194,8 @@ for lr in (0.3, 0.1, 0.03):
 # `optimizer.step(model.params, grads)`. One SGD step from the classes equals the formula:
 
 # %%
-n_train = 60000 if FULL else 10000
 images, _ = load_mnist("train")
-X = as_float(images[:n_train])
+X = as_float(images[: 58000 if FULL else 10000])
 X_val = as_float(images[-2000:])  # held out: the rates are compared on images never trained on
 print("training data:", X.shape, " held out:", X_val.shape)
 
@@ -283,11 +282,11 @@ best = {
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 4.2))
-for name, grid in grids.items():
+for (name, grid), marker in zip(grids.items(), "osD", strict=True):
     total = np.array([scores[name, lr][:, TOTAL] for lr in grid])  # (rates, seeds)
     mean = total.mean(axis=1)
-    ax.errorbar(grid, mean, yerr=(mean - total.min(axis=1), total.max(axis=1) - mean), marker="o",
-                capsize=3, label=name)  # fmt: skip
+    bars = (mean - total.min(axis=1), total.max(axis=1) - mean)
+    ax.errorbar(grid, mean, yerr=bars, marker=marker, capsize=3, label=name)
     ax.plot(best[name], scores[name, best[name]][:, TOTAL].mean(), "o", ms=14, mfc="none",
             color="black")  # fmt: skip
 ax.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="held-out loss",
@@ -319,8 +318,8 @@ say(
     f"The rates a first comparison might pick (SGD 1; momentum 0.1, the same effective step; Adam "
     f"at Keras' default 0.001) give: {listed}. At its best rate SGD reaches {sgd_tuned:.4f}, "
     f"{'below' if sgd_tuned < adam_default else 'above'} Adam's {adam_default:.4f} at 0.001: "
-    f"SGD at a rate far below its best, against Adam at a good one, measures the rates, not the "
-    f"rules."
+    f"a comparison of SGD far below its best rate with Adam at its usual default measures the "
+    f"rates more than the rules."
 )
 
 # %% [markdown]
@@ -338,7 +337,7 @@ if above_best == best["SGD"]:
     say("SGD's best rate is the largest of its grid: this run does not show where its limit is.")
 else:
     verdict = (
-        "the KL term, not the mse, caps SGD's rate."
+        "in this grid the KL term, not the mse, is what limits SGD's rate."
         if kl_caps and mse_lower
         else "this run does not single out the KL term as the limit."
     )
@@ -459,3 +458,5 @@ print("every claim of this notebook holds on seeds", SEEDS)
 #   deep feedforward neural networks." AISTATS 2010.
 # - [Kingma & Ba 2015] Diederik P. Kingma, Jimmy Ba. "Adam: A Method for Stochastic Optimization."
 #   ICLR 2015. arXiv:1412.6980.
+# - [LeCun et al. 1998] Yann LeCun, Léon Bottou, Yoshua Bengio, Patrick Haffner. "Gradient-based
+#   learning applied to document recognition." Proc. IEEE 86(11), 1998. (MNIST.)
