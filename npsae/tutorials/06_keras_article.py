@@ -425,6 +425,7 @@ assert column_norms[0] == 0.0 and grads["b1"][0] == 0.0  # a unit above 1 feels 
 # The no-penalty control loses units at the two larger rates on every seed, and none at 0.001.
 assert none[3e-2][:, DEAD].min() >= 10 and none[1e-2][:, DEAD].min() >= 5
 assert most_dead_at_article_rate <= 2
+assert l1[3e-2][:, DEAD].min() >= 10 and kl[3e-2][:, DEAD].min() >= 10  # penalised: too
 # ReLU + KL at 0.03: (almost) no unit in range, and a frozen sparsity term.
 assert kl_in_range.max() <= 3 and last_change.max() < 0.02
 # Sigmoid units never leave (0, 1), and the rate alone lowers recon on every seed.
