@@ -20,6 +20,7 @@ from PIL import Image
 TUTORIALS = Path(__file__).resolve().parent.parent / "npsae" / "tutorials"
 # tutorial script -> the figures of its --full run that its notebook shows
 FIGURES = {
+    "05_optimisers.py": ("05_learning_rate_grid.png",),
     "06_keras_article.py": ("06_rho_hat.png",),
     "07_ufldl_filters.py": ("07_filters.png", "07_rho_beta_sweep.png"),
 }

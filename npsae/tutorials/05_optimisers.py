@@ -313,13 +313,15 @@ say(
 )
 first_try = {"SGD": 1.0, "momentum": 0.1, "Adam": 1e-3}  # equal effective steps; Keras' Adam
 listed = "; ".join(f"{name} {spread(scores[name, lr][:, RECON])}" for name, lr in first_try.items())
-sgd_tuned, adam_default = tuned["SGD"][:, RECON].mean(), scores["Adam", 1e-3][:, RECON].mean()
+adam_default = scores["Adam", 1e-3][:, RECON].mean()
+gap_first = scores["SGD", 1.0][:, RECON].mean() - adam_default  # SGD's excess over Adam at 0.001
+gap_tuned = tuned["SGD"][:, RECON].mean() - adam_default
 say(
     f"The rates a first comparison might pick (SGD 1; momentum 0.1, the same effective step; Adam "
-    f"at Keras' default 0.001) give: {listed}. At its best rate SGD reaches {sgd_tuned:.4f}, "
-    f"{'below' if sgd_tuned < adam_default else 'above'} Adam's {adam_default:.4f} at 0.001: "
-    f"a comparison of SGD far below its best rate with Adam at its usual default measures the "
-    f"rates more than the rules."
+    f"at Keras' default 0.001) give: {listed}. Against Adam at 0.001, SGD's excess error of "
+    f"{gap_first:.4f} at lr 1 becomes {gap_tuned:+.4f} at its best rate: "
+    f"{'most' if abs(gap_tuned) < 0.3 * gap_first else 'less than most'} of the first "
+    f"comparison's gap was SGD's untuned rate, not its rule."
 )
 
 # %% [markdown]
@@ -365,6 +367,13 @@ for name, grid in grids.items():
 # where each would end; the best rate for a few hundred steps need not be the best for 20000;
 # and the rates are chosen and scored on the same held-out images and seeds, which flatters
 # every rule's best a little, all in the same way.
+#
+# The same grid after the `--full` run (2000 steps on 58000 images, five seeds), saved when this
+# tutorial was written (`full_run/` beside the notebook; `tools/full_run_figures.py` in npsae's
+# repository remakes it). Compare where each rule's best rate lies, and the gaps between the
+# rules, with the quick run's above.
+#
+# ![The learning-rate grid after the full run](full_run/05_learning_rate_grid.png)
 #
 # The training curves of each rule at its best rate, on the first seed. The dotted lines are two
 # baselines (tutorial 06): the mse of predicting the mean training image, and of predicting an
@@ -442,8 +451,8 @@ assert tuned["Adam"][:, SPARSITY].max() < 0.01 * start_curve[0, SPARSITY]
 assert tuned["Adam"][:, RECON].max() < 0.8 * min(
     tuned[n][:, RECON].min() for n in ("SGD", "momentum")
 )
-# The first comparison's gap was mostly SGD's rate: tuned SGD comes within 15% of Adam at 0.001.
-assert abs(tuned["SGD"][:, RECON].mean() / scores["Adam", 1e-3][:, RECON].mean() - 1) < 0.15
+# Most of the first comparison's gap (SGD at 1 against Adam at 0.001) was SGD's untuned rate.
+assert gap_first > 0 and abs(gap_tuned) < 0.3 * gap_first
 print("every claim of this notebook holds on seeds", SEEDS)
 
 # %% [markdown]
