@@ -258,6 +258,14 @@ def test_keras_article_beats_both_baselines(run_notebook):
     assert found["model"] < found["mean image"] < found["all black"], found
 
 
+@pytest.mark.parametrize("stem", ["05_optimisers", "06_keras_article"])
+def test_notebook_ends_by_checking_the_claims_of_its_text(run_notebook, stem):
+    """The closing cell asserts what the text says, on the three seeds the quick run used; a claim
+    that stops holding fails the cell (and the executing test) before this line is printed."""
+    text = run_notebook(stem).text
+    assert "every claim of this notebook holds on seeds (0, 1, 2)" in text, text[-2000:]
+
+
 # ---- npsae tutorials DIR ---------------------------------------------------------------------
 
 

@@ -21,6 +21,8 @@ from PIL import Image
 TUTORIALS = Path(__file__).resolve().parent.parent / "npsae" / "tutorials"
 # tutorial script -> the files of its --full run that its notebook shows or reads
 FIGURES = {
+    "05_optimisers.py": ("05_learning_rate_grid.png",),
+    "06_keras_article.py": ("06_rho_hat.png",),
     "07_ufldl_filters.py": ("07_filters.png", "07_rho_beta_sweep.png"),
     "10_modern_saes.py": ("10_pareto.png", "10_pareto_full.csv"),
 }
