@@ -221,7 +221,8 @@ print("SGD class == p - lr g:", sgd_matches)
 # A comparison of optimisers is only fair if each runs at its own best learning rate: the mse
 # gradients are tiny (mse divides by $784\, m$), so SGD needs a large rate, and a rate that suits
 # one rule says nothing about another. So each rule gets a grid of four rates, a factor of about
-# 3 apart, and every run starts from the same initial model and sees the same sequence of
+# 3 apart, and every run starts from the same initial model (Glorot's uniform draw; Glorot &
+# Bengio 2010) and sees the same sequence of
 # batches of 256 images; only the rule and its rate differ. Each setting runs on three seeds
 # (initial weights and batch order), and is scored by its loss on 2000 held-out images after the
 # last step. Momentum uses $\mu = 0.9$: in a steady state its velocity adds up to
@@ -465,7 +466,8 @@ print("every claim of this notebook holds on seeds", SEEDS)
 #    0.3, then check.
 # 3. The grid ranked the rules after 300 steps. Predict whether each rule's best rate moves up or
 #    down with 2000 steps, and whether Adam's lead grows or shrinks; then run with `--full`.
-#
+
+# %% [markdown]
 # ## References
 #
 # - [Glorot & Bengio 2010] Xavier Glorot, Yoshua Bengio. "Understanding the difficulty of training

@@ -449,7 +449,8 @@ print("every claim of this notebook holds on seeds", SEEDS)
 #    the price of sparsity?
 # 3. Find the largest Adam learning rate at which no ReLU unit dies in 3 epochs, with and without
 #    the KL penalty (try values between 0.001 and 0.01, on the three seeds). Is it the same?
-#
+
+# %% [markdown]
 # ## References
 #
 # - [GeeksforGeeks 2025] GeeksforGeeks. "Sparse Autoencoders in Deep Learning." Last updated 23 July
