@@ -140,7 +140,7 @@ def write_checkpoint(
     """
     run_dir = Path(run_dir)
     config = {
-        "model": model.config.to_dict(),
+        "model": model.config.file_dict(),
         "training": training,
         "npsae_version": __version__,
     }

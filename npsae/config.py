@@ -33,7 +33,7 @@ CHOICES: dict[str, tuple] = {
     "sparsity": tuple(SPARSITY),  # the penalties' registry, None (no penalty) included
     "dtype": ("float32", "float64"),
     "backend": ("numba", "numpy"),
-    "init": ("glorot", "ufldl"),
+    "init": ("glorot", "ufldl", "tied"),
 }
 #: Sparsity variants that keep k units: per sample (topk) or on average over a batch.
 K_SPARSITY = ("topk", "batchtopk")
@@ -101,7 +101,8 @@ class ModelConfig(Mapping):
         backend: "numba" (compiled kernels) or "numpy" (the readable reference).
         seed: seeds the initial weights, an integer >= 0.
         init: "glorot" (Keras' default: U(-r, r), r = sqrt(6 / (n_in + n_hidden))) or "ufldl"
-            (r = sqrt(6 / (n_in + n_hidden + 1))); biases start at zero either way.
+            (r = sqrt(6 / (n_in + n_hidden + 1))) or "tied" (Gao et al. 2024: unit-length decoder
+            rows in random directions, the encoder their transpose); biases start at zero.
         k: the number of units "topk" keeps per sample, or "batchtopk" on average (only with
             those two).
         unit_norm_decoder: keep every decoder row W2_j at unit length: the trainer calls
@@ -119,6 +120,15 @@ class ModelConfig(Mapping):
         aux_alpha: AuxK's weight alpha, >= 0 (Gao et al. use 1/32).
         dead_after: AuxK counts a unit dead once it has not fired on this many consecutive
             training samples (the trainer counts them, see ``update_statistics``).
+        k_schedule: with "topk" or "batchtopk", Makhzani & Frey's schedule of k, a pair
+            (start, epochs) (or the string "START:EPOCHS"): training keeps ``start`` units at
+            first and lowers that number linearly, step by step, to ``k`` over the first
+            ``epochs`` epochs (``npsae.penalties.scheduled_k``), so that every unit wins a
+            place while the code is dense; the model keeps ``k`` at inference. None: k
+            throughout.
+        encode_k: with "topk", the units ``encode`` keeps at inference (Makhzani & Frey's
+            alpha k, e.g. 75 = 3 x 25); training, the loss and the code statistics keep ``k``.
+            None: ``k``.
     """
 
     n_in: int
@@ -142,6 +152,8 @@ class ModelConfig(Mapping):
     aux_k: int | None = None
     aux_alpha: float = 1 / 32
     dead_after: int = 10_000
+    k_schedule: tuple[int, int] | None = None
+    encode_k: int | None = None
 
     def __post_init__(self) -> None:
         """Check every value (ConfigError naming the option), then store each as its JSON type:
@@ -186,8 +198,9 @@ class ModelConfig(Mapping):
             v[name] = int(v[name])
         for name in floats:
             v[name] = float(v[name])
+        v["k_schedule"] = _schedule(v["k_schedule"])
         self._check_combination(v)
-        for name in ("k", "aux_k"):
+        for name in ("k", "aux_k", "encode_k"):
             v[name] = None if v[name] is None else int(v[name])
         return v
 
@@ -216,6 +229,27 @@ class ModelConfig(Mapping):
                 raise ConfigError("aux_k (AuxK) needs sparsity='topk' or 'batchtopk'")
             if not _is_count(aux_k) or not 1 <= aux_k <= v["n_hidden"]:
                 raise ConfigError(f"aux_k={aux_k!r} must be an integer between 1 and n_hidden")
+        schedule = v["k_schedule"]
+        if schedule is not None:
+            if sparsity not in K_SPARSITY:
+                raise ConfigError("k_schedule needs sparsity='topk' or 'batchtopk' (it lowers k)")
+            start, epochs = schedule
+            if not k <= start <= v["n_hidden"]:
+                raise _refuse(
+                    "k_schedule",
+                    f"{start}:{epochs}",
+                    f"must start between k={k} and n_hidden={v['n_hidden']}",
+                    f"k_schedule={schedule!r}: its start {start} must lie between k={k} and "
+                    f"n_hidden={v['n_hidden']}",
+                )
+        encode_k = v["encode_k"]
+        if encode_k is not None:
+            if sparsity != "topk":
+                raise ConfigError("encode_k (the units encode keeps) needs sparsity='topk'")
+            if not _is_count(encode_k) or not 1 <= encode_k <= v["n_hidden"]:
+                raise ConfigError(
+                    f"encode_k={encode_k!r} must be an integer between 1 and n_hidden"
+                )
 
     # ------------------------------------------------------------------ a read-only mapping
 
@@ -239,9 +273,25 @@ class ModelConfig(Mapping):
         """A new config with ``changes`` applied, checked as a whole."""
         return dataclasses.replace(self, **changes)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        theirs = {name: _json(value) for name, value in other.items()}
+        mine = {name: _json(value) for name, value in self.items()}
+        return mine == {**LATER_OPTIONS, **theirs}
+
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready dict: every option, by name."""
-        return dict(self)
+        """The JSON-ready dict: every option, by name (``k_schedule`` as a list)."""
+        return {name: _json(value) for name, value in self.items()}
+
+    def file_dict(self) -> dict[str, Any]:
+        """What a model file and a run's config.json hold: ``to_dict`` without the options of
+        ``LATER_OPTIONS`` that hold their default."""
+        return {
+            name: value
+            for name, value in self.to_dict().items()
+            if name not in LATER_OPTIONS or value != LATER_OPTIONS[name]
+        }
 
     @classmethod
     def from_dict(cls, data: Any, source: str | None = None) -> ModelConfig:
@@ -268,6 +318,35 @@ class ModelConfig(Mapping):
             raise ConfigError(
                 f"{where}invalid config ({err})", err.option, err.value, err.rule
             ) from err
+
+
+#: Options added after the model file's format 1, with their defaults: files hold them only
+#: when set (``file_dict``), so that a model that does not use them is saved byte for byte as
+#: before (and an older npsae reads it); ``from_dict`` gives a missing one its default.
+LATER_OPTIONS: dict[str, Any] = {"k_schedule": None, "encode_k": None}
+
+
+def _json(value: Any) -> Any:
+    """A value as JSON holds it: a tuple as a list."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+SCHEDULE_RULE = "must be (START, EPOCHS), START:EPOCHS, two positive integers"
+
+
+def _schedule(value: Any) -> tuple[int, int] | None:
+    """``k_schedule`` as a pair of ints (START, EPOCHS), from a pair or "START:EPOCHS"."""
+    if value is None:
+        return None
+    parts = value.split(":") if isinstance(value, str) else value
+    try:
+        start, epochs = parts
+        pair = tuple(int(p) if isinstance(p, str) else p for p in (start, epochs))
+    except (TypeError, ValueError):
+        raise _refuse("k_schedule", value, SCHEDULE_RULE) from None
+    if not all(_is_count(p) and p >= 1 for p in pair):
+        raise _refuse("k_schedule", value, SCHEDULE_RULE)
+    return (int(pair[0]), int(pair[1]))
 
 
 #: The options, in the constructor's order: ``SparseAutoencoder``'s keywords.

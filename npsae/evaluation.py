@@ -48,7 +48,9 @@ def measure(
     measure the code as the model gives it at inference (``encode``): each batch's forward
     pass serves both, except with BatchTopK, whose loss selects within the batch but whose
     inference code keeps what exceeds its learned threshold, so that its batches are encoded
-    a second time. Memory stays near one batch whatever the size of X.
+    a second time. TopK's ``encode_k`` does not apply here: the code measured is the training
+    code of k units, whose dead units are the ones that no longer learn. Memory stays near one
+    batch whatever the size of X.
     """
     return _measure(model, X, batch_size, seed, code=True)
 

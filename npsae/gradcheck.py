@@ -21,8 +21,9 @@ Two parts of today's architectures are not derivatives and get their own treatme
   differences cannot see (the loss is flat in theta between jumps). ``gradient_check`` compares
   it instead with its closed form (``npsae.penalties.JumpReLUSparsity``) evaluated from
   dL/dH found by finite differences of the decoder's loss in H: the lines marked "closed form".
-* AuxK's residual e = X - X^ is a constant to its gradient, so its finite differences hold e
-  fixed at its value for the unperturbed parameters.
+* AuxK's dead units add to the main code's Z2 = H W2 + b2, which is a constant to its
+  gradient, so its finite differences hold Z2 fixed at its value for the unperturbed
+  parameters.
 """
 
 from __future__ import annotations
@@ -226,9 +227,9 @@ def gradient_check(
     # Each term's gradient from the NumPy reference, their total from the model's backend.
     per_term = check.term_grads(X)
     loss, per_term["total"], cache = check.forward_backward(X)
-    residual = None
-    if "aux" in terms:  # AuxK's residual is a constant to its gradient: hold it fixed
-        residual = X - check.decode(cache.H)
+    aux_base = None
+    if "aux" in terms:  # the main code's Z2 is a constant to AuxK's gradient: hold it fixed
+        aux_base = reference.main_preactivation(check.params, cache.H)
     bar = _progress_bar(count_entries(check, max_entries)) if progress else None
     evaluations = [0]
     try:
@@ -254,7 +255,7 @@ def gradient_check(
                     evaluations[0] += 1
                     if bar is not None and evaluations[0] % 2 == 0:  # two per entry
                         bar.update()
-                    return check.loss(X, residual)[t]
+                    return check.loss(X, aux_base)[t]
 
                 n = numerical_gradient(f, p, eps, idx).ravel()
                 n = n if idx is None else n[idx]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import csv
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -133,24 +134,105 @@ class History:
 DEAD_WARNING = 0.5
 
 
-def diagnose(history: History, lr: float | None = None) -> list[str]:
+def diagnose(
+    history: History, lr: float | None = None, config: Mapping[str, Any] | None = None
+) -> list[str]:
     """Warnings about a run that ended without error but did not train well, with the likely
-    cause: most hidden units dead in the last epoch (a fraction above ``DEAD_WARNING``), or a
-    final loss above the first epoch's. ``lr``, the learning rate, is quoted when given."""
+    cause and how it is known: most hidden units dead in the last epoch (a fraction above
+    ``DEAD_WARNING``), or a final loss above the first epoch's. ``lr``, the learning rate, is
+    quoted when given.
+
+    ``config``, the model's options (``model.config`` or the "model" of a run's config.json),
+    lets the dead-unit warning name the cause that fits the model (``dead_unit_cause``); without
+    it the learning rate is blamed, the commonest cause when nothing else is known.
+    """
     if not len(history):
         return []
     rate = "the learning rate" if lr is None else f"the learning rate lr={lr:g}"
-    cause = f"{rate} is probably too high: try one 3 to 10 times smaller"
+    rate_cause = f"{rate} is probably too high: try one 3 to 10 times smaller"
     first, last = history.rows[0], history.rows[-1]
+    rose = len(history) > 1 and last["loss"] > first["loss"]
     warnings = []
     if last["dead_fraction"] > DEAD_WARNING:
+        cause = rate_cause
+        if config is not None:
+            cause = dead_unit_cause(config, first, last, rate_cause if rose else None)
         warnings.append(
             f"{last['dead_fraction']:.0%} of the hidden units never fired in the last epoch "
             f"(dead units, which no longer learn). Likely cause: {cause}"
         )
-    if len(history) > 1 and last["loss"] > first["loss"]:
+    if rose:
         warnings.append(
             f"the loss rose over the run, from {first['loss']:.4g} in epoch {first['epoch']} to "
-            f"{last['loss']:.4g} in epoch {last['epoch']}. Likely cause: {cause}"
+            f"{last['loss']:.4g} in epoch {last['epoch']}. Likely cause: {rate_cause}"
         )
     return warnings
+
+
+def dead_unit_cause(
+    config: Mapping[str, Any], first: dict, last: dict, rate_cause: str | None
+) -> str:
+    """Why units died, for a model of options ``config`` whose history runs from the row
+    ``first`` to ``last``, and how that is known. ``rate_cause`` (the learning rate's advice)
+    is given when the loss rose, the sign of a rate too high; otherwise the cause is the
+    model's own:
+
+    - TopK / BatchTopK: a unit outside the k kept gets no gradient, whatever the rate; the
+      remedies are the ones the model lacks: Makhzani & Frey's ``k_schedule``, AuxK
+      (``aux_k``), Gao et al.'s ``init="tied"`` (or, with AuxK on, a stronger AuxK);
+    - KL with ReLU units: the clip of rho^ (``npsae.penalties.KLSparsity``);
+    - otherwise ReLU units whose input is negative on every sample.
+    """
+    if rate_cause is not None:
+        return (
+            f"{rate_cause} (the loss rose, from {first['loss']:.4g} in epoch {first['epoch']} "
+            f"to {last['loss']:.4g} in epoch {last['epoch']})"
+        )
+    fell = (
+        f"the loss fell, from {first['loss']:.4g} to {last['loss']:.4g}, so the learning rate "
+        "is not to blame"
+    )
+    sparsity, hidden = config.get("sparsity"), config.get("hidden")
+    if sparsity in ("topk", "batchtopk"):
+        per = "per sample" if sparsity == "topk" else "per sample on average"
+        remedies = []
+        if config.get("k_schedule") is None:
+            remedies.append(
+                "Makhzani & Frey's schedule of k, which starts dense so that every unit learns "
+                "(k_schedule, --k-schedule START:EPOCHS, e.g. 4k over the first half of the "
+                "epochs)"
+            )
+        if config.get("aux_k") is None:
+            remedies.append("AuxK, which gives dead units a gradient (aux_k, --aux-k)")
+        else:
+            remedies.append(
+                f"a stronger AuxK than aux_alpha={config.get('aux_alpha'):g} and "
+                f"dead_after={config.get('dead_after')} (--aux-alpha, --dead-after)"
+            )
+        if config.get("init") != "tied":
+            remedies.append(
+                "Gao et al.'s initialisation, encoder = decoder transpose (init='tied', "
+                "--init tied)"
+            )
+        return (
+            f"{sparsity} keeps k={config.get('k')} units {per}, and a unit that never wins a "
+            f"place gets no gradient whatever the learning rate ({fell}). Remedies: "
+            + "; ".join(remedies)
+        )
+    if sparsity == "kl" and hidden == "relu":
+        return (
+            "KL sparsity with ReLU units: KL's push (1 - rho) / (1 - rho^) grows without bound "
+            "as a ReLU unit's mean activation rho^ nears 1 and can drive it below 0 on every "
+            "sample; there rho^ = 0 is clipped to 1e-6, where the clipped penalty is flat, so "
+            "neither the penalty nor the reconstruction brings it back "
+            f"({fell}). Use hidden='sigmoid' with KL, or sparsity='l1' with ReLU units"
+        )
+    if hidden == "relu":
+        return (
+            "ReLU units whose input is negative on every sample get no gradient; a strong "
+            f"sparsity penalty pushes them there ({fell}): try a smaller beta"
+        )
+    return (
+        f"sigmoid units held below the firing threshold by the sparsity penalty ({fell}): try "
+        "a smaller beta or a larger rho"
+    )

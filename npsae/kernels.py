@@ -460,42 +460,51 @@ class NumbaBackend:
         if dead.size == 0:
             return 0.0
         W1_D, W2_D = params["W1"][:, dead], params["W2"][dead]
-        e = X - self.decode(params, H, objective.output)
-        e = e if objective.aux_residual is None else objective.aux_residual
         k = min(objective.aux_k, dead.size)
-        no_bias = np.zeros(X.shape[1], X.dtype)
         weight = objective.aux_alpha if grads is not None else 0.0
+        if objective.aux_base is not None:
+            Z = objective.aux_base - params["b2"]
+        elif isinstance(H, SparseCode):
+            from npsae.sparse_kernels import sparse_decode
+
+            Z = sparse_decode(H, params["W2"], np.empty(X.shape, X.dtype))
+        else:
+            Z = H @ params["W2"]
         if isinstance(H, SparseCode):
             return objective.aux_alpha * self._sparse_auxk(
-                Xe, e, W1_D, W2_D, params["b1"][dead], k, dead, objective.recon, weight, grads
+                params, Xe, X, Z, W1_D, W2_D, dead, k, objective, weight, grads
             )
         H_D, _ = hidden_activation(Xe @ W1_D, params["b1"][dead], "linear", k)
-        recon, de_hat, _ = output_layer(H_D @ W2_D, no_bias, e, "linear", objective.recon, weight)
+        Z += H_D @ W2_D
+        g, loss = objective.output, objective.recon
+        recon, dZ_aux, _ = output_layer(Z, params["b2"], X, g, loss, weight)
         if grads is not None:
-            grads["W2"][dead] += H_D.T @ de_hat
-            dZ_D = (de_hat @ W2_D.T) * (H_D != 0)  # the kept entries (a kept 0 has measure 0)
+            grads["W2"][dead] += H_D.T @ dZ_aux
+            dZ_D = (dZ_aux @ W2_D.T) * (H_D != 0)  # the kept entries (a kept 0 has measure 0)
             grads["W1"][:, dead] += Xe.T @ dZ_D
             grads["b1"][dead] += dZ_D.sum(axis=0, dtype=np.float64).astype(dZ_D.dtype)
         return objective.aux_alpha * recon
 
-    def _sparse_auxk(self, Xe, e, W1_D, W2_D, b1_D, k, dead, recon, weight, grads) -> float:
-        """``_auxk``'s recon(e^, e) and gradient with the dead units' code kept sparse."""
+    def _sparse_auxk(
+        self, params, Xe, X, Z, W1_D, W2_D, dead, k, objective, weight, grads
+    ) -> float:
+        """``_auxk``'s recon and gradient with the dead units' code kept sparse; Z: (m, n_in)
+        the main code's H W2, to which the dead units' H_D W2[D] is added in place."""
         from npsae import sparse_kernels as sk
 
         m = Xe.shape[0]
-        columns = sk.column_block(m, dead.size, k)
-        block = self._buffer("aux block", (m, columns), W1_D.dtype)
-        code = sk.encode_top_k(Xe, W1_D, b1_D, k, block, relu=False)
-        e_hat = sk.sparse_decode(code, W2_D, np.empty(e.shape, e.dtype))
-        no_bias = np.zeros(e.shape[1], e.dtype)
-        loss, de_hat, _ = output_layer(e_hat, no_bias, e, "linear", recon, weight)
+        block = self._buffer("aux block", (m, sk.column_block(m, dead.size, k)), W1_D.dtype)
+        code = sk.encode_top_k(Xe, W1_D, params["b1"][dead], k, block, relu=False)
+        Z += sk.sparse_decode(code, W2_D, np.empty(Z.shape, Z.dtype))
+        g, loss = objective.output, objective.recon
+        recon, dZ_aux, _ = output_layer(Z, params["b2"], X, g, loss, weight)
         if grads is not None:
-            dZ_D = sk.sparse_hidden_backward(code, de_hat, W2_D, np.zeros(dead.size), relu=False)
-            dW1_D, db1_D, dW2_D = sk.sparse_weight_grads(code, dZ_D, Xe, de_hat)
+            dZ_D = sk.sparse_hidden_backward(code, dZ_aux, W2_D, np.zeros(dead.size), relu=False)
+            dW1_D, db1_D, dW2_D = sk.sparse_weight_grads(code, dZ_D, Xe, dZ_aux)
             grads["W2"][dead] += dW2_D
             grads["W1"][:, dead] += dW1_D
             grads["b1"][dead] += db1_D
-        return loss
+        return recon
 
     def _dense_grads(
         self, params: dict, X: np.ndarray, Xe: np.ndarray, objective: Objective

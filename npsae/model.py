@@ -40,6 +40,7 @@ from npsae.penalties import (
     caveats,
     decoder_norms,
     make_sparsity,
+    scheduled_k,
     weight_decay,
 )
 from npsae.reference import ForwardBackward, LossAndGrads
@@ -164,20 +165,31 @@ class SparseAutoencoder:
             raise ValueError(f"{name} contains NaN or infinite values")
         return X
 
-    def forward_backward(self, X: np.ndarray, check: bool = True) -> ForwardBackward:
+    def forward_backward(
+        self, X: np.ndarray, check: bool = True, progress: float | None = None
+    ) -> ForwardBackward:
         """One training step's loss terms, the gradient of their total, and the cache
-        (``X``, the code ``H`` and its column sums), from the model's backend."""
+        (``X``, the code ``H`` and its column sums), from the model's backend. ``progress``,
+        the epochs trained so far (fractional), sets k under ``k_schedule`` (``training_k``);
+        None keeps ``k``."""
         if check:
             X = self.as_input(X)
-        return self._engine.forward_backward(self.params, X, self._current_objective())
+        objective = self._current_objective()
+        if progress is not None and self.config.k_schedule is not None:
+            k = self.training_k(progress)
+            objective = dataclasses.replace(objective, sparsity=type(self.sparsity)(k))
+        return self._engine.forward_backward(self.params, X, objective)
 
-    def _current_objective(self, aux_residual: np.ndarray | None = None) -> reference.Objective:
-        """The objective with AuxK's current dead units (and a fixed residual, if given)."""
+    def training_k(self, progress: float) -> int:
+        """The k of a training step after ``progress`` epochs (fractional) under
+        ``k_schedule`` (``npsae.penalties.scheduled_k``); ``k`` without one."""
+        return scheduled_k(self.config.k, self.config.k_schedule, progress)
+
+    def _current_objective(self, aux_base: np.ndarray | None = None) -> reference.Objective:
+        """The objective with AuxK's current dead units (and a fixed Z2, if given)."""
         if not self._objective.aux_k:
             return self._objective
-        return dataclasses.replace(
-            self._objective, dead=self.dead_units(), aux_residual=aux_residual
-        )
+        return dataclasses.replace(self._objective, dead=self.dead_units(), aux_base=aux_base)
 
     def dead_units(self) -> np.ndarray:
         """(n_hidden,) bool: the units AuxK counts as dead, silent for ``dead_after`` training
@@ -191,11 +203,14 @@ class SparseAutoencoder:
 
         JumpReLU always uses its thresholds. BatchTopK selects within the batch in training and
         by its learned threshold at inference (the batch selection until one is learned).
+        TopK keeps ``encode_k`` units at inference when it is set.
         """
         if self.sparsity.threshold:
             return {"theta": np.exp(self.params["log_theta"])}
         if inference and self.sparsity.batch and np.isfinite(self.buffers["threshold"]):
             return {"theta": np.full(self.n_hidden, self.buffers["threshold"], self.dtype)}
+        if inference and self.config.encode_k is not None:
+            return {"k": self.config.encode_k}
         return {"k": self.sparsity.k, "batch": self.sparsity.batch}
 
     def _encoder_input(self, X: np.ndarray) -> np.ndarray:
@@ -226,14 +241,15 @@ class SparseAutoencoder:
         (``npsae.reference.term_grads``; the Numba kernels compute only the total)."""
         return reference.term_grads(self.params, self.as_input(X), self._current_objective())
 
-    def loss(self, X: np.ndarray, aux_residual: np.ndarray | None = None) -> dict:
+    def loss(self, X: np.ndarray, aux_base: np.ndarray | None = None) -> dict:
         """The loss terms on ``X: (m, n_in)``, without gradients: the training objective, so
-        BatchTopK selects within the batch X here. ``aux_residual`` fixes AuxK's residual (see
-        ``npsae.reference.aux_forward``; a gradient check's)."""
-        return self.forward(X, aux_residual)[0]
+        BatchTopK selects within the batch X here. ``aux_base`` fixes the main code's Z2 = H W2
+        + b2 that AuxK adds its dead units to (see ``npsae.reference.aux_forward``; a gradient
+        check's)."""
+        return self.forward(X, aux_base)[0]
 
     def forward(
-        self, X: np.ndarray, aux_residual: np.ndarray | None = None
+        self, X: np.ndarray, aux_base: np.ndarray | None = None
     ) -> tuple[dict, np.ndarray, np.ndarray]:
         """``loss`` with the forward pass it ran: (loss terms, H: (m, n_hidden), X^: (m, n_in)).
 
@@ -244,7 +260,7 @@ class SparseAutoencoder:
         hidden = self.config.hidden
         H, h_sum = self._engine.encode(self.params, Xe, hidden, **self._selection(False))
         X_hat = self._engine.decode(self.params, H, self.config.output)
-        objective = self._current_objective(aux_residual)
+        objective = self._current_objective(aux_base)
         terms = reference.loss_terms(
             recon=reference.RECON_LOSSES[self.config.recon](X_hat, X),
             sparsity=self.sparsity.value(h_sum, X.shape[0], self.params["W2"], H),
@@ -255,7 +271,8 @@ class SparseAutoencoder:
 
     def encode(self, X: np.ndarray) -> np.ndarray:
         """Hidden activations H = f(X W1 + b1) (of X - b2 with ``pre_bias``), as at inference:
-        BatchTopK keeps what exceeds its learned threshold. X: (m, n_in) -> H: (m, n_hidden)."""
+        BatchTopK keeps what exceeds its learned threshold, TopK its ``encode_k`` largest if
+        set (Makhzani & Frey's alpha k). X: (m, n_in) -> H: (m, n_hidden)."""
         X = self._encoder_input(self.as_input(X))
         hidden = self.config.hidden
         return self._engine.encode(self.params, X, hidden, **self._selection(True))[0]
@@ -341,7 +358,7 @@ class SparseAutoencoder:
         bad = [k for k in extra if not k.startswith("state/")]
         if bad:
             raise ValueError(f"extra array names must start with 'state/', got {bad}")
-        config = self.config.to_dict()
+        config = self.config.file_dict()
         meta = {"format": FILE_FORMAT, "npsae_version": __version__, "config": config}
         buffers = {f"buffer/{k}": v for k, v in self.buffers.items()}
         save_npz(path, {**self.params, **buffers, **extra, "meta": np.array(json.dumps(meta))})
@@ -408,18 +425,27 @@ SparseAutoencoder.__signature__ = inspect.signature(ModelConfig)
 
 
 def init_params(n_in: int, n_hidden: int, dtype: np.dtype, seed: int, init: str) -> dict:
-    """Initial parameters: uniform weights in [-r, r], zero biases.
+    """Initial parameters, biases zero and weights:
 
-    r = sqrt(6 / (n_in + n_hidden)) for "glorot" (Keras' glorot_uniform), and
-    r = sqrt(6 / (n_in + n_hidden + 1)) for "ufldl" (the UFLDL exercise's initialisation).
+    - "glorot": uniform in [-r, r], r = sqrt(6 / (n_in + n_hidden)) (Keras' glorot_uniform);
+    - "ufldl": the same with r = sqrt(6 / (n_in + n_hidden + 1)) (the UFLDL exercise's);
+    - "tied": decoder rows W2_j drawn in uniformly random directions at unit length, and the
+      encoder their transpose, W1 = W2^T (Gao et al. 2024): each unit starts reading the
+      direction it writes.
     """
-    fan = n_in + n_hidden + (1 if init == "ufldl" else 0)
-    r = np.sqrt(6.0 / fan)
     rng = np.random.default_rng(seed)
+    if init == "tied":
+        W2 = rng.standard_normal((n_hidden, n_in))
+        W2 /= np.linalg.norm(W2, axis=1, keepdims=True)
+        W1 = W2.T.copy()
+    else:
+        r = np.sqrt(6.0 / (n_in + n_hidden + (1 if init == "ufldl" else 0)))
+        W1 = rng.uniform(-r, r, (n_in, n_hidden))
+        W2 = rng.uniform(-r, r, (n_hidden, n_in))
     return {
-        "W1": rng.uniform(-r, r, (n_in, n_hidden)).astype(dtype),
+        "W1": W1.astype(dtype),
         "b1": np.zeros(n_hidden, dtype),
-        "W2": rng.uniform(-r, r, (n_hidden, n_in)).astype(dtype),
+        "W2": np.ascontiguousarray(W2, dtype),
         "b2": np.zeros(n_in, dtype),
     }
 

@@ -156,10 +156,34 @@ class L1DecoderSparsity(Sparsity):
 
 
 class TopKSparsity(Sparsity):
-    """TopK: each sample keeps its k largest ReLU activations and the rest are set to 0.
+    """TopK: each sample keeps its k largest ReLU activations and the rest are set to 0
+    (Makhzani & Frey's k-sparse autoencoder, 2014, arXiv:1312.5663).
 
     Sparsity is enforced by the architecture, not by a penalty: P = 0, and the gradient flows
     only through the kept units (the ReLU derivative, 1 where H > 0, already says so).
+
+    A unit that never wins one of the k places gets no gradient and never will: it is dead,
+    whatever the learning rate. Three remedies, each an option of the model:
+
+    - Makhzani & Frey's schedule of k (``k_schedule``, ``scheduled_k``): keep many units at
+      first, so that every one learns, and lower the number to k over the first epochs.
+    - AuxK (Gao et al. 2024, arXiv:2406.04093, ``aux_k``): the dead units' largest
+      pre-activations also reconstruct the main code's error, which gives them a gradient
+      (``npsae.reference.aux_forward``). npsae adds the dead units' decoder output to the main
+      code's, before the output activation; with a linear output that is Gao et al.'s
+      alpha ||e - e^||^2 with e = X - X^ exactly, and SAELens computes the same up to its
+      conventions (its e^ carries b_dec; the loss is scaled by min(|D| / k_aux, 1); see
+      bench/auxk_vs_saelens.py, which compares the two step by step: the same code, loss and
+      gradients to rounding in float64). Before issue 30 npsae fitted e^ = H_D W2[D] to
+      e = X - g(Z2) under a sigmoid output g too: decoder rows trained to write into pixel
+      space but used in the sigmoid's input, where a revived unit hardly moves X^ and loses its
+      place again. On MNIST (k 25, 1000 ReLU units, aux_k 256, 4 epochs) that left 89.8 % of
+      the units dead on the test split against 87.2 % without AuxK; adding the dead units
+      before the sigmoid leaves 60.8 % (bench/README.md, "k-sparse autoencoders").
+    - Gao et al.'s initialisation, encoder = decoder transpose with unit-norm decoder rows
+      (``init="tied"``), which starts every unit aligned with what it writes.
+
+    At inference Makhzani & Frey keep alpha k units (``encode_k``), more than in training.
     """
 
     name = "topk"
@@ -167,6 +191,22 @@ class TopKSparsity(Sparsity):
     def __init__(self, k: int) -> None:
         super().__init__(0.0)
         self.k = int(k)
+
+
+def scheduled_k(k: int, schedule: tuple[int, int] | None, progress: float) -> int:
+    """The k of a training step under Makhzani & Frey's schedule ``schedule = (start,
+    epochs)``: linear from ``start`` at the first step to ``k`` after ``epochs`` epochs, and
+    ``k`` from then on,
+
+        k_t = round(start + (k - start) min(t / epochs, 1)),
+
+    ``progress`` t the epochs done so far (fractional: epoch - 1 + step / steps). It depends
+    on t only, so a resumed run replays the same ks. Without a schedule, ``k``.
+    """
+    if schedule is None:
+        return k
+    start, epochs = schedule
+    return int(np.floor(start + (k - start) * min(progress / epochs, 1.0) + 0.5))
 
 
 class BatchTopKSparsity(TopKSparsity):

@@ -12,6 +12,8 @@ pixels need for lbfgs to converge in a few hundred iterations. scikit-learn is t
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +24,34 @@ EXTRA = "eval"
 MAX_ITER = 300
 # Training samples of the probe when the caller takes a slice of a large set (npsae report, sweep).
 PROBE_TRAIN = 10000
+# The inverse strength of the logistic regression's L2 penalty (scikit-learn's default).
+C = 1.0
+
+
+def protocol(n_train: int, encoding: str, standardise: bool = True) -> str:
+    """The probe's protocol in one sentence: its ``n_train`` training samples, classifier,
+    regularisation and the ``encoding`` of the features (see ``encoding``)."""
+    features = "standardised features" if standardise else "raw features"
+    return (
+        f"multinomial logistic regression (scikit-learn, lbfgs, L2 penalty C={C:g}, at most "
+        f"{MAX_ITER} iterations) on {features} of {n_train} training samples, scored on the "
+        f"test split; codes: {encoding}"
+    )
+
+
+def encoding(config: Mapping[str, Any]) -> str:
+    """How a model of options ``config`` encodes at inference (``SparseAutoencoder.encode``),
+    in words."""
+    hidden, sparsity = config["hidden"], config["sparsity"]
+    if sparsity == "topk":
+        kept = config["encode_k"] or config["k"]
+        alpha = f" ({kept / config['k']:g} k, encode_k)" if config["encode_k"] else ""
+        return f"the {kept} largest {hidden} activations of each sample{alpha}"
+    if sparsity == "batchtopk":
+        return f"the {hidden} activations above BatchTopK's learned threshold"
+    if sparsity == "jumprelu":
+        return "JumpReLU's activations above their learned thresholds"
+    return f"all {config['n_hidden']} {hidden} activations"
 
 
 def linear_probe(
@@ -30,11 +60,14 @@ def linear_probe(
     test: np.ndarray,
     test_labels: np.ndarray,
     max_iter: int = MAX_ITER,
+    standardise: bool = True,
 ) -> float:
     """Test accuracy of a logistic regression fitted on ``(train, train_labels)``.
 
     train: (m, d) features (codes H or pixels), train_labels: (m,); test: (t, d),
     test_labels: (t,). Returns the fraction of test samples whose label is predicted, in [0, 1].
+    ``standardise=False`` fits the raw features (see ``protocol``): on sparse codes it can do
+    better, a rarely active unit not being blown up to unit variance (bench/README.md).
     Deterministic: lbfgs involves no randomness. Raises ``npsae._extras.MissingExtraError``
     without scikit-learn, ValueError for mismatched shapes.
     """
@@ -55,7 +88,8 @@ def linear_probe(
             raise ValueError(f"{name}_labels must have shape ({len(X)},), got {y.shape}")
     if len(np.unique(train_labels)) < 2:
         raise ValueError("train_labels hold a single class; a probe needs at least two")
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter))
+    scaler = [StandardScaler()] if standardise else []
+    probe = make_pipeline(*scaler, LogisticRegression(C=C, max_iter=max_iter))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         probe.fit(train, train_labels)

@@ -14,7 +14,7 @@ and the loss is a sum of terms, each with its own function for the gradient::
     loss = recon(X^, X)                    recon_grads
          + sparsity(H)                     sparsity_grads    (npsae.penalties)
          + (lambda / 2) ||W||^2            decay_grads
-         + alpha recon(e^, e)              aux_grads         (AuxK, only with aux_k)
+         + alpha recon(X_aux, X)           aux_grads         (AuxK, only with aux_k)
 
 ``term_grads`` returns each term's gradient; ``loss_and_grads`` sums them. Every function works
 in the parameters' dtype, except that the penalties' per-unit vectors are float64: each term's
@@ -44,8 +44,8 @@ class Objective:
     ``sparsity`` the penalty (``npsae.penalties``; its attributes also say how H is selected),
     ``weight_decay`` lambda. ``pre_bias``: the encoder reads X - b2. ``aux_k``, ``aux_alpha``:
     AuxK's k_aux (0: off) and weight alpha; ``dead``: (n_hidden,) bool, the units AuxK counts
-    as dead; ``aux_residual``: a fixed residual e instead of X - X^ (a gradient check's, see
-    ``aux_forward``).
+    as dead; ``aux_base``: a fixed Z2 = H W2 + b2 instead of the one of the batch's code (a
+    gradient check's, see ``aux_forward``).
     """
 
     hidden: str
@@ -57,7 +57,7 @@ class Objective:
     aux_k: int = 0
     aux_alpha: float = 0.0
     dead: np.ndarray | None = None
-    aux_residual: np.ndarray | None = None
+    aux_base: np.ndarray | None = None
 
 
 # --------------------------------------------------------------------------- activations
@@ -372,68 +372,83 @@ class AuxForward(NamedTuple):
     """AuxK's forward pass (``aux_forward``)."""
 
     dead: np.ndarray  # (|D|,) the dead units' indices
-    e: np.ndarray  # (m, n_in), the residual to model
     H_D: np.ndarray  # (m, |D|), the dead units' code
-    e_hat: np.ndarray  # (m, n_in)
+    X_aux: np.ndarray  # (m, n_in), g(Z2 + H_D W2[D]): the reconstruction with the dead units
+
+
+def main_preactivation(params: dict, H: np.ndarray) -> np.ndarray:
+    """Z2 = H W2 + b2: the decoder's input to its output activation g; H: (m, n_hidden)."""
+    return H @ params["W2"] + params["b2"]
 
 
 def aux_forward(
-    params: dict, Xe: np.ndarray, X: np.ndarray, H: np.ndarray, objective: Objective
+    params: dict, Xe: np.ndarray, H: np.ndarray, objective: Objective
 ) -> AuxForward | None:
     """AuxK (Gao et al., 2024): the dead units D (``objective.dead``, those that have not fired
-    for a while) try to model the main reconstruction's error e with their k_aux largest
-    pre-activations (k_aux = ``objective.aux_k``, at most |D|) of each sample:
+    for a while) try to reduce the main reconstruction's error with their k_aux largest
+    pre-activations (k_aux = ``objective.aux_k``, at most |D|) of each sample, added to the
+    main code's contribution Z2 = H W2 + b2, which is held constant (no gradient flows
+    through it):
 
-        e      = X - X^                          (a constant: no gradient flows through it)
         H_D    = topk_aux(Xe W1[:, D] + b1[D])   (m, |D|), the rest set to 0
-        e^     = H_D W2[D]                       (m, n_in), no bias
-        L_aux  = alpha recon(e^, e)              alpha = ``objective.aux_alpha``
+        X_aux  = g(Z2 + H_D W2[D])               (m, n_in)
+        L_aux  = alpha recon(X_aux, X)           alpha = ``objective.aux_alpha``
+
+    With a linear output g this is Gao et al.'s loss exactly: X_aux - X = e^ - e with the
+    residual e = X - X^ and its model e^ = H_D W2[D], so L_aux = alpha recon(e^, e) (SAELens
+    computes the same, bench/auxk_vs_saelens.py). With a sigmoid output the dead units write,
+    like the live ones, into the sigmoid's input: a linear model of the residual X - g(Z2), what
+    npsae did before issue 30, trains decoder rows on the wrong scale (the sigmoid's slope is
+    at most 1/4, and ~0 on MNIST's saturated background) and on MNIST left more units dead
+    than no AuxK at all (``npsae.penalties.TopKSparsity``).
 
     The pre-activations are taken as they are, without the ReLU (as SAELens and EleutherAI's
     sparsify do): a unit that died under a ReLU has only negative ones, and through a ReLU no
-    gradient would reach it. ``objective.aux_residual``, when set, replaces e: a gradient check
-    holds it fixed, as the gradient does. Xe, X: (m, n_in); H: (m, n_hidden), the main code.
+    gradient would reach it. ``objective.aux_base``, when set, replaces Z2: a gradient check
+    holds it fixed, as the gradient does. Xe: (m, n_in), the encoder's input; H: (m,
+    n_hidden), the main code.
 
     Returns None when no unit is dead.
     """
     dead = np.flatnonzero(objective.dead)
     if dead.size == 0:
         return None
-    X_hat = decode(params, H, objective.output)
-    e = X - X_hat if objective.aux_residual is None else objective.aux_residual
+    Z2 = main_preactivation(params, H) if objective.aux_base is None else objective.aux_base
     Z_D = Xe @ params["W1"][:, dead] + params["b1"][dead]
     H_D = keep_top_k(Z_D, min(objective.aux_k, dead.size))
-    return AuxForward(dead, e, H_D, H_D @ params["W2"][dead])
+    X_aux = ACTIVATIONS[objective.output](Z2 + H_D @ params["W2"][dead])
+    return AuxForward(dead, H_D, X_aux)
 
 
 def aux_loss(
     params: dict, Xe: np.ndarray, X: np.ndarray, H: np.ndarray, objective: Objective
 ) -> float:
-    """L_aux = alpha recon(e^, e) (``aux_forward``); 0 without AuxK or when no unit is dead."""
-    aux = aux_forward(params, Xe, X, H, objective) if objective.aux_k else None
+    """L_aux = alpha recon(X_aux, X) (``aux_forward``); 0 without AuxK or when no unit is dead."""
+    aux = aux_forward(params, Xe, H, objective) if objective.aux_k else None
     if aux is None:
         return 0.0
-    return objective.aux_alpha * RECON_LOSSES[objective.recon](aux.e_hat, aux.e)
+    return objective.aux_alpha * RECON_LOSSES[objective.recon](aux.X_aux, X)
 
 
 def aux_grads(params: dict, fw: Forward, objective: Objective) -> dict:
     """Gradient of L_aux (``aux_forward``), through the dead units D only:
 
-        de^       = alpha recon'(e^, e)         (m, n_in)
-        dW2[D]    = H_D^T de^
-        dZ1[:, D] = (de^ W2[D]^T) * 1[kept]     (m, n_hidden)
+        dZ_aux    = alpha recon'(X_aux, X) * g'(X_aux)   (m, n_in)
+        dW2[D]    = H_D^T dZ_aux
+        dZ1[:, D] = (dZ_aux W2[D]^T) * 1[kept]           (m, n_hidden)
         dW1, db1 (and db2 with pre_bias): ``encoder_grads``
 
-    The live units' columns of dZ1, and their rows of dW2, are 0.
+    The live units' columns of dZ1, and their rows of dW2, are 0; so is db2 (Z2 is constant).
     """
-    aux = aux_forward(params, fw.Xe, fw.X, fw.H, objective)
+    aux = aux_forward(params, fw.Xe, fw.H, objective)
     if aux is None:
         return zero_grads(params)
-    de_hat = objective.aux_alpha * RECON_GRADS[objective.recon](aux.e_hat, aux.e)
+    dX_aux = objective.aux_alpha * RECON_GRADS[objective.recon](aux.X_aux, fw.X)
+    dZ_aux = dX_aux * ACTIVATION_GRADS[objective.output](aux.X_aux)
     dZ1 = np.zeros_like(fw.Z1)
-    dZ1[:, aux.dead] = (de_hat @ params["W2"][aux.dead].T) * (aux.H_D != 0)
+    dZ1[:, aux.dead] = (dZ_aux @ params["W2"][aux.dead].T) * (aux.H_D != 0)
     grads = encoder_grads(params, fw, dZ1, objective)
-    grads["W2"][aux.dead] = aux.H_D.T @ de_hat
+    grads["W2"][aux.dead] = aux.H_D.T @ dZ_aux
     return grads
 
 

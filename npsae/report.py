@@ -29,6 +29,7 @@ from npsae import __version__
 from npsae._fileio import atomic_write
 from npsae.metrics import firing_threshold
 from npsae.model import SparseAutoencoder
+from npsae.probe import PROBE_TRAIN
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -226,6 +227,7 @@ def write_report(
     data_root: str | os.PathLike | None = None,
     probe: bool = False,
     train: tuple[np.ndarray, np.ndarray] | None = None,
+    probe_train: int | None = PROBE_TRAIN,
 ) -> Path:
     """Write ``run_dir/report.html`` for the training run in ``run_dir`` and return its path.
 
@@ -239,10 +241,11 @@ def write_report(
     history only, and says why.
 
     ``probe=True`` adds the linear probe (``npsae.probe``, needs ``npsae[eval]``): a logistic
-    regression fitted on the codes of the first ``PROBE_TRAIN`` training samples, scored on the
-    whole test set, against the same probe on the raw pixels. The training samples are
-    ``train = (images, labels)`` when given, else the training split of the run's data set;
-    the test set must have labels.
+    regression fitted on the codes of the first ``probe_train`` training samples (None: all of
+    them, as Makhzani & Frey did), scored on the whole test set, against the same probe on the
+    raw pixels; the page states its protocol (``npsae.probe.protocol``). The training samples
+    are ``train = (images, labels)`` when given, else the training split of the run's data
+    set; the test set must have labels.
 
     Raises FileNotFoundError when ``run_dir``, its config or its model is missing,
     NotADirectoryError when ``run_dir`` is a file, ValueError (with the file name) when one
@@ -279,7 +282,7 @@ def write_report(
     if history is not None:
         optimizer = config.get("training", {}).get("optimizer")
         lr = optimizer.get("lr") if isinstance(optimizer, dict) else None
-        notes += [f"Warning: {w}." for w in diagnose(history, lr)]
+        notes += [f"Warning: {w}." for w in diagnose(history, lr, model.config)]
     if X is None:
         X, labels, note = _test_data(dataset, data_root, model.n_in)
         if note:
@@ -301,7 +304,7 @@ def write_report(
                 raise ValueError("the linear probe needs labelled test data, and these have none")
             if train is None:
                 train = _train_data(dataset, data_root)
-            test.update(_probe(model, train, X, labels))
+            test.update(_probe(model, train, X, labels, probe_train))
         if labels is not None:
             labels = labels[:samples]
         figures = model_figures(model, X[:samples], labels, history)
@@ -321,22 +324,34 @@ def write_report(
 
 
 def _probe(
-    model: SparseAutoencoder, train: tuple[np.ndarray, np.ndarray], X: np.ndarray, labels
+    model: SparseAutoencoder,
+    train: tuple[np.ndarray, np.ndarray],
+    X: np.ndarray,
+    labels,
+    probe_train: int | None,
 ) -> dict:
-    """Linear-probe accuracies on the codes and on the pixels of the test set ``X``."""
-    from npsae.probe import PROBE_TRAIN, linear_probe
+    """Linear-probe accuracies on the codes and on the pixels of the test set ``X``, with the
+    probe's protocol; the first ``probe_train`` training samples (None: all)."""
+    from npsae.probe import encoding, linear_probe, protocol
 
+    if probe_train is not None and (
+        isinstance(probe_train, bool)
+        or not isinstance(probe_train, (int, np.integer))
+        or probe_train < 1
+    ):
+        raise ValueError(f"probe_train={probe_train!r} must be a positive integer or None (all)")
     test = model.as_input(X.reshape(len(X), -1), "test images")
     images, train_labels = train
-    images = np.asarray(images)[:PROBE_TRAIN]
+    images = np.asarray(images)[:probe_train]
     train_rows = model.as_input(images.reshape(len(images), -1), "training images")
-    train_labels = np.asarray(train_labels)[:PROBE_TRAIN]
+    train_labels = np.asarray(train_labels)[:probe_train]
     return {
         "probe_codes": linear_probe(
             model.encode(train_rows), train_labels, model.encode(test), labels
         ),
         "probe_pixels": linear_probe(train_rows, train_labels, test, labels),
         "probe_train": len(train_rows),
+        "probe_protocol": protocol(len(train_rows), encoding(model.config)),
     }
 
 
@@ -532,6 +547,7 @@ def _metrics(model: SparseAutoencoder, history: Any, test: dict | None) -> dict[
             metrics["linear probe accuracy: codes"] = test["probe_codes"]
             metrics["linear probe accuracy: raw pixels"] = test["probe_pixels"]
             metrics["linear probe: training samples"] = test["probe_train"]
+            metrics["linear probe: protocol"] = test["probe_protocol"]
     return metrics
 
 

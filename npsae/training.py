@@ -5,7 +5,7 @@ One epoch is one pass over the data in mini-batches::
 
     order = permutation of the N samples     # np.random.default_rng([seed, epoch]), epoch from 1
     for each batch B of ``batch_size`` samples in that order (the last one may be smaller):
-        loss, grads = model.forward_backward(X[B])
+        loss, grads = model.forward_backward(X[B])   # k from k_schedule, if any
         params <- optimizer step on grads     # in place
         model.update_statistics(H)            # BatchTopK's threshold, AuxK's dead units
 
@@ -260,7 +260,8 @@ class _Run:
             for step in range(steps):
                 lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
                 batch = batches(order[lo:hi])
-                loss, grads, cache = model.forward_backward(batch, check=False)
+                progress = epoch - 1 + step / steps  # the epochs done, for a schedule of k
+                loss, grads, cache = model.forward_backward(batch, False, progress)
                 # The terms are scalars: checking them costs nothing, unlike scanning the grads.
                 if not math.isfinite(loss["total"]):
                     raise self._diverged(loss, epoch, step + 1, steps)

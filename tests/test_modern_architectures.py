@@ -7,6 +7,7 @@ import pytest
 from test_backends import DTYPES, RTOL, assert_same_loss_and_grads, rel_diff
 
 from npsae import kernels, reference
+from npsae.checkpoint import read_checkpoint
 from npsae.cli import gradcheck as gradcheck_cli
 from npsae.cli import train as train_cli
 from npsae.gradcheck import gradient_check, kink_free_batch, threshold_closed_form
@@ -158,16 +159,30 @@ def test_checker_catches_a_wrong_threshold_pseudo_derivative(monkeypatch):
     assert result.row("recon", "W1").passed and "closed form" in str(result)
 
 
-def test_auxk_value_by_hand():
+@pytest.mark.parametrize("output", ["sigmoid", "linear"])
+def test_auxk_value_by_hand(output):
     model = variant("topk-auxk")
+    model = SparseAutoencoder.from_config(model.config.replace(output=output))
+    model.params["b1"][:] = 0.3
+    model.buffers["since_fired"][4:] = model.config["dead_after"]
     X = kink_free_batch(model, 5, seed=6)
     p = model.params
     H = model.forward_backward(X)[2].H
-    e = X - reference.sigmoid(H @ p["W2"] + p["b2"])
+    Z2 = H @ p["W2"] + p["b2"]
     Z_D = X @ p["W1"][:, 4:] + p["b1"][4:]  # pre-activations, no ReLU
     H_D = reference.keep_top_k(Z_D, 2)
-    expected = 0.5 * np.mean((H_D @ p["W2"][4:] - e) ** 2)
+    # The dead units add to the main code's Z2, before the output activation g.
+    g = reference.ACTIVATIONS[output]
+    expected = 0.5 * np.mean((g(Z2 + H_D @ p["W2"][4:]) - X) ** 2)
     assert model.loss(X)["aux"] == pytest.approx(expected, rel=1e-12)
+    if output == "linear":  # Gao et al.'s form: e^ = H_D W2[D] models the residual e = X - X^
+        e = X - Z2
+        linear = 0.5 * np.mean((H_D @ p["W2"][4:] - e) ** 2)
+        assert model.loss(X)["aux"] == pytest.approx(linear, rel=1e-12)
+    else:  # not a linear model of X - sigmoid(Z2), which revives no unit (bench/ksparse.py)
+        e = X - reference.sigmoid(Z2)
+        linear = 0.5 * np.mean((H_D @ p["W2"][4:] - e) ** 2)
+        assert model.loss(X)["aux"] != pytest.approx(linear, rel=1e-3)
     model.buffers["since_fired"][:] = 0  # nobody dead: no auxiliary loss
     assert model.loss(X)["aux"] == 0.0
 
@@ -236,14 +251,16 @@ def test_trainer_counts_samples_since_each_unit_fired():
 
 
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
-@pytest.mark.parametrize("name", ["batchtopk-auxk-prebias", "jumprelu"])
+@pytest.mark.parametrize("name", ["batchtopk-auxk-prebias", "jumprelu", "topk-auxk-schedule"])
 def test_resume_is_bit_exact_with_thresholds_and_dead_units(tmp_path, name, backend):
     X = np.random.default_rng(2).random((96, 12)).astype(np.float32)
+    # Makhzani & Frey's schedule of k: from 6 units down to k=3 over 3 epochs, step by step.
+    schedule = {"k_schedule": (6, 3)} if name == "topk-auxk-schedule" else {}
 
     def new():
-        model = variant(name, backend, np.float32)
+        model = variant(name.replace("-schedule", ""), backend, np.float32)
         # Units die quickly enough to matter in a short run (the config is frozen: a new one).
-        return SparseAutoencoder.from_config(model.config.replace(dead_after=32))
+        return SparseAutoencoder.from_config(model.config.replace(dead_after=32, **schedule))
 
     straight = new()
     fit(straight, X, 4, batch_size=16, optimizer=Adam(1e-2), run_dir=tmp_path / "a", verbose=0)
@@ -253,8 +270,12 @@ def test_resume_is_bit_exact_with_thresholds_and_dead_units(tmp_path, name, back
         assert np.array_equal(resumed.params[k], straight.params[k]), k
     for k in straight.buffers:
         assert np.array_equal(resumed.buffers[k], straight.buffers[k]), k
-    if "since_fired" in straight.buffers:
+    if "since_fired" in straight.buffers and not schedule:
         assert straight.dead_units().any()  # AuxK had dead units to work on
+    if schedule:  # the resumed epochs 3 and 4 kept the scheduled k, then the target k
+        l0 = read_checkpoint(tmp_path / "a").history["l0"]
+        assert l0[0] > 4 and l0[-1] <= 3
+        assert read_checkpoint(tmp_path / "b").model.config.k_schedule == (6, 3)
 
 
 def test_new_parameters_and_buffers_survive_save_and_load(tmp_path):

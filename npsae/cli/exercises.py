@@ -21,8 +21,10 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from npsae.exercises.catalogue import VARIABLE
     from npsae.exercises.classroom import JOBS, SEED_VARIABLE
     from npsae.exercises.isolation import TIMEOUT
+    from npsae.exercises.protection import MODES, SANDBOX
 
     p = subparsers.add_parser(
         "exercises",
@@ -34,9 +36,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "'autograder' a Gradescope autograder.",
     )
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    actions.add_parser("list", help="the exercises, one a line").set_defaults(func=run_list)
+    # Every action works on the course: npsae's exercises and an instructor's own.
+    extra = argparse.ArgumentParser(add_help=False)
+    extra.add_argument(
+        "--extra-exercises",
+        type=Path,
+        metavar="DIR",
+        help=f"add the exercises of DIR (NAME/spec.py, NAME/solution.py each) to the course "
+        f"(default: ${VARIABLE}); see docs/adding-an-exercise.md",
+    )
+    actions.add_parser("list", parents=[extra], help="the exercises, one a line").set_defaults(
+        func=run_list
+    )
     start = actions.add_parser(
         "start",
+        parents=[extra],
         help="write one stub file per exercise into DIR",
         description="Write one stub file per exercise into DIR (created if needed): the "
         "function's signature, a docstring with the maths, the shapes and a hint, and a body "
@@ -48,13 +62,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     start.set_defaults(func=run_start)
 
     # The options of every command that grades (and of the autograder it writes).
-    limit = argparse.ArgumentParser(add_help=False)
+    limit = argparse.ArgumentParser(add_help=False, parents=[extra])
     limit.add_argument(
         "--timeout",
         type=float,
         default=TIMEOUT,
         metavar="S",
         help=f"wall-clock limit of each exercise, in seconds (default {TIMEOUT:g})",
+    )
+    limit.add_argument(
+        "--sandbox",
+        choices=MODES,
+        default=SANDBOX,
+        help="confine each student's process with the kernel (Linux: Landlock and seccomp): "
+        "auto (default) as far as the kernel allows, saying once what is not protected; "
+        "require refuses to grade unless everything is; off runs without it",
     )
     grading = argparse.ArgumentParser(add_help=False, parents=[limit])
     grading.add_argument(
@@ -96,10 +118,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument(
         "--out", type=Path, metavar="FILE", help="write the report there (default: stdout)"
     )
+    check.add_argument(
+        "--explain",
+        action="store_true",
+        help="under each verdict, name the explainer that gave it (catalogue of mistakes, "
+        "mutant, chain, probe, diagnosis, judge, rules) and what it compared",
+    )
     common.add_renamed(check, "--output", "--out")
     check.set_defaults(func=run_check)
     solutions = actions.add_parser(
         "solutions",
+        parents=[extra],
         help="write the instructor's solution files into DIR",
         description="Write the instructor's solution of every exercise into DIR (created if "
         "needed), one plain NumPy file each, under the names the stubs have: 'check DIR' "
@@ -115,8 +144,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="grade a class: one sub-folder per student, into a CSV gradebook",
         description="Grade every sub-folder of SUBMISSIONS_DIR (one per student, named by the "
         "student's id) with the same seed, and write one row per student (each exercise's "
-        "score, the total) to the CSV file. A broken submission gets its zeros; grading "
-        "goes on.",
+        "score, the total) to the CSV file, and when all are graded, beside it "
+        "NAME.meta.json: the seed, the exercises, the time limit and the sandbox the "
+        "students' files ran in. A broken submission gets its zeros; grading goes on.",
     )
     grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR")
     grade.add_argument("names", nargs="*", metavar="NAME", help="only these exercises")
@@ -166,10 +196,16 @@ def _check_options(args: argparse.Namespace, *outputs: Path | None) -> str | Non
     """The usage error in the grading options, if any: checked before any grading, so that a
     report that could not be written is said at once, not after the class is graded."""
     from npsae._fileio import check_writable
-    from npsae.exercises.classroom import resolve_seed, select
+    from npsae.exercises.catalogue import course
+    from npsae.exercises.classroom import resolve_seed
+    from npsae.exercises.protection import protection
 
     if message := _timeout_error(args):
         return message
+    try:
+        args.protection = protection(args.sandbox)
+    except ValueError as err:  # --sandbox require on a kernel that cannot
+        return str(err)
     if getattr(args, "jobs", 1) < 1:
         return f"--jobs must be at least 1, not {args.jobs}"
     if message := _overwrite_error(args, outputs):
@@ -179,7 +215,7 @@ def _check_options(args: argparse.Namespace, *outputs: Path | None) -> str | Non
     try:
         for folder in folders if json_dir is None else [*folders, json_dir]:
             check_writable(folder)
-        select(args.names)
+        course(args.extra_exercises).select(args.names)
         args.seed = resolve_seed(args.seed)
     except ValueError as err:
         return str(err)
@@ -212,24 +248,46 @@ def _grade(args: argparse.Namespace, folder: Path) -> Submission:
 
     try:
         return grade_submission(
-            folder, args.names, seed=args.seed, timeout=args.timeout, jobs=args.jobs
+            folder,
+            args.names,
+            seed=args.seed,
+            timeout=args.timeout,
+            jobs=args.jobs,
+            extra_exercises=args.extra_exercises,
+            sandbox=args.sandbox,
         )
     except OSError as err:
         raise OSError(f"cannot grade {folder}: {err}") from err
 
 
+def _metadata_file(gradebook: Path) -> Path:
+    """Where ``grade`` says how its gradebook was made: ``NAME.meta.json`` beside ``NAME.csv``."""
+    return gradebook.with_name(f"{gradebook.stem}.meta.json")
+
+
+def _say_sandbox(args: argparse.Namespace) -> None:
+    """The one line on what the sandbox does not protect here, on stderr; nothing when it
+    protects everything."""
+    note = args.protection.note()
+    if note is not None:
+        print(f"npsae exercises {args.action}: {note}", file=sys.stderr)
+
+
 def run_list(args: argparse.Namespace) -> int:
-    from npsae.exercises import list_exercises
+    from npsae.exercises.catalogue import course
     from npsae.exercises.exercise import DIFFICULTIES
 
-    exercises = list_exercises()
-    numbers = {e.name: e.number for e in exercises}
+    try:
+        chosen = course(args.extra_exercises)
+    except ValueError as err:
+        return _usage_error(args, err)
+    exercises = chosen.exercises.values()
     width = max(len(e.name) for e in exercises)
     level = max(len(d) for d in DIFFICULTIES.values())
     for e in exercises:
-        after = ", ".join(str(numbers[n]) for n in e.builds_on) or "-"
+        after = ", ".join(str(chosen.number(n)) for n in e.builds_on) or "-"
         print(
-            f"{e.number:2d}. {e.name:<{width}}  {e.points:>2} pts  "
+            f"{chosen.number(e.name):2d}. {e.name:<{width}}  {e.points:>2} pts  "
             f"{DIFFICULTIES[e.difficulty]:<{level}}  builds on {after:<11}  {e.summary}"
         )
     return 0
@@ -240,7 +298,7 @@ def run_start(args: argparse.Namespace) -> int:
 
     status = _write(
         "start",
-        lambda: start(args.dir, args.names, force=args.force),
+        lambda: start(args.dir, args.names, args.force, args.extra_exercises),
         "existing files are your work: start never overwrites them without --force",
     )
     if status == 0:
@@ -253,7 +311,7 @@ def run_solutions(args: argparse.Namespace) -> int:
 
     return _write(
         "solutions",
-        lambda: write_solutions(args.dir, args.names),
+        lambda: write_solutions(args.dir, args.names, args.extra_exercises),
         "existing files are never overwritten",
     )
 
@@ -285,7 +343,7 @@ def run_check(args: argparse.Namespace) -> int:
         submission = _grade(args, args.dir)
     except OSError as err:
         return _failed(args, err)
-    report = text = reports.text(submission)
+    report = text = reports.text(submission, explain=args.explain)
     if args.format != "text":
         data = (
             reports.as_json(submission) if args.format == "json" else reports.gradescope(submission)
@@ -293,6 +351,8 @@ def run_check(args: argparse.Namespace) -> int:
         report = json.dumps(data, indent=2) + "\n"
     if args.out is None:
         sys.stdout.write(report)
+        if args.format != "text":  # the text report's line, where no text report is shown
+            _say_sandbox(args)
         return 0 if submission.passed else 1
     # The file holds the chosen format; the terminal (or Gradescope's log) the text, which is
     # shown even when the file cannot be written: the grading is not lost.
@@ -310,7 +370,8 @@ def run_grade(args: argparse.Namespace) -> int:
 
     from npsae._fileio import write_file
     from npsae.exercises import reports
-    from npsae.exercises.classroom import select, student_folders
+    from npsae.exercises.catalogue import course
+    from npsae.exercises.classroom import student_folders
     from npsae.exercises.isolation import become_subreaper
 
     error = _check_options(args, args.csv)
@@ -325,9 +386,12 @@ def run_grade(args: argparse.Namespace) -> int:
     json_files = {
         s: None if args.json_dir is None else args.json_dir / f"{s.name}.json" for s in students
     }
-    if message := _overwrite_error(args, json_files.values()):
+    if message := _overwrite_error(args, [_metadata_file(args.csv), *json_files.values()]):
         return _usage_error(args, message)
-    header = reports.gradebook_header([e.name for e in select(args.names)])
+    _say_sandbox(args)
+    names = [e.name for e in course(args.extra_exercises).select(args.names)]
+    header = reports.gradebook_header(names)
+    meta = reports.gradebook_metadata(args.seed, names, args.timeout, args.protection)
     rows = []
     start = time.perf_counter()
     # Closed before an error is said, so that the error is a line of its own, not the bar's end.
@@ -343,6 +407,9 @@ def run_grade(args: argparse.Namespace) -> int:
                 if json_files[folder] is not None:
                     result = json.dumps(reports.as_json(submission), indent=2)
                     write_file(json_files[folder], result)
+            # Once the class is graded: how the gradebook was made.
+            meta["students"] = len(rows)
+            write_file(_metadata_file(args.csv), json.dumps(meta, indent=2) + "\n")
         except OSError as err:
             # No point grading on: the gradebook keeps the students written before.
             failed: OSError | None = err
@@ -353,7 +420,7 @@ def run_grade(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     print(
         f"graded {len(students)} students in {seconds:.1f} s (seed {args.seed}); "
-        f"gradebook: {args.csv}"
+        f"gradebook: {args.csv} (how it was made: {_metadata_file(args.csv).name})"
     )
     return 0
 
@@ -366,7 +433,9 @@ def run_autograder(args: argparse.Namespace) -> int:
         return _usage_error(args, message)
     try:
         seed = resolve_seed(args.seed)
-        files = write_autograder(args.out, seed, args.timeout, args.names)
+        files = write_autograder(
+            args.out, seed, args.timeout, args.names, args.extra_exercises, args.sandbox
+        )
     except ValueError as err:
         return _usage_error(args, err)
     except OSError as err:

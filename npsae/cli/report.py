@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from npsae.cli import common
+from npsae.probe import PROBE_TRAIN
 from npsae.report import FIGURE_SAMPLES  # matplotlib is imported only when drawing
 
 
@@ -33,17 +34,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="add a linear probe's test accuracy on the codes and on the raw pixels (labelled "
         "data only; pip install 'npsae[eval]')",
     )
+    p.add_argument(
+        "--probe-train",
+        type=_probe_train,
+        default=PROBE_TRAIN,
+        metavar="N|all",
+        help="training samples the probe learns from: the first N, or all of the training split "
+        "as Makhzani & Frey did (default %(default)s)",
+    )
     p.set_defaults(func=common.guarded("report", run))
+
+
+def _probe_train(text: str) -> int | None:
+    """N, or "all" for None (the whole training split)."""
+    if text == "all":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a number nor 'all'") from None
 
 
 def run(args: argparse.Namespace) -> int:
     common.positive_int("samples", args.samples, "must be >= 1")
+    if args.probe_train is not None:
+        common.positive_int("probe_train", args.probe_train, "must be >= 1, or all")
     from npsae._extras import MissingExtraError
     from npsae.report import write_report
 
     try:
         path = write_report(
-            args.run_dir, samples=args.samples, data_root=args.data_root, probe=args.probe
+            args.run_dir,
+            samples=args.samples,
+            data_root=args.data_root,
+            probe=args.probe,
+            probe_train=args.probe_train,
         )
     except (MissingExtraError, OSError, ValueError) as err:
         common.error("report", err)

@@ -90,8 +90,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--preset",
         choices=sorted(PRESETS),
-        help="start from a named setting of npsae.presets (ufldl: Ng's exercise; bars-*: one "
-        "recipe per sparsity variant on the bars problem)",
+        help="start from a named setting of npsae.presets (ufldl: Ng's exercise; ksparse-mnist: "
+        "Makhzani & Frey's k-sparse autoencoder; bars-*: one recipe per sparsity variant on the "
+        "bars problem)",
     )
     p.add_argument("--epochs", type=int, help=f"passes over the training set {_default('epochs')}")
     p.add_argument(
@@ -124,9 +125,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="hidden units TopK keeps per sample, BatchTopK on average (--sparsity topk|batchtopk)",
     )
     p.add_argument(
+        "--k-schedule",
+        type=_k_schedule,
+        metavar="START:EPOCHS",
+        help="Makhzani & Frey's schedule: keep START units at first, down to --k linearly over "
+        "the first EPOCHS epochs (topk, batchtopk)",
+    )
+    p.add_argument(
+        "--encode-k",
+        type=int,
+        metavar="K",
+        help="units TopK's encode keeps at inference (Makhzani & Frey's alpha k; default --k)",
+    )
+    p.add_argument(
         "--init",
         choices=CHOICES["init"],
-        help=f"initial weights' range: Keras' or UFLDL's {_default('init')}",
+        help="initial weights: Keras' or UFLDL's uniform range, or tied (unit-norm decoder rows, "
+        f"encoder their transpose) {_default('init')}",
     )
     add_architecture_options(p)
     p.add_argument(
@@ -171,6 +186,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--quiet", action="store_true", help="print only the final results, not each epoch"
     )
     p.set_defaults(func=common.guarded("train", run))
+
+
+def _k_schedule(text: str) -> tuple[int, int]:
+    """START:EPOCHS as a pair of ints; the model checks them against --k and --n-hidden."""
+    start, sep, epochs = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return int(start), int(epochs)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not START:EPOCHS (two integers, e.g. 100:5)"
+        ) from None
 
 
 # --sparsity's choices: the model's own list, and "none" for None.
@@ -530,7 +558,7 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
         if not quiet:
             for path in figures.values():
                 print(f"figure: {path}")
-    for warning in diagnose(history, getattr(optimizer, "lr", None)):
+    for warning in diagnose(history, getattr(optimizer, "lr", None), model.config):
         common.warning("train", warning)
     return 0
 

@@ -13,9 +13,11 @@ from npsae._fileio import atomic_write
 from npsae.cli import common
 
 # What a student gets, relative to the package's tutorials folder: the notebooks, the scripts
-# they are generated from, the helper both import, the README and the committed figures of
-# full-length runs that some notebooks show.
-PATTERNS = ("[0-9]*.ipynb", "[0-9]*.py", "_common.py", "README.md", "full_run/*.png")
+# they are generated from, the helper both import, the README and the committed figures and
+# tables of full-length runs that some notebooks show or read.
+PATTERNS = (
+    "[0-9]*.ipynb", "[0-9]*.py", "_common.py", "README.md", "full_run/*.png", "full_run/*.csv",
+)  # fmt: skip
 
 
 def tutorials_folder() -> Path:

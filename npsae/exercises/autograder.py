@@ -7,7 +7,8 @@ version of npsae, installed from the bundled source), then for every submission 
 reads ``/autograder/results/results.json``. The seed of the hidden cases is fixed when the
 autograder is written, so every student of the assignment gets the same hidden cases and a
 regrade gives the same score. ``$NPSAE_AUTOGRADER_ROOT`` replaces ``/autograder`` and
-``$NPSAE_PYTHON`` the interpreter, to try the autograder outside Gradescope.
+``$NPSAE_PYTHON`` the interpreter, to try the autograder outside Gradescope. An instructor's own
+exercises (``extra_exercises``) travel in the zip as ``extra-exercises/``, beside the scripts.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from pathlib import Path
 
 import npsae
 from npsae._fileio import WriteError, write_file
-from npsae.exercises.classroom import select
+from npsae.exercises.catalogue import course
+from npsae.exercises.protection import MODES, SANDBOX
 
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, when it builds the autograder's image: Python and npsae {version}.
@@ -45,11 +47,13 @@ RUN = """#!/usr/bin/env bash
 set -u
 ROOT="${{NPSAE_AUTOGRADER_ROOT:-/autograder}}"
 PYTHON="${{NPSAE_PYTHON:-/autograder/npsae-venv/bin/python}}"
-mkdir -p "$ROOT/results"
+{extra}mkdir -p "$ROOT/results"
 rm -f "$ROOT/results/results.json"
 cd "$ROOT"
-"$PYTHON" -m npsae exercises check "$ROOT/submission" {names}--format gradescope \\
-    --out "$ROOT/results/results.json" --force --seed {seed} --timeout {timeout:g}
+# The exercises graded are those this autograder was written for, whatever the environment.
+NPSAE_EXERCISES= "$PYTHON" -m npsae exercises check "$ROOT/submission" {names}\\
+    --format gradescope --out "$ROOT/results/results.json" --force --seed {seed} \\
+    --timeout {timeout:g} --sandbox {sandbox}{extra_option}
 status=$?
 # Exit status 1 only means "not everything passed". Anything worse, and no results: say so.
 if [ ! -s "$ROOT/results/results.json" ]; then
@@ -73,13 +77,15 @@ Hidden cases: seed {seed}. Time limit: {timeout:g} s per exercise.
    this folder (it holds `setup.sh`, `run_autograder` and `npsae-package/` at its root; to
    rebuild it: `cd` into this folder and `zip -r autograder.zip setup.sh run_autograder
    npsae-package`).
-3. Test it with *Test Autograder*: upload a student's files (`ex01_sigmoid.py`, ...). Students
-   submit the exercise files themselves, or one folder holding them.
+3. Test it with *Test Autograder*: upload a student's files (`sigmoid.py`, ...; files of
+   stubs handed out under older names, `ex01_sigmoid.py`, are graded too). Students submit the
+   exercise files themselves, or one folder holding them.
 
 ## What students see
 
 One test per test group of each exercise (shapes and dtypes, public values, hidden values, edge
-cases, inputs left unmodified), with partial credit. The hidden values group is shown
+cases, inputs left unmodified): a values group scores when all its cases are right, the
+others with partial credit once every value case is right. The hidden values group is shown
 *after the due date*, and a failure there never shows the hidden inputs. Written questions
 appear as tests worth 0 points, tagged "manual", carrying the student's answer: grade them by
 hand (for example in a separate, manually graded question).
@@ -89,19 +95,29 @@ hand (for example in a separate, manually graded question).
 Each exercise runs in its own Python process, without npsae, under a {timeout:g} s time limit and
 a 2 GiB memory limit; every comparison happens in the grader's process. A file that hangs,
 crashes, exits or prints fake results gets a verdict and 0 points for that exercise; the
-others are graded.
+others are graded. Inside Gradescope's container each process is also sandboxed as far as its
+kernel allows (`--sandbox {sandbox}`: Landlock and seccomp, as with `npsae exercises grade`);
+the level reached is in each results.json's `extra_data.sandbox`.
 
 ## Try it on your machine
 
-    mkdir -p /tmp/ag/submission && cp my_solutions/ex*.py /tmp/ag/submission/
+    mkdir -p /tmp/ag/submission && cp my_solutions/*.py /tmp/ag/submission/
     NPSAE_AUTOGRADER_ROOT=/tmp/ag NPSAE_PYTHON=$(which python) bash run_autograder
     cat /tmp/ag/results/results.json
 """
 
 
+#: The extra exercises' folder, found beside run_autograder (on your machine) or in the
+#: unzipped source (on Gradescope, which copies run_autograder out of it).
+EXTRA = """HERE="$(cd "$(dirname "$0")" && pwd)"
+EXTRA="$HERE/extra-exercises"
+[ -d "$EXTRA" ] || EXTRA="$ROOT/source/extra-exercises"
+"""
+
 #: The files Gradescope runs, made executable.
 SCRIPTS = ("setup.sh", "run_autograder")
 README_FILE = "README.md"
+EXTRA_FOLDER = "extra-exercises"
 
 
 def write_autograder(
@@ -109,9 +125,14 @@ def write_autograder(
     seed: int,
     timeout: float,
     names: Iterable[str] | None = None,
+    extra_exercises: str | os.PathLike | None = None,
+    sandbox: str = SANDBOX,
 ) -> list[Path]:
     """Write the autograder into ``directory`` (new, or empty) and zip it there as
-    ``autograder.zip``. Returns the files written. ValueError if ``directory`` holds files.
+    ``autograder.zip``, with the instructor's ``extra_exercises`` (default
+    ``$NPSAE_EXERCISES``) if any; ``run_autograder`` grades with ``--sandbox sandbox``. Returns
+    the files written. ValueError if ``directory`` holds files, the extra exercises cannot be
+    used, or ``sandbox`` is no mode.
 
     Every file is written whole or not at all (``write_file``). When one cannot be written
     (``WriteError``, an OSError naming it), what was written is removed first: ``directory`` is
@@ -120,13 +141,24 @@ def write_autograder(
     out = Path(directory)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"{out} already exists and is not an empty folder")
-    exercises = select(names)
+    if sandbox not in MODES:
+        raise ValueError(f"--sandbox must be one of {', '.join(MODES)}, not {sandbox!r}")
+    graded = course(extra_exercises)
+    exercises = graded.select(names)
     chosen = " ".join(shlex.quote(e.name) for e in exercises) + " " if names else ""
+    extra = {} if graded.folder is None else _folder_files(graded.folder, EXTRA_FOLDER)
     total = sum(e.points for e in exercises)
     version = npsae.__version__
     files = {
         "setup.sh": SETUP.format(version=version),
-        "run_autograder": RUN.format(names=chosen, seed=seed, timeout=timeout),
+        "run_autograder": RUN.format(
+            names=chosen,
+            seed=seed,
+            timeout=timeout,
+            sandbox=sandbox,
+            extra=EXTRA if extra else "",
+            extra_option=' --extra-exercises "$EXTRA"' if extra else "",
+        ),
         README_FILE: README.format(
             version=version,
             count=len(exercises),
@@ -134,9 +166,11 @@ def write_autograder(
             names=", ".join(e.name for e in exercises),
             seed=seed,
             timeout=timeout,
+            sandbox=sandbox,
         ),
         "npsae-package/pyproject.toml": _pyproject(),
-        **_package_sources("npsae-package/npsae"),
+        **_folder_files(Path(npsae.__file__).resolve().parent, "npsae-package/npsae"),
+        **extra,
     }
     existed = out.exists()
     try:
@@ -157,9 +191,9 @@ def write_autograder(
     return sorted(p for p in out.rglob("*") if p.is_file())
 
 
-def _package_sources(prefix: str) -> dict[str, bytes]:
-    """npsae's own source files (no caches), by their path under ``prefix``."""
-    source = Path(npsae.__file__).resolve().parent
+def _folder_files(source: Path, prefix: str) -> dict[str, bytes]:
+    """The files of ``source`` (npsae's own, or an instructor's exercises; no caches), by their
+    path under ``prefix``."""
     return {
         f"{prefix}/{path.relative_to(source).as_posix()}": path.read_bytes()
         for path in sorted(source.rglob("*"))

@@ -37,19 +37,28 @@ def autoencoder_loss(
     W2: np.ndarray,
     b2: np.ndarray,
     rho: float,
+    scale: float = 1.0,
 ) -> float:
-    """The loss of a sparse autoencoder with sigmoid units: the mse plus KL(rho || rho^) with
-    beta = 1, read from the bound parameters (a gradient checker's f perturbs one of them)."""
+    """``scale`` times the loss of a sparse autoencoder with sigmoid units: the mse plus
+    KL(rho || rho^) with beta = 1, read from the bound parameters (a gradient checker's f
+    perturbs one of them)."""
     H = 1 / (1 + np.exp(-(X @ W1 + b1)))
     X_hat = 1 / (1 + np.exp(-(H @ W2 + b2)))
     rho_hat = H.mean(axis=0)
     kl = rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat))
-    return float(np.mean((X_hat - X) ** 2) + np.sum(kl))
+    return float(scale * (np.mean((X_hat - X) ** 2) + np.sum(kl)))
+
+
+def tilted(arg: np.ndarray, x: np.ndarray, c: np.ndarray, of: str, **data) -> float:
+    """f(arg) = g(x) + sum(c (arg - x)), g = FUNCTIONS[of] at x (with ``data``), x the bound
+    array: a function that reads x itself. At arg = x its gradient is g's when x itself is
+    perturbed, and c when a copy of x is."""
+    return float(FUNCTIONS[of](x, **data) + np.sum(c * (arg - x)))
 
 
 #: The functions a case may name, by name.
 FUNCTIONS: dict[str, Callable[..., float]] = {
-    f.__name__: f for f in (sin_cubic, tanh_square_of, autoencoder_loss)
+    f.__name__: f for f in (sin_cubic, tanh_square_of, autoencoder_loss, tilted)
 }
 
 

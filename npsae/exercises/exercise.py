@@ -40,13 +40,17 @@ NOT_IMPLEMENTED_BODY = 'raise NotImplementedError("exercise {name}: not implemen
 class Exercise:
     """One exercise: the function ``name`` the student writes in ``filename``, graded by ``spec``.
 
+    An exercise is known by its name (its files, the imports between exercises, the reports);
+    its number is its place in a course (``catalogue.Course.number``), never stored here.
     ``signature`` is the stub's parameter list and return annotation, ``doc`` its docstring
     (the maths, the shapes and a hint; never the solution). ``difficulty`` is a key of
     ``DIFFICULTIES`` and sets the points; ``builds_on`` names the exercises whose functions
-    this one reuses; ``questions`` are short written questions answered in the stub's answer
-    block, collected for the instructor and never graded automatically. ``body`` is the stub
-    function's code: by default it raises NotImplementedError; a debugging exercise gives the
-    buggy code the student must fix.
+    this one reuses; ``derived`` marks an exercise whose answer the student derives (or, for
+    debugging, finds): its solution marks the lines of that answer ``# key``, and neither its
+    stub nor a tutorial may hold them; ``questions`` are short written questions answered in
+    the stub's answer block, collected for the instructor and never graded automatically.
+    ``body`` is the stub function's code: by default it raises NotImplementedError; a debugging
+    exercise gives the buggy code the student must fix.
     """
 
     name: str
@@ -55,9 +59,9 @@ class Exercise:
     doc: str
     spec: Spec
     imports: str = "import numpy as np"
-    number: int = 0
     difficulty: int = 1
     builds_on: tuple[str, ...] = ()
+    derived: bool = False
     questions: tuple[str, ...] = ()
     body: str = ""
 
@@ -67,14 +71,16 @@ class Exercise:
 
     @property
     def filename(self) -> str:
-        return f"ex{self.number:02d}_{self.name}.py"
+        """The student's file, named after the exercise (so that another exercise's file
+        imports its function as ``from NAME import NAME``)."""
+        return f"{self.name}.py"
 
-    def stub(self, total: int) -> str:
-        """The source of the stub file: signature, docstring, a body that raises, and an answer
-        block per written question."""
+    def stub(self, number: int, total: int) -> str:
+        """The source of the stub file of exercise ``number`` of ``total``: signature,
+        docstring, a body that raises, and an answer block per written question."""
         doc = textwrap.indent(f'"""{self.doc.strip()}\n"""', "    ")
         source = STUB.format(
-            number=self.number,
+            number=number,
             total=total,
             name=self.name,
             summary=self.summary[:1].upper() + self.summary[1:],

@@ -53,7 +53,7 @@ def _l1_cases(rng: np.random.Generator) -> list[Case]:
             H = rng.normal(0, 1, (m, n))
             H[rng.random((m, n)) < 0.3] = 0.0  # exact zeros, as ReLU units give
             label = f"{case_label(dt, H=(m, n))}, beta={beta}"
-            cases.append(Case(label, (H.astype(dt), beta), dt, m))
+            cases.append(Case(label, (H.astype(dt), beta), dt, m, edge=m == 1))
     zeros = np.zeros((4, 3))
     return cases + [Case("float64, H all zeros (4, 3), beta=1.0", (zeros, 1.0), m=4, edge=True)]
 
@@ -65,6 +65,7 @@ def _l1_grad(H, beta, at_zero=0.0, use_m=True, sign=np.sign):
 
 L1_PENALTY_GRAD = Exercise(
     name="l1_penalty_grad",
+    derived=True,
     difficulty=2,
     summary="the gradient of the L1 penalty beta sum_ij |H_ij| / m, with its subgradient at 0",
     signature="(H: np.ndarray, beta: float) -> np.ndarray",
@@ -121,13 +122,29 @@ on both sides, and at 0.
 # --------------------------------------------------------------------------- TopK
 
 
+def _topk_inputs(rng: np.random.Generator, m: int, n: int, k: int) -> tuple:
+    """Z and dH (m, n). With m >= 3 and n > k, three rows show every mistake of the selection:
+    row 0 has k - 1 positive entries (a kept unit is negative), row 1 only positive ones with a
+    negative dH (more than k, so that some are dropped), row 2 one small positive entry among
+    larger negative ones (ranking by |z| would drop it); the entries shuffled within rows."""
+    Z, dH = rng.normal(0, 1, (m, n)), rng.normal(0, 1, (m, n))
+    if m >= 3 and n > k:
+        first = np.arange(n)
+        Z[0] = np.where(first < k - 1, rng.uniform(0.1, 1, n), -rng.uniform(0.1, 2, n))
+        Z[1], dH[1] = rng.uniform(0.1, 2, n), -np.abs(dH[1])
+        Z[2] = np.where(first < 1, rng.uniform(0.1, 0.5, n), -rng.uniform(1, 2, n))
+        order = rng.permuted(np.tile(first, (3, 1)), axis=1)
+        Z[:3], dH[:3] = np.take_along_axis(Z[:3], order, 1), np.take_along_axis(dH[:3], order, 1)
+    return Z, dH
+
+
 def _topk_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
     for dt in FLOATS:
         for (m, n), k in (((5, 8), 3), ((1, 6), 2), ((7, 4), 1), ((4, 4), 2)):
-            Z, dH = rng.normal(0, 1, (m, n)), rng.normal(0, 1, (m, n))
+            Z, dH = _topk_inputs(rng, m, n, k)
             label = f"{case_label(dt, Z=(m, n), dH=(m, n))}, k={k}"
-            cases.append(Case(label, (Z.astype(dt), dH.astype(dt), k), dt, m))
+            cases.append(Case(label, (Z.astype(dt), dH.astype(dt), k), dt, m, edge=m == 1))
     # A row with fewer than k positive entries: the kept but negative units pass nothing.
     Z = np.array([[0.5, -1.0, -2.0, 1.5, -0.3], [2.0, 1.0, 3.0, -1.0, 0.5]])
     dH = rng.normal(0, 1, Z.shape)
@@ -176,6 +193,7 @@ def _topk_grad(Z, dH, k, through_negative=False, smallest=False, relu=True, orde
 
 TOPK_GRAD = Exercise(
     name="topk_grad",
+    derived=True,
     difficulty=2,
     summary="back through TopK: dL/dZ from dL/dH, only through the kept units",
     signature="(Z: np.ndarray, dH: np.ndarray, k: int) -> np.ndarray",
@@ -242,6 +260,10 @@ _RIGHT, _WRONG = 1e-6, 1e-3
 # A right gradient this large tells an absolute error from a relative one; a wrong gradient
 # of this many entries, a mean over the entries from a largest error.
 _LARGE, _MANY = 1e3, 100
+# The scale of f in the value cases: 1e6 for a right gradient, 1e-6 for a planted bug.
+_LARGE_SCALE = 1e6
+# Stands, among a case function's arrays, for the x the case perturbs.
+_SELF = object()
 
 
 def _gradient_check(f, x, analytic, eps) -> float:
@@ -254,10 +276,21 @@ def _sin_cubic_grad(x, w, scale=1.0):
 
 
 def _gradcheck_cases(rng: np.random.Generator) -> list[Case]:
-    cases = []
+    # Every case's f reads x itself and is tilted (``casefns.tilted``) so that perturbing a copy
+    # of x gives the wrong verdict: the gradient c of its argument's term is 0 beside a right
+    # gradient, and is the planted bug beside a wrong one. Its scale s tells a relative error
+    # from an absolute one: a right gradient is large (an absolute error exceeds _RIGHT), a
+    # planted bug small (an absolute error stays below _WRONG).
+    def case(label: str, x: np.ndarray, analytic: np.ndarray, right: bool, eps: float, **g):
+        s = _LARGE_SCALE if right else 1 / _LARGE_SCALE
+        x = x.copy()
+        g = {k: x if v is _SELF else v for k, v in g.items()}
+        c = np.zeros_like(x) if right else s * analytic
+        f = CaseFunction("tilted", {"x": x, "c": c, **g, "scale": s})
+        return Case(f"{label}, s={s:g}", (f, x, s * analytic, eps))
+
     # A smooth function of x with a known gradient: right, then with planted bugs.
     x, w = rng.normal(0, 1, (3, 4)), rng.normal(0, 1, (3, 4))
-    f = CaseFunction("sin_cubic", {"w": w})
     g = _sin_cubic_grad(x, w)
     row_flipped = g.copy()
     row_flipped[1] *= -1
@@ -270,22 +303,30 @@ def _gradcheck_cases(rng: np.random.Generator) -> list[Case]:
         ("planted bug: one entry wrong", one_entry),
         ("planted bug: the gradient of another function (x^2 term missing)", g - x**2),
     )
-    smooth = "x (3, 4), eps=1e-5, f(x) = sum(w sin(3x)) + sum(x^3) / 3"
-    cases += [Case(f"{smooth}, {what}", (f, x, a, 1e-5)) for what, a in plants]
+    smooth = (
+        "x (3, 4), eps=1e-5, f(y) = s (sum(w sin(3x)) + sum(x^3) / 3) + sum(c (y - x)) (x "
+        "itself, y its argument)"
+    )
+    cases = [
+        case(f"{smooth}, {what}", x, a, a is g, 1e-5, of="sin_cubic", w=w) for what, a in plants
+    ]
     # A small sparse autoencoder's loss as a function of its W1 (f reads W1 itself), checked
     # against the right gradient and against a backward pass with the KL term's sign flipped.
     X, W1, b1, W2, b2 = _model_arrays(rng, 5, 6, 3, np.float64)
-    loss = CaseFunction(
-        "autoencoder_loss", {"X": X, "W1": W1, "b1": b1, "W2": W2, "b2": b2, "rho": 0.1}
-    )
     right = _backward(X, W1, b1, W2, b2, 0.1, 1.0)["W1"]
     wrong_kl = 2 * _backward(X, W1, b1, W2, b2, 0.1, 0.0)["W1"] - right
-    label = "an autoencoder's loss (mse + KL) as a function of W1 (6, 3), eps=1e-6"
+    label = (
+        "an autoencoder's loss (mse + KL) times s as a function of W1 (6, 3), plus "
+        "sum(c (y - W1)), eps=1e-6"
+    )
+    model = {"of": "autoencoder_loss", "X": X, "W1": _SELF, "b1": b1, "W2": W2, "b2": b2}
     cases += [
-        Case(f"{label}, the right dW1", (loss, W1, right, 1e-6)),
-        Case(
+        case(f"{label}, the right dW1", W1, right, True, 1e-6, rho=0.1, **model),
+        case(
             f"{label}, planted bug: dW1 with the KL gradient's sign flipped",
-            (loss, W1, wrong_kl, 1e-6),
+            *(W1, wrong_kl, False, 1e-6),
+            rho=0.1,
+            **model,
         ),
     ]
     # Many entries, one of them wrong: an average over the entries would hide it.
@@ -293,31 +334,15 @@ def _gradcheck_cases(rng: np.random.Generator) -> list[Case]:
     many = _sin_cubic_grad(x_many, w_many)
     i = np.unravel_index(np.argmax(np.abs(many)), many.shape)
     many[i] *= 2
-    cases.append(
-        Case(
-            "x (25, 40), eps=1e-5, f(x) = sum(w sin(3x)) + sum(x^3) / 3, "
-            "planted bug: one entry of 1,000 twice its value",
-            (CaseFunction("sin_cubic", {"w": w_many}), x_many, many, 1e-5),
-        )
+    label = (
+        "x (25, 40), eps=1e-5, f(y) = s (sum(w sin(3x)) + sum(x^3) / 3) + sum(c (y - x)), "
+        "planted bug: one entry of 1,000 twice its value"
     )
+    cases.append(case(label, x_many, many, False, 1e-5, of="sin_cubic", w=w_many))
     # A constant f: both gradients are 0 everywhere, and the check must not divide 0 by 0.
-    cases.append(
-        Case(
-            f"{smooth}, f scaled by 0 (constant), the right gradient: all zeros",
-            (CaseFunction("sin_cubic", {"w": w, "scale": 0.0}), x, np.zeros_like(x), 1e-5),
-            edge=True,
-        )
-    )
-    # Scale: a loss a million times larger, with its right gradient: the error must not grow.
-    big = CaseFunction("sin_cubic", {"w": w, "scale": 1e6})
-    cases.append(
-        Case(
-            f"{smooth}, f scaled by 1e6, the right gradient",
-            (big, x, _sin_cubic_grad(x, w, 1e6), 1e-5),
-            edge=True,
-        )
-    )
-    return cases
+    flat = CaseFunction("sin_cubic", {"w": w, "scale": 0.0})
+    label = "x (3, 4), eps=1e-5, f = 0 sum(w sin(3x)) (constant), the right gradient: all zeros"
+    return [*cases, Case(label, (flat, x, np.zeros_like(x), 1e-5), edge=True)]
 
 
 def _judge_gradient_check(case: Case, got: dict, expected: dict) -> str | None:
@@ -368,6 +393,7 @@ def _judge_gradient_check(case: Case, got: dict, expected: dict) -> str | None:
 
 GRADIENT_CHECK = Exercise(
     name="gradient_check",
+    derived=True,
     difficulty=2,
     builds_on=("numerical_gradient",),
     summary="check an analytic gradient against your numerical gradient: the relative error",
@@ -395,7 +421,7 @@ Returns:
     above 1e-3) when it is wrong anywhere, whatever the scale of f: an error measured relative
     to the size of the gradients, not an absolute difference.
 
-Hint: use your numerical_gradient (from ex10_numerical_gradient import numerical_gradient).
+Hint: use your numerical_gradient (from numerical_gradient import numerical_gradient).
 Two usual measures: CS231n's max_i |a_i - n_i| / max(|a_i| + |n_i|, tiny), and UFLDL's
 ||n - a|| / ||n + a||. What happens to each where both gradients are 0?
 """,
@@ -490,7 +516,8 @@ def _decay_cases(rng: np.random.Generator) -> list[Case]:
             for dims, (beta, lam) in zip(_DIMS, settings, strict=True):
                 label = f"{_model_label(dt, *dims)}, hidden={hidden}, beta={beta}, lambda={lam}"
                 arrays = _model_arrays(rng, *dims, dt)
-                cases.append(Case(label, (*arrays, hidden, beta, lam), dt, m=dims[0]))
+                args = (*arrays, hidden, beta, lam)
+                cases.append(Case(label, args, dt, dims[0], edge=dims[0] == 1))
     return cases
 
 
@@ -506,6 +533,7 @@ def _decay_mistake(message: str, change: dict):
 
 BACKWARD_DECAY = Exercise(
     name="backward_decay",
+    derived=True,
     difficulty=3,
     builds_on=("sigmoid_grad", "mse", "l1_penalty_grad", "gradient_check"),
     summary="the full backward pass with L1 sparsity, weight decay and sigmoid or ReLU units",
@@ -595,6 +623,7 @@ _DEBUG_PARAMS = ("X", "W1", "b1", "W2", "b2", "rho", "beta")
 
 DEBUG_BACKWARD = Exercise(
     name="debug_backward",
+    derived=True,
     difficulty=3,
     builds_on=("sigmoid_grad", "kl_penalty_grad", "gradient_check"),
     summary="find and fix the bug in a colleague's backward pass of a linear decoder",
@@ -627,8 +656,8 @@ function of this model is quick to write), find the gradient that goes wrong fir
 backward order, and read the lines that compute it against the maths above.
 """,
     body=DEBUG_BACKWARD_BODY,
-    imports="import numpy as np\nfrom ex02_sigmoid_grad import sigmoid_grad\n"
-    "from ex07_kl_penalty_grad import kl_penalty_grad",
+    imports="import numpy as np\nfrom sigmoid_grad import sigmoid_grad\n"
+    "from kl_penalty_grad import kl_penalty_grad",
     spec=Spec(
         reference=_linear_decoder,
         cases=_backward_cases,

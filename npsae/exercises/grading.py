@@ -10,7 +10,12 @@ first of these reasons, checked in order:
 1. the function raised (``NotImplementedError`` means "not implemented yet");
 2. it changed one of its array arguments and left it changed;
 3. it returned the wrong kind of thing (None, a tuple of the wrong length, missing dict keys);
-4. its values differ from the reference solution's beyond the tolerance of the input dtype.
+4. its values differ from the reference solution's beyond the tolerance of the input dtype;
+5. its arrays are not in the input's dtype.
+
+That reason gives the message; the values, the shapes and dtypes and the arguments are still
+each judged apart (``Verdict``), one property for each test group of ``scoring``, and what
+produced the message is named in ``Verdict.explainer`` (``EXPLAINERS``).
 
 For 4, the grader then looks for the *likely mistake*: it computes the output of every known
 mistake of the exercise (the reference's output transformed, or a deliberately buggy variant) and
@@ -30,6 +35,7 @@ a float32 result must approach to within float32 precision.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -59,8 +65,11 @@ class Case:
 
     ``args`` are passed positionally; ``dtype`` sets the tolerance; ``m`` (the batch size, when
     the exercise has one) feeds the shape and factor-of-m diagnostics; with ``raises`` set the
-    function must raise that exception type instead of returning. ``edge`` marks a fixed case
-    (extreme values, empty arrays, bad input) as opposed to one drawn from the random generator.
+    function must raise that exception type instead of returning. ``edge`` marks a degenerate
+    or extreme case (one sample, all zeros, extreme values, empty arrays, bad input), where some
+    mistakes cannot show: it scores in the edge group, never in the value groups, and is never
+    drawn as a hidden case. Every other case is a value case, on which every catalogued mistake
+    and every mutant of the solution that is wrong on ordinary inputs must fail.
     """
 
     label: str
@@ -118,7 +127,10 @@ class Result:
     loaded); ``message`` is the one-line diagnostic and ``diagnostics`` the details under it.
     ``score`` of ``max_score`` points, split by test group in ``groups``; ``output`` is what the
     student's code printed (its first few KB, when graded from a file) and ``answers`` the
-    written questions with the student's answers.
+    written questions with the student's answers. A failure's ``explainer`` names what produced
+    its message (a key of ``EXPLAINERS``: catalogue, mutant, chain, probe, diagnosis, the
+    exercise's judge or the contract's rules) and ``compared`` says what it compared, on which
+    case.
     """
 
     name: str
@@ -130,6 +142,8 @@ class Result:
     groups: tuple[GroupScore, ...] = ()
     output: str = ""
     answers: tuple[Answer, ...] = ()
+    explainer: str = ""
+    compared: str = ""
 
     @property
     def passed(self) -> bool:
@@ -279,17 +293,39 @@ class Observation:
 
 @dataclasses.dataclass(frozen=True)
 class Verdict:
-    """The judgement of one case: ``failure`` is None or (status, message, details);
-    ``well_formed`` (right kind of result, shapes and dtypes) and ``unmodified`` (no argument
-    left changed, and a well-formed result) feed their test groups; None where not applicable
-    (a case that must raise returns nothing to measure). ``vague`` names the wrong output
-    whose values the diagnosis could only call wrong (no named mistake, no mutant, no shape of
-    error, or a single number off by an unnamed factor): probes may tell more."""
+    """The judgement of one case: ``failure`` is None or (status, message, details).
+
+    Each test group reads one property of the case, judged apart from the others: ``right``
+    (the values are the reference's, or the exception a case must raise was raised, whatever
+    their dtype and whatever happened to the arguments), ``well_formed`` (right kind of result,
+    shapes and dtypes) and ``unmodified`` (no argument left changed); None where not applicable
+    (no result to measure, a call that never ended). ``vague`` names the wrong output whose
+    values the diagnosis could only call wrong (no named mistake, no mutant, no shape of
+    error, or a single number off by an unnamed factor): probes may tell more. ``explainer``
+    names what produced the failure's message, a key of ``EXPLAINERS``."""
 
     failure: tuple | None
     well_formed: bool | None = False
-    unmodified: bool = False
+    unmodified: bool | None = False
     vague: str = ""
+    right: bool = False
+    explainer: str = ""
+
+
+#: What can produce a verdict's message, and what each compares.
+EXPLAINERS = {
+    "reference": "your values with the reference solution's, on every case",
+    "rules": "the call's exception, arguments afterwards, kind of result, shapes and dtype, "
+    "against the exercise's contract",
+    "judge": "what the result does, by the exercise's own judge",
+    "catalogue": "your outputs with those of each catalogued mistake of the exercise",
+    "mutant": "your outputs with those of each one-change mutant of the solution, on this case "
+    "and on up to 4 others",
+    "chain": "the dZ1 read back from your dW1 with the expected dZ1",
+    "probe": "your function's response to designed variants of the public case with the "
+    "reference's",
+    "diagnosis": "your values with the reference's: the shape of the difference",
+}
 
 
 def observe(fn: Callable[..., Any], case: Case) -> Observation:
@@ -337,7 +373,9 @@ def judge(
         return _judge(spec, case, seen, expected, before, diagnose, others)
     except Exception as err:  # a value no exercise expects (a forged result, a strange object)
         return Verdict(
-            (FAILED, f"the grader could not judge this result: {type(err).__name__}: {err}", ())
+            (FAILED, f"the grader could not judge this result: {type(err).__name__}: {err}", ()),
+            unmodified=None,
+            explainer="rules",
         )
 
 
@@ -351,47 +389,72 @@ def _judge(
     others: Sequence[tuple[Case, Observation, dict | None]],
 ) -> Verdict:
     if seen.problem:
-        return Verdict((FAILED, seen.problem, ()))
+        return Verdict((FAILED, seen.problem, ()), None, None, explainer="rules")
     changed = _changed_argument(spec, before, seen.after)
     raised = seen.raised
     if raised is not None:
         if raised.is_a(NotImplementedError):
-            return Verdict((NOT_IMPLEMENTED, "not implemented yet", ()))
+            failure = (NOT_IMPLEMENTED, "not implemented yet", ())
+            return Verdict(failure, None, not changed, explainer="rules")
         if case.raises is not None and raised.is_a(case.raises):
-            return Verdict(None, None, not changed)
+            return Verdict(None, None, not changed, right=True)
         message = f"raised {raised.type}: {raised.message}"
         if case.raises is not None:
             message += f" (expected {case.raises.__name__} for this input)"
-        return Verdict((FAILED, message, (raised.where,) if raised.where else ()), None)
+        failure = (FAILED, message, (raised.where,) if raised.where else ())
+        return Verdict(failure, None, not changed, explainer="rules")
     if case.raises is not None:
-        return Verdict(
-            (FAILED, f"returned {seen.value!r} instead of raising {case.raises.__name__}", ()), None
-        )
+        message = f"returned {seen.value!r} instead of raising {case.raises.__name__}"
+        return Verdict((FAILED, message, ()), None, not changed, explainer="rules")
     try:
         got = _outputs(spec, seen.value)
     except TypeError as err:
         got, kind_error = None, str(err)
-    well_formed = got is not None and (
-        spec.judge is not None or _well_formed(spec, got, expected, case)
+    # Each group reads one property: the values are judged whatever else is wrong.
+    judged = spec.judge(case, got, expected) if spec.judge and got is not None else None
+    right = got is not None and (judged is None if spec.judge else _matches(got, expected, case))
+    # Right to float32's precision only, on a float64 case, and every number a float32: it was
+    # computed in float32. A fault of the result's precision, which the dtype group scores, not
+    # of its values.
+    single = (
+        not right
+        and got is not None
+        and spec.judge is None
+        and case.dtype == np.float64
+        and _matches(got, expected, case, np.dtype(np.float32))
+        and _all_float32(got)
     )
-    unmodified = well_formed and not changed
+    verdict = functools.partial(
+        Verdict,
+        well_formed=got is not None
+        and not single
+        and (spec.judge is not None or _well_formed(spec, got, expected, case)),
+        unmodified=not changed,
+        right=right or single,
+    )
     if changed:
         i = spec.params.index(changed)
         how = _how_changed(before[i], seen.after[i])
         message = f"left its argument {changed} changed{how}: {spec.mutation_hint}"
-        return Verdict((FAILED, message, ()), well_formed, unmodified)
+        return verdict((FAILED, message, ()), explainer="rules")
     if got is None:
-        return Verdict((FAILED, kind_error, ()))
+        return verdict((FAILED, kind_error, ()), explainer="rules")
     if spec.judge is not None:
-        message = spec.judge(case, got, expected)
-        return Verdict(None if message is None else (FAILED, message, ()), well_formed, unmodified)
-    if _matches(got, expected, case):
-        return Verdict(_dtype_failure(spec, got, case), well_formed, unmodified)
+        return verdict(judged and (FAILED, judged, ()), explainer="judge" if judged else "")
+    if single:
+        message = (
+            "right to float32's precision only, for float64 input: it computes in float32 (a "
+            "dtype=np.float32, or a float32 array or constant?); keep the input's precision"
+        )
+        return verdict((FAILED, message, ()), explainer="rules")
+    if verdict.keywords["right"]:
+        failure = _form_failure(spec, got, expected, case)
+        return verdict(failure, explainer="rules" if failure else "")
     if not diagnose:
-        return Verdict((FAILED, "wrong values", ()), well_formed, unmodified)
+        return verdict((FAILED, "wrong values", ()))
     values = [(c, g, e) for c, o, e in others if (g := _values(spec, c, o, e)) is not None]
-    message, details, vague = _diagnose(spec, got, expected, case, values)
-    return Verdict((FAILED, message, details), well_formed, unmodified, vague)
+    message, details, vague, explainer = _diagnose(spec, got, expected, case, values)
+    return verdict((FAILED, message, details), vague=vague, explainer=explainer)
 
 
 def _values(spec: Spec, case: Case, seen: Observation, expected: dict | None) -> dict | None:
@@ -407,12 +470,27 @@ def _values(spec: Spec, case: Case, seen: Observation, expected: dict | None) ->
 
 def _well_formed(spec: Spec, got: dict, expected: dict, case: Case) -> bool:
     """Every numeric output has the expected shape, and arrays keep the input's dtype."""
+    return _form_failure(spec, got, expected, case) is None
+
+
+def _form_failure(spec: Spec, got: dict, expected: dict, case: Case) -> tuple | None:
+    """The failure of a result whose values may be right but whose form is not: an output of
+    another shape (one number in an array where a number is asked), or not in the input's
+    dtype."""
     for key, want in expected.items():
         if _is_numeric(want):
             g = _as_array(got[key])
-            if g is None or g.shape != np.shape(want):
-                return False
-    return _dtype_failure(spec, got, case) is None
+            label = "" if len(got) == 1 else f"{key}: "
+            if g is None:
+                kind = type(got[key]).__name__
+                return (FAILED, f"{label}a {kind} where numbers are expected", ())
+            if g.shape != np.shape(want) and np.shape(want) == () and g.size == 1:
+                message = f"the right number, in an array of shape {g.shape}: return the number"
+                return (FAILED, f"{label}{message} itself (float(...))", ())
+            if g.shape != np.shape(want):
+                message = _shape_message(g.shape, np.shape(want), case, spec.transpose_hint)
+                return (FAILED, label + message, ())
+    return _dtype_failure(spec, got, case)
 
 
 def output_dict(spec: Spec, out: Any) -> dict:
@@ -434,14 +512,28 @@ def _outputs(spec: Spec, out: Any) -> dict:
     return {k: got[k] for k in spec.returns}
 
 
-def _matches(got: dict, want: dict, case: Case) -> bool:
-    return all(_close(got[k], want[k], case.dtype) for k in want)
+def _all_float32(got: dict) -> bool:
+    """Whether every number of the numeric outputs is a float32 (rounding to float32 keeps it)."""
+    for value in got.values():
+        g = _as_array(value)
+        if g is not None and g.dtype.kind == "f":
+            g = g.astype(np.float64)
+            if not np.array_equal(g.astype(np.float32).astype(np.float64), g, equal_nan=True):
+                return False
+    return True
+
+
+def _matches(got: dict, want: dict, case: Case, dtype: np.dtype | None = None) -> bool:
+    """Whether every output is within the tolerance of ``dtype`` (default the case's)."""
+    return all(_close(got[k], want[k], dtype or case.dtype) for k in want)
 
 
 def _close(got: Any, want: Any, dtype: np.dtype) -> bool:
     if not _is_numeric(want):
         return _same(got, want)
     g, w = _as_array(got), np.asarray(want, dtype=np.float64)
+    if g is not None and w.ndim == 0 and g.size == 1:
+        g = g.reshape(())  # one number in an array: its value is judged here, its shape apart
     if g is None or g.shape != w.shape:
         return False
     finite = np.isfinite(w)
@@ -488,14 +580,15 @@ def _as_array(value: Any) -> np.ndarray | None:
 
 def _diagnose(
     spec: Spec, got: dict, expected: dict, case: Case, others: Sequence[tuple] = ()
-) -> tuple[str, tuple[str, ...], str]:
-    """(message, details, vague) for values that differ from the reference's: a named mistake
-    of the exercise if one matches; else, after the list of wrong outputs when there are
-    several, the change to the solution that gives the student's result (a mutant), if one
-    does, or what is wrong with the first output whose error has a recognisable shape (the
-    first if none). A mutant must also give the student's outputs on ``others`` ((case, the
-    student's outputs, the expected ones)). ``vague`` is that output's name when nothing better
-    than "wrong" or an unnamed factor describes it, else ""."""
+) -> tuple[str, tuple[str, ...], str, str]:
+    """(message, details, vague, explainer) for values that differ from the reference's: a
+    named mistake of the exercise if one matches (explainer "catalogue"); else, after the list
+    of wrong outputs when there are several, the change to the solution that gives the
+    student's result ("mutant"), if one does, or what is wrong with the first output whose
+    error has a recognisable shape, the first if none ("diagnosis"; "chain" when dW1's error
+    is told from the dZ1 it came from). A mutant must also give the student's outputs on
+    ``others`` ((case, the student's outputs, the expected ones)). ``vague`` is that output's
+    name when nothing better than "wrong" or an unnamed factor describes it, else ""."""
     for mistake in spec.mistakes:
         with np.errstate(all="ignore"):
             wrong = mistake.output(case, expected)
@@ -505,11 +598,12 @@ def _diagnose(
             and _matches(got, wrong, case)
             and _no_farther(got, wrong, expected, case)
         ):
-            return mistake.message, (), ""
+            return mistake.message, (), "", "catalogue"
     bad = [k for k, want in expected.items() if not _close(got[k], want, case.dtype)]
     notes = {key: _output_note(spec, key, got, expected, case, others) for key in bad}
     hidden = _hidden_note(spec, got, expected, case) if "W1" in bad else None
-    if hidden and (hidden.exact or not any(notes[k].specific for k in bad)):
+    chained = bool(hidden and (hidden.exact or not any(notes[k].specific for k in bad)))
+    if chained:
         notes["W1"] = Explanation(hidden.message, notes["W1"].details)
     # In a backward pass the error flows from dZ2 to dZ1: the output nearest to it tells most.
     nearest = sorted(bad, key=_BACKWARDS.index) if tuple(expected) == GRADIENTS else bad
@@ -525,8 +619,9 @@ def _diagnose(
     if changes:
         also = tuple(f"the same result also comes from: {c}" for c in changes[1:2])
         message = f"{label}your result equals, exactly on this case, {changes[0]}"
-        return message, (*also, note, *notes[key].details), ""
-    return f"{label}{note}", notes[key].details, "" if notes[key].specific else key
+        return message, (*also, note, *notes[key].details), "", "mutant"
+    explainer = "chain" if chained and key == "W1" else "diagnosis"
+    return f"{label}{note}", notes[key].details, "" if notes[key].specific else key, explainer
 
 
 def _mutations(

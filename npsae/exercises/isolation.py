@@ -4,7 +4,11 @@ One fresh interpreter per exercise (``sys.executable -I -B runner.py``, never a 
 grader), in a new session (its own process group, killed whole at the end), with:
 
 - a wall-clock limit (``TIMEOUT`` seconds by default), and on POSIX an address-space limit
-  (``MEMORY`` bytes) and a file-size limit, both set by the runner before the student's code runs;
+  (``MEMORY`` bytes), a file-size limit and a process limit, set by the runner before the
+  student's code runs; its exchange folder may hold at most ``DISK`` bytes (watched from here);
+- on Linux, the kernel's sandbox (``sandbox``, at the level ``protection`` decides): the
+  student's process reads only Python, its own folder and its exchange folder, writes only the
+  latter, and opens no socket;
 - one BLAS thread, no stdin, its output captured to a file of which ``OUTPUT_BYTES`` are kept;
 - the grading seed removed from its environment, and npsae not importable (see ``runner``).
 
@@ -32,6 +36,7 @@ from pathlib import Path
 from npsae.exercises import wire
 from npsae.exercises.casefns import CaseFunction
 from npsae.exercises.grading import Observation, Raised
+from npsae.exercises.protection import Protection, protection
 
 #: Wall-clock limit of one exercise's process, in seconds.
 TIMEOUT = 10.0
@@ -39,10 +44,13 @@ TIMEOUT = 10.0
 MEMORY = 2 * 2**30
 #: How much of the student's printed output is kept, per exercise.
 OUTPUT_BYTES = 4096
+#: What one exercise's process may leave in its exchange folder, in bytes.
+DISK = 256 * 2**20
 
 _HERE = Path(__file__).resolve().parent
 _SOURCES = {
-    name: (_HERE / f"{name}.py").read_bytes() for name in ("runner", "wire", "casefns", "loader")
+    name: (_HERE / f"{name}.py").read_bytes()
+    for name in ("runner", "wire", "casefns", "loader", "sandbox")
 }
 
 
@@ -61,17 +69,31 @@ class ChildRun:
 
 
 def run_child(
-    path: Path, function: str, cases: list[tuple], timeout: float = TIMEOUT, memory: int = MEMORY
+    path: Path,
+    function: str,
+    cases: list[tuple],
+    timeout: float = TIMEOUT,
+    memory: int = MEMORY,
+    sandbox: Protection | None = None,
 ) -> ChildRun:
     """Import ``function`` from ``path`` in a fresh interpreter and call it on each argument
-    tuple of ``cases``."""
+    tuple of ``cases``, sandboxed as ``sandbox`` says (default: ``protection()``)."""
+    sandbox = protection() if sandbox is None else sandbox
     exchange = Path(tempfile.mkdtemp(prefix="npsae-grade-"))
     try:
         for name, source in _SOURCES.items():
             (exchange / f"{name}.py").write_bytes(source)
+        # The folder is resolved, not the file: a file that links outside its folder is then
+        # outside the sandbox too.
+        file = Path(path).parent.resolve() / Path(path).name
         wire.write(
             exchange / "job.npz",
-            {"file": str(path.resolve()), "function": function, "cases": cases},
+            {
+                "file": str(file),
+                "function": function,
+                "cases": cases,
+                "sandbox": [sandbox.landlock_abi, sandbox.seccomp],
+            },
             CaseFunction,
         )
         start = time.perf_counter()
@@ -90,15 +112,12 @@ def run_child(
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=subprocess.STDOUT,
-                    env=_child_environment(),
+                    env=_child_environment(exchange),
                     start_new_session=True,
                 )
                 _RUNNING.add(proc.pid)
             try:
-                proc.wait(timeout)
-                timed_out = False
-            except subprocess.TimeoutExpired:
-                timed_out = True
+                stopped = _wait(proc, timeout, exchange)
             finally:
                 # The whole group: whatever the student's code forked dies with it.
                 _kill_group(proc)
@@ -106,7 +125,7 @@ def run_child(
                     _RUNNING.discard(proc.pid)
                     _reap_strays()
         seconds = time.perf_counter() - start
-        return _collect(exchange, len(cases), proc.returncode, timed_out, timeout, seconds)
+        return _collect(exchange, len(cases), proc.returncode, stopped, timeout, seconds)
     finally:
         shutil.rmtree(exchange, ignore_errors=True)
 
@@ -166,11 +185,48 @@ def _children(parent: str) -> list[int]:
     return pids
 
 
-def _child_environment() -> dict[str, str]:
+def _wait(proc: subprocess.Popen, timeout: float, exchange: Path) -> str | None:
+    """Wait for ``proc`` to end: None when it did, "timeout" when ``timeout`` seconds passed
+    first, "disk" as soon as its exchange folder holds more than ``DISK`` bytes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return "timeout"
+        try:
+            proc.wait(min(left, 0.05))
+            return None
+        except subprocess.TimeoutExpired:
+            pass
+        if _size(exchange) > DISK:
+            return "disk"
+
+
+def _size(folder: Path) -> int:
+    """Bytes in the files of ``folder`` and its sub-folders (links not followed)."""
+    total = 0
+    try:
+        for entry in os.scandir(folder):
+            if entry.is_dir(follow_symlinks=False):
+                total += _size(Path(entry.path))
+            elif entry.is_file(follow_symlinks=False):
+                total += entry.stat(follow_symlinks=False).st_size
+    except OSError:  # changing under us: the next look counts it
+        pass
+    return total
+
+
+def _child_environment(exchange: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NPSAE_")}
-    # One thread each: a class's worth of processes must not fight over the cores.
+    # One thread each: a class's worth of processes must not fight over the cores (and the
+    # sandbox confines a process that runs one thread).
     env.update(
-        OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONIOENCODING="utf-8"
+        OPENBLAS_NUM_THREADS="1",
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        PYTHONIOENCODING="utf-8",
+        # The only folder it may write: its temporary files go there too.
+        TMPDIR=str(exchange),
     )
     return env
 
@@ -187,7 +243,12 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 def _collect(
-    exchange: Path, n_cases: int, returncode: int, timed_out: bool, timeout: float, seconds: float
+    exchange: Path,
+    n_cases: int,
+    returncode: int,
+    stopped: str | None,
+    timeout: float,
+    seconds: float,
 ) -> ChildRun:
     output = _read_output(exchange / "output.txt")
     loaded = _read(exchange / "loaded.npz")
@@ -198,25 +259,29 @@ def _collect(
             return ChildRun(None, observations, None, output, seconds)
         where = f"in case {finished + 1} of {n_cases}"
         return ChildRun(
-            None, observations, _ending(returncode, timed_out, timeout, where), output, seconds
+            None, observations, _ending(returncode, stopped, timeout, where), output, seconds
         )
     if isinstance(loaded, dict) and isinstance(loaded.get("error"), str):
         return ChildRun(loaded["error"], (), None, output, seconds)
-    ending = _ending(returncode, timed_out, timeout, "while its file was being imported")
+    ending = _ending(returncode, stopped, timeout, "while its file was being imported")
     return ChildRun(ending, (), ending, output, seconds)
 
 
-def _ending(returncode: int, timed_out: bool, timeout: float, where: str) -> str:
-    """How the student's process ended, for the student."""
-    if timed_out:
+def _ending(returncode: int, stopped: str | None, timeout: float, where: str) -> str:
+    """How the student's process ended (``stopped``: "timeout", "disk" or None), for the
+    student."""
+    too_much = f"stopped {where}: it wrote more than the grader allows (printing in a loop?)"
+    if stopped == "timeout":
         return f"timed out after {timeout:g} s {where}: an infinite loop?"
+    if stopped == "disk":
+        return too_much
     if returncode is not None and returncode < 0:
         try:
             name = signal.Signals(-returncode).name
         except ValueError:
             name = f"signal {-returncode}"
         if name == "SIGXFSZ":
-            return f"stopped {where}: it wrote more than the grader allows (printing in a loop?)"
+            return too_much
         return f"the process was killed by {name} {where} (out of memory, or a crash?)"
     return (
         f"the process exited with status {returncode} {where}: exit(), sys.exit() or "

@@ -1,20 +1,48 @@
 """Import a student's function from a file, by path, leaving ``sys.modules`` as it was.
 
-A student's file may import a sibling (``from ex01_sigmoid import sigmoid``), so its folder is on
+A student's file may import a sibling (``from sigmoid import sigmoid``), so its folder is on
 ``sys.path`` while it runs; afterwards the folder leaves ``sys.path`` and every module loaded from
-it leaves ``sys.modules``, so that grading again after an edit sees the new code.
+it leaves ``sys.modules``, so that grading again after an edit sees the new code. A sibling kept
+under the name its stub was handed out with, ``exNN_NAME.py`` (``older_files``), is imported as
+``NAME`` too: a class midway through a course that changed keeps its files.
 """
 
 from __future__ import annotations
 
+import importlib.abc
 import importlib.util
 import itertools
+import re
 import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 _counter = itertools.count()
+
+
+def older_files(folder: Path, name: str) -> list[Path]:
+    """The files of exercise ``name`` in ``folder`` under a handed-out stub's older name,
+    ``exNN_NAME.py`` (whatever the number: numbers change when a course does), sorted."""
+    older = re.compile(rf"ex\d+_{re.escape(name)}\.py")
+    try:
+        return sorted(p for p in folder.iterdir() if older.fullmatch(p.name) and p.is_file())
+    except OSError:  # no folder, or one that cannot be read: no file
+        return []
+
+
+class _OlderNames(importlib.abc.MetaPathFinder):
+    """Finds ``import NAME`` in ``folder``'s only ``exNN_NAME.py`` when no module NAME exists
+    (it comes last on ``sys.meta_path``)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def find_spec(self, fullname: str, path=None, target=None):
+        found = older_files(self.folder, fullname) if path is None else []
+        if len(found) != 1:
+            return None
+        return importlib.util.spec_from_file_location(fullname, found[0])
 
 
 class LoadError(Exception):
@@ -36,6 +64,8 @@ def load_function(path: str | Path, name: str) -> Callable:
     folder = str(path.parent)
     before = set(sys.modules)
     sys.path.insert(0, folder)
+    older_names = _OlderNames(path.parent)
+    sys.meta_path.append(older_names)
     # The module is registered while it runs, as an import would (dataclasses, pickling and
     # typing look it up there), and removed with whatever siblings it imported.
     sys.modules[module_name] = module
@@ -45,6 +75,7 @@ def load_function(path: str | Path, name: str) -> Callable:
         raise LoadError(_describe(err, path)) from err
     finally:
         sys.path.remove(folder)
+        sys.meta_path.remove(older_names)
         for added in set(sys.modules) - before:
             if added == module_name or _is_inside(sys.modules[added], path.parent):
                 del sys.modules[added]

@@ -1,5 +1,5 @@
 """The sparse autoencoder's maths: the sigmoid and its derivative, the forward pass, the mse and
-sse losses, the KL penalty and its gradient, and backpropagation (their numbers: ``catalogue``).
+sse losses, the KL penalty and its gradient, and backpropagation (their order: ``catalogue``).
 
 Each is graded against the package's own function (``npsae.reference``, ``npsae.penalties``,
 ``npsae.model``). The mistakes are data: a list per exercise of (message, what the mistaken
@@ -28,15 +28,23 @@ from npsae.exercises.grading import (
 from npsae.penalties import KLSparsity, kl_divergence, kl_divergence_grad
 from npsae.reference import sigmoid
 
-# --------------------------------------------------------------------------- 1, 2: the sigmoid
+# --------------------------------------------------------------------------- the sigmoid
 
 # Extreme arguments, where a carelessly written sigmoid overflows into NaN.
 _EXTREMES = np.array([-1000.0, -60.0, -1.0, 0.0, 1.0, 60.0, 1000.0])
 
 
+def both_signs(a: np.ndarray) -> np.ndarray:
+    """``a`` (2 entries or more) with its first entry made negative and its second positive, their
+    sizes kept: a value case shows a mistake on either side of 0 (an absolute value, a sign)."""
+    a = np.array(a, dtype=np.float64)
+    a.flat[0], a.flat[1] = -abs(a.flat[0]), abs(a.flat[1])
+    return a
+
+
 def _sigmoid_cases(rng: np.random.Generator) -> list[Case]:
     cases = [
-        Case(case_label(dt, Z=shape), (rng.normal(0, 3, shape).astype(dt),), dt)
+        Case(case_label(dt, Z=shape), (both_signs(rng.normal(0, 3, shape)).astype(dt),), dt)
         for dt in FLOATS
         for shape in ((5, 7), (3,), (2, 3, 4))
     ]
@@ -110,6 +118,7 @@ Which way of writing sigma stays finite for z = 1000 and for z = -1000?
 
 SIGMOID_GRAD = Exercise(
     name="sigmoid_grad",
+    derived=True,
     difficulty=1,
     builds_on=("sigmoid",),
     summary="the sigmoid's derivative, written through its output A = sigma(z)",
@@ -152,7 +161,7 @@ The argument is A, not z.
     ),
 )
 
-# --------------------------------------------------------------------------- 3: forward pass
+# --------------------------------------------------------------------------- forward pass
 
 #: The stub parameters of a batch and the model's parameters.
 MODEL_ARGS = tuple(f"{name}: np.ndarray" for name in ("X", "W1", "b1", "W2", "b2"))
@@ -162,10 +171,19 @@ _DIMS = ((6, 8, 3), (1, 5, 4), (9, 4, 7))
 
 
 def _model_arrays(rng: np.random.Generator, m: int, n_in: int, n_hidden: int, dt) -> tuple:
-    """X (m, n_in) in [0, 1), W1 (n_in, n_hidden), b1 (n_hidden,), W2 (n_hidden, n_in), b2."""
+    """X (m, n_in) in [0, 1), W1 (n_in, n_hidden), b1 (n_hidden,), W2 (n_hidden, n_in), b2.
+
+    For m > 1, b1 puts every hidden unit's pre-activation X W1 + b1 at 0 between two samples,
+    half-way through the batch: a ReLU unit is on for some samples and off for the others,
+    never dead, and no sample sits at the kink. The first column of W1 is negative and the
+    second positive, so that b1, like b2, has both signs."""
     X = rng.random((m, n_in))
     W1, W2 = rng.normal(0, 0.7, (n_in, n_hidden)), rng.normal(0, 0.7, (n_hidden, n_in))
-    b1, b2 = rng.normal(0, 0.5, n_hidden), rng.normal(0, 0.5, n_in)
+    W1[:, 0], W1[:, 1] = -np.abs(W1[:, 0]), np.abs(W1[:, 1])
+    b1, b2 = rng.normal(0, 0.5, n_hidden), both_signs(rng.normal(0, 0.5, n_in))
+    if m > 1:
+        Z = np.sort(X @ W1, axis=0)
+        b1 = -(Z[m // 2 - 1] + Z[m // 2]) / 2
     return tuple(a.astype(dt) for a in (X, W1, b1, W2, b2))
 
 
@@ -175,7 +193,7 @@ def _model_label(dt: np.dtype, m: int, n_in: int, n_hidden: int) -> str:
 
 def _forward_cases(rng: np.random.Generator) -> list[Case]:
     return [
-        Case(_model_label(dt, *dims), _model_arrays(rng, *dims, dt), dt, m=dims[0])
+        Case(_model_label(dt, *dims), _model_arrays(rng, *dims, dt), dt, dims[0], edge=dims[0] == 1)
         for dt in FLOATS
         for dims in _DIMS
     ]
@@ -230,7 +248,7 @@ Returns:
     X^: (m, n_in), the dtype of X.
 
 Hint: "@" multiplies matrices; adding b1 of shape (n_hidden,) to an (m, n_hidden) array adds it
-to every row (broadcasting). Write your sigmoid here, or import it from your ex01 file.
+to every row (broadcasting). Write your sigmoid here, or import it from your sigmoid.py.
 """,
     spec=Spec(
         reference=_forward,
@@ -274,7 +292,7 @@ to every row (broadcasting). Write your sigmoid here, or import it from your ex0
     ),
 )
 
-# --------------------------------------------------------------------------- 4, 5: the losses
+# --------------------------------------------------------------------------- the losses
 
 # The divisors of the summed squared error that students reach for, and what each one is.
 _DIVISORS: dict[str, tuple[Callable[[int, int], int], str]] = {
@@ -337,11 +355,9 @@ def _loss_cases(rng: np.random.Generator) -> list[Case]:
         for m, n in ((5, 7), (16, 3), (1, 4)):
             X = rng.random((m, n))
             X_hat = np.clip(X + rng.normal(0, 0.2, (m, n)), 0, 1)
-            cases.append(
-                Case(
-                    case_label(dt, X_hat=(m, n), X=(m, n)), (X_hat.astype(dt), X.astype(dt)), dt, m
-                )
-            )
+            label = case_label(dt, X_hat=(m, n), X=(m, n))
+            args = (X_hat.astype(dt), X.astype(dt))
+            cases.append(Case(label, args, dt, m, edge=m == 1))
     X = rng.random((3, 5))
     return cases + [Case("float64, X_hat equal to X (3, 5)", (X.copy(), X), m=3, edge=True)]
 
@@ -410,7 +426,7 @@ SSE = _loss_exercise(
     ),
 )
 
-# --------------------------------------------------------------------------- 6, 7: KL sparsity
+# --------------------------------------------------------------------------- KL sparsity
 
 
 def _kl_cases(rng: np.random.Generator) -> list[Case]:
@@ -418,9 +434,8 @@ def _kl_cases(rng: np.random.Generator) -> list[Case]:
     for dt in FLOATS:
         for (m, n), rho, beta in (((10, 4), 0.05, 3.0), ((3, 6), 0.2, 0.1), ((1, 5), 0.1, 0.5)):
             H = sigmoid(rng.normal(-1, 1.5, (m, n))).astype(dt)
-            cases.append(
-                Case(f"{case_label(dt, H=(m, n))}, rho={rho}, beta={beta}", (H, rho, beta), dt, m)
-            )
+            label = f"{case_label(dt, H=(m, n))}, rho={rho}, beta={beta}"
+            cases.append(Case(label, (H, rho, beta), dt, m, edge=m == 1))
     return cases
 
 
@@ -556,6 +571,7 @@ def _kl_grad(H, rho, beta, sign_rho=-1.0, sign_rest=1.0, scale=1.0):
 
 KL_PENALTY_GRAD = Exercise(
     name="kl_penalty_grad",
+    derived=True,
     difficulty=2,
     builds_on=("kl_penalty",),
     summary="the KL penalty's gradient dP/dH_ij, the same for every sample",
@@ -616,7 +632,7 @@ your kl_penalty (perturb one H_ij by +-h).
     ),
 )
 
-# --------------------------------------------------------------------------- 8: backward pass
+# --------------------------------------------------------------------------- backward pass
 
 
 _GRADS = ("W1", "b1", "W2", "b2")
@@ -724,12 +740,14 @@ def _backward_cases(rng: np.random.Generator) -> list[Case]:
     for dt in FLOATS:
         for dims, rho, beta in zip(_DIMS, (0.1, 0.05, 0.2), (3.0, 0.5, 0.1), strict=True):
             label = f"{_model_label(dt, *dims)}, rho={rho}, beta={beta}"
-            cases.append(Case(label, (*_model_arrays(rng, *dims, dt), rho, beta), dt, m=dims[0]))
+            args = (*_model_arrays(rng, *dims, dt), rho, beta)
+            cases.append(Case(label, args, dt, dims[0], edge=dims[0] == 1))
     return cases
 
 
 BACKWARD = Exercise(
     name="backward",
+    derived=True,
     difficulty=3,
     builds_on=("sigmoid_grad", "forward", "mse", "kl_penalty_grad"),
     summary="the gradients of mse + KL sparsity for W1, b1, W2, b2 (backpropagation)",

@@ -568,13 +568,16 @@ def _sites(fn: ast.FunctionDef) -> Iterator[tuple[int, ast.AST]]:
             yield i, node
 
 
-def _namespace(tree: ast.Module, load: Callable[[str], str]) -> dict:
-    """The globals the solution's module needs: its own imports, and each import from an earlier
-    exercise's file resolved to that exercise's solution (run here, not imported)."""
+def _namespace(tree: ast.Module, load: Callable[[str], str | None]) -> dict:
+    """The globals the solution's module needs: its own imports, and each import from another
+    exercise's file (a module named after the exercise: ``load`` gives its solution's source)
+    resolved to that exercise's solution (run here, not imported)."""
     namespace: dict = {"__name__": "_npsae_mutant"}
     for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ex"):
-            sibling = _module(load(node.module), load)
+        is_from = isinstance(node, ast.ImportFrom) and node.module
+        sibling_source = load(node.module) if is_from else None
+        if sibling_source is not None:
+            sibling = _module(sibling_source, load)
             for alias in node.names:
                 namespace[alias.asname or alias.name] = sibling[alias.name]
         elif isinstance(node, (ast.Import, ast.ImportFrom, ast.Assign)):
@@ -582,7 +585,7 @@ def _namespace(tree: ast.Module, load: Callable[[str], str]) -> dict:
     return namespace
 
 
-def _module(source: str, load: Callable[[str], str]) -> dict:
+def _module(source: str, load: Callable[[str], str | None]) -> dict:
     tree = ast.parse(source)
     namespace = _namespace(tree, load)
     for node in tree.body:
@@ -591,12 +594,15 @@ def _module(source: str, load: Callable[[str], str]) -> dict:
     return namespace
 
 
-def mutants(source: str, name: str, load: Callable[[str], str], of: str = RIGHT) -> list[Mutant]:
+def mutants(
+    source: str, name: str, load: Callable[[str], str | None], of: str = RIGHT
+) -> list[Mutant]:
     """Every first-order mutant of function ``name`` in the solution ``source``, in the order
-    of ``OPERATORS``; ``load(module)`` gives the source of a sibling solution it imports. A
-    change that fits several places (the natural log, the sigmoid) is also made at all of them
-    at once, as a student who learnt it wrong would. Each description reads "``of`` with one
-    change: ..."."""
+        of ``OPERATORS``; ``load(module)`` gives the source of a sibling solution it imports (None
+    for a module that is no exercise). A
+        change that fits several places (the natural log, the sigmoid) is also made at all of them
+        at once, as a student who learnt it wrong would. Each description reads "``of`` with one
+        change: ..."."""
     tree = ast.parse(source)
     namespace = _namespace(tree, load)
     fn = _function(tree, name)
@@ -628,18 +634,26 @@ def mutants(source: str, name: str, load: Callable[[str], str], of: str = RIGHT)
     return found
 
 
-def _load_solution(module: str) -> str:
-    return (resources.files(__package__) / "solutions" / f"{module}.py").read_text("utf-8")
+def built_in_solution(module: str) -> str | None:
+    """The source of npsae's solution of the exercise ``module`` (None: no such exercise)."""
+    path = resources.files(__package__) / "solutions" / f"{module}.py"
+    return path.read_text("utf-8") if module.isidentifier() and path.is_file() else None
 
 
 @functools.cache
-def solution_mutants(filename: str, name: str, stub: str = "") -> tuple[Mutant, ...]:
-    """The mutants of the instructor's solution in ``solutions/filename``, then, for a
-    debugging exercise, those of its ``stub``'s buggy code: a student whose result is one of
-    those changed something, but not the bug (cached)."""
-    found = mutants(_load_solution(filename.removesuffix(".py")), name, _load_solution)
+def solution_mutants(
+    filename: str,
+    name: str,
+    stub: str = "",
+    load: Callable[[str], str | None] = built_in_solution,
+) -> tuple[Mutant, ...]:
+    """The mutants of the instructor's solution ``filename`` (``NAME.py``; ``load(NAME)`` gives
+    the solution of each exercise, npsae's by default), then, for a debugging exercise, those
+    of its ``stub``'s buggy code: a student whose result is one of those changed something,
+    but not the bug (cached)."""
+    found = mutants(load(filename.removesuffix(".py")), name, load)
     if stub:
-        found += mutants(stub, name, _load_solution, of=STUB)
+        found += mutants(stub, name, load, of=STUB)
     return tuple(found)
 
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from npsae import __version__
-from npsae.exercises.catalogue import EXERCISES
 from npsae.exercises.classroom import SEED_VARIABLE, Submission
 from npsae.exercises.grading import FAILED, Result
+from npsae.exercises.protection import Protection
 
 #: The verdict column of the text report, by Result.status.
 MARKS = {"passed": "PASS", "failed": "FAIL", "not implemented": "TODO", "error": "ERROR"}
@@ -31,7 +31,8 @@ def points(x: float) -> str:
 
 
 def summary_lines(submission: Submission) -> list[str]:
-    """The closing lines of every report: how many passed, the score, the seed."""
+    """The closing lines of every report: how many passed, the score, the seed, and what the
+    sandbox did not protect, if anything."""
     results = submission.results
     lines = [
         f"{sum(r.passed for r in results)} of {len(results)} passed",
@@ -46,11 +47,18 @@ def summary_lines(submission: Submission) -> list[str]:
             f"written questions: {answered} of {questions} answered, graded by your instructor "
             "(not in the score above)"
         )
-    return lines
+    note = submission.sandbox.note() if submission.sandbox is not None else None
+    return lines if note is None else [*lines, note]
 
 
-def text(submission: Submission) -> str:
-    """The report ``exercises check`` prints: a line per exercise, its diagnosis, the score."""
+def sandbox_json(submission: Submission) -> dict[str, Any] | None:
+    """The sandbox the student's files ran in, as every structured result records it."""
+    return None if submission.sandbox is None else submission.sandbox.as_dict()
+
+
+def text(submission: Submission, explain: bool = False) -> str:
+    """The report ``exercises check`` prints: a line per exercise, its diagnosis, the score;
+    with ``explain``, under each verdict, the explainer that gave it and what it compared."""
     results = submission.results
     width = max((len(r.name) for r in results), default=0)
     pad = " " * (5 + 1 + width + 2)
@@ -61,6 +69,8 @@ def text(submission: Submission) -> str:
         lines += [f"{pad}    {d}" for d in r.diagnostics]
         if r.status == FAILED and r.groups:
             lines.append(f"{pad}    " + ", ".join(map(str, r.groups)))
+        if explain and r.explainer:
+            lines.append(f"{pad}    verdict by {r.explainer}: compared {r.compared}")
         if r.output:
             shown = r.output.splitlines()
             lines.append(f"{pad}    printed by your code:")
@@ -83,19 +93,20 @@ def as_json(submission: Submission) -> dict[str, Any]:
         "score": submission.score,
         "max_score": submission.max_score,
         "passed": sum(r.passed for r in submission.results),
-        "exercises": [_exercise_json(r) for r in submission.results],
+        "sandbox": sandbox_json(submission),
+        "exercises": [_exercise_json(submission, r) for r in submission.results],
     }
 
 
-def _exercise_json(r: Result) -> dict[str, Any]:
-    exercise = EXERCISES[r.name]
+def _exercise_json(submission: Submission, r: Result) -> dict[str, Any]:
     return {
-        "number": exercise.number,
+        "number": submission.course.number(r.name),
         "name": r.name,
-        "file": exercise.filename,
+        "file": submission.files.get(r.name, submission.course.get(r.name).filename),
         "status": r.status,
         "message": r.message,
         "diagnostics": list(r.diagnostics),
+        "explainer": {"name": r.explainer, "compared": r.compared},
         "score": round(r.score, 6),
         "max_score": r.max_score,
         "groups": [
@@ -121,20 +132,20 @@ def gradescope(submission: Submission) -> dict[str, Any]:
     """Gradescope's ``results.json`` for a submission."""
     tests = []
     for r in submission.results:
-        exercise = EXERCISES[r.name]
-        head = f"{exercise.number:02d} {r.name}"
+        number = submission.course.number(r.name)
+        head = f"{number:02d} {r.name}"
         verdict = "\n".join([f"{MARKS[r.status]}: {r.message}", *r.diagnostics])
         if r.output:
             verdict += f"\n\nPrinted by your code (first {len(r.output)} characters):\n{r.output}"
         if not r.groups:
-            tests.append(_test(f"{head}", f"{exercise.number}.1", 0.0, r.max_score, verdict))
+            tests.append(_test(f"{head}", f"{number}.1", 0.0, r.max_score, verdict))
         for k, g in enumerate(r.groups, 1):
             detail = f"{g.passed} of {g.total} {'hidden ' if g.hidden else ''}cases passed"
             detail += f" ({g.note})" if g.note else ""
             tests.append(
                 _test(
                     f"{head}: {g.name}",
-                    f"{exercise.number}.{k}",
+                    f"{number}.{k}",
                     g.score,
                     g.max_score,
                     f"{detail}\n\n{verdict}" if k == 1 else detail,
@@ -144,7 +155,7 @@ def gradescope(submission: Submission) -> dict[str, Any]:
         for i, a in enumerate(r.answers, 1):
             test = _test(
                 f"{head}: written question {i} (graded by your instructor)",
-                f"{exercise.number}.q{i}",
+                f"{number}.q{i}",
                 0.0,
                 0.0,
                 f"Question: {a.question}\n\nYour answer:\n{a.answer or '(not answered)'}",
@@ -158,7 +169,11 @@ def gradescope(submission: Submission) -> dict[str, Any]:
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
-        "extra_data": {"seed": submission.seed, "npsae_version": __version__},
+        "extra_data": {
+            "seed": submission.seed,
+            "npsae_version": __version__,
+            "sandbox": sandbox_json(submission),
+        },
     }
 
 
@@ -173,6 +188,20 @@ def _test(
         "status": "passed" if score >= max_score else "failed",
         "output": output,
         "visibility": visibility,
+    }
+
+
+def gradebook_metadata(
+    seed: int, names: list[str], timeout: float, sandbox: Protection
+) -> dict[str, Any]:
+    """How a gradebook was made, written beside it: npsae's version, the seed, the exercises,
+    the time limit and the sandbox every student's files ran in."""
+    return {
+        "npsae_version": __version__,
+        "seed": seed,
+        "exercises": names,
+        "timeout": timeout,
+        "sandbox": sandbox.as_dict(),
     }
 
 

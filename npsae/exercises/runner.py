@@ -1,11 +1,14 @@
 """The student's side of grading: run one exercise's function on its cases, in a process of its own.
 
 The grader starts ``python -I -B runner.py EXCHANGE MEMORY`` in a fresh interpreter, with a copy
-of this file, ``wire.py``, ``casefns.py`` and ``loader.py`` in the folder EXCHANGE, and the job
-(the student's file, the function's name, every case's arguments) in ``EXCHANGE/job.npz``. The
-runner limits its own address space to MEMORY bytes, makes ``npsae`` unimportable, imports the
-student's file and calls the function once per case. What each call did (the value returned or
-the exception raised, and the array arguments as they are afterwards) is written to
+of this file, ``wire.py``, ``casefns.py``, ``loader.py`` and ``sandbox.py`` in the folder
+EXCHANGE, and the job (the student's file, the function's name, every case's arguments, the
+sandbox's level) in ``EXCHANGE/job.npz``. The runner limits its own address space to MEMORY
+bytes (and the size of its files and its number of processes), makes ``npsae`` unimportable,
+confines itself (``sandbox.confine``: exactly the level asked, or the student's file is not
+run), imports the student's file and calls the function once per case. What each call did (the
+value returned or the exception raised, and the array arguments as they are afterwards) is
+written to
 ``EXCHANGE/case-<i>.npz`` as soon as the call ends, so that a later hang or crash still leaves
 the finished cases. It never judges anything: the grader compares and decides.
 
@@ -31,6 +34,8 @@ import numpy as np
 NO_NPSAE = "exercises are graded without npsae: write the function yourself"
 #: Largest file the student's process may write, in bytes (its output and its results).
 MAX_FILE = 64 * 2**20
+#: Processes (and threads) the student's process may add to the tasks running on the machine.
+PROCESSES = 32
 
 
 def call(fn: Callable, args: tuple, where: str, catch: type = Exception) -> dict:
@@ -102,12 +107,27 @@ def _limit(memory: int) -> None:
     for limit, value in (
         (getattr(resource, "RLIMIT_AS", None), memory),
         (resource.RLIMIT_FSIZE, MAX_FILE),
+        (getattr(resource, "RLIMIT_NPROC", None), _tasks() and _tasks() + PROCESSES),
     ):
         if limit is not None and value > 0:
             try:
+                hard = resource.getrlimit(limit)[1]
+                value = value if hard == resource.RLIM_INFINITY else min(value, hard)
                 resource.setrlimit(limit, (value, value))
             except (ValueError, OSError):  # e.g. macOS refuses RLIMIT_AS
                 pass
+
+
+def _tasks() -> int:
+    """The tasks running on the machine (Linux; 0 elsewhere): the kernel counts those of this
+    process's real uid against ``RLIMIT_NPROC``, and the machine's total bounds them at the
+    cost of one read (``sandbox`` makes the count hold for root, to which the kernel applies
+    no such limit)."""
+    try:
+        with open("/proc/loadavg") as f:
+            return int(f.read().split()[3].split("/")[1])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _load(folder: str, name: str) -> Any:
@@ -128,10 +148,22 @@ def main(exchange: str, memory: int) -> None:
     for name in [m for m in sys.modules if m == "npsae" or m.startswith("npsae.")]:
         del sys.modules[name]
     sys.meta_path.insert(0, _NoNpsae())
-    wire, casefns, loader = (_load(exchange, n) for n in ("wire", "casefns", "loader"))
+    wire, casefns, loader, sandbox = (
+        _load(exchange, n) for n in ("wire", "casefns", "loader", "sandbox")
+    )
     job = wire.read(os.path.join(exchange, "job.npz"), casefns.CaseFunction)
     path, name = job["file"], job["function"]
     loaded = os.path.join(exchange, "loaded.npz")
+    # Last, once everything the runner needs is loaded: from here on it reads only Python, the
+    # student's folder and this one.
+    abi, seccomp = job["sandbox"]
+    try:
+        sandbox.confine(abi, seccomp, os.path.dirname(path), exchange)
+    except sandbox.SandboxError as err:
+        wire.write(
+            loaded, {"error": f"the grader could not sandbox this file, so it did not run: {err}"}
+        )
+        return
     # The student's folder stays importable while the function runs: it may import a sibling.
     sys.path.insert(0, os.path.dirname(path))
     try:

@@ -1,18 +1,30 @@
 """Points: an exercise's cases (public, hidden, edge), its test groups, and its Result.
 
 An exercise is worth ``Exercise.points`` (set by its difficulty), split over five test groups
-by the weights of ``GROUPS``:
+by the weights of ``GROUPS``. Each group scores one property of the cases, judged apart from
+the others (``grading.Verdict``), so that its line in the breakdown is true of the code:
 
     shapes and dtypes        every case that returns: the right kind of result, shapes, dtype
-    public values            the public cases (fixed by the exercise's seed, shown on failure)
-    hidden values            the hidden cases (drawn from the grading seed, never shown)
-    edge cases               the fixed edge cases (extreme values, empty arrays, bad input)
-    inputs left unmodified   every case: no argument left changed, and a well-formed result
+                             (and precision: values right only to float32's on a float64
+                             case, all of them float32s, fail here, not in the values)
+    public values            the public value cases: the values are right (whatever their
+                             dtype, and whatever the function did to its arguments)
+    hidden values            the same on the hidden cases (drawn from the grading seed)
+    edge cases               the edge cases: right values, or the exception asked for
+    inputs left unmodified   every case that ended: no argument left changed
 
-A group scores its share of the points times the fraction of its cases passed (partial credit).
-The groups other than the public and hidden values score only once some public or hidden case
-gives right values: a stub left as it is, or zeros of the right shape (right on an empty array,
-wrong everywhere else), earns nothing.
+Value cases are ordinary inputs, each designed so that every catalogued mistake of the
+exercise and every one-change mutant of its solution that is wrong on ordinary inputs fails
+it (``tests/test_case_power.py``); degenerate inputs, where some mistakes cannot show (one
+sample, all zeros, a single entry, one-byte elements), are edge cases.
+
+A value group scores all its points when every one of its cases gives right values, else
+none: a function wrong on ordinary inputs is wrong. The three other groups score their share
+times the fraction of their cases passed (partial credit), and only once every public and
+hidden case gives right values: a stub left as it is, zeros of the right shape, or a function
+wrong on some ordinary inputs earns nothing for its form. So a function wrong on ordinary
+inputs scores at most the one value group it passes, and one whose values are all right at
+least the two value groups, 70 %.
 A group without cases (an exercise with no edge cases, or no random cases to hide) is left out,
 and the others share its weight: every exercise is always worth its full points.
 
@@ -34,6 +46,7 @@ from npsae.exercises import probes as probing
 from npsae.exercises.exercise import Exercise
 from npsae.exercises.grading import (
     ERROR,
+    EXPLAINERS,
     FAILED,
     NOT_IMPLEMENTED,
     PASSED,
@@ -51,7 +64,7 @@ from npsae.exercises.grading import (
 )
 
 PUBLIC, HIDDEN, EDGE = "public", "hidden", "edge"
-# The groups that score only once some public or hidden case gives right values.
+# The groups that score only once every public and hidden case gives right values.
 GATED = ("shapes", EDGE, "unmodified")
 # How many other cases a mutant matching the failing one must match too.
 _CORROBORATING = 4
@@ -192,7 +205,15 @@ def assess(
             if n_hidden
             else f"passed ({counts} cases)"
         )
-        return Result(exercise.name, PASSED, message, **common)
+        explainer = "judge" if spec.judge else "reference"
+        return Result(
+            exercise.name,
+            PASSED,
+            message,
+            explainer=explainer,
+            compared=EXPLAINERS[explainer],
+            **common,
+        )
     p = planned[failing]
     # Named again with the diagnosis, which only the reported case needs.
     # A few other cases the student's function returned values on corroborate a mutant.
@@ -203,12 +224,16 @@ def assess(
     ][:_CORROBORATING]
     verdict = judge(spec, p.case, observations[failing], p.expected, p.before, others=others)
     status, message, details = verdict.failure
+    explainer = verdict.explainer
+    common.update(explainer=explainer, compared=f"{EXPLAINERS[explainer]} ({p.heading})")
     if status == NOT_IMPLEMENTED:
         return Result(exercise.name, status, message, **common)
     if p.kind == HIDDEN:
         details = ()
     elif verdict.vague and probe is not None:
         found = _probe(spec, p, observations[failing], verdict.vague, probe)
+        if found:
+            common.update(explainer="probe", compared=f"{EXPLAINERS['probe']} ({p.heading})")
         if found and len(p.expected) == 1:
             # What the probes show leads; the description of the values stays below it.
             message, details = found[0], (*found[1:2], message, *details)
@@ -246,20 +271,24 @@ def _group_scores(
             tally[key][1] += 1
 
     for p, v in zip(planned, verdicts, strict=True):
-        count(p.kind, v.failure is None)
+        count(p.kind, v.right)
         count("shapes", v.well_formed)
         count("unmodified", v.unmodified)
     present = [g for g in GROUPS if tally[g.key][1]]
     total_weight = sum(g.weight for g in present)
-    some_values_right = tally[PUBLIC][0] + tally[HIDDEN][0] > 0
+    values_right = all(tally[k][0] == tally[k][1] for k in (PUBLIC, HIDDEN))
     scores = []
     for g in present:
         passed, total = tally[g.key]
         worth = points * g.weight / total_weight
-        credited = some_values_right or g.key not in GATED
-        note = "" if credited else "no credit until some case gives right values"
-        score = worth * passed / total if credited else 0.0
-        scores.append(GroupScore(g.title, passed, total, score, worth, g.hidden, note))
+        if g.key in GATED:
+            fraction = passed / total if values_right else 0.0
+            why = "no credit until every value case gives right values"
+        else:
+            fraction = float(passed == total)
+            why = "no credit unless every case gives right values"
+        note = why if passed and not fraction else ""
+        scores.append(GroupScore(g.title, passed, total, worth * fraction, worth, g.hidden, note))
     return tuple(scores)
 
 
@@ -272,6 +301,8 @@ def error_result(
         exercise.name,
         ERROR,
         message,
+        explainer="rules",
+        compared="whether the file loads and defines the function",
         score=0.0,
         max_score=float(exercise.points),
         output=output,

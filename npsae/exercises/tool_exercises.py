@@ -14,11 +14,12 @@ import numpy as np
 
 from npsae.exercises.casefns import CaseFunction
 from npsae.exercises.exercise import FLOATS, Exercise, case_label, stub_function, stub_signature
-from npsae.exercises.grading import SCALE_MISTAKES, Case, Mistake, Spec, buggy, map_arrays, scaled
+from npsae.exercises.grading import SCALE_MISTAKES, Case, Spec, buggy, scaled
+from npsae.exercises.model_exercises import both_signs
 from npsae.gradcheck import numerical_gradient
 from npsae.idx import TYPE_CODES, parse_idx_header
 
-# --------------------------------------------------------------------------- 9: Adam
+# --------------------------------------------------------------------------- Adam
 
 
 def _adam(p, g, m, v, t, lr, beta1, beta2, eps):
@@ -62,16 +63,25 @@ _ADAM_MISTAKES = (
 
 def _adam_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
-    settings = (((4, 5), 1, 0.01, 1e-8), ((7,), 3, 0.1, 1e-8), ((2, 3, 2), 50, 0.05, 1e-3))
+    # Value cases: a few steps in, where the bias corrections are large and change fast with t
+    # (near t = 10 their effects on the step cancel), moments of the size t - 1 steps of a
+    # unit gradient leave, lr large enough and eps not small against sqrt(v^) ~ 1: a mistake in
+    # any term moves p beyond float32's tolerance.
+    settings = (((4, 5), 2, 0.1, 0.05), ((7,), 5, 0.2, 0.02), ((2, 3, 2), 3, 0.05, 0.1))
     for dt in FLOATS:
         for shape, t, lr, eps in settings:
             p, g = rng.normal(0, 1, shape), rng.normal(0, 1, shape)
-            # At the first step the moments are still 0; later they hold some history.
-            m = np.zeros(shape) if t == 1 else rng.normal(0, 0.3, shape)
-            v = np.zeros(shape) if t == 1 else rng.uniform(0, 0.01, shape)
+            m = both_signs(rng.normal(0, 1, shape)) * (1 - 0.9 ** (t - 1))
+            v = rng.uniform(0, 2, shape) * (1 - 0.999 ** (t - 1))
             arrays = tuple(a.astype(dt) for a in (p, g, m, v))
             label = f"{case_label(dt, p=shape)}, t={t}, lr={lr}, eps={eps}"
             cases.append(Case(label, (*arrays, t, lr, 0.9, 0.999, eps), dt))
+    # The first step, moments still 0: m^ = g and v^ = g^2 whatever the moments' mistakes.
+    for dt in FLOATS:
+        p, g = rng.normal(0, 1, (4, 5)), rng.normal(0, 1, (4, 5))
+        arrays = tuple(a.astype(dt) for a in (p, g, np.zeros((4, 5)), np.zeros((4, 5))))
+        label = f"{case_label(dt, p=(4, 5))}, the first step (m = v = 0), t=1, lr=0.01, eps=1e-08"
+        cases.append(Case(label, (*arrays, 1, 0.01, 0.9, 0.999, 1e-8), dt, edge=True))
     return cases
 
 
@@ -146,15 +156,21 @@ def _adamw(p, g, m, v, t, lr, beta1, beta2, eps, wd, decay=1.0, by_lr=True):
     return new_p - (lr if by_lr else 1.0) * decay * wd * p, m, v
 
 
+# The decay of every case shrinks p by lr wd = 2 % a step: far beyond float32's tolerance.
+_DECAY_PER_STEP = 0.02
+
+
 def _adamw_cases(rng: np.random.Generator) -> list[Case]:
-    return [
-        Case(f"{c.label}, wd={wd}", (*c.args, wd), c.dtype)
-        for c, wd in zip(_adam_cases(rng), (0.01, 0.1, 0.5, 0.05, 0.2, 0.01), strict=True)
-    ]
+    cases = []
+    for c in _adam_cases(rng):
+        wd = round(_DECAY_PER_STEP / c.args[5], 6)
+        cases.append(Case(f"{c.label}, wd={wd}", (*c.args, wd), c.dtype, edge=c.edge))
+    return cases
 
 
 DEBUG_ADAMW = Exercise(
     name="debug_adamw",
+    derived=True,
     difficulty=2,
     builds_on=("adam_step",),
     summary="find and fix the bug in a colleague's AdamW step (decoupled weight decay)",
@@ -225,7 +241,7 @@ read? Then test a case where it matters: g = 0 with wd > 0.
     ),
 )
 
-# --------------------------------------------------------------------------- 10: IDX header
+# --------------------------------------------------------------------------- IDX header
 
 
 def _idx_variant(elements=">", sizes=">", header_length=lambda d: 4 + 4 * d) -> Callable:
@@ -282,15 +298,23 @@ def _idx_cases(rng: np.random.Generator) -> list[Case]:
         ("header cut short: d = 3 but only 6 bytes", bytes([0, 0, 8, 3, 0, 0])),
         ("only 3 bytes", bytes([0, 0, 8])),
     )
-    codes = sorted(TYPE_CODES)
+    # Drawn cases are value cases: multi-byte elements and d >= 2, where the byte order of
+    # the elements and the header's length in d show.
+    codes = sorted(c for c in TYPE_CODES if TYPE_CODES[c].itemsize > 1)
     for _ in range(3):
         code = int(rng.choice(codes))
-        d = int(rng.integers(1, 5))
+        d = int(rng.integers(2, 5))
         # Sizes whose product fits in memory addresses: the reference rejects larger ones.
         shape = tuple(int(n) for n in rng.integers(1, 70000 if d < 4 else 2000, d))
         good += ((f"{TYPE_CODES[code].name}, shape {shape}", code, shape),)
     return [
-        Case(label, (_idx_bytes(code, shape, 0 if code == 0x09 else 8),))
+        # One-byte elements have no byte order, and d < 2 hides a header length off in d:
+        # edge cases.
+        Case(
+            label,
+            (_idx_bytes(code, shape, 0 if code == 0x09 else 8),),
+            edge=TYPE_CODES[code].itemsize == 1 or len(shape) < 2,
+        )
         for label, code, shape in good
     ] + [
         Case(f"{label}: must raise ValueError", (data,), raises=ValueError, edge=True)
@@ -345,22 +369,23 @@ Hint: data[2] is an int. struct.unpack(">3I", some_bytes) reads three big-endian
     ),
 )
 
-# --------------------------------------------------------------------------- 11: finite differences
+# --------------------------------------------------------------------------- finite differences
 
 
-def _difference(forward: float, backward: float) -> Callable:
+def _difference(forward: float, backward: float, copy: bool = False) -> Callable:
     """(f(x + forward eps e_i) - f(x - backward eps e_i)) / ((forward + backward) eps), with x
-    perturbed in place; (1, 1) is the centred difference."""
+    perturbed in place, or a copy of it; (1, 1) is the centred difference."""
 
     def difference(f, x, eps):
         grad = np.zeros(x.shape)
-        flat = x.reshape(-1)
+        y = x.copy() if copy else x
+        flat = y.reshape(-1)
         for i in range(flat.size):
             old = flat[i]
             flat[i] = old + forward * eps
-            f_plus = f(x)
+            f_plus = f(y)
             flat[i] = old - backward * eps
-            f_minus = f(x)
+            f_minus = f(y)
             flat[i] = old
             grad.flat[i] = (f_plus - f_minus) / ((forward + backward) * eps)
         return grad
@@ -370,18 +395,23 @@ def _difference(forward: float, backward: float) -> Callable:
 
 def _numgrad_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
+    # Every f reads x itself, as a model's loss reads its own parameters, and its argument:
+    # perturbing a copy of x gives the gradient c of its argument's term. A single entry is an
+    # edge case.
     for shape, eps in (((5,), 1e-3), ((3, 4), 1e-2), ((2, 2, 3), 1e-4), ((1,), 1e-3)):
-        w = rng.normal(0, 1, shape)
-        x = rng.normal(0, 1, shape)
-        f = CaseFunction("sin_cubic", {"w": w})
-        label = f"x {shape}, eps={eps}, f(x) = sum(w sin(3x)) + sum(x^3) / 3"
-        cases.append(Case(label, (f, x, eps)))
+        w, x, c = (rng.normal(0, 1, shape) for _ in range(3))
+        f = CaseFunction("tilted", {"x": x, "c": c, "of": "sin_cubic", "w": w})
+        label = (
+            f"x {shape}, eps={eps}, f(y) = sum(w sin(3x)) + sum(x^3) / 3 + sum(c (y - x)) (x "
+            "itself, y its argument)"
+        )
+        cases.append(Case(label, (f, x, eps), edge=x.size == 1))
     x = rng.normal(0, 1, (3, 4))
     # The gradient checker's f: it ignores its argument and reads the model's own array.
     reads_x = CaseFunction("tanh_square_of", {"x": x, "w": rng.normal(0, 1, (3, 4))})
-    return cases + [
-        Case("x (3, 4), eps=1e-3, an f that reads x itself, not its argument", (reads_x, x, 1e-3))
-    ]
+    # An f that ignores its argument is an edge case: there, f(|x|) or f(f) goes unnoticed.
+    label = "x (3, 4), eps=1e-3, an f that reads x itself and ignores its argument"
+    return cases + [Case(label, (reads_x, x, 1e-3), edge=True)]
 
 
 NUMERICAL_GRADIENT = Exercise(
@@ -432,10 +462,10 @@ try/finally restores x even if f raises.
             scaled(
                 "divided by eps instead of 2 eps: the centred difference spans 2 eps", lambda c: 2
             ),
-            Mistake(
-                "all zeros: f never saw the perturbation. Perturb x itself, in place, not a copy "
-                "(f may read x from elsewhere)",
-                lambda case, expected: map_arrays(expected, np.zeros_like),
+            buggy(
+                "f never saw the perturbation of x: perturb x itself, in place, not a copy (f "
+                "may read x from elsewhere)",
+                _difference(1, 1, copy=True),
             ),
             *SCALE_MISTAKES,
         ),

@@ -1,7 +1,8 @@
 # %% [markdown]
 # # 01 - The IDX file format: reading MNIST byte by byte
 #
-# MNIST is stored in IDX files: a few header bytes that say what the array is, then the numbers.
+# MNIST (LeCun et al. 1998), 70000 handwritten digits of $28 \times 28$ grey pixels, is stored in
+# IDX files: a few header bytes that say what the array is, then the numbers.
 # We first decode the header by hand, with nothing but `gzip` and `int.from_bytes`, then let
 # npsae do it, and finally look at some digits.
 #
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import save
+from _common import save, say
 
 from npsae.datasets import as_float, data_root, find_idx_file, load_mnist
 from npsae.idx import parse_idx_header, read_idx, write_idx
@@ -146,7 +147,10 @@ with tempfile.TemporaryDirectory() as tmp:
 # %%
 X = as_float(train_images[:1000])
 print("as_float:", X.shape, X.dtype, f"range [{X.min()}, {X.max()}]")
-print(f"mean pixel value {X.mean():.3f}: most of every image is background")
+background = np.mean(X == 0, axis=1)  # per image: the fraction of pixels without any ink
+say(f"The mean pixel value is {X.mean():.3f}, and on every one of these {len(X)} images at "
+    f"least {background.min():.0%} of the pixels are exactly 0: most of every image is "
+    "background.")  # fmt: skip
 
 # %%
 # A look at the first 30 training digits and their labels.
@@ -158,6 +162,12 @@ for k, ax in enumerate(axes.flat):
 fig.suptitle("The first 30 MNIST training images, with their labels")
 save(fig, "01_mnist_digits.png")
 
+# %%
+# The claims of the text above, checked on this run.
+assert len(train_images) + len(test_images) == 70000 and (n_rows, n_cols) == (28, 28)
+assert raw[:8].hex(" ") == "00 00 0b 01 00 00 00 02" and raw[8:].hex(" ") == "00 01 01 02"
+assert background.min() > 0.5  # most of every image is background
+
 # %% [markdown]
 # ## Try it yourself
 #
@@ -167,3 +177,9 @@ save(fig, "01_mnist_digits.png")
 #    four magic bytes, then check with `read_bytes()`.
 # 3. At which byte offset of the (decompressed) images file is the pixel in row 14, column 14 of
 #    image 100? Read that single byte and compare it with `train_images[100, 14, 14]`.
+
+# %% [markdown]
+# ## References
+#
+# - [LeCun et al. 1998] Yann LeCun, Léon Bottou, Yoshua Bengio, Patrick Haffner. "Gradient-based
+#   learning applied to document recognition." Proc. IEEE 86(11), 1998. (MNIST.)

@@ -21,7 +21,7 @@
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import save
+from _common import SEED, save, say
 
 from npsae.datasets import as_float, load_mnist
 from npsae.model import SparseAutoencoder
@@ -33,17 +33,21 @@ x = X_all[:1]  # one digit, kept 2-D: a batch of m = 1 row
 print("one image x:", x.shape, "  label:", labels[0])
 
 # %% [markdown]
-# The article's architecture: 784 inputs $\to$ 64 hidden units $\to$ 784 outputs. The model
-# holds `W1` $(784, 64)$, `b1` $(64,)$, `W2` $(64, 784)$, `b2` $(784,)$. The weights start
-# random (Glorot: uniform in $[-r, r]$ with $r = \sqrt{6 / (784 + 64)}$), the biases at 0.
+# The Keras article's architecture (GeeksforGeeks 2025): 784 inputs $\to$ 64 hidden units $\to$ 784
+# outputs. The model holds `W1` $(784, 64)$, `b1` $(64,)$, `W2` $(64, 784)$, `b2` $(784,)$. The
+# weights start random, uniform in $[-r, r]$ with $r = \sqrt{6 / (784 + 64)}$: Glorot and Bengio's
+# choice, made so that the variance of the activations going forward, and of the gradients going
+# backward, stays about the same from layer to layer (Glorot & Bengio 2010). The biases start at 0.
+# The seed of the weights is the tutorial's (`SEED`, from `$NPSAE_TUTORIAL_SEED`, 0 by default).
 
 # %%
-model = SparseAutoencoder(n_in=784, n_hidden=64, hidden="sigmoid", output="sigmoid")
+model = SparseAutoencoder(n_in=784, n_hidden=64, hidden="sigmoid", output="sigmoid", seed=SEED)
 print(model)
 W1, b1, W2, b2 = (model.params[k] for k in ("W1", "b1", "W2", "b2"))
 for name, p in model.params.items():
     print(f"{name}: {p.shape} {p.dtype}")
-print(f"W1 entries lie in [{W1.min():.4f}, {W1.max():.4f}]; r = {np.sqrt(6 / (784 + 64)):.4f}")
+r = np.sqrt(6 / (784 + 64))
+print(f"W1 entries lie in [{W1.min():.4f}, {W1.max():.4f}]; r = {r:.4f}")
 
 # %% [markdown]
 # ## One image
@@ -112,24 +116,31 @@ assert np.allclose(X_hat_batch, model.reconstruct(X), atol=1e-6)
 # %% [markdown]
 # The mean activation of each hidden unit over the batch,
 #
-# $$\hat\rho_j = \frac{1}{m} \sum_{i=1}^{m} H_{ij} \qquad \text{(`rho_hat[j]`)},$$
+# $$\hat\rho_j = \frac{1}{m} \sum_{i=1}^{m} H_{ij}$$
 #
-# is what the sparsity penalty (tutorial 03) watches. Untrained sigmoid units sit near 0.5:
-# nothing sparse yet.
+# (`rho_hat[j]` in the code), is what the sparsity penalty (tutorial 03) watches (Ng 2011). How
+# often does an untrained sigmoid unit fire?
 
 # %%
 rho_hat = H_batch.mean(axis=0)
 print("rho^:", rho_hat.shape, f" mean {rho_hat.mean():.3f}, range [{rho_hat.min():.3f}, "
       f"{rho_hat.max():.3f}]")  # fmt: skip
+say(f"Every untrained sigmoid unit sits near 0.5: $\\hat\\rho_j$ lies between "
+    f"{rho_hat.min():.2f} and {rho_hat.max():.2f}. With zero biases and weights spread evenly "
+    "around 0, each unit's weighted sums $Z_1$ fall on both sides of 0, and their sigmoids "
+    "average near $\\sigma(0) = 0.5$. Nothing is sparse yet.")  # fmt: skip
 
 # %% [markdown]
-# The Keras article uses ReLU hidden units instead, $f(z) = \max(z, 0)$: exactly 0 for
-# $z \le 0$, unbounded above. Same $Z_1$, different $H$:
+# The Keras article (GeeksforGeeks 2025) uses ReLU hidden units instead, $f(z) = \max(z, 0)$:
+# exactly 0 for $z \le 0$, unbounded above. Same $Z_1$, different $H$:
 
 # %%
 H_relu = relu(Z1_batch)
 print(f"ReLU H: fraction exactly zero {np.mean(H_relu == 0):.2f}, largest value {H_relu.max():.2f}")
 print(f"ReLU mean activations rho^ range [{H_relu.mean(0).min():.3f}, {H_relu.mean(0).max():.3f}]")
+say(f"With ReLU units {np.mean(H_relu == 0):.0%} of the activations are exactly 0: those whose "
+    "$Z_1 \\le 0$. The sigmoid turned the same numbers into values in $(0, 1)$, none of them "
+    "0.")  # fmt: skip
 
 # %%
 # The picture: a digit, its 64-number code, and the (untrained) reconstruction; and the codes
@@ -155,6 +166,13 @@ for col, (name, codes) in enumerate((("sigmoid", H_batch[:40]), ("ReLU", H_relu[
 fig.tight_layout()
 save(fig, "02_forward_pass.png")
 
+# %%
+# The claims of the text above, checked on this run.
+assert np.abs(W1).max() <= r * (1 + 1e-6) and np.abs(W1).max() > 0.99 * r  # in [-r, r]
+assert np.all(b1 == 0) and np.all(b2 == 0)
+assert np.all((0.3 < rho_hat) & (rho_hat < 0.7))  # untrained sigmoid units sit near 0.5
+assert np.array_equal(H_relu == 0, Z1_batch <= 0) and np.all(H_batch > 0)
+
 # %% [markdown]
 # ## Try it yourself
 #
@@ -164,3 +182,13 @@ save(fig, "02_forward_pass.png")
 #    $-3$ instead of 0. Set `model.params["b1"][:] = -3`, recompute, and explain the number.
 # 3. Compute `H_batch` with the loop over rows and with one matrix product, and time both with
 #    `%timeit` for $m = 256$. How many times faster is the product?
+
+# %% [markdown]
+# ## References
+#
+# - [Ng 2011] Andrew Ng. "Sparse autoencoder." CS294A Lecture notes, Stanford University, 2011.
+# - [Glorot & Bengio 2010] Xavier Glorot, Yoshua Bengio. "Understanding the difficulty of training
+#   deep feedforward neural networks." AISTATS 2010.
+# - [GeeksforGeeks 2025] GeeksforGeeks. "Sparse Autoencoders in Deep Learning." Last updated 23 July
+#   2025. The Keras tutorial this package grew from (784 -> 64 ReLU -> 784 sigmoid, mse + 0.1
+#   KL(0.05), Adam, batch 256, 50 epochs).

@@ -8,8 +8,9 @@
 #   + \frac{\lambda}{2} \left(\lVert W_1 \rVert^2 + \lVert W_2 \rVert^2\right)$$
 #
 # This tutorial takes them one at a time: the two reconstruction errors the package knows (mse,
-# the Keras article's, and sse, Andrew Ng's UFLDL notes'), then the KL sparsity penalty: what it
-# is, what its derivative looks like, and why it only makes sense for activations between 0 and 1.
+# the Keras article's (GeeksforGeeks 2025), and sse, that of Andrew Ng's sparse autoencoder notes
+# (Ng 2011)), then the KL sparsity penalty of the same notes: what it is, what its derivative
+# looks like, and why it only makes sense for activations between 0 and 1.
 # In the code, $\hat X$ is `X_hat`, $\rho$ `rho`, $\hat\rho_j$ `rho_hat[j]`, $\beta$ `beta`.
 #
 # As a script: `python 03_losses.py [FIGURE_FOLDER]`
@@ -17,7 +18,7 @@
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import save
+from _common import SEED, save, say
 
 from npsae import penalties, reference
 from npsae.model import SparseAutoencoder
@@ -38,7 +39,7 @@ print("X", X.shape, "X^", X_hat.shape)
 #
 # $$\mathrm{mse} = \frac{1}{m\, n_\text{in}} \sum_{i,k} (\hat X_{ik} - X_{ik})^2$$
 #
-# UFLDL's squared error, half the summed error, averaged over samples only:
+# Ng's squared error (Ng 2011), half the summed error, averaged over samples only:
 #
 # $$\mathrm{sse} = \frac{1}{2m} \sum_{i,k} (\hat X_{ik} - X_{ik})^2$$
 #
@@ -77,10 +78,10 @@ assert np.allclose(reference.mse_grad(X_hat, X), 2 * (X_hat - X) / (m * n_in))
 #
 # $$\hat\rho_j = \frac{1}{m} \sum_{i=1}^{m} H_{ij}$$
 #
-# If activations lie in $(0, 1)$, $\hat\rho_j$ can be read as the probability that unit $j$
-# "fires". We want that probability to be a small target $\rho$ (say 0.05). The Kullback-Leibler
-# divergence between a coin with heads-probability $\rho$ and one with probability $\hat\rho$
-# measures how far apart they are:
+# If activations lie in $(0, 1)$, $\hat\rho_j$ can be read as the probability that unit $j$ "fires".
+# We want that probability to be a small target $\rho$ (say 0.05). The penalty of Ng's notes (Ng
+# 2011) is the Kullback-Leibler divergence between a coin with heads-probability $\rho$ and one with
+# probability $\hat\rho$, which measures how far apart they are:
 #
 # $$\mathrm{KL}(\rho \,\Vert\, \hat\rho) = \rho \log\frac{\rho}{\hat\rho}
 #   + (1 - \rho) \log\frac{1 - \rho}{1 - \hat\rho}$$
@@ -119,27 +120,50 @@ assert np.allclose(centred, dkl, rtol=1e-5)
 # ## A lopsided penalty
 #
 # The plot below is not "steep near 0 and 1": for $\rho = 0.05$ the curve climbs steeply only
-# towards 1. Towards 0 its *value* stays small (0.11 at $\hat\rho = 0.002$); what is steep there
-# is its *slope*. Each side is governed by one of the two terms of KL:
+# towards 1. Towards 0 its *value* stays small; what is steep there is its *slope*. Each side is
+# governed by one of the two terms of KL:
 #
 # * below the target the growing term is $\rho \log(\rho / \hat\rho)$: weighted by the small
-#   $\rho$, and only logarithmic, so KL reaches 1 only at $\hat\rho \approx 4 \cdot 10^{-11}$.
-#   And there is little room: $\hat\rho$ can fall by at most $\rho = 0.05$;
+#   $\rho$, and only logarithmic. And there is little room: $\hat\rho$ can fall by at most
+#   $\rho = 0.05$;
 # * above the target the growing term is $(1 - \rho) \log\frac{1 - \rho}{1 - \hat\rho}$, weighted
-#   by $1 - \rho = 0.95$, with the whole way to 1 to climb: 0.49 at $\hat\rho = 0.5$, 2.0 at 0.9.
+#   by $1 - \rho = 0.95$, with the whole way to 1 to climb.
 #
-# Close to the target it is the other way round: at the same distance 0.04, firing too rarely
-# (0.01) costs more than firing too often (0.09), because the slope $-\rho / \hat\rho$ runs to
-# $-\infty$ as $\hat\rho \to 0$ (about $-24$ at 0.002). So a unit that almost stops firing is
-# pushed back firmly although its penalty looks small, and a unit that fires far too often pays
-# a large penalty. With the larger target $\rho = 0.2$ the two terms weigh more alike and the
-# curve is less lopsided.
+# Close to the target it is the other way round: at the same distance from the target, firing
+# too rarely costs more than firing too often, because the slope $-\rho / \hat\rho$ runs to
+# $-\infty$ as $\hat\rho \to 0$. So a unit that almost stops firing is pushed back firmly
+# although its penalty looks small, and a unit that fires far too often pays a large penalty.
+# The cell below puts numbers on each of these statements.
+
 
 # %%
-for r in (4e-11, 0.002, 0.01, 0.09, 0.5, 0.9):
-    kl_r = kl_divergence(0.05, np.array([r]))[0]
-    slope = kl_divergence_grad(0.05, np.array([r]))[0]
-    print(f"KL(0.05 || {r:<6g}) = {kl_r:.4f}   slope {slope:.4g}")
+def kl_at(r, target=rho):
+    """KL(target || r) for one mean activation r."""
+    return kl_divergence(target, np.array([r]))[0]
+
+
+def slope_at(r, target=rho):
+    """dKL/drho^ at one mean activation r."""
+    return kl_divergence_grad(target, np.array([r]))[0]
+
+
+for r in (0.002, 0.01, 0.09, 0.5, 0.9):
+    print(f"KL(0.05 || {r:<5g}) = {kl_at(r):.4f}   slope {slope_at(r):.4g}")
+# Below the target, where does KL first reach 1? On a fine logarithmic grid of rho^ in (0, rho):
+below = np.geomspace(1e-15, rho, 100_001)
+reaches_one = below[kl_divergence(rho, below) <= 1].min()
+print(f"KL(0.05 || rho^) <= 1 for every rho^ in [{reaches_one:.2g}, 0.05]")
+power = int(np.floor(np.log10(reaches_one)))
+say(f"Towards 0 the value stays small: {kl_at(0.002):.2f} at $\\hat\\rho = 0.002$, and KL "
+    f"reaches 1 only at $\\hat\\rho \\approx {reaches_one / 10**power:.0f} \\cdot "
+    f"10^{{{power}}}$. Towards 1 it climbs: "
+    f"{kl_at(0.5):.2f} at $\\hat\\rho = 0.5$, {kl_at(0.9):.1f} at 0.9. At the same distance 0.04 "
+    f"from the target, firing too rarely (0.01) costs {kl_at(0.01):.3f}, more than firing too "
+    f"often (0.09), {kl_at(0.09):.3f}; the slope at 0.002 is {slope_at(0.002):.0f}.")  # fmt: skip
+
+# %% [markdown]
+# With the larger target $\rho = 0.2$ the two terms weigh more alike and the curve is less
+# lopsided, as the plot shows.
 
 # %%
 # The picture: KL(rho || rho_hat) and its derivative over rho_hat in (0, 1), for two targets.
@@ -174,7 +198,7 @@ save(fig, "03_kl_divergence.png")
 # by KL).
 
 # %%
-rng = np.random.default_rng(0)
+rng = np.random.default_rng(SEED)
 m, n_hidden, beta = 50, 6, 3.0
 H = reference.sigmoid(rng.normal(-2.0, 1.5, (m, n_hidden)))  # sigmoid units: H in (0, 1)
 h_sum = H.sum(axis=0)
@@ -200,8 +224,8 @@ assert np.allclose(c, beta / m * kl_divergence_grad(rho, rho_hat_H))
 #   number: NaN;
 # * a unit that never fires ($\hat\rho = 0$) makes $\log(\rho / \hat\rho)$ infinite.
 #
-# The Keras article uses ReLU hidden units with this KL penalty, adding $10^{-10}$ inside the
-# logs. That avoids the infinity at $\hat\rho = 0$ but not the NaN above 1.
+# The Keras article (GeeksforGeeks 2025) uses ReLU hidden units with this KL penalty, adding
+# $10^{-10}$ inside the logs. That avoids the infinity at $\hat\rho = 0$ but not the NaN above 1.
 
 # %%
 bad = np.array([0.0, 1.0, 1.7])
@@ -272,11 +296,10 @@ save(fig, "03_kl_clipped.png")
 # by hand equals `model.loss(X)["total"]`.
 
 # %%
-rng = np.random.default_rng(1)
+rng = np.random.default_rng(SEED + 1)
 X = rng.random((20, 10))
-model = SparseAutoencoder(
-    10, 4, recon="sse", rho=0.1, beta=3.0, weight_decay=1e-3, dtype=np.float64, backend="numpy"
-)
+model = SparseAutoencoder(10, 4, recon="sse", rho=0.1, beta=3.0, weight_decay=1e-3,
+                          dtype=np.float64, backend="numpy", seed=SEED)  # fmt: skip
 p = model.params
 H = reference.sigmoid(X @ p["W1"] + p["b1"])
 X_hat = reference.sigmoid(H @ p["W2"] + p["b2"])
@@ -292,12 +315,31 @@ for term in ("recon", "sparsity", "decay", "total"):
     assert np.isclose(by_hand[term], loss[term])
 print("all terms agree")
 
+# %%
+# The claims of the text above, checked on this run.
+assert abs(kl_at(0.002)) < 0.2 and kl_at(0.5) > 0.4 and kl_at(0.9) > 1.5  # lopsided
+assert kl_at(0.01) > kl_at(0.09) and slope_at(0.002) < -20  # near the target, the other way
+assert reaches_one < 1e-9  # KL reaches 1 below the target only at a vanishing rho^
+# With rho = 0.2, the value towards 0 is closer to the value towards 1: a less lopsided curve.
+assert kl_at(0.002, 0.2) / kl_at(0.9, 0.2) > 5 * kl_at(0.002) / kl_at(0.9)
+assert np.all(dkl[rho_hat < rho] < 0) and np.all(dkl[rho_hat > rho] > 0)
+
 # %% [markdown]
 # ## Try it yourself
 #
-# 1. For $\rho = 0.2$, predict which costs more, $\hat\rho = 0.1$ or $\hat\rho = 0.3$, and by
-#    roughly how much compared with $\rho = 0.05$ at the same distances; then compute both.
+# 1. For $\rho = 0.2$, predict which costs more, $\hat\rho = 0.1$ or $\hat\rho = 0.3$ (both 0.1
+#    from the target); then do the same for $\rho = 0.05$ at half and one and a half times the
+#    target ($\hat\rho = 0.025$ and $0.075$). Is the penalty more lopsided for the larger target
+#    or for the smaller? Compute all four to check.
 # 2. A unit's activations on a batch of $m = 4$ are $(0, 0, 0, 0.2)$. Compute $\hat\rho$, the
 #    penalty for $\rho = 0.05$, $\beta = 3$, and $c_j$ by hand, then check with `KLSparsity`.
 # 3. Change `recon="sse"` to `recon="mse"` in the last cell and keep $\beta = 3$. Predict which
 #    term now dominates the total, then look.
+
+# %% [markdown]
+# ## References
+#
+# - [Ng 2011] Andrew Ng. "Sparse autoencoder." CS294A Lecture notes, Stanford University, 2011.
+# - [GeeksforGeeks 2025] GeeksforGeeks. "Sparse Autoencoders in Deep Learning." Last updated 23 July
+#   2025. The Keras tutorial this package grew from (784 -> 64 ReLU -> 784 sigmoid, mse + 0.1
+#   KL(0.05), Adam, batch 256, 50 epochs).

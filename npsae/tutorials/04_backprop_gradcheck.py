@@ -6,8 +6,8 @@
 # model computes, and then check both against finite differences, the test every hand-written
 # gradient must pass. Finally we plant two classic bugs and watch the check catch them.
 #
-# Setting (Ng's sparse autoencoder): sigmoid hidden and output units, the sse reconstruction
-# error, a KL sparsity penalty and weight decay:
+# Setting (Ng's sparse autoencoder, Ng 2011): sigmoid hidden and output units, the sse
+# reconstruction error, a KL sparsity penalty and weight decay:
 #
 # $$L = \frac{1}{2m} \sum_{i,k} (\hat X_{ik} - X_{ik})^2
 #   + \beta \sum_j \mathrm{KL}(\rho \,\Vert\, \hat\rho_j)
@@ -20,7 +20,7 @@
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import save
+from _common import SEED, save, say
 
 from npsae.gradcheck import (
     gradient_check,
@@ -37,10 +37,9 @@ from npsae.reference import sigmoid, sigmoid_grad, sse
 # A small model (gradient checks cost two loss evaluations per parameter entry) in float64:
 # in float32 the finite differences themselves are only good to about three digits.
 rho, beta, lam = 0.1, 3.0, 1e-3
-model = SparseAutoencoder(
-    n_in=12, n_hidden=5, recon="sse", rho=rho, beta=beta, weight_decay=lam, dtype=np.float64
-)
-rng = np.random.default_rng(0)
+model = SparseAutoencoder(n_in=12, n_hidden=5, recon="sse", rho=rho, beta=beta, weight_decay=lam,
+                          dtype=np.float64, seed=SEED)  # fmt: skip
+rng = np.random.default_rng(SEED)
 X = rng.random((8, 12))
 m = X.shape[0]
 print(model)
@@ -133,23 +132,61 @@ print("the hand-written backward pass equals model.loss_and_grads")
 # $$\frac{\partial L}{\partial \theta_i} \approx
 #   \frac{L(\theta + \varepsilon e_i) - L(\theta - \varepsilon e_i)}{2 \varepsilon}$$
 #
-# one pair of loss evaluations per entry. Two ways to compare the analytic gradient $a$ with the
-# numerical one $n$:
-#
-# * CS231n, entry-wise: $\max_i \dfrac{|a_i - n_i|}{\max(|a_i| + |n_i|, \text{tiny})}$, want
-#   $\le 10^{-7}$ (`relative_error`);
-# * UFLDL, whole vector: $\dfrac{\lVert n - a \rVert}{\lVert n + a \rVert}$, UFLDL expects about
-#   $10^{-9}$ (`norm_error`).
+# one pair of loss evaluations per entry. Try writing it yourself before reading the next cell: a
+# loop over the entries of `W1`, each nudged up and down by $\varepsilon$ and restored, the loss
+# evaluated each time. Then compare yours with npsae's `numerical_gradient`.
+
 
 # %%
-# numerical_gradient perturbs the array in place, so the function may simply re-read the model.
+def centred_differences(loss, A, eps):
+    """dL/dA by centred differences, one entry at a time; A is changed in place and restored."""
+    grad = np.zeros_like(A)
+    for index in np.ndindex(A.shape):
+        saved = A[index]
+        A[index] = saved + eps
+        up = loss()
+        A[index] = saved - eps
+        down = loss()
+        A[index] = saved
+        grad[index] = (up - down) / (2 * eps)
+    return grad
+
+
 eps = 1e-6
-numeric_W1 = numerical_gradient(lambda _: model.loss(X)["total"], model.params["W1"], eps)
-tiny = resolution_floor(model_loss["total"], eps)  # below this, finite differences cannot resolve
+numeric_W1 = centred_differences(lambda: model.loss(X)["total"], model.params["W1"], eps)
 print("dW1 analytic [0, :4]", dW1[0, :4])
 print("dW1 numeric  [0, :4]", numeric_W1[0, :4])
-print(f"entry-wise relative error {relative_error(dW1, numeric_W1, tiny):.2e}")
-print(f"norm error                {norm_error(dW1, numeric_W1):.2e}")
+# npsae's numerical_gradient is the same loop (it passes the array to the function, which may
+# ignore it and simply re-read the model).
+package_W1 = numerical_gradient(lambda _: model.loss(X)["total"], model.params["W1"], eps)
+print("max |yours - numerical_gradient| =", np.abs(numeric_W1 - package_W1).max())
+assert np.allclose(numeric_W1, package_W1, rtol=0, atol=1e-12)
+
+# %% [markdown]
+# Two ways to compare the analytic gradient $a$ with the numerical one $n$:
+#
+# * entry-wise, as the CS231n course measures it (CS231n):
+#   $\max_i \dfrac{|a_i - n_i|}{\max(|a_i| + |n_i|, \text{tiny})}$, want $\le 10^{-7}$
+#   (`relative_error`). This is the form of the course's assignment code; its notes divide by
+#   $\max(|a_i|, |n_i|)$ instead, which gives between one and two times this value. `tiny` keeps
+#   an entry whose gradient is 0 on both sides from dividing 0 by 0: below it, finite differences
+#   cannot tell a gradient from rounding (`resolution_floor`);
+# * the whole vector at once, as in Ng's notes (Ng 2011):
+#   $\dfrac{\lVert n - a \rVert}{\lVert n + a \rVert}$, expected to be about $10^{-9}$
+#   (`norm_error`).
+#
+# Both by hand (try them first), then with npsae's functions:
+
+# %%
+tiny = resolution_floor(model_loss["total"], eps)  # below this, finite differences cannot resolve
+a, n = dW1, numeric_W1
+rel_by_hand = np.max(np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), tiny))
+norm_by_hand = np.linalg.norm(n - a) / np.linalg.norm(n + a)
+rel_npsae, norm_npsae = relative_error(a, n, tiny), norm_error(a, n)
+print(f"entry-wise relative error {rel_by_hand:.2e}   relative_error {rel_npsae:.2e}")
+print(f"norm error                {norm_by_hand:.2e}   norm_error     {norm_npsae:.2e}")
+assert np.isclose(rel_by_hand, rel_npsae) and np.isclose(norm_by_hand, norm_npsae)
+assert rel_by_hand <= 1e-7
 
 # %% [markdown]
 # `gradient_check` does this for every parameter and every loss term on its own (so a failing
@@ -169,8 +206,9 @@ assert result.passed
 # of 0.
 
 # %%
-relu_model = SparseAutoencoder(12, 5, hidden="relu", sparsity="l1", beta=0.01, dtype=np.float64)
-relu_check = gradient_check(relu_model, kink_free_batch(relu_model, m=8))
+relu_model = SparseAutoencoder(12, 5, hidden="relu", sparsity="l1", beta=0.01, dtype=np.float64,
+                               seed=SEED)  # fmt: skip
+relu_check = gradient_check(relu_model, kink_free_batch(relu_model, m=8, seed=SEED))
 print(f"ReLU + L1: {'PASSED' if relu_check.passed else 'FAILED'}, "
       f"largest relative error {relu_check.max_rel_error:.1e}")  # fmt: skip
 
@@ -213,26 +251,39 @@ versions = {
     "KL sign flipped": backprop(model.params, X, flip_kl=True),
 }
 print(f"{'version':<16} {'param':<5} {'rel error':>10} {'norm error':>10}  ok")
+errors = {}  # (version, parameter) -> relative error
 for label, analytic in versions.items():
     for k in analytic:
-        rel = relative_error(analytic[k], numeric[k], tiny)
+        errors[label, k] = relative_error(analytic[k], numeric[k], tiny)
         ne = norm_error(analytic[k], numeric[k])
-        print(f"{label:<16} {k:<5} {rel:10.2e} {ne:10.2e}  {'yes' if rel <= 1e-7 else 'NO'}")
+        ok = "yes" if errors[label, k] <= 1e-7 else "NO"
+        print(f"{label:<16} {k:<5} {errors[label, k]:10.2e} {ne:10.2e}  {ok}")
+say(f"Without the $1/m$ the decoder's relative errors are {errors['no 1/m', 'b2']:.3f} ($b_2$) "
+    f"and {errors['no 1/m', 'W2']:.3f} ($W_2$), and $(m - 1)/(m + 1) = {(m - 1) / (m + 1):.3f}$ "
+    f"for $m = {m}$; the encoder's are {errors['no 1/m', 'W1']:.3f} and "
+    f"{errors['no 1/m', 'b1']:.3f}. With the KL sign flipped, $W_2$ and $b_2$ pass (relative "
+    f"errors {errors['KL sign flipped', 'W2']:.0e} and {errors['KL sign flipped', 'b2']:.0e}), "
+    f"$W_1$ and $b_1$ fail ({errors['KL sign flipped', 'W1']:.2f} and "
+    f"{errors['KL sign flipped', 'b1']:.2f}).")  # fmt: skip
 
 # %% [markdown]
 # What to read in the table:
 #
-# * "no 1/m": the decoder ($W_2$, $b_2$) fails with relative error
-#   $(m - 1)/(m + 1) = 7/9 \approx 0.78$: the gradient is $m$ times too big, the signature of a
-#   missing $1/m$. The encoder fails less clearly, because there the (correct) KL term dominates
-#   the gradient at this starting point.
+# * "no 1/m": the decoder ($W_2$, $b_2$) fails with relative error close to $(m - 1)/(m + 1)$:
+#   an analytic gradient $m$ times the numerical one gives $|m n - n| / (|m n| + |n|)$ in every
+#   entry, the signature of a missing $1/m$. Exactly so for $b_2$; $W_2$'s differs a little,
+#   because its weight-decay part $\lambda W_2$ is not multiplied by $m$. The encoder fails less
+#   clearly, because there the (correct) KL term, which the bug leaves alone, makes up part of
+#   the gradient.
 # * "KL sign flipped": $W_2$ and $b_2$ still pass (the KL term never reaches the decoder), $W_1$
 #   and $b_1$ fail: the check points at the layer, and by elimination at the term, that is wrong.
 #
+# The run's numbers are printed under the table.
+#
 # The same three versions as pictures: each dot is one entry of `dW1` (top) or `dW2` (bottom),
 # analytic against numerical. A correct gradient lies on the diagonal. Without the $1/m$ the
-# decoder gradient lies on a line of slope $m = 8$; with the KL sign flipped the encoder gradient
-# is mirrored.
+# decoder gradient lies on a line of slope $m$ (here 8); with the KL sign flipped the encoder
+# gradient moves off the diagonal.
 
 # %%
 fig, axes = plt.subplots(2, 3, figsize=(12, 8))
@@ -251,13 +302,33 @@ fig.suptitle("Gradient check: a correct gradient lies on the diagonal")
 fig.tight_layout()
 save(fig, "04_gradient_check.png")
 
+# %%
+# The claims of the text above, checked on this run.
+assert result.passed and relu_check.passed
+assert all(errors["correct", k] <= 1e-7 for k in ("W1", "b1", "W2", "b2"))
+# No 1/m: the decoder's error is (m - 1)/(m + 1), exactly for b2, nearly for W2 (weight decay).
+assert np.isclose(errors["no 1/m", "b2"], (m - 1) / (m + 1), rtol=1e-4)
+assert np.allclose(versions["no 1/m"]["b2"], m * numeric["b2"], rtol=1e-5, atol=1e-9)  # slope m
+assert abs(errors["no 1/m", "W2"] - (m - 1) / (m + 1)) < 0.05
+assert 1e-7 < errors["no 1/m", "W1"] < (m - 1) / (m + 1)  # fails, less clearly
+assert errors["KL sign flipped", "W2"] <= 1e-7 and errors["KL sign flipped", "b2"] <= 1e-7
+assert errors["KL sign flipped", "W1"] > 1e-2 and errors["KL sign flipped", "b1"] > 1e-2
+
 # %% [markdown]
 # ## Try it yourself
 #
 # 1. Plant a third bug in `backprop`: forget the $\lambda W_2$ term of step 3. Before running the
 #    check, predict which parameters fail and whether the error will be large or small (compare
-#    $\lambda$ with the size of the other terms); then run it.
-# 2. Change `eps` in the gradient check to $10^{-2}$, then to $10^{-10}$. Predict how the relative
-#    error of the *correct* gradient moves in each case, and explain what you see.
-# 3. With $m = 8$ the missing $1/m$ gave a relative error of $7/9$. What will it be for a batch of
-#    $m = 32$? Change the batch and check your formula.
+#    $\lambda$ with the size of the other terms); then run it. 2. Change `eps` in the gradient check
+#    to $10^{-2}$, then to $10^{-10}$. Predict how the relative error of the *correct* gradient
+#    moves in each case, and explain what you see. 3. With $m = 8$ the missing $1/m$ gave a relative
+#    error of $(m - 1)/(m + 1) = 7/9$. What will it be for a batch of $m = 32$? Change the batch and
+#    check your formula.
+
+# %% [markdown]
+# ## References
+#
+# - [Ng 2011] Andrew Ng. "Sparse autoencoder." CS294A Lecture notes, Stanford University, 2011.
+# - [CS231n] Stanford CS231n: Convolutional Neural Networks for Visual Recognition, course notes,
+#   "Neural Networks Part 3: Learning and Evaluation" (gradient checks: the notes' relative error
+#   divides by max(|a|, |n|); the assignments' code divides by |a| + |n|).

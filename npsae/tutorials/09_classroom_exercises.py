@@ -1,38 +1,36 @@
 # %% [markdown]
-# # 09 - Classroom exercises with a built-in autograder
+# # 09 - Classroom exercises: write the pieces yourself, and have them checked
 #
-# npsae ships eighteen exercises, one function each, that together rebuild the sparse
-# autoencoder: the sigmoid and its derivative, the forward pass, the mse and sse losses, the KL
-# penalty and its gradient, the L1 and TopK gradients, the numerical gradient and a gradient
-# check, backpropagation (plain, then with L1 and weight decay), two bugs to find in a
-# colleague's code, an Adam step, the IDX header of MNIST's files, and a training loop on the
-# bars (`npsae exercises list` shows them). A student gets one stub file per exercise; the
-# grader runs each function on public cases (float32 and float64, several shapes), hidden cases
-# drawn from a seed, and edge cases, compares it with npsae's own implementation, names the
-# likely mistake when it fails, and gives points.
+# Reading a derivation is not the same as writing it. npsae ships eighteen exercises, one
+# function each, that together rebuild the sparse autoencoder: the sigmoid and its derivative,
+# the forward pass, the mse and sse losses, the KL penalty and its gradient (Ng 2011), the L1 and
+# TopK gradients, the numerical gradient and a gradient check, backpropagation (plain, then with
+# L1 and weight decay), two bugs to find in a colleague's code, an Adam step (Kingma & Ba 2015),
+# the IDX header of MNIST's files (LeCun et al. 1998), and a training loop on the bars. Each
+# stub states the problem, never the answer; `check` runs your function on public cases, on
+# hidden cases drawn from a seed and on edge cases, compares it with npsae's own, and, when it is
+# wrong, names the likely mistake.
 #
-# This script walks through a lesson as the student sees it, from `start` to a first `check`,
-# then as the instructor grading a class sees it, with the same commands they type:
+# This tutorial goes through one lesson as a student sees it: start, write two functions, make
+# the two classic mistakes, read what the checker says, fix them. Grading a whole class (one
+# gradebook row per student, Gradescope, what a student's file can and cannot do to the grader)
+# is the instructor's part: see "Classroom exercises" in npsae's README.
 #
 #     python -m npsae exercises list
 #     python -m npsae exercises start DIR
-#     python -m npsae exercises check DIR [NAME ...] [--format text|json|gradescope]
-#     python -m npsae exercises grade SUBMISSIONS_DIR --csv gradebook.csv
-#     python -m npsae exercises solutions DIR
-#     python -m npsae exercises autograder OUT_DIR
+#     python -m npsae exercises check DIR [NAME ...]
 #
 # As a script: `python 09_classroom_exercises.py [FOLDER]`.
 # The exercise files go to `FOLDER/classroom/` (a temporary folder without FOLDER), the gradebook
 # figure to FOLDER (`figures/` beside the script without it).
 
 # %%
-import json
 import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import FOLDER, save
+from _common import FOLDER, SEED, save, say
 from matplotlib.colors import ListedColormap
 
 from npsae import exercises
@@ -42,20 +40,21 @@ from npsae.exercises import reports
 WORK = FOLDER or Path(tempfile.mkdtemp(prefix="npsae_"))
 CLASS = WORK / "classroom"
 print(f"the student's folder: {CLASS}")
-# The seed of the hidden cases: fixed here so that every run of this script draws the same.
-SEED = "2026"
+# The seed of the hidden cases, from the tutorial's: every run with the same SEED draws the same.
+HIDDEN_SEED = 2026 + SEED
 
 # The gradebook: each exercise's status after each round of checking, drawn at the end.
 rounds: dict[str, dict[str, str]] = {}
 
 
-def grade(round_name: str, show: bool = False) -> exercises.Submission:
-    """Grade every exercise as `check` does (printing its report if ``show``), and record each
-    exercise's status in the gradebook."""
-    submission = exercises.grade_submission(CLASS, seed=int(SEED))
-    if show:
-        print(reports.text(submission))
-    rounds[round_name] = {r.name: r.status for r in submission.results}
+def check(round_name: str, names: list[str] | None = None) -> exercises.Submission:
+    """Check the exercises ``names`` (all if None) as `check DIR [NAME ...]` does, print its
+    report, and record their statuses in the gradebook (the others keep theirs: their files did
+    not change)."""
+    submission = exercises.grade_submission(CLASS, names, seed=HIDDEN_SEED)
+    print(reports.text(submission))
+    previous = list(rounds.values())[-1] if rounds else {}
+    rounds[round_name] = {**previous, **{r.name: r.status for r in submission.results}}
     return submission
 
 
@@ -65,46 +64,46 @@ def grade(round_name: str, show: bool = False) -> exercises.Submission:
 # One line each: the name (also the function's name) and what it computes.
 
 # %%
-main(["exercises", "list"])
+assert main(["exercises", "list"]) == 0
 
 # %% [markdown]
-# ## Step 1: the student starts
+# ## Starting
 #
-# `start` writes one stub per exercise. `--force` is here only so that this script starts afresh
-# every run: without it `start` never overwrites a file that exists, since that file is the
-# student's work (step 5 shows it).
+# `start` writes one stub per exercise. It never overwrites a file that exists, since that file
+# is the student's work; `--force` is here only so that this notebook starts afresh every run.
 
 # %%
-main(["exercises", "start", str(CLASS), "--force"])
+assert main(["exercises", "start", str(CLASS), "--force"]) == 0
 
 # %% [markdown]
 # A stub holds the signature, a docstring with the maths, the shapes and a hint, and a body that
-# raises NotImplementedError. No solution: the student writes the body.
+# raises NotImplementedError. The student writes the body.
 
 # %%
 print((CLASS / exercises.get("sigmoid").filename).read_text())
 
 # %% [markdown]
-# ## Step 2: check before writing anything
+# ## Checking before writing anything
 #
-# Every exercise reports "not implemented yet" (TODO) and 0 points, and `check` exits with
-# status 1: a CI job or a submission script can tell a complete set from an incomplete one.
-# (Here the Python function behind `check DIR --seed 2026` prints the report.) Each
-# exercise runs in a Python process of its own, without npsae (a file that only says
-# `from npsae.reference import sigmoid` gets an error, not the points), with a time limit
-# (`--timeout`, 10 s by default): a function that loops forever is a verdict, not a hang.
+# Every exercise scores 0 points, and `check` would exit with status 1. Below, the Python function
+# behind `check DIR --seed N` prints the same report. Each exercise runs in a Python process of its
+# own, without npsae (a file that only imports npsae's sigmoid gets an error, not the points), with
+# a time limit.
 
 # %%
-submission = grade("fresh stubs", show=True)
-print(f"exit status of check: {0 if submission.passed else 1}")
+fresh = check("fresh stubs")
+print(f"exit status of check: {0 if fresh.passed else 1}")
+written = [r.name for r in fresh.results if r.status != exercises.NOT_IMPLEMENTED]
+say(f"{len(fresh.results) - len(written)} of the {len(fresh.results)} exercises report \"not "
+    f"implemented yet\" (TODO). The rest ({', '.join(f'`{n}`' for n in written)}) hand the "
+    "student a colleague's code to debug, code that runs and is wrong.")  # fmt: skip
 
 # %% [markdown]
-# ## Step 3: a first attempt, with two classic mistakes
+# ## A first attempt, with two classic mistakes
 #
 # The student writes the sigmoid the way the formula is often remembered, $e^z / (1 + e^z)$, and
-# the mse as the UFLDL course's squared error, divided by $2m$. Both look right on small numbers.
-# Look at the diagnostics: the sigmoid's NaN is traced to overflow at $z = 1000$, and the mse's
-# divisor is named ("2m instead of m*n: that is the sse").
+# the mse as the squared error of Ng's notes (Ng 2011), divided by $2m$. Both look right on small
+# numbers. What does the checker make of them?
 
 # %%
 SIGMOID_OVERFLOWS = """import numpy as np
@@ -121,17 +120,15 @@ def mse(X_hat, X):
 """
 (CLASS / exercises.get("sigmoid").filename).write_text(SIGMOID_OVERFLOWS)
 (CLASS / exercises.get("mse").filename).write_text(MSE_DIVIDED_BY_2M)
-status = main(["exercises", "check", str(CLASS), "sigmoid", "mse", "--seed", SEED])
-print(f"exit status: {status}")
-grade("first attempt")
+first = check("first attempt", ["sigmoid", "mse"])
+diagnosis = {r.name: r.message for r in first.results}
+say(f"The sigmoid fails: `{diagnosis['sigmoid']}`. The mse fails: `{diagnosis['mse']}`.")
 
 # %% [markdown]
-# ## Step 4: fixed
+# ## Fixed
 #
 # $1 / (1 + e^{-z})$ overflows only where the answer is 0 anyway, and the mse divides by
-# $m\, n_\text{in}$.
-# Checking just these two exercises now exits with 0, with full points: every test group
-# (shapes and dtypes, public values, hidden values, edge cases, inputs left unmodified) passed.
+# $m\, n_\text{in}$, the number of entries.
 
 # %%
 SIGMOID = """import numpy as np
@@ -148,29 +145,18 @@ def mse(X_hat, X):
 """
 (CLASS / exercises.get("sigmoid").filename).write_text(SIGMOID)
 (CLASS / exercises.get("mse").filename).write_text(MSE)
-status = main(["exercises", "check", str(CLASS), "sigmoid", "mse", "--seed", SEED])
-print(f"exit status: {status}")
-grade("fixed")
+fixed = check("fixed", ["sigmoid", "mse"])
+say(f"Both pass now, with {fixed.score:g} of {fixed.max_score:g} points: `check DIR sigmoid mse` "
+    f"exits with status {0 if fixed.passed else 1}.")  # fmt: skip
 
 # %% [markdown]
-# ## Step 5: `start` again keeps the student's work
+# ## From Python: check a function without any file
 #
-# Running `start` a second time (say, after an update brought a new exercise) writes only the
-# stubs that are missing and keeps every existing file.
-
-# %%
-main(["exercises", "start", str(CLASS)])
-assert "1 / (1 + np.exp(-Z))" in (CLASS / exercises.get("sigmoid").filename).read_text()
-
-# %% [markdown]
-# ## From Python: grade a function without any file
-#
-# In a notebook the student can grade a function directly: `check(name, fn)` returns a Result
-# with `.passed`, `.status`, `.message` (the diagnosis), `.diagnostics` (the failing case) and
+# In a notebook a function can be checked directly: `check(name, fn)` returns a Result with
+# `.passed`, `.status`, `.message` (the diagnosis), `.diagnostics` (the failing case) and
 # `.score` of `.max_score` points. It runs the function in the notebook's own process: that is
-# for the student's own work; files handed in are graded with `check` from the command line.
-# Here the classic slip of exercise 2: applying the sigmoid again to $A$, which is already
-# $\sigma(z)$, instead of computing $\sigma'(z) = A (1 - A)$.
+# for the student's own work. Here the classic slip of exercise 2: applying the sigmoid again to
+# $A$, which is already $\sigma(z)$, instead of computing $\sigma'(z) = A (1 - A)$.
 
 
 # %%
@@ -179,66 +165,15 @@ def sigmoid_grad(A):
     return s * (1 - s)
 
 
-result = exercises.check("sigmoid_grad", sigmoid_grad, seed=int(SEED))
+result = exercises.check("sigmoid_grad", sigmoid_grad, seed=HIDDEN_SEED)
 print(f"passed: {result.passed}\nmessage: {result.message}\ndiagnostics: {result.diagnostics}")
 print(f"score: {result.score:.2f} of {result.max_score:g}")
 
 # %% [markdown]
-# ## Step 6: the instructor grades a class
-#
-# One folder per student, named by the student's id. `grade` checks every folder with the same
-# seed and writes one gradebook row per student: each exercise's points and the total. Here
-# three students hand in the two exercises of the lesson: one correct, one with the classic
-# mse mistake, and one whose sigmoid never returns; with a 2 s limit, that costs 2 s, not the
-# afternoon. A submission that crashes, exits or does not import gets its zero and grading
-# goes on.
-
-# %%
-SUBMISSIONS = WORK / "submissions"
-students = {
-    "alice": {"sigmoid": SIGMOID, "mse": MSE},
-    "bob": {"sigmoid": SIGMOID, "mse": MSE_DIVIDED_BY_2M},
-    "carol": {"sigmoid": "def sigmoid(Z):\n    while True:\n        pass\n", "mse": MSE},
-}
-for student, files in students.items():
-    (SUBMISSIONS / student).mkdir(parents=True, exist_ok=True)
-    for name, source in files.items():
-        (SUBMISSIONS / student / exercises.get(name).filename).write_text(source)
-GRADEBOOK = WORK / "gradebook.csv"
-main(
-    ["exercises", "grade", str(SUBMISSIONS), "sigmoid", "mse", "--csv", str(GRADEBOOK)]
-    + ["--seed", SEED, "--timeout", "2", "--force"]
-)
-print(GRADEBOOK.read_text())
-
-# %% [markdown]
-# ## Step 7: Gradescope
-#
-# `check --format gradescope --out results.json` writes Gradescope's autograder results: a
-# test per test group with its points, the hidden values shown only after the due date, the
-# student's printed output and any written answers. `autograder OUT_DIR` writes the whole
-# autograder to upload (`setup.sh`, `run_autograder`, npsae's source, a README, and the zip);
-# its seed is fixed when it is written, so that every student gets the same hidden cases.
-
-# %%
-RESULTS = WORK / "results.json"
-main(
-    ["exercises", "check", str(SUBMISSIONS / "bob"), "sigmoid", "mse", "--format", "gradescope"]
-    + ["--out", str(RESULTS), "--seed", SEED, "--force"]
-)
-results = json.loads(RESULTS.read_text())
-for test in results["tests"]:
-    print(f"{test['number']:>5} {test['name']:<40} {test['score']:5.2f} / {test['max_score']:.2f}")
-AUTOGRADER = WORK / "autograder"
-if not AUTOGRADER.exists():
-    main(["exercises", "autograder", str(AUTOGRADER), "sigmoid", "mse", "--seed", SEED])
-print(sorted(p.name for p in AUTOGRADER.iterdir()))
-
-# %% [markdown]
 # ## The gradebook
 #
-# Each exercise (a row) after each round of checking (a column). Look at the sigmoid and mse
-# rows: red on the first attempt, green once fixed; the others stay grey, not written yet.
+# Each exercise (a row) after each round of checking (a column): the sigmoid and mse rows go
+# from TODO to FAIL to PASS; the others keep the status of their stubs.
 
 # %%
 # status -> (colour, the mark `check` prints)
@@ -261,7 +196,25 @@ ax.set_yticks(range(len(names)), names)
 ax.set_title("Gradebook: each exercise after each check")
 fig.tight_layout()
 save(fig, "09_gradebook.png")
-print(f"look at: the diagnostics of step 3, and the gradebook; exercise files in {CLASS}")
+
+# %% [markdown]
+# ## For the instructor
+#
+# Grading a class (`npsae exercises grade SUBMISSIONS_DIR --csv gradebook.csv`), the reference
+# solutions (`exercises solutions DIR`), Gradescope (`check --format gradescope`,
+# `exercises autograder OUT_DIR`), how points are split, and what a student's file can and cannot
+# do to the grader are described in "Classroom exercises" in npsae's README.
+
+# %%
+# The claims of the text above, checked on this run.
+assert fresh.score == 0 and len(fresh.results) == len(names) and not fresh.passed
+assert all(n.startswith("debug_") for n in written)  # only the debugging stubs run at all
+assert all(r.status == exercises.FAILED for r in fresh.results if r.name in written)
+assert all(r.status == exercises.FAILED for r in first.results)
+assert "overflow" in diagnosis["sigmoid"] and "2m" in diagnosis["mse"]
+assert fixed.passed and fixed.score == fixed.max_score > 0
+assert not result.passed and result.score < result.max_score
+assert all(rounds["fixed"][n] == rounds["fresh stubs"][n] for n in names if n not in diagnosis)
 
 # %% [markdown]
 # ## Try it yourself
@@ -269,7 +222,16 @@ print(f"look at: the diagnostics of step 3, and the gradebook; exercise files in
 # 1. Write a `kl_penalty` with $\log(\hat\rho / \rho)$ where $\log(\rho / \hat\rho)$ belongs.
 #    Predict what `check` reports, then run it on that exercise alone.
 # 2. Write a sigmoid that is right for $z \ge 0$ and uses $e^z / (1 + e^z)$ only for $z < 0$.
-#    Will the grader accept it? Decide before you check.
+#    Will the checker accept it? Decide before you check.
 # 3. Write an `mse` that divides by $m$ only (forgetting $n_\text{in}$). For a batch of $m = 4$
 #    images of 784 pixels, by what factor will it be off? Predict it, then compare with the
-#    grader's diagnosis.
+#    checker's diagnosis.
+
+# %% [markdown]
+# ## References
+#
+# - [Ng 2011] Andrew Ng. "Sparse autoencoder." CS294A Lecture notes, Stanford University, 2011.
+# - [Kingma & Ba 2015] Diederik P. Kingma, Jimmy Ba. "Adam: A Method for Stochastic Optimization."
+#   ICLR 2015. arXiv:1412.6980.
+# - [LeCun et al. 1998] Yann LeCun, Léon Bottou, Yoshua Bengio, Patrick Haffner. "Gradient-based
+#   learning applied to document recognition." Proc. IEEE 86(11), 1998. (MNIST.)

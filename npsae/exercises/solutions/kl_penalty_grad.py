@@ -1,4 +1,4 @@
-"""Solution of exercise 7: the KL penalty's gradient.
+"""Solution of kl_penalty_grad: the KL penalty's gradient.
 
 d KL / d rho^ = -rho / rho^ + (1 - rho) / (1 - rho^), and d rho^_j / d H_ij = 1/m, so every
 sample i gets the same row (beta / m) d KL / d rho^_j.

@@ -1,4 +1,4 @@
-"""Solution of exercise 17: the IDX header."""
+"""Solution of parse_idx_header: the IDX header."""
 
 import struct
 

@@ -1,4 +1,4 @@
-"""Solution of exercise 15: one Adam step."""
+"""Solution of adam_step: one Adam step."""
 
 import numpy as np
 

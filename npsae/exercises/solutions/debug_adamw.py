@@ -1,4 +1,4 @@
-"""Solution of exercise 16: AdamW, fixed.
+"""Solution of debug_adamw: AdamW, fixed.
 
 The bug: g = g + wd * p fed the decay into m and v (Adam with L2 regularisation). AdamW's
 moments see the loss's gradient only; the decay shrinks p in the step itself.

@@ -1,12 +1,12 @@
-"""Solution of exercise 14: the linear decoder's backward pass, fixed.
+"""Solution of debug_backward: the linear decoder's backward pass, fixed.
 
 The bug: dZ2 = dX_hat * sigmoid_grad(X_hat) multiplies by the derivative of a sigmoid output,
 but this model's output is linear, whose derivative is 1: dZ2 = dX_hat.
 """
 
 import numpy as np
-from ex02_sigmoid_grad import sigmoid_grad
-from ex07_kl_penalty_grad import kl_penalty_grad
+from kl_penalty_grad import kl_penalty_grad
+from sigmoid_grad import sigmoid_grad
 
 
 def debug_backward(X, W1, b1, W2, b2, rho, beta) -> dict:

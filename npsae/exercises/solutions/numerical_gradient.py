@@ -1,4 +1,4 @@
-"""Solution of exercise 10: the centred-difference gradient."""
+"""Solution of numerical_gradient: the centred-difference gradient."""
 
 from collections.abc import Callable
 

@@ -1,8 +1,8 @@
-"""Solution of exercise 18: mini-batch Adam on the bars, with the earlier exercises."""
+"""Solution of train: mini-batch Adam on the bars, with the earlier exercises."""
 
 import numpy as np
-from ex13_backward_decay import backward_decay
-from ex15_adam_step import adam_step
+from adam_step import adam_step
+from backward_decay import backward_decay
 
 NAMES = ("W1", "b1", "W2", "b2")
 

@@ -1,4 +1,4 @@
-"""Solution of exercise 6: the KL sparsity penalty."""
+"""Solution of kl_penalty: the KL sparsity penalty."""
 
 import numpy as np
 

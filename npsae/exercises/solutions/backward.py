@@ -1,4 +1,4 @@
-"""Solution of exercise 12: backpropagation for sigmoid units, the mse and KL sparsity."""
+"""Solution of backward: backpropagation for sigmoid units, the mse and KL sparsity."""
 
 import numpy as np
 

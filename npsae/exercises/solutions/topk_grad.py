@@ -1,4 +1,4 @@
-"""Solution of exercise 9: back through TopK.
+"""Solution of topk_grad: back through TopK.
 
 With the selection fixed, H_ij = relu(Z_ij) on the kept units and 0 elsewhere: the gradient
 passes where the unit is kept and Z_ij > 0 (relu' = 1 there), and nowhere else.

@@ -1,4 +1,4 @@
-"""Solution of exercise 11: a gradient check.
+"""Solution of gradient_check: a gradient check.
 
 CS231n's relative error, entry by entry: scale-free, and every entry must agree. The floor
 ``tiny`` keeps entries where both gradients are 0 from dividing 0 by 0.
@@ -7,7 +7,7 @@ CS231n's relative error, entry by entry: scale-free, and every entry must agree.
 from collections.abc import Callable
 
 import numpy as np
-from ex10_numerical_gradient import numerical_gradient
+from numerical_gradient import numerical_gradient
 
 
 def gradient_check(

@@ -1,4 +1,4 @@
-"""Solution of exercise 5: UFLDL's squared error."""
+"""Solution of sse: UFLDL's squared error."""
 
 import numpy as np
 

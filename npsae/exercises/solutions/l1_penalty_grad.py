@@ -1,4 +1,4 @@
-"""Solution of exercise 8: the L1 penalty's gradient.
+"""Solution of l1_penalty_grad: the L1 penalty's gradient.
 
 d|h|/dh = -1 for h < 0 and +1 for h > 0; at h = 0 the subgradient 0, which np.sign gives.
 """

@@ -1,7 +1,7 @@
-"""Solution of exercise 3: the forward pass."""
+"""Solution of forward: the forward pass."""
 
 import numpy as np
-from ex01_sigmoid import sigmoid
+from sigmoid import sigmoid
 
 
 def forward(X: np.ndarray, W1: np.ndarray, b1: np.ndarray, W2: np.ndarray, b2: np.ndarray):

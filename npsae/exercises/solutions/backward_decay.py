@@ -1,4 +1,4 @@
-"""Solution of exercise 13: backpropagation with L1 sparsity, weight decay, sigmoid or ReLU.
+"""Solution of backward_decay: backpropagation with L1 sparsity, weight decay, sigmoid or ReLU.
 
 Each term adds its own gradient: the mse through both layers; the L1 term c = beta / m on
 every H_ij (H >= 0), added to dH before the hidden derivative; the decay lambda W to dW only.

@@ -1,4 +1,4 @@
-"""Solution of exercise 4: the mean squared error."""
+"""Solution of mse: the mean squared error."""
 
 import numpy as np
 

@@ -1,4 +1,4 @@
-"""Solution of exercise 2: the sigmoid's derivative through its output.
+"""Solution of sigmoid_grad: the sigmoid's derivative through its output.
 
 sigma'(z) = e^(-z) / (1 + e^(-z))^2 and e^(-z) = (1 - sigma) / sigma: sigma' = sigma (1 - sigma).
 """

@@ -1,4 +1,4 @@
-"""Solution of exercise 1: the logistic sigmoid."""
+"""Solution of sigmoid: the logistic sigmoid."""
 
 import numpy as np
 
