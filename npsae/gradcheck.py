@@ -2,7 +2,8 @@
 
 Two error measures, one from each classic course:
 
-* CS231n: the largest entry-wise relative error ``max_i |a_i - n_i| / max(|a_i| + |n_i|, tiny)``;
+* CS231n's assignments: the largest entry-wise relative error
+  ``max_i |a_i - n_i| / max(|a_i| + |n_i|, tiny)`` (the course notes divide by max(|a_i|, |n_i|));
 * UFLDL: the relative error of the whole vector ``||n - a|| / ||n + a||``.
 
 Both are computed in float64: in float32 the finite differences themselves are wrong in the third
@@ -90,7 +91,8 @@ def resolution_floor(f_value: float, eps: float, threshold: float = THRESHOLD) -
 
 
 def relative_error(a: np.ndarray, n: np.ndarray, tiny: float = 1e-12) -> float:
-    """CS231n's measure: max_i |a_i - n_i| / max(|a_i| + |n_i|, tiny); 0 for empty arrays."""
+    """The CS231n assignments' measure: max_i |a_i - n_i| / max(|a_i| + |n_i|, tiny); 0 for empty
+    arrays."""
     a, n = np.asarray(a, np.float64), np.asarray(n, np.float64)
     if a.size == 0:
         return 0.0
