@@ -4,7 +4,8 @@ The value cases' power: every catalogued mistake of an exercise and every one-ch
 its solution (``mutants``) that is wrong on ordinary inputs fails every value case, public and
 hidden under several grading seeds, so that it can earn no value points; degenerate inputs,
 where a mistake may not show, are edge cases. Then the scoring rules: each test group scores
-one property, and the README states them as the code applies them.
+one property, and the instructor's guide (docs/instructors.md) states them as the code applies
+them.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from npsae.exercises.loader import load_function
 from npsae.exercises.scoring import EDGE, GROUPS, plan
 
 SEEDS = (0, 1)
-README = Path(__file__).resolve().parents[1] / "README.md"
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "instructors.md"
 GRADED_BY_VALUES = [n for n, e in EXERCISES.items() if e.spec.judge is None]
 
 
@@ -238,8 +239,8 @@ def test_a_function_wrong_on_every_batch_of_more_than_one_sample_scores_nothing(
     assert note == "no credit until every value case gives right values"
 
 
-def test_the_readme_states_the_groups_and_their_weights():
-    text = " ".join(README.read_text("utf-8").split())
+def test_the_instructors_guide_states_the_groups_and_their_weights():
+    text = " ".join(GUIDE.read_text("utf-8").split())
     points = text[text.index("**Points.**") : text.index("**Traceable verdicts.**")]
     stated = re.findall(r"([a-z ]+?) \((\d+) %:", points)
     assert [(n.strip().removeprefix("and "), int(w)) for n, w in stated] == [

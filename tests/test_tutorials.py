@@ -2,8 +2,9 @@
 its quick mode (saving sound PNG figures), the numbers tutorial 06 promises, and
 ``npsae tutorials DIR``.
 
-Each notebook runs once per test session, from a temporary copy of the tutorials, with its
-figures going to a temporary folder; the tests that look at a notebook's output share that run.
+Each notebook runs once per test session (the ``run_notebook`` fixture of conftest.py), from a
+temporary copy of the tutorials, with its figures going to a temporary folder; the tests that
+look at a notebook's output, and the documentation site's build (test_docs.py), share that run.
 """
 
 import configparser
@@ -14,25 +15,21 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 from matplotlib.image import imread
-from nbclient import NotebookClient
 from tex_maths import ENGINES, math_spans, render
 
 from npsae.cli import main
-from npsae.cli.tutorials import copy_tutorials, tutorial_files, tutorials_folder
+from npsae.cli.tutorials import tutorial_files, tutorials_folder
 
 REPO = Path(__file__).resolve().parent.parent
 TUTORIALS = REPO / "npsae" / "tutorials"
 SCRIPTS = sorted(TUTORIALS.glob("[0-9][0-9]_*.py"))
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# A cell must finish well within this even on a slow machine; a whole notebook takes < 1 min.
-CELL_TIMEOUT = 300
 
 
 def _load_tool(name: str):
@@ -116,83 +113,12 @@ def test_the_seed_tool_runs_each_tutorial_on_each_seed(tmp_path, capsys):
 # ---- executing the notebooks --------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def kernel_env(tmp_path_factory, mnist_root):
-    """Environment of the kernels: quick mode, MNIST, one BLAS thread, this very Python."""
-    from ipykernel.kernelspec import write_kernel_spec
-
-    # A kernel spec named python3 (what every notebook asks for) that runs sys.executable, first
-    # on JUPYTER_PATH: a user's own python3 kernel elsewhere cannot take the run over.
-    jupyter_path = tmp_path_factory.mktemp("jupyter")
-    write_kernel_spec(jupyter_path / "kernels" / "python3")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("JUPYTER_PATH", str(jupyter_path))
-    mp.delenv("NPSAE_TUTORIAL_FULL", raising=False)
-    mp.setenv("NPSAE_DATA", str(mnist_root))
-    mp.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    # One BLAS thread: the tutorials' matrices are small, and on a busy machine OpenBLAS threads
-    # that wait for a core spin and slow a notebook severalfold.
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        mp.setenv(var, "1")
-    yield
-    mp.undo()
-
-
-class Executed:
-    """A notebook after its run: the executed cells, its figures and the seconds it took."""
-
-    def __init__(self, nb, figures: Path, seconds: float):
-        self.nb, self.figures, self.seconds = nb, figures, seconds
-
-    @property
-    def text(self) -> str:
-        """Everything the notebook printed, in order."""
-        return "".join(
-            out.get("text", "")
-            for cell in self.nb.cells
-            if cell.cell_type == "code"
-            for out in cell.outputs
-            if out.output_type == "stream"
-        )
-
-
-@pytest.fixture(scope="module")
-def run_notebook(kernel_env, tmp_path_factory):
-    """run_notebook(stem) executes the notebook once per session, from a copy, and returns it."""
-    done: dict[str, Executed] = {}
-
-    def run(stem: str) -> Executed:
-        if stem not in done:
-            work = tmp_path_factory.mktemp(stem)
-            copy_tutorials(work)
-            figures = work / "figures-out"
-            mp = pytest.MonkeyPatch()
-            mp.setenv("NPSAE_TUTORIAL_FIGURES", str(figures))
-            nb = nbformat.read(work / f"{stem}.ipynb", as_version=4)
-            client = NotebookClient(
-                nb,
-                timeout=CELL_TIMEOUT,
-                kernel_name="python3",
-                resources={"metadata": {"path": str(work)}},
-            )
-            start = time.perf_counter()
-            try:
-                client.execute()
-            finally:
-                mp.undo()
-            done[stem] = Executed(nb, figures, time.perf_counter() - start)
-            print(f"\n{stem}: executed in {done[stem].seconds:.1f} s")
-        return done[stem]
-
-    return run
-
-
-def test_the_kernel_is_this_python(run_notebook, kernel_env):
+def test_the_kernel_is_this_python(kernels, tmp_path):
     nb = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_code_cell("import sys; print(sys.executable)")]
     )
     nb.metadata.kernelspec = sync.KERNELSPEC
-    NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    kernels.execute(nb, tmp_path)
     assert Path(nb.cells[0].outputs[0]["text"].strip()).resolve() == Path(sys.executable).resolve()
 
 

@@ -20,7 +20,7 @@ from npsae import __version__
 from npsae.cli import common
 
 # The options several sub-commands share; each means the same in all of them, and is spelled as
-# the Python keyword it sets (README.md has the whole table, old spellings included).
+# the Python keyword it sets (docs/cli.md has the whole table, old spellings included).
 VOCABULARY = """\
 options that mean the same in every command (as the Python keywords):
   --n-hidden UNITS     hidden units (n_hidden)

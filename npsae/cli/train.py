@@ -91,8 +91,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--preset",
         choices=sorted(PRESETS),
         help="start from a named setting of npsae.presets (ufldl: Ng's exercise; ksparse-mnist: "
-        "Makhzani & Frey's k-sparse autoencoder; bars-*: one recipe per sparsity variant on the "
-        "bars problem)",
+        "Makhzani & Frey's k-sparse autoencoder; bars-VARIANT: one recipe per sparsity variant "
+        "on the bars problem)",
     )
     p.add_argument("--epochs", type=int, help=f"passes over the training set {_default('epochs')}")
     p.add_argument(

@@ -14,7 +14,7 @@
 # This tutorial goes through one lesson as a student sees it: start, write two functions, make
 # the two classic mistakes, read what the checker says, fix them. Grading a whole class (one
 # gradebook row per student, Gradescope, what a student's file can and cannot do to the grader)
-# is the instructor's part: see "Classroom exercises" in npsae's README.
+# is the instructor's part: see the instructor's guide (docs/instructors.md, on npsae's site).
 #
 #     python -m npsae exercises list
 #     python -m npsae exercises start DIR
@@ -203,7 +203,7 @@ save(fig, "09_gradebook.png")
 # Grading a class (`npsae exercises grade SUBMISSIONS_DIR --csv gradebook.csv`), the reference
 # solutions (`exercises solutions DIR`), Gradescope (`check --format gradescope`,
 # `exercises autograder OUT_DIR`), how points are split, and what a student's file can and cannot
-# do to the grader are described in "Classroom exercises" in npsae's README.
+# do to the grader are described in the instructor's guide (docs/instructors.md).
 
 # %%
 # The claims of the text above, checked on this run.
