@@ -54,6 +54,7 @@ release = version = npsae.__version__
 extensions = [
     "myst_nb",
     "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "sphinxarg.ext",
@@ -101,3 +102,22 @@ html_theme_options = {
     "footer_end": ["sphinx-version"],
 }
 html_show_sourcelink = False
+
+
+def _escape_bars(app, what, name, obj, options, lines: list[str]) -> None:
+    """The docstrings write |x| for an absolute value or a norm, which reStructuredText reads as
+    a substitution: escape the bars, except in ``literals`` and in literal blocks (after ::)."""
+    block_indent = None  # the indentation of the line that opened a literal block
+    for i, line in enumerate(lines):
+        indent = len(line) - len(line.lstrip())
+        if block_indent is not None and (not line.strip() or indent > block_indent):
+            continue
+        block_indent = None
+        parts = line.split("``")
+        lines[i] = "``".join(p if k % 2 else p.replace("|", r"\|") for k, p in enumerate(parts))
+        if line.rstrip().endswith("::"):
+            block_indent = indent
+
+
+def setup(app) -> None:
+    app.connect("autodoc-process-docstring", _escape_bars)

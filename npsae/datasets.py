@@ -137,6 +137,8 @@ class DatasetNotFoundError(DatasetError, FileNotFoundError):
 class DataLocation:
     """Where the data sets live, and why: the answer of :func:`locate_data`.
 
+    Attributes
+    ----------
     root : the data root; MNIST is in ``root / "mnist"``, Fashion-MNIST in
         ``root / "fashion-mnist"``. It need not exist yet.
     rule : the rule that chose it: "argument", "environment", "working directory", "per-user" or
