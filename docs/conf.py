@@ -10,22 +10,22 @@ import shutil
 from pathlib import Path
 
 import npsae
+from npsae.cli.tutorials import tutorial_files
 
 DOCS = Path(__file__).resolve().parent
 REPO = DOCS.parent
 TUTORIALS = REPO / "npsae" / "tutorials"
 # The tutorials' copy that Sphinx reads (git ignores it): the notebooks, and what they load
-# beside them (_common.py, the committed figures of full-length runs).
+# beside them (_common.py, the committed figures and tables of full-length runs).
 COPY = DOCS / "tutorials"
 
 
 def _copy_tutorials() -> None:
-    """Mirror the notebooks and their companions into COPY, rewriting only what changed, so that
-    Sphinx's incremental build and the execution cache see unchanged files as unchanged."""
-    wanted = {p.relative_to(TUTORIALS) for p in TUTORIALS.glob("[0-9][0-9]_*.ipynb")}
-    wanted.add(Path("_common.py"))
-    wanted |= {p.relative_to(TUTORIALS) for p in (TUTORIALS / "full_run").glob("*.png")}
-    for stale in COPY.glob("*.ipynb"):
+    """Mirror what ``npsae tutorials DIR`` hands out into COPY (its README aside: the tutorials'
+    index includes it), rewriting only what changed, so that Sphinx's incremental build and the
+    execution cache see unchanged files as unchanged."""
+    wanted = set(tutorial_files(TUTORIALS)) - {Path("README.md")}
+    for stale in COPY.glob("[0-9][0-9]_*.ipynb"):
         if stale.relative_to(COPY) not in wanted:
             stale.unlink()
     for relative in sorted(wanted):
