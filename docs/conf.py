@@ -102,6 +102,9 @@ html_theme_options = {
     "footer_end": ["sphinx-version"],
 }
 html_show_sourcelink = False
+# The search's result snippets are fetched page by page, which browsers refuse from file://;
+# without them the search works from the files too.
+html_show_search_summary = False
 
 
 def _escape_bars(app, what, name, obj, options, lines: list[str]) -> None:

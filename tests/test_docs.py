@@ -217,7 +217,7 @@ def test_the_landing_and_benchmark_pages_show_their_figures(open_page):
 def test_the_api_page_of_the_model_lists_its_training_methods(open_page):
     page = open_page("api/model.html")
     methods = page.eval_on_selector_all(
-        "dl.py.class[id] dl.py.method > dt[id]", "nodes => nodes.map(n => n.id)"
+        "dl.py.class dl.py.method > dt[id]", "nodes => nodes.map(n => n.id)"
     )
     model = [m.rsplit(".", 1)[1] for m in methods if ".SparseAutoencoder." in m]
     # What fit calls on the model at every step, each documented from its docstring.
@@ -260,3 +260,19 @@ def test_one_command_builds_the_site_and_read_the_docs_runs_the_same():
     assert rtd["python"]["install"] == [
         {"method": "pip", "path": ".", "extra_requirements": ["docs"]}
     ]
+
+
+def test_the_getting_started_python_runs(mnist_root, tmp_path, monkeypatch):
+    import warnings
+
+    text = (DOCS / "getting-started.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) == 1, "getting-started.md should hold one Python block"
+    monkeypatch.setenv("NPSAE_DATA", str(mnist_root))
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the KL-with-ReLU caveat, which models.md explains
+        exec(compile(blocks[0], "getting-started.md", "exec"), namespace)
+    assert namespace["H"].shape == (256, 64)
+    assert len(namespace["history"]["loss"]) == 2
