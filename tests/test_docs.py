@@ -276,3 +276,12 @@ def test_the_getting_started_python_runs(mnist_root, tmp_path, monkeypatch):
         exec(compile(blocks[0], "getting-started.md", "exec"), namespace)
     assert namespace["H"].shape == (256, 64)
     assert len(namespace["history"]["loss"]) == 2
+
+
+def test_the_readme_is_a_short_front_door_whose_links_lead_somewhere():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert len(readme.encode()) < 8192, "the README is the front door: the manual is docs/"
+    links = re.findall(r"\]\(([^)#]+)\)", readme)
+    assert {"docs/getting-started.md", "docs/instructors.md", "docs/layout.md"} <= set(links)
+    broken = [link for link in links if not (REPO / link).is_file()]
+    assert not broken, broken
