@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from npsae.penalties import SPARSITY
+from npsae.penalties import SETTINGS, SPARSITY, KLSparsity, users
 
 #: The values of each option that is a choice; the first is not necessarily the default.
 CHOICES: dict[str, tuple] = {
@@ -36,9 +36,14 @@ CHOICES: dict[str, tuple] = {
     "init": ("glorot", "ufldl", "tied"),
 }
 #: Sparsity variants that keep k units: per sample (topk) or on average over a batch.
-K_SPARSITY = ("topk", "batchtopk")
+K_SPARSITY = tuple(name for name, cls in SPARSITY.items() if cls.keeps_k)
 #: Sparsity variants that select among ReLU activations, so need hidden="relu".
-SELECTING_SPARSITY = (*K_SPARSITY, "jumprelu")
+SELECTING_SPARSITY = tuple(name for name, cls in SPARSITY.items() if cls.selects())
+
+
+def _either(names: tuple[str, ...]) -> str:
+    """``sparsity='topk' or 'batchtopk'``: the values of ``names`` in a message."""
+    return "sparsity=" + " or ".join(repr(n) for n in names)
 
 
 class ConfigError(ValueError):
@@ -76,7 +81,18 @@ def _dtype_name(dtype: Any) -> str:
         return repr(dtype)
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+def _with_penalty_settings(cls: type) -> type:
+    """``cls`` as a frozen dataclass: the fields it declares (in the order of the positional
+    arguments), then each penalty's setting it does not declare, with the setting's default,
+    so that a penalty added to ``npsae.penalties`` brings its options along."""
+    for name, setting in SETTINGS.items():
+        if name not in cls.__annotations__:
+            cls.__annotations__[name] = "Any"
+            setattr(cls, name, setting.default)
+    return dataclasses.dataclass(frozen=True, eq=False)(cls)
+
+
+@_with_penalty_settings
 class ModelConfig(Mapping):
     """Every choice of a ``SparseAutoencoder``; frozen, and checked when made.
 
@@ -136,24 +152,24 @@ class ModelConfig(Mapping):
     hidden: str = "sigmoid"
     output: str = "sigmoid"
     recon: str = "mse"
-    sparsity: str | None = "kl"
-    rho: float = 0.05
-    beta: float = 0.1
+    sparsity: str | None = KLSparsity.name  # the Keras tutorial's
+    rho: float = SETTINGS["rho"].default
+    beta: float = SETTINGS["beta"].default
     weight_decay: float = 0.0
     dtype: str = "float32"
     backend: str = "numba"
     seed: int = 0
     init: str = "glorot"
-    k: int | None = None
+    k: int | None = SETTINGS["k"].default
     unit_norm_decoder: bool = False
-    bandwidth: float = 1e-3
-    theta_init: float = 1e-3
+    bandwidth: float = SETTINGS["bandwidth"].default
+    theta_init: float = SETTINGS["theta_init"].default
     pre_bias: bool = False
-    aux_k: int | None = None
-    aux_alpha: float = 1 / 32
-    dead_after: int = 10_000
-    k_schedule: tuple[int, int] | None = None
-    encode_k: int | None = None
+    aux_k: int | None = SETTINGS["aux_k"].default
+    aux_alpha: float = SETTINGS["aux_alpha"].default
+    dead_after: int = SETTINGS["dead_after"].default
+    k_schedule: tuple[int, int] | None = SETTINGS["k_schedule"].default
+    encode_k: int | None = SETTINGS["encode_k"].default
 
     def __post_init__(self) -> None:
         """Check every value (ConfigError naming the option), then store each as its JSON type:
@@ -173,19 +189,18 @@ class ModelConfig(Mapping):
             if v[name] not in choices:
                 known = ", ".join(str(c) for c in choices)
                 raise _refuse(name, v[name], f"is not known; choose one of {known}")
-        floats = ("rho", "beta", "weight_decay", "bandwidth", "theta_init", "aux_alpha")
+        # The penalties' number settings carry their own checks (npsae.penalties.Setting).
+        checked = {name: s for name, s in SETTINGS.items() if s.check is not None}
+        floats = ("weight_decay", *checked)
         for name in floats:
             if not _is_number(v[name]):
                 raise _refuse(name, v[name], "must be a number")
-        if not 0.0 < v["rho"] < 1.0:
-            message = f"rho={v['rho']!r} must lie strictly between 0 and 1 (a target mean)"
-            raise _refuse("rho", v["rho"], "a target mean activation lies in (0, 1)", message)
-        for name in ("beta", "weight_decay", "aux_alpha"):
-            if not (math.isfinite(v[name]) and v[name] >= 0):
-                raise _refuse(name, v[name], "must be a finite number >= 0")
-        for name in ("bandwidth", "theta_init"):
-            if not (math.isfinite(v[name]) and v[name] > 0):
-                raise _refuse(name, v[name], "must be a finite number > 0")
+        for name, setting in checked.items():
+            if not setting.check(v[name]):
+                message = setting.message.format(name=name, value=v[name]) or None
+                raise _refuse(name, v[name], setting.rule, message)
+        if not (math.isfinite(v["weight_decay"]) and v["weight_decay"] >= 0):
+            raise _refuse("weight_decay", v["weight_decay"], "must be a finite number >= 0")
         if not _is_count(v["seed"]) or v["seed"] < 0:
             raise _refuse("seed", v["seed"], "must be an integer >= 0")
         if not _is_count(v["dead_after"]) or v["dead_after"] < 1:
@@ -211,7 +226,7 @@ class ModelConfig(Mapping):
         if (k is not None) != (sparsity in K_SPARSITY):
             raise ConfigError(
                 "k is the number of units TopK keeps (per sample, or on average for BatchTopK): "
-                "give k exactly when sparsity='topk' or 'batchtopk'"
+                f"give k exactly when {_either(K_SPARSITY)}"
             )
         if sparsity in SELECTING_SPARSITY and v["hidden"] != "relu":
             raise ConfigError(
@@ -225,14 +240,14 @@ class ModelConfig(Mapping):
             )
         aux_k = v["aux_k"]
         if aux_k is not None:
-            if sparsity not in K_SPARSITY:
-                raise ConfigError("aux_k (AuxK) needs sparsity='topk' or 'batchtopk'")
+            if sparsity not in users("aux_k"):
+                raise ConfigError(f"aux_k (AuxK) needs {_either(users('aux_k'))}")
             if not _is_count(aux_k) or not 1 <= aux_k <= v["n_hidden"]:
                 raise ConfigError(f"aux_k={aux_k!r} must be an integer between 1 and n_hidden")
         schedule = v["k_schedule"]
         if schedule is not None:
-            if sparsity not in K_SPARSITY:
-                raise ConfigError("k_schedule needs sparsity='topk' or 'batchtopk' (it lowers k)")
+            if sparsity not in users("k_schedule"):
+                raise ConfigError(f"k_schedule needs {_either(users('k_schedule'))} (it lowers k)")
             start, epochs = schedule
             if not k <= start <= v["n_hidden"]:
                 raise _refuse(
@@ -244,8 +259,9 @@ class ModelConfig(Mapping):
                 )
         encode_k = v["encode_k"]
         if encode_k is not None:
-            if sparsity != "topk":
-                raise ConfigError("encode_k (the units encode keeps) needs sparsity='topk'")
+            if sparsity not in users("encode_k"):
+                message = f"encode_k (the units encode keeps) needs {_either(users('encode_k'))}"
+                raise ConfigError(message)
             if not _is_count(encode_k) or not 1 <= encode_k <= v["n_hidden"]:
                 raise ConfigError(
                     f"encode_k={encode_k!r} must be an integer between 1 and n_hidden"

@@ -299,12 +299,9 @@ class _Run:
             causes.append(
                 f"the learning rate lr={lr:g} is probably too high: try one 3 to 10 times smaller"
             )
-        config = self.model.config
-        if config["sparsity"] == "kl" and config["hidden"] == "relu":
-            causes.append(
-                "KL sparsity with ReLU units is fragile (their activations are unbounded): "
-                "prefer sparsity 'l1' with ReLU, or sigmoid hidden units with KL"
-            )
+        caveat = type(self.model.sparsity).caveat(self.model.config.hidden)
+        if caveat is not None:
+            causes.append(caveat.divergence)
         message = (
             f"training diverged at epoch {epoch}, step {step}/{steps}: the {term} term of the "
             f"loss is {loss[term]}. Likely causes: " + "; ".join(causes) + "."

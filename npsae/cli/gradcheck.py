@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from npsae.cli import common
-from npsae.cli.train import SPARSITY_CHOICES, add_architecture_options
+from npsae.cli.train import SPARSITY_CHOICES, add_architecture_options, add_penalty_options
 from npsae.config import CHOICES, OPTIONS, SELECTING_SPARSITY, ConfigError, ModelConfig
 
 # Above this many entries a full check takes minutes: say how to check a sample instead.
@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=CHOICES["hidden"],
         default=None,
         help="hidden activation (default sigmoid; relu for the sparsities that select among "
-        "ReLU activations: topk, batchtopk, jumprelu)",
+        f"ReLU activations: {', '.join(SELECTING_SPARSITY)})",
     )
     p.add_argument("--output", choices=CHOICES["output"], default="sigmoid")
     p.add_argument("--recon", choices=CHOICES["recon"], default="mse")
@@ -57,6 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--eps", type=float, default=1e-6, help="finite-difference step")
     p.add_argument("--max-entries", type=int, default=None, help="check a sample of entries")
     p.add_argument("--seed", type=int, default=0, help="seeds the weights and the batch")
+    add_penalty_options(p)
     p.set_defaults(func=common.guarded("gradcheck", run))
 
 

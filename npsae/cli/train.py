@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from npsae.cli import common
 from npsae.cli.common import UsageError
 from npsae.config import CHOICES, OPTIONS, ConfigError, ModelConfig
+from npsae.penalties import SETTINGS, SPARSITY, users
 from npsae.presets import PRESETS
 
 if TYPE_CHECKING:
@@ -116,8 +117,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--sparsity",
         choices=SPARSITY_CHOICES,
-        help="sparsity: KL to rho, L1, L1 weighted by decoder norms, TopK or BatchTopK (with "
-        f"--k), JumpReLU (learned thresholds, L0 penalty beta), or none {_default('sparsity')}",
+        help=f"sparsity: {SPARSITY_HELP} {_default('sparsity')}",
     )
     p.add_argument(
         "--k",
@@ -185,6 +185,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--quiet", action="store_true", help="print only the final results, not each epoch"
     )
+    add_penalty_options(p)
     p.set_defaults(func=common.guarded("train", run))
 
 
@@ -201,8 +202,26 @@ def _k_schedule(text: str) -> tuple[int, int]:
         ) from None
 
 
-# --sparsity's choices: the model's own list, and "none" for None.
+# --sparsity's choices: the model's own list, and "none" for None; its help, each penalty's
+# summary (npsae.penalties).
 SPARSITY_CHOICES = (*(name for name in CHOICES["sparsity"] if name), "none")
+SPARSITY_HELP = ", ".join(cls.summary for name, cls in SPARSITY.items() if name) + ", or none"
+
+
+def add_penalty_options(p: argparse.ArgumentParser) -> None:
+    """``--NAME`` for each penalty setting (``npsae.penalties.SETTINGS``) that ``p`` has no
+    option for yet, with the setting's help and default: a new penalty's settings reach the
+    command line without a line here."""
+    for name, setting in SETTINGS.items():
+        flag = common.flag(name)
+        if flag not in p._option_string_actions:
+            default = "none" if setting.default is None else f"{setting.default:g}"
+            p.add_argument(
+                flag,
+                type=setting.type,
+                metavar=setting.metavar,
+                help=f"{setting.help} (default {default}; {', '.join(users(name))})",
+            )
 
 
 class HiddenActivation(argparse.Action):
