@@ -228,6 +228,8 @@ class ModelConfig(Mapping):
                 "k is the number of units TopK keeps (per sample, or on average for BatchTopK): "
                 f"give k exactly when {_either(K_SPARSITY)}"
             )
+        if v["backend"] == "numba" and not SPARSITY[sparsity].numba:
+            raise ConfigError(f"sparsity={sparsity!r} has no Numba kernels: use backend='numpy'")
         if sparsity in SELECTING_SPARSITY and v["hidden"] != "relu":
             raise ConfigError(
                 f"sparsity={sparsity!r} selects among ReLU activations: use hidden='relu'"
@@ -290,6 +292,8 @@ class ModelConfig(Mapping):
         return dataclasses.replace(self, **changes)
 
     def __eq__(self, other: object) -> bool:
+        """Equal to a config or a mapping of the same values; a mapping that lacks an option
+        added after format 1 (as ``file_dict`` leaves out) counts as holding its default."""
         if not isinstance(other, Mapping):
             return NotImplemented
         theirs = {name: _json(value) for name, value in other.items()}
@@ -300,13 +304,21 @@ class ModelConfig(Mapping):
         """The JSON-ready dict: every option, by name (``k_schedule`` as a list)."""
         return {name: _json(value) for name, value in self.items()}
 
+    def applies(self, name: str) -> bool:
+        """Whether the option ``name`` matters to this model: every option that is not a
+        penalty's setting does; a setting only to the penalties that read it
+        (``npsae.penalties.Sparsity.settings``): ``rho`` to KL, ``k`` to TopK and BatchTopK."""
+        return name not in SETTINGS or SETTINGS[name] in SPARSITY[self.sparsity].settings
+
     def file_dict(self) -> dict[str, Any]:
-        """What a model file and a run's config.json hold: ``to_dict`` without the options of
-        ``LATER_OPTIONS`` that hold their default."""
+        """What a model file and a run's config.json hold: the options of format 1, as npsae
+        has always written them (so that an older npsae reads the file, and tests pin its
+        bytes), and each option added since only where it ``applies`` and is set (an optional
+        one, default None, only when given)."""
         return {
             name: value
             for name, value in self.to_dict().items()
-            if name not in LATER_OPTIONS or value != LATER_OPTIONS[name]
+            if name in FORMAT_1 or (self.applies(name) and value is not None)
         }
 
     @classmethod
@@ -336,10 +348,12 @@ class ModelConfig(Mapping):
             ) from err
 
 
-#: Options added after the model file's format 1, with their defaults: files hold them only
-#: when set (``file_dict``), so that a model that does not use them is saved byte for byte as
-#: before (and an older npsae reads it); ``from_dict`` gives a missing one its default.
-LATER_OPTIONS: dict[str, Any] = {"k_schedule": None, "encode_k": None}
+#: The options of the model file's format 1, which every file holds (``file_dict``).
+FORMAT_1 = (
+    "n_in", "n_hidden", "hidden", "output", "recon", "sparsity", "rho", "beta", "weight_decay",
+    "dtype", "backend", "seed", "init", "k", "unit_norm_decoder", "bandwidth", "theta_init",
+    "pre_bias", "aux_k", "aux_alpha", "dead_after",
+)  # fmt: skip
 
 
 def _json(value: Any) -> Any:
@@ -367,3 +381,8 @@ def _schedule(value: Any) -> tuple[int, int] | None:
 
 #: The options, in the constructor's order: ``SparseAutoencoder``'s keywords.
 OPTIONS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ModelConfig))
+#: Options added after format 1, with their defaults: a file may lack them (``file_dict``), and
+#: ``from_dict`` and ``__eq__`` take a missing one as its default.
+LATER_OPTIONS: dict[str, Any] = {
+    f.name: f.default for f in dataclasses.fields(ModelConfig) if f.name not in FORMAT_1
+}

@@ -172,6 +172,9 @@ class Sparsity:
     threshold: bool = False
     saelens: str | None = "standard"
     sweep: dict[str, Variant] = {}
+    # Whether npsae.kernels computes it: a penalty whose maths the fused stages cannot run sets
+    # False, and ModelConfig refuses it, by name, with backend="numba".
+    numba: bool = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -335,10 +335,12 @@ def recon_grads(params: dict, fw: Forward, objective: Objective) -> dict:
 
 def sparsity_grads(params: dict, fw: Forward, objective: Objective) -> dict:
     """Gradient of the sparsity penalty P, which depends on H through its column sums h
-    (``npsae.penalties``), so that dP/dH_ij = c_j for every sample i:
+    (``npsae.penalties``), so that dP/dH_ij = c_j for every sample i, or, for a ``per_entry``
+    penalty, on every entry, dP/dH_ij = E_ij:
 
         c   = dP/dH                   (n_hidden,)     the penalty's ``hidden_grad``
-        dZ1 = c * f'(Z1)              (m, n_hidden)
+        E   = dP/dH                   (m, n_hidden)   its ``entry_grad`` (per_entry only)
+        dZ1 = (c + E) * f'(Z1)        (m, n_hidden)
         dW1, db1 (and db2 with pre_bias): ``encoder_grads``
         dW2 = dP/dW2                  the penalty's ``decoder_grad`` (L1-decoder only)
 
@@ -347,7 +349,9 @@ def sparsity_grads(params: dict, fw: Forward, objective: Objective) -> dict:
     """
     sparsity, W2, m = objective.sparsity, params["W2"], fw.X.shape[0]
     c = sparsity.hidden_grad(fw.h_sum, m, W2)
-    dZ1 = c * ACTIVATION_GRADS[objective.hidden](fw.H)
+    E = sparsity.entry_grad(fw.H, m)
+    dH = c if E is None else c + E
+    dZ1 = dH * ACTIVATION_GRADS[objective.hidden](fw.H)
     grads = encoder_grads(params, fw, dZ1, objective)
     dW2 = sparsity.decoder_grad(fw.h_sum, m, W2)
     if dW2 is not None:
