@@ -538,6 +538,47 @@ class JumpReLUSparsity(Sparsity):
         return (theta * d_theta).astype(theta.dtype)
 
 
+LOG_EPS = Setting("log_eps", 0.1, "the log penalty's scale eps, > 0: log(1 + H^2 / eps)",
+                  check=_finite_above_0, rule="must be a finite number > 0",
+                  metavar="EPS")  # fmt: skip
+
+
+class LogSparsity(Sparsity):
+    """Olshausen & Field's sparse-coding cost (Nature, 1996), log(1 + x^2) on each activation:
+
+        P = (beta / m) sum_ij log(1 + H_ij^2 / eps)
+
+    It grows like H^2 / eps near 0 and only logarithmically for large activations, so it pulls
+    small activations to 0 while leaving the large ones nearly free. It depends on every entry
+    of H, not only on the column sums (``per_entry``):
+
+        dP/dH_ij = (beta / m) 2 H_ij / (eps + H_ij^2)
+
+    ``log_eps`` is eps (the square of Olshausen & Field's scale sigma).
+    """
+
+    name = "log"
+    summary = "log(1 + H^2 / eps) (Olshausen & Field)"
+    settings = (BETA, LOG_EPS)
+    per_entry = True
+    sweep = {
+        name: Variant(
+            {"hidden": "relu", "sparsity": name},
+            {"mnist": Grid("beta", (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)),
+             "superposition": Grid("beta", (1e-3, 3e-3, 1e-2, 3e-2, 1e-1))},
+        ),
+    }  # fmt: skip
+
+    def value(self, h_sum: np.ndarray, m: int, W2: np.ndarray, H=None) -> float:
+        return (
+            self.beta * float(np.sum(np.log1p(np.square(H, dtype=np.float64) / self.log_eps))) / m
+        )
+
+    def entry_grad(self, H: np.ndarray, m: int) -> np.ndarray:
+        scale = H.dtype.type(2 * self.beta / m)
+        return scale * H / (H.dtype.type(self.log_eps) + H * H)
+
+
 def decoder_norms(W2: np.ndarray) -> np.ndarray:
     """||W2_j||: the Euclidean norm of each decoder row; W2: (n_hidden, n_in) -> (n_hidden,)."""
     return np.sqrt(np.square(W2, dtype=np.float64).sum(axis=1))
