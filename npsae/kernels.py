@@ -605,10 +605,5 @@ class NumbaBackend:
         dW2_sparsity = sparsity.decoder_grad(h_sum, m, W2)
         if dW2_sparsity is not None:
             grads["W2"] += dW2_sparsity.astype(grads["W2"].dtype)
-        loss = reference.loss_terms(
-            recon,
-            sparsity.value(h_sum, m, W2, H),
-            0.5 * objective.weight_decay * sq_norm,
-            aux,
-        )
+        loss = reference.assemble_losses(params, objective, recon, H, h_sum, aux, sq_norm)
         return ForwardBackward(loss, grads, Cache(X, H, h_sum))

@@ -270,15 +270,36 @@ def loss_terms(recon: float, sparsity: float, decay: float, aux: float = 0.0) ->
     return terms
 
 
+def assemble_losses(
+    params: dict,
+    objective: Objective,
+    recon: float,
+    H: np.ndarray,
+    h_sum: np.ndarray,
+    aux: float,
+    sq_norm: float | None = None,
+) -> dict:
+    """The loss terms of a forward pass whose code is ``H: (m, n_hidden)`` (column sums
+    ``h_sum``), given its ``recon`` and ``aux`` terms, however a backend computed them; the
+    one assembly of the terms, which this module, ``npsae.kernels`` and the model use:
+
+        sparsity = P(H)                      the penalty's ``value``
+        decay    = (lambda / 2) ||W||^2      from ``sq_norm`` = ||W1||^2 + ||W2||^2 if given
+    """
+    lam = objective.weight_decay
+    return loss_terms(
+        recon=recon,
+        sparsity=objective.sparsity.value(h_sum, H.shape[0], params["W2"], H),
+        decay=weight_decay(params, lam) if sq_norm is None else 0.5 * lam * sq_norm,
+        aux=aux,
+    )
+
+
 def losses(params: dict, fw: Forward, objective: Objective) -> dict:
     """The loss terms of the forward pass ``fw`` (see ``loss_terms``)."""
-    m = fw.X.shape[0]
-    return loss_terms(
-        recon=RECON_LOSSES[objective.recon](fw.X_hat, fw.X),
-        sparsity=objective.sparsity.value(fw.h_sum, m, params["W2"], fw.H),
-        decay=weight_decay(params, objective.weight_decay),
-        aux=aux_loss(params, fw.Xe, fw.X, fw.H, objective),
-    )
+    recon = RECON_LOSSES[objective.recon](fw.X_hat, fw.X)
+    aux = aux_loss(params, fw.Xe, fw.X, fw.H, objective)
+    return assemble_losses(params, objective, recon, fw.H, fw.h_sum, aux)
 
 
 # ----------------------------------------------------------------- gradients, term by term

@@ -424,24 +424,19 @@ def _plan_resume(args: argparse.Namespace) -> _Plan:
             f"--resume continues the run as it was configured; drop {flags} (only --epochs, "
             "--data-root and --quiet apply), or start a new run with --out"
         )
-    from npsae._fileio import check_writable
     from npsae.checkpoint import read_checkpoint
+    from npsae.training import resume_settings
 
     try:
         ckpt = read_checkpoint(args.resume)
     except (OSError, ValueError) as err:
         raise UsageError(f"--resume {args.resume}: {err}") from err
     try:
-        check_writable(args.resume)
+        epochs = resume_settings(ckpt, args.resume, args.epochs)["epochs"]
+    except ConfigError as err:
+        raise common.config_error(err, args) from err
     except ValueError as err:
         raise UsageError(f"--resume {err}") from err
-    epochs = ckpt.training["epochs"] if args.epochs is None else args.epochs
-    common.positive_int("epochs", epochs)
-    if epochs < ckpt.epoch:
-        raise UsageError(
-            f"--epochs {epochs}: the run in {args.resume} has done {ckpt.epoch} epochs already; "
-            f"give more to train further"
-        )
     dataset = ckpt.training.get("dataset")
     if not isinstance(dataset, dict) or "name" not in dataset:
         raise UsageError(
