@@ -313,13 +313,18 @@ class ModelConfig(Mapping):
     def file_dict(self) -> dict[str, Any]:
         """What a model file and a run's config.json hold: the options of format 1, as npsae
         has always written them (so that an older npsae reads the file, and tests pin its
-        bytes), and each option added since only where it ``applies`` and is set (an optional
-        one, default None, only when given)."""
-        return {
-            name: value
-            for name, value in self.to_dict().items()
-            if name in FORMAT_1 or (self.applies(name) and value is not None)
-        }
+        bytes), then each option added since: a penalty's setting where it ``applies`` and is
+        set (an optional one, default None, only when given), any other when it is not its
+        default."""
+        return {name: value for name, value in self.to_dict().items() if self._recorded(name)}
+
+    def _recorded(self, name: str) -> bool:
+        value = getattr(self, name)
+        if name in FORMAT_1:
+            return True
+        if name in SETTINGS:
+            return self.applies(name) and value is not None
+        return value != LATER_OPTIONS[name]
 
     @classmethod
     def from_dict(cls, data: Any, source: str | None = None) -> ModelConfig:

@@ -77,7 +77,9 @@ RHO = Setting(
     message="{name}={value!r} must lie strictly between 0 and 1 (a target mean)",
 )
 K = Setting("k", None, "hidden units TopK keeps per sample, BatchTopK on average", type=int)
-K_SCHEDULE = Setting("k_schedule", None, "Makhzani & Frey's schedule of k", metavar="START:EPOCHS")
+K_SCHEDULE = Setting(
+    "k_schedule", None, "Makhzani & Frey's schedule of k", type=str, metavar="START:EPOCHS"
+)
 ENCODE_K = Setting("encode_k", None, "units TopK's encode keeps at inference", type=int)
 AUX_K = Setting("aux_k", None, "AuxK's number of dead units", type=int, metavar="K_AUX")
 AUX_ALPHA = Setting("aux_alpha", 1 / 32, "AuxK's weight", check=_finite_at_least_0,
