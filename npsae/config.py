@@ -145,6 +145,10 @@ class ModelConfig(Mapping):
         encode_k: with "topk", the units ``encode`` keeps at inference (Makhzani & Frey's
             alpha k, e.g. 75 = 3 x 25); training, the loss and the code statistics keep ``k``.
             None: ``k``.
+
+    The penalties' settings are declared by their classes (``npsae.penalties``: the name,
+    default, check and meaning of each), which own the defaults above; a penalty's settings
+    not listed here (the log penalty's ``log_eps``) follow these fields, in the registry's order.
     """
 
     n_in: int

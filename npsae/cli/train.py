@@ -122,7 +122,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--k",
         type=int,
-        help="hidden units TopK keeps per sample, BatchTopK on average (--sparsity topk|batchtopk)",
+        help=f"{SETTINGS['k'].help} (--sparsity {'|'.join(users('k'))})",
     )
     p.add_argument(
         "--k-schedule",
@@ -150,8 +150,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         const=True,
         help="keep every decoder row at unit length (a common companion of L1)",
     )
-    p.add_argument("--rho", type=float, help=f"KL target mean activation {_default('rho')}")
-    p.add_argument("--beta", type=float, help=f"sparsity penalty's weight {_default('beta')}")
+    for name in ("rho", "beta"):
+        p.add_argument(
+            common.flag(name), type=float, help=f"{SETTINGS[name].help} {_default(name)}"
+        )
     p.add_argument(
         "--weight-decay",
         type=float,
