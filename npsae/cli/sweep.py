@@ -9,19 +9,14 @@ import sys
 from pathlib import Path
 
 from npsae.cli import common
-from npsae.penalties import SWEEP_VARIANTS
-
-# From the penalties' declarations, not from npsae.sweep, so that --help loads no Numba.
-VARIANTS = tuple(SWEEP_VARIANTS)
-DEFAULT_VARIANTS = ",".join(name for name, v in SWEEP_VARIANTS.items() if v.default)
-DATASETS = ("mnist", "fashion-mnist", "superposition")
+from npsae.sweep import DATASETS, DEFAULT_VARIANTS, VARIANTS  # neither imports Numba
 
 
 def _knobs() -> str:
     """Each variant's knob, for --grid's help: ``topk: k; ...; jumprelu: theta_init on MNIST,
     beta on superposition data``."""
     knobs = []
-    for name, variant in SWEEP_VARIANTS.items():
+    for name, variant in VARIANTS.items():
         mnist, superposition = (variant.grid(kind).param for kind in ("mnist", "superposition"))
         if mnist == superposition:
             knobs.append(f"{name}: {mnist}")
@@ -45,9 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("out_dir", metavar="OUT_DIR", help="folder for the runs, CSV and plot")
     p.add_argument(
         "--variants",
-        default=DEFAULT_VARIANTS,
+        default=",".join(DEFAULT_VARIANTS),
         metavar="NAMES",
-        help=f"comma-separated, among {', '.join(VARIANTS)} (default {DEFAULT_VARIANTS})",
+        help=f"comma-separated, among {', '.join(VARIANTS)} (default {','.join(DEFAULT_VARIANTS)})",
     )
     p.add_argument(
         "--grid",
