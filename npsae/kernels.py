@@ -5,7 +5,7 @@ computes the total, in three stages, each a fused loop:
 
     hidden_activation   H = select(f(Z1 + b1)) and its column sums       (the encoder)
     output_layer        X^ = g(Z2 + b2), recon(X^, X), dZ2 and db2       (the decoder, its loss)
-    hidden_backward     dZ1 = (dH + c) * f'(Z1) and db1                  (recon and sparsity)
+    hidden_backward     dZ1 = (dH + c + E) * f'(Z1) and db1              (recon and sparsity)
 
 Tests hold each stage, and ``NumbaBackend.forward_backward``, equal to the reference. Two
 differences buy speed:
