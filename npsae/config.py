@@ -296,13 +296,19 @@ class ModelConfig(Mapping):
         return dataclasses.replace(self, **changes)
 
     def __eq__(self, other: object) -> bool:
-        """Equal to a config or a mapping of the same values; a mapping that lacks an option
-        added after format 1 (as ``file_dict`` leaves out) counts as holding its default."""
+        """Equal to a config or a mapping of the same values, compared on the options that
+        ``apply`` to this model; a mapping that lacks an option (as ``file_dict`` leaves out)
+        counts as holding its default."""
         if not isinstance(other, Mapping):
             return NotImplemented
-        theirs = {name: _json(value) for name, value in other.items()}
-        mine = {name: _json(value) for name, value in self.items()}
-        return mine == {**LATER_OPTIONS, **theirs}
+        theirs = {**DEFAULTS, **{name: _json(value) for name, value in other.items()}}
+        if not theirs.keys() <= set(OPTIONS):
+            return False
+        return all(
+            theirs.get(name, _ABSENT) == value
+            for name, value in self.to_dict().items()
+            if self.applies(name)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready dict: every option, by name (``k_schedule`` as a list)."""
@@ -315,20 +321,18 @@ class ModelConfig(Mapping):
         return name not in SETTINGS or SETTINGS[name] in SPARSITY[self.sparsity].settings
 
     def file_dict(self) -> dict[str, Any]:
-        """What a model file and a run's config.json hold: the options of format 1, as npsae
-        has always written them (so that an older npsae reads the file, and tests pin its
-        bytes), then each option added since: a penalty's setting where it ``applies`` and is
-        set (an optional one, default None, only when given), any other when it is not its
-        default."""
+        """What a model file and a run's config.json hold: the options of format 1 that are no
+        penalty's setting, as npsae has always written them (so that an older npsae reads the
+        file), each option added since when it is not its default, and a penalty's settings
+        only where they ``apply`` (an L1 run records no ``rho``; an optional one, default
+        None, only when given)."""
         return {name: value for name, value in self.to_dict().items() if self._recorded(name)}
 
     def _recorded(self, name: str) -> bool:
         value = getattr(self, name)
-        if name in FORMAT_1:
-            return True
         if name in SETTINGS:
-            return self.applies(name) and value is not None
-        return value != LATER_OPTIONS[name]
+            return self.applies(name) and (name in FORMAT_1 or value is not None)
+        return name in FORMAT_1 or value != LATER_OPTIONS[name]
 
     @classmethod
     def from_dict(cls, data: Any, source: str | None = None) -> ModelConfig:
@@ -357,7 +361,8 @@ class ModelConfig(Mapping):
             ) from err
 
 
-#: The options of the model file's format 1, which every file holds (``file_dict``).
+#: The options of the model file's format 1: every file holds those that are no penalty's setting
+#: and the settings of its own penalty (``file_dict``).
 FORMAT_1 = (
     "n_in", "n_hidden", "hidden", "output", "recon", "sparsity", "rho", "beta", "weight_decay",
     "dtype", "backend", "seed", "init", "k", "unit_norm_decoder", "bandwidth", "theta_init",
@@ -395,3 +400,10 @@ OPTIONS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ModelConfig)
 LATER_OPTIONS: dict[str, Any] = {
     f.name: f.default for f in dataclasses.fields(ModelConfig) if f.name not in FORMAT_1
 }
+#: Every option that has a default, as JSON holds it: what ``__eq__`` takes a missing one as.
+DEFAULTS: dict[str, Any] = {
+    f.name: _json(f.default)
+    for f in dataclasses.fields(ModelConfig)
+    if f.default is not dataclasses.MISSING
+}
+_ABSENT = object()
