@@ -44,7 +44,7 @@ import numpy as np
 from npsae.exercises.chain import Hidden, hidden_error
 from npsae.exercises.diagnosis import GRADIENTS, Elsewhere, Explanation, explain, locate
 from npsae.exercises.mutants import Mutant, matching
-from npsae.exercises.runner import call
+from npsae.exercises.runner import call, watching
 
 # Largest allowed error, relative to the size of the expected values, per input dtype: a few
 # hundred roundings of each precision, loose enough for any sound order of operations.
@@ -57,6 +57,8 @@ _BACKWARDS = ("W2", "b2", "W1", "b1")
 _ROUNDING_ULPS = 4
 # A mutant explains a wrong result when it is this much closer to it than the expected one.
 _EXPLAINED = 0.05
+#: The key under which a judge finds what the spec's ``watch`` function was given.
+CALLS = "calls"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,6 +241,9 @@ class Spec:
     ``judge``, when set, replaces the comparison with the reference's output for exercises
     whose answer is not one array of values (a trained model, a gradient check's verdict):
     ``judge(case, got, expected)`` returns None when ``got`` is right, else the message.
+    ``watch`` names a function the student's may call (a sibling exercise): the first argument
+    of each call is recorded (``runner.watching``) and the judge finds the records, one array
+    of row fingerprints per call, in ``got[CALLS]``.
 
     ``mutants()``, when set, gives the instructor solution's mutants (``mutants``): a wrong
     result that no catalogued mistake explains is compared with them. ``domain`` maps an array
@@ -258,6 +263,7 @@ class Spec:
     mutation_hint: str = "work on a copy, or build new arrays"
     seed: int = 0
     judge: Callable[[Case, dict, dict], str | None] | None = None
+    watch: str = ""
     mutants: Callable[[], Sequence[Mutant]] | None = None
     domain: Mapping[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
 
@@ -281,14 +287,16 @@ class Observation:
     """What one call of the student's function did.
 
     ``value`` is what it returned, or ``raised`` what it raised; ``after`` holds each argument as
-    it is after the call (the array arguments; None for others). ``problem`` says why there is
-    nothing to judge (the call never ended, or its result could not be read).
+    it is after the call (the array arguments; None for others); ``calls`` the fingerprints
+    of what the spec's ``watch`` function was given, one array per call. ``problem`` says why
+    there is nothing to judge (the call never ended, or its result could not be read).
     """
 
     value: Any = None
     raised: Raised | None = None
     after: tuple = ()
     problem: str = ""
+    calls: tuple = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -328,18 +336,20 @@ EXPLAINERS = {
 }
 
 
-def observe(fn: Callable[..., Any], case: Case) -> Observation:
-    """Call ``fn`` on ``case`` in this process. The student gets the case's own arrays (a
-    numerical gradient's f may read its x through a closure, so x must be the very array
-    perturbed); ``after`` is then those same arrays."""
+def observe(fn: Callable[..., Any], case: Case, watch: str = "") -> Observation:
+    """Call ``fn`` on ``case`` in this process, recording the calls of ``watch`` (see
+    ``Spec``). The student gets the case's own arrays (a numerical gradient's f may read its x
+    through a closure, so x must be the very array perturbed); ``after`` is then those same
+    arrays."""
     code = getattr(fn, "__code__", None)
-    seen = call(fn, case.args, code.co_filename if code is not None else "")
+    with watching(fn, watch) as calls:
+        seen = call(fn, case.args, code.co_filename if code is not None else "")
     if "raised" in seen:
         return Observation(
             raised=Raised(**{**seen["raised"], "bases": tuple(seen["raised"]["bases"])}),
             after=case.args,
         )
-    return Observation(value=seen["value"], after=case.args)
+    return Observation(value=seen["value"], after=case.args, calls=tuple(calls))
 
 
 def expected_outputs(spec: Spec, case: Case) -> dict | None:
@@ -411,6 +421,8 @@ def _judge(
     except TypeError as err:
         got, kind_error = None, str(err)
     # Each group reads one property: the values are judged whatever else is wrong.
+    if spec.watch and got is not None:
+        got = {**got, CALLS: seen.calls}
     judged = spec.judge(case, got, expected) if spec.judge and got is not None else None
     right = got is not None and (judged is None if spec.judge else _matches(got, expected, case))
     # Right to float32's precision only, on a float64 case, and every number a float32: it was
