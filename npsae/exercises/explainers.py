@@ -133,29 +133,18 @@ def _with_second(spec: Spec, first: Candidate, others: Sequence[tuple]) -> list[
     """The catalogued mistake ``first`` and a second one, when on some other case the
     student's error is not ``first``'s but ``first``'s plus another catalogued mistake's or
     mutant's: two mistakes, each showing where it can."""
-    for case, got, expected in others:
-        keys = _keys(got, expected)
-        if not keys:
-            continue
-        functions = {name: (kind, out) for name, kind, out in _functions(spec, case, expected)}
-        own = functions.get(first.message, (None, None))[1]
-        if own is None or not all(_finite(own.get(k), expected[k]) for k in keys):
-            continue
-        scale = _tolerance(expected, keys, case)
-        left = _flat(got, keys) - _flat(own, keys)
-        if np.max(np.abs(left) / scale) <= 1:
-            continue  # the first mistake is the whole error here too
-        for name, (kind, out) in functions.items():
-            if name == first.message or out is None or not _finite_all(out, expected, keys):
-                continue
-            error = _flat(out, keys) - _flat(expected, keys)
-            if np.max(np.abs(error) / scale) > 1 and np.max(np.abs(left - error) / scale) <= 1:
-                message = f"two mistakes: {first.message}; and, seen on another case, {name}"
-                evidence = (
-                    f"{first.evidence} on this case; on another case, your error minus that "
-                    f"mistake's equals the error of {_KINDS[kind]}"
-                )
-                return [Candidate("pair", message, (), evidence, CONFIDENCE["catalogue"])]
+    for other in others:
+        errors = _Errors(spec, *other)
+        left = errors.rest(first.message)
+        if left is None or np.max(np.abs(left)) <= 1:
+            continue  # the first mistake is the whole error here too, or cannot be measured
+        for name in errors.equal_to(left, besides=first.message):
+            message = f"two mistakes: {first.message}; and, seen on another case, {name}"
+            evidence = (
+                f"{first.evidence} on this case; on another case, your error minus that "
+                f"mistake's equals the error of {_KINDS[errors.kinds[name]]}"
+            )
+            return [Candidate("pair", message, (), evidence, CONFIDENCE["catalogue"])]
     return []
 
 
@@ -227,57 +216,77 @@ def pairs(
     """Two mistakes at once: a catalogued mistake or mutant whose error, added to another's,
     is the student's error, on ``case`` and on each of ``others``. The one that removes more
     of the error comes first; what is left after subtracting it is the second."""
-    keys = [k for k, want in expected.items() if _is_numeric(want)]
-    if not keys or not all(_finite(got.get(k), expected[k]) for k in keys):
-        return []
-    functions = _functions(spec, case, expected)
-    target = _flat(got, keys) - _flat(expected, keys)
-    scale = _tolerance(expected, keys, case)
-    deltas, kept = [], []
-    for name, explainer, outputs in functions:
-        if outputs is None or not all(_finite(outputs.get(k), expected[k]) for k in keys):
-            continue
-        delta = _flat(outputs, keys) - _flat(expected, keys)
-        if np.max(np.abs(delta) / scale) > 1:
-            deltas.append(delta)
-            kept.append((name, explainer))
-    if len(deltas) < 2:
-        return []
-    D = np.array(deltas)
-    order = np.argsort([np.max(np.abs(target - d) / scale) for d in D], kind="stable")
-    for i in order:
-        misfit = np.max(np.abs(D - (target - D[i])) / scale, axis=1)
-        misfit[i] = np.inf
-        for j in np.flatnonzero(misfit <= 1):
-            first, second = kept[i], kept[j]
-            if not _pair_holds(spec, others, (first, second)):
+    errors = _Errors(spec, case, got, expected)
+    elsewhere: list[_Errors] = []
+    for first in sorted(errors.kinds, key=lambda name: np.max(np.abs(errors.rest(name)))):
+        for second in errors.equal_to(errors.rest(first), besides=first):
+            # The others' errors cost every mutant's evaluation there: only for a pair found.
+            elsewhere = elsewhere or [_Errors(spec, *other) for other in others]
+            if not all(e.adds_up(first, second) for e in elsewhere):
                 continue
             message = (
                 f"{label}two mistakes, whose errors add up to yours exactly on this case: "
-                f"{first[0]}; and {second[0]}"
+                f"{first}; and {second}"
             )
             details = (described.message.removeprefix(label), *described.details)
             evidence = (
-                f"your error minus that of {_KINDS[first[1]]} equals that of "
-                f"{_KINDS[second[1]]}, on this case and on {len(others)} others"
+                f"your error minus that of {_KINDS[errors.kinds[first]]} equals that of "
+                f"{_KINDS[errors.kinds[second]]}, on this case and on {len(others)} others"
             )
             return [Candidate("pair", message, details, evidence, CONFIDENCE["pair"])]
     return []
 
 
-def _pair_holds(spec: Spec, others: Sequence[tuple], pair: tuple) -> bool:
-    """Whether the two functions' errors add up to the student's on every other case."""
-    for case, got, expected in others:
+class _Errors:
+    """On one case, the student's error and the error of each catalogued mistake and mutant
+    that shows there (by what it is; ``kinds`` says which explainer's), as flat arrays in
+    units of the grader's tolerance, so that an entry within +-1 is right. None of them when
+    an output of the student's is not finite or not of the right shape: no error to split."""
+
+    def __init__(self, spec: Spec, case: Case, got: dict, expected: dict) -> None:
         keys = [k for k, want in expected.items() if _is_numeric(want)]
-        outputs = {name: out for name, _, out in _functions(spec, case, expected)}
-        found = [outputs.get(name) for name, _ in pair]
-        if any(o is None for o in found) or not all(_finite(got.get(k), expected[k]) for k in keys):
-            return False
-        error = sum(_flat(o, keys) - _flat(expected, keys) for o in found)
-        target = _flat(got, keys) - _flat(expected, keys)
-        if np.max(np.abs(target - error) / _tolerance(expected, keys, case)) > 1:
-            return False
-    return True
+        want = [np.ravel(np.asarray(expected[k], np.float64)) for k in keys]
+        tolerance = [np.abs(w) + np.max(np.abs(w), initial=0.0) for w in want]
+        scale = RTOL[case.dtype] * np.concatenate(tolerance or [[]]) + 1e-300
+
+        def error(outputs: dict | None) -> np.ndarray | None:
+            found = [_as_array(outputs.get(k)) for k in keys] if outputs else []
+            if len(found) != len(keys) or any(
+                a is None or a.shape != np.shape(expected[k])
+                for a, k in zip(found, keys, strict=False)
+            ):
+                return None
+            flat = np.concatenate([np.ravel(a) for a in found])
+            return (flat - np.concatenate(want)) / scale if np.isfinite(flat).all() else None
+
+        self.target = error(got) if keys else None  # nothing to split without numbers
+        self.kinds: dict[str, str] = {}
+        self.errors: dict[str, np.ndarray] = {}
+        for name, kind, outputs in (
+            _functions(spec, case, expected) if keys and self.target is not None else ()
+        ):
+            e = error(outputs)
+            if e is not None and np.max(np.abs(e)) > 1 and name not in self.kinds:
+                self.kinds[name], self.errors[name] = kind, e
+
+    def rest(self, name: str) -> np.ndarray | None:
+        """The student's error minus that of ``name`` (None: not measurable here)."""
+        if self.target is None or name not in self.errors:
+            return None
+        return self.target - self.errors[name]
+
+    def equal_to(self, left: np.ndarray, besides: str) -> list[str]:
+        """The mistakes other than ``besides`` whose error is ``left``."""
+        return [n for n, e in self.errors.items() if n != besides and np.max(np.abs(left - e)) <= 1]
+
+    def adds_up(self, first: str, second: str) -> bool:
+        """Whether the two mistakes' errors add up to the student's here."""
+        rest = self.rest(first)
+        return (
+            rest is not None
+            and second in self.errors
+            and np.max(np.abs(rest - self.errors[second])) <= 1
+        )
 
 
 def _functions(spec: Spec, case: Case, expected: dict) -> list[tuple[str, str, dict | None]]:
@@ -299,35 +308,6 @@ def _functions(spec: Spec, case: Case, expected: dict) -> list[tuple[str, str, d
             out = None
         found.append((mutant.description, "mutant", out))
     return found
-
-
-def _keys(got: dict, expected: dict) -> list[str]:
-    """The numeric outputs, when every one of the student's is finite and of the right shape
-    (else none: an error that cannot be measured is not split)."""
-    keys = [k for k, want in expected.items() if _is_numeric(want)]
-    return keys if _finite_all(got, expected, keys) else []
-
-
-def _finite_all(outputs: dict, expected: dict, keys: list[str]) -> bool:
-    return all(_finite(outputs.get(k), expected[k]) for k in keys)
-
-
-def _flat(outputs: dict, keys: list[str]) -> np.ndarray:
-    return np.concatenate([np.ravel(_as_array(outputs[k])) for k in keys])
-
-
-def _tolerance(expected: dict, keys: list[str], case: Case) -> np.ndarray:
-    """Per entry, the largest error ``grading._close`` allows."""
-    parts = []
-    for k in keys:
-        w = np.abs(np.ravel(np.asarray(expected[k], np.float64)))
-        parts.append(RTOL[case.dtype] * (w + np.max(w, initial=0.0)) + 1e-300)
-    return np.concatenate(parts)
-
-
-def _finite(value: Any, want: Any) -> bool:
-    g = _as_array(value)
-    return g is not None and g.shape == np.shape(want) and bool(np.isfinite(g).all())
 
 
 def _label(expected: dict, bad: list[str]) -> str:
