@@ -94,6 +94,20 @@ def test_one_mistake_gets_one_explanation(tmp_path):
     assert [e["explainer"] for e in result.explanations] == ["catalogue"]
 
 
+def test_a_verdict_of_the_rules_is_its_own_only_candidate(tmp_path):
+    # Right values in an argument left changed: the contract's rules say so, nothing to rank.
+    result = _grade(tmp_path, ("    return {", "    X[0, 0] = 5.0\n    return {"))
+    assert result.explainer == "rules" and "left its argument X changed" in result.message
+    assert result.explanations == (
+        {
+            "explainer": "rules",
+            "message": result.message,
+            "evidence": EXPLAINERS["rules"],
+            "confidence": 1.0,
+        },
+    )
+
+
 def test_rank_orders_by_confidence_and_keeps_the_explainers_order_among_equals():
     a = Candidate("diagnosis", "a shape", confidence=CONFIDENCE["diagnosis"])
     b = Candidate("mutant", "a mutant", confidence=CONFIDENCE["mutant"])

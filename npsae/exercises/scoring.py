@@ -243,6 +243,8 @@ def assess(
             probed = Candidate("probe", message, details, evidence, CONFIDENCE["probe"])
             ranked = rank([probed, *ranked])
             common.update(explainer="probe", compared=f"{EXPLAINERS['probe']} ({p.heading})")
+    # A verdict of the rules or the judge is the only candidate there is, and a certain one.
+    ranked = ranked or (Candidate(explainer, message, details, EXPLAINERS[explainer], 1.0),)
     common.update(explanations=tuple(c.as_dict() for c in ranked))
     return Result(exercise.name, FAILED, message, (p.heading, *details), **common)
 
