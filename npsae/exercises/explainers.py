@@ -32,6 +32,7 @@ import numpy as np
 
 from npsae.exercises.diagnosis import GRADIENTS, Explanation, locate
 from npsae.exercises.grading import (
+    COMMON_MISTAKES,
     RTOL,
     Case,
     Spec,
@@ -293,7 +294,9 @@ def _functions(spec: Spec, case: Case, expected: dict) -> list[tuple[str, str, d
     """(what, explainer, outputs on ``case``) of every catalogued mistake and mutant (the
     mutants within ``mutants.BUDGET`` seconds); outputs None where one cannot show or fails."""
     found = []
-    for mistake in spec.mistakes:
+    # A factor on the whole result multiplies whatever else is wrong, so it never adds to
+    # another mistake: a pair with one would split the error into the wrong two.
+    for mistake in (m for m in spec.mistakes if m not in COMMON_MISTAKES):
         with np.errstate(all="ignore"):
             found.append((mistake.message, "catalogue", mistake.output(case, expected)))
     start = time.perf_counter()
