@@ -4,6 +4,7 @@ files a student could have written, graded apart as a class's files are."""
 
 import json
 
+import numpy as np
 import pytest
 
 from npsae import exercises
@@ -138,3 +139,23 @@ def test_check_explain_and_the_json_report_show_the_evidence(tmp_path, capsys, k
         first = report["explanations"][0]
         assert set(first) == {"explainer", "message", "evidence", "confidence"}
         assert first["message"] == report["message"]
+
+
+def _debug_backward_fixed_with_a_factor_2(X, W1, b1, W2, b2, rho, beta):
+    """The fix of debug_backward, with dX^ = 2 (X^ - X) / m: the sse's derivative without its
+    1/2. One mistake, in dZ2, which the KL term's gradient does not share."""
+    m = X.shape[0]
+    H = 1 / (1 + np.exp(-(X @ W1 + b1)))
+    dZ2 = 2 * (H @ W2 + b2 - X) / m
+    r = H.mean(axis=0)
+    dH = dZ2 @ W2.T + beta / m * (-rho / r + (1 - rho) / (1 - r))
+    dZ1 = dH * H * (1 - H)
+    return {"W1": X.T @ dZ1, "b1": dZ1.sum(0), "W2": H.T @ dZ2, "b2": dZ2.sum(0)}
+
+
+def test_a_factor_on_part_of_the_result_is_not_split_into_a_factor_on_all_and_a_term_left_out():
+    # 2 x (the whole result) minus the KL term's gradient is this result too, but no such
+    # two mistakes were made: a factor on the whole result never adds to another mistake.
+    result = exercises.check("debug_backward", _debug_backward_fixed_with_a_factor_2, seed=1)
+    assert result.explainer != "pair", result.message
+    assert "W2: your result is 2x the expected value everywhere" in result.message
