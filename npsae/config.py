@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from npsae.penalties import SPARSITY
+from npsae.penalties import SETTINGS, SPARSITY, KLSparsity, users
 
 #: The values of each option that is a choice; the first is not necessarily the default.
 CHOICES: dict[str, tuple] = {
@@ -36,9 +36,14 @@ CHOICES: dict[str, tuple] = {
     "init": ("glorot", "ufldl", "tied"),
 }
 #: Sparsity variants that keep k units: per sample (topk) or on average over a batch.
-K_SPARSITY = ("topk", "batchtopk")
+K_SPARSITY = tuple(name for name, cls in SPARSITY.items() if cls.keeps_k)
 #: Sparsity variants that select among ReLU activations, so need hidden="relu".
-SELECTING_SPARSITY = (*K_SPARSITY, "jumprelu")
+SELECTING_SPARSITY = tuple(name for name, cls in SPARSITY.items() if cls.selects())
+
+
+def _either(names: tuple[str, ...]) -> str:
+    """``sparsity='topk' or 'batchtopk'``: the values of ``names`` in a message."""
+    return "sparsity=" + " or ".join(repr(n) for n in names)
 
 
 class ConfigError(ValueError):
@@ -76,7 +81,18 @@ def _dtype_name(dtype: Any) -> str:
         return repr(dtype)
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+def _with_penalty_settings(cls: type) -> type:
+    """``cls`` as a frozen dataclass: the fields it declares (in the order of the positional
+    arguments), then each penalty's setting it does not declare, with the setting's default,
+    so that a penalty added to ``npsae.penalties`` brings its options along."""
+    for name, setting in SETTINGS.items():
+        if name not in cls.__annotations__:
+            cls.__annotations__[name] = "Any"
+            setattr(cls, name, setting.default)
+    return dataclasses.dataclass(frozen=True, eq=False)(cls)
+
+
+@_with_penalty_settings
 class ModelConfig(Mapping):
     """Every choice of a ``SparseAutoencoder``; frozen, and checked when made.
 
@@ -129,6 +145,10 @@ class ModelConfig(Mapping):
         encode_k: with "topk", the units ``encode`` keeps at inference (Makhzani & Frey's
             alpha k, e.g. 75 = 3 x 25); training, the loss and the code statistics keep ``k``.
             None: ``k``.
+
+    The penalties' settings are declared by their classes (``npsae.penalties``: the name,
+    default, check and meaning of each), which own the defaults above; a penalty's settings
+    not listed here (the log penalty's ``log_eps``) follow these fields, in the registry's order.
     """
 
     n_in: int
@@ -136,24 +156,24 @@ class ModelConfig(Mapping):
     hidden: str = "sigmoid"
     output: str = "sigmoid"
     recon: str = "mse"
-    sparsity: str | None = "kl"
-    rho: float = 0.05
-    beta: float = 0.1
+    sparsity: str | None = KLSparsity.name  # the Keras tutorial's
+    rho: float = SETTINGS["rho"].default
+    beta: float = SETTINGS["beta"].default
     weight_decay: float = 0.0
     dtype: str = "float32"
     backend: str = "numba"
     seed: int = 0
     init: str = "glorot"
-    k: int | None = None
+    k: int | None = SETTINGS["k"].default
     unit_norm_decoder: bool = False
-    bandwidth: float = 1e-3
-    theta_init: float = 1e-3
+    bandwidth: float = SETTINGS["bandwidth"].default
+    theta_init: float = SETTINGS["theta_init"].default
     pre_bias: bool = False
-    aux_k: int | None = None
-    aux_alpha: float = 1 / 32
-    dead_after: int = 10_000
-    k_schedule: tuple[int, int] | None = None
-    encode_k: int | None = None
+    aux_k: int | None = SETTINGS["aux_k"].default
+    aux_alpha: float = SETTINGS["aux_alpha"].default
+    dead_after: int = SETTINGS["dead_after"].default
+    k_schedule: tuple[int, int] | None = SETTINGS["k_schedule"].default
+    encode_k: int | None = SETTINGS["encode_k"].default
 
     def __post_init__(self) -> None:
         """Check every value (ConfigError naming the option), then store each as its JSON type:
@@ -173,19 +193,18 @@ class ModelConfig(Mapping):
             if v[name] not in choices:
                 known = ", ".join(str(c) for c in choices)
                 raise _refuse(name, v[name], f"is not known; choose one of {known}")
-        floats = ("rho", "beta", "weight_decay", "bandwidth", "theta_init", "aux_alpha")
+        # The penalties' number settings carry their own checks (npsae.penalties.Setting).
+        checked = {name: s for name, s in SETTINGS.items() if s.check is not None}
+        floats = ("weight_decay", *checked)
         for name in floats:
             if not _is_number(v[name]):
                 raise _refuse(name, v[name], "must be a number")
-        if not 0.0 < v["rho"] < 1.0:
-            message = f"rho={v['rho']!r} must lie strictly between 0 and 1 (a target mean)"
-            raise _refuse("rho", v["rho"], "a target mean activation lies in (0, 1)", message)
-        for name in ("beta", "weight_decay", "aux_alpha"):
-            if not (math.isfinite(v[name]) and v[name] >= 0):
-                raise _refuse(name, v[name], "must be a finite number >= 0")
-        for name in ("bandwidth", "theta_init"):
-            if not (math.isfinite(v[name]) and v[name] > 0):
-                raise _refuse(name, v[name], "must be a finite number > 0")
+        for name, setting in checked.items():
+            if not setting.check(v[name]):
+                message = setting.message.format(name=name, value=v[name]) or None
+                raise _refuse(name, v[name], setting.rule, message)
+        if not (math.isfinite(v["weight_decay"]) and v["weight_decay"] >= 0):
+            raise _refuse("weight_decay", v["weight_decay"], "must be a finite number >= 0")
         if not _is_count(v["seed"]) or v["seed"] < 0:
             raise _refuse("seed", v["seed"], "must be an integer >= 0")
         if not _is_count(v["dead_after"]) or v["dead_after"] < 1:
@@ -211,8 +230,10 @@ class ModelConfig(Mapping):
         if (k is not None) != (sparsity in K_SPARSITY):
             raise ConfigError(
                 "k is the number of units TopK keeps (per sample, or on average for BatchTopK): "
-                "give k exactly when sparsity='topk' or 'batchtopk'"
+                f"give k exactly when {_either(K_SPARSITY)}"
             )
+        if v["backend"] == "numba" and not SPARSITY[sparsity].numba:
+            raise ConfigError(f"sparsity={sparsity!r} has no Numba kernels: use backend='numpy'")
         if sparsity in SELECTING_SPARSITY and v["hidden"] != "relu":
             raise ConfigError(
                 f"sparsity={sparsity!r} selects among ReLU activations: use hidden='relu'"
@@ -225,14 +246,14 @@ class ModelConfig(Mapping):
             )
         aux_k = v["aux_k"]
         if aux_k is not None:
-            if sparsity not in K_SPARSITY:
-                raise ConfigError("aux_k (AuxK) needs sparsity='topk' or 'batchtopk'")
+            if sparsity not in users("aux_k"):
+                raise ConfigError(f"aux_k (AuxK) needs {_either(users('aux_k'))}")
             if not _is_count(aux_k) or not 1 <= aux_k <= v["n_hidden"]:
                 raise ConfigError(f"aux_k={aux_k!r} must be an integer between 1 and n_hidden")
         schedule = v["k_schedule"]
         if schedule is not None:
-            if sparsity not in K_SPARSITY:
-                raise ConfigError("k_schedule needs sparsity='topk' or 'batchtopk' (it lowers k)")
+            if sparsity not in users("k_schedule"):
+                raise ConfigError(f"k_schedule needs {_either(users('k_schedule'))} (it lowers k)")
             start, epochs = schedule
             if not k <= start <= v["n_hidden"]:
                 raise _refuse(
@@ -244,8 +265,9 @@ class ModelConfig(Mapping):
                 )
         encode_k = v["encode_k"]
         if encode_k is not None:
-            if sparsity != "topk":
-                raise ConfigError("encode_k (the units encode keeps) needs sparsity='topk'")
+            if sparsity not in users("encode_k"):
+                message = f"encode_k (the units encode keeps) needs {_either(users('encode_k'))}"
+                raise ConfigError(message)
             if not _is_count(encode_k) or not 1 <= encode_k <= v["n_hidden"]:
                 raise ConfigError(
                     f"encode_k={encode_k!r} must be an integer between 1 and n_hidden"
@@ -274,24 +296,43 @@ class ModelConfig(Mapping):
         return dataclasses.replace(self, **changes)
 
     def __eq__(self, other: object) -> bool:
+        """Equal to a config or a mapping of the same values, compared on the options that
+        ``apply`` to this model; a mapping that lacks an option (as ``file_dict`` leaves out)
+        counts as holding its default."""
         if not isinstance(other, Mapping):
             return NotImplemented
-        theirs = {name: _json(value) for name, value in other.items()}
-        mine = {name: _json(value) for name, value in self.items()}
-        return mine == {**LATER_OPTIONS, **theirs}
+        theirs = {**DEFAULTS, **{name: _json(value) for name, value in other.items()}}
+        if not theirs.keys() <= set(OPTIONS):
+            return False
+        return all(
+            theirs.get(name, _ABSENT) == value
+            for name, value in self.to_dict().items()
+            if self.applies(name)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready dict: every option, by name (``k_schedule`` as a list)."""
         return {name: _json(value) for name, value in self.items()}
 
+    def applies(self, name: str) -> bool:
+        """Whether the option ``name`` matters to this model: every option that is not a
+        penalty's setting does; a setting only to the penalties that read it
+        (``npsae.penalties.Sparsity.settings``): ``rho`` to KL, ``k`` to TopK and BatchTopK."""
+        return name not in SETTINGS or SETTINGS[name] in SPARSITY[self.sparsity].settings
+
     def file_dict(self) -> dict[str, Any]:
-        """What a model file and a run's config.json hold: ``to_dict`` without the options of
-        ``LATER_OPTIONS`` that hold their default."""
-        return {
-            name: value
-            for name, value in self.to_dict().items()
-            if name not in LATER_OPTIONS or value != LATER_OPTIONS[name]
-        }
+        """What a model file and a run's config.json hold: the options of format 1 that are no
+        penalty's setting, as npsae has always written them (so that an older npsae reads the
+        file), each option added since when it is not its default, and a penalty's settings
+        only where they ``apply`` (an L1 run records no ``rho``; an optional one, default
+        None, only when given)."""
+        return {name: value for name, value in self.to_dict().items() if self._recorded(name)}
+
+    def _recorded(self, name: str) -> bool:
+        value = getattr(self, name)
+        if name in SETTINGS:
+            return self.applies(name) and (name in FORMAT_1 or value is not None)
+        return name in FORMAT_1 or value != LATER_OPTIONS[name]
 
     @classmethod
     def from_dict(cls, data: Any, source: str | None = None) -> ModelConfig:
@@ -320,10 +361,13 @@ class ModelConfig(Mapping):
             ) from err
 
 
-#: Options added after the model file's format 1, with their defaults: files hold them only
-#: when set (``file_dict``), so that a model that does not use them is saved byte for byte as
-#: before (and an older npsae reads it); ``from_dict`` gives a missing one its default.
-LATER_OPTIONS: dict[str, Any] = {"k_schedule": None, "encode_k": None}
+#: The options of the model file's format 1: every file holds those that are no penalty's setting
+#: and the settings of its own penalty (``file_dict``).
+FORMAT_1 = (
+    "n_in", "n_hidden", "hidden", "output", "recon", "sparsity", "rho", "beta", "weight_decay",
+    "dtype", "backend", "seed", "init", "k", "unit_norm_decoder", "bandwidth", "theta_init",
+    "pre_bias", "aux_k", "aux_alpha", "dead_after",
+)  # fmt: skip
 
 
 def _json(value: Any) -> Any:
@@ -351,3 +395,15 @@ def _schedule(value: Any) -> tuple[int, int] | None:
 
 #: The options, in the constructor's order: ``SparseAutoencoder``'s keywords.
 OPTIONS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ModelConfig))
+#: Options added after format 1, with their defaults: a file may lack them (``file_dict``), and
+#: ``from_dict`` and ``__eq__`` take a missing one as its default.
+LATER_OPTIONS: dict[str, Any] = {
+    f.name: f.default for f in dataclasses.fields(ModelConfig) if f.name not in FORMAT_1
+}
+#: Every option that has a default, as JSON holds it: what ``__eq__`` takes a missing one as.
+DEFAULTS: dict[str, Any] = {
+    f.name: _json(f.default)
+    for f in dataclasses.fields(ModelConfig)
+    if f.default is not dataclasses.MISSING
+}
+_ABSENT = object()

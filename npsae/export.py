@@ -42,9 +42,6 @@ CONFIG_FILE = "cfg.json"
 FORMATS = ("saelens",)
 # cfg.json says which SAELens config layout it follows; SAELens reads older ones differently.
 SAELENS_VERSION = "6.0.0"
-# npsae's sparsity -> SAELens's architecture.
-_ARCHITECTURES = {None: "standard", "kl": "standard", "l1": "standard", "l1-decoder": "standard",
-                  "topk": "topk", "batchtopk": "jumprelu", "jumprelu": "jumprelu"}  # fmt: skip
 
 
 class ExportError(ValueError):
@@ -59,7 +56,7 @@ def saelens_state(model: SparseAutoencoder, dataset: str | None = None) -> tuple
     ``dataset`` is recorded in the config's metadata as ``dataset_path``. Raises ExportError
     for a model SAELens cannot compute (see the module docstring).
     """
-    c = model.config
+    c, sparsity = model.config, model.sparsity
     problems = []
     if c["output"] != "linear":
         problems.append(
@@ -69,9 +66,9 @@ def saelens_state(model: SparseAutoencoder, dataset: str | None = None) -> tuple
         problems.append(
             f"its hidden units are {c['hidden']} but SAELens's activations are ReLU based"
         )
-    if c["sparsity"] not in _ARCHITECTURES:
+    if sparsity.saelens is None:  # npsae.penalties: each penalty names its architecture
         problems.append(f"SAELens has no architecture for sparsity {c['sparsity']!r}")
-    if c["sparsity"] == "batchtopk" and not np.isfinite(model.buffers["threshold"]):
+    if sparsity.batch and not np.isfinite(model.buffers["threshold"]):
         problems.append(
             "it is a BatchTopK model that has not learned its inference threshold (train it first)"
         )
@@ -88,13 +85,13 @@ def saelens_state(model: SparseAutoencoder, dataset: str | None = None) -> tuple
         "W_dec": p["W2"],
         "b_dec": p["b2"],
     }
-    if c["sparsity"] == "jumprelu":
+    if sparsity.threshold:
         tensors["threshold"] = np.exp(p["log_theta"])  # as the model computes it
-    elif c["sparsity"] == "batchtopk":
+    elif sparsity.batch:
         tensors["threshold"] = np.full(c["n_hidden"], float(model.buffers["threshold"]))
     tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}
     cfg = {
-        "architecture": _ARCHITECTURES[c["sparsity"]],
+        "architecture": sparsity.saelens,
         "d_in": c["n_in"],
         "d_sae": c["n_hidden"],
         "dtype": "float32",
@@ -110,7 +107,7 @@ def saelens_state(model: SparseAutoencoder, dataset: str | None = None) -> tuple
             "dataset_path": dataset,
         },
     }
-    if c["sparsity"] == "topk":
+    if sparsity.saelens == "topk":
         cfg["k"] = c["k"]
     return tensors, cfg
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from npsae._fileio import atomic_write
+from npsae.penalties import SPARSITY, Sparsity
 
 #: The columns of ``History``, in order.
 COLUMNS = (
@@ -193,8 +194,9 @@ def dead_unit_cause(
         "is not to blame"
     )
     sparsity, hidden = config.get("sparsity"), config.get("hidden")
-    if sparsity in ("topk", "batchtopk"):
-        per = "per sample" if sparsity == "topk" else "per sample on average"
+    penalty = SPARSITY.get(sparsity, Sparsity)
+    if penalty.keeps_k:
+        per = "per sample on average" if penalty.batch else "per sample"
         remedies = []
         if config.get("k_schedule") is None:
             remedies.append(
@@ -219,14 +221,9 @@ def dead_unit_cause(
             f"place gets no gradient whatever the learning rate ({fell}). Remedies: "
             + "; ".join(remedies)
         )
-    if sparsity == "kl" and hidden == "relu":
-        return (
-            "KL sparsity with ReLU units: KL's push (1 - rho) / (1 - rho^) grows without bound "
-            "as a ReLU unit's mean activation rho^ nears 1 and can drive it below 0 on every "
-            "sample; there rho^ = 0 is clipped to 1e-6, where the clipped penalty is flat, so "
-            "neither the penalty nor the reconstruction brings it back "
-            f"({fell}). Use hidden='sigmoid' with KL, or sparsity='l1' with ReLU units"
-        )
+    caveat = penalty.caveat(hidden)
+    if caveat is not None:
+        return caveat.dead_units.format(fell=fell)
     if hidden == "relu":
         return (
             "ReLU units whose input is negative on every sample get no gradient; a strong "

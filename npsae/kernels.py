@@ -5,7 +5,7 @@ computes the total, in three stages, each a fused loop:
 
     hidden_activation   H = select(f(Z1 + b1)) and its column sums       (the encoder)
     output_layer        X^ = g(Z2 + b2), recon(X^, X), dZ2 and db2       (the decoder, its loss)
-    hidden_backward     dZ1 = (dH + c) * f'(Z1) and db1                  (recon and sparsity)
+    hidden_backward     dZ1 = (dH + c + E) * f'(Z1) and db1              (recon and sparsity)
 
 Tests hold each stage, and ``NumbaBackend.forward_backward``, equal to the reference. Two
 differences buy speed:
@@ -247,12 +247,15 @@ def _output_layer(Z, b, X, code, grad_scale, db):
 
 
 @jit
-def _hidden_backward(dH, H, c, code, db):
+def _hidden_backward(dH, H, c, E, code, db):
     m, n = dH.shape
     db[:] = 0.0
     for i in range(m):
         for j in range(n):
-            g = (dH[i, j] + c[j]) * _activation_grad(H[i, j], code)
+            d = dH[i, j] + c[j]
+            if E is not None:  # Numba compiles the branch away when E is None
+                d += E[i, j]
+            g = d * _activation_grad(H[i, j], code)
             dH[i, j] = g
             db[j] += g
 
@@ -330,18 +333,19 @@ def output_layer(
 
 
 def hidden_backward(
-    dH: np.ndarray, H: np.ndarray, c: np.ndarray, hidden: str
+    dH: np.ndarray, H: np.ndarray, c: np.ndarray, hidden: str, E: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Back through the encoder's non-linearity, the sparsity gradient added first:
 
-        dZ1 = (dH + c) * f'(Z1),   db1 = sum_i dZ1_i
+        dZ1 = (dH + c + E) * f'(Z1),   db1 = sum_i dZ1_i
 
     (``reference.recon_grads`` and ``sparsity_grads`` in one pass). dH: (m, n_hidden), the
     reconstruction's dZ2 W2^T, overwritten with dZ1; H: (m, n_hidden), the code (f' is
-    written through it); c: (n_hidden,), the penalty's dP/dH_ij. Returns (dZ1, db1).
+    written through it); c: (n_hidden,), the penalty's dP/dH_ij of the column sums; E: (m,
+    n_hidden) in dH's dtype, a ``per_entry`` penalty's dP/dH (None: 0). Returns (dZ1, db1).
     """
     db = np.empty(dH.shape[1])
-    _hidden_backward(dH, H, c.astype(dH.dtype), CODES[hidden], db)
+    _hidden_backward(dH, H, c.astype(dH.dtype), E, CODES[hidden], db)
     return dH, db.astype(dH.dtype)
 
 
@@ -532,7 +536,8 @@ class NumbaBackend:
         c = sparsity.hidden_grad(h_sum, m, W2)
         if sparsity.threshold:  # before dH becomes dZ1
             window_dH, window_count = window_sums(window, dH)
-        dZ1, db1 = hidden_backward(dH, H, c, objective.hidden)
+        E = sparsity.entry_grad(H, m)
+        dZ1, db1 = hidden_backward(dH, H, c, objective.hidden, E)
         dW1 = Xe.T @ dZ1
         grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
         if sparsity.threshold:
@@ -562,7 +567,7 @@ class NumbaBackend:
         return recon, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}, H, h_sum
 
     def _takes_sparse_path(self, sparsity, n_hidden: int) -> bool:
-        if not sparsity.k:
+        if not sparsity.k or sparsity.per_entry:  # the sparse path has no per-entry term
             return False
         if self.sparse is None:
             from npsae.sparse_kernels import use_sparse
@@ -600,10 +605,5 @@ class NumbaBackend:
         dW2_sparsity = sparsity.decoder_grad(h_sum, m, W2)
         if dW2_sparsity is not None:
             grads["W2"] += dW2_sparsity.astype(grads["W2"].dtype)
-        loss = reference.loss_terms(
-            recon,
-            sparsity.value(h_sum, m, W2, H),
-            0.5 * objective.weight_decay * sq_norm,
-            aux,
-        )
+        loss = reference.assemble_losses(params, objective, recon, H, h_sum, aux, sq_norm)
         return ForwardBackward(loss, grads, Cache(X, H, h_sum))

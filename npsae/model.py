@@ -41,7 +41,6 @@ from npsae.penalties import (
     decoder_norms,
     make_sparsity,
     scheduled_k,
-    weight_decay,
 )
 from npsae.reference import ForwardBackward, LossAndGrads
 from npsae.sparse_code import SparseCode
@@ -221,9 +220,14 @@ class SparseAutoencoder:
 
         Returns ``LossAndGrads``: ``loss``, a dict of floats ``recon``, ``sparsity``, ``decay``,
         ``aux`` and ``total``; ``grads``, with the keys, shapes and dtypes of ``params``, the
-        gradient of the sum of the terms named in ``terms`` (all by default). The total comes
-        from the model's backend; fewer terms from the NumPy reference (``term_grads``), so
-        that a gradient check can test each term alone.
+        gradient of the sum of the terms named in ``terms`` (all by default).
+
+        Which code computes the gradient depends on ``terms``: with every term of the model
+        (the default), the model's backend (``forward_backward``; the Numba kernels with
+        backend="numba"); with a subset, the NumPy reference's ``term_grads`` whatever the
+        backend, because the kernels fuse the terms and compute only their total. The loss
+        terms come from the backend either way. A gradient check uses the subsets to test
+        each term alone; training uses the total.
         """
         unknown = set(terms) - set(TERMS)
         if unknown:
@@ -261,13 +265,9 @@ class SparseAutoencoder:
         H, h_sum = self._engine.encode(self.params, Xe, hidden, **self._selection(False))
         X_hat = self._engine.decode(self.params, H, self.config.output)
         objective = self._current_objective(aux_base)
-        terms = reference.loss_terms(
-            recon=reference.RECON_LOSSES[self.config.recon](X_hat, X),
-            sparsity=self.sparsity.value(h_sum, X.shape[0], self.params["W2"], H),
-            decay=weight_decay(self.params, self.config.weight_decay),
-            aux=self._engine.aux_loss(self.params, Xe, X, H, objective),
-        )
-        return terms, H, X_hat
+        recon = reference.RECON_LOSSES[self.config.recon](X_hat, X)
+        aux = self._engine.aux_loss(self.params, Xe, X, H, objective)
+        return reference.assemble_losses(self.params, objective, recon, H, h_sum, aux), H, X_hat
 
     def encode(self, X: np.ndarray) -> np.ndarray:
         """Hidden activations H = f(X W1 + b1) (of X - b2 with ``pre_bias``), as at inference:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from npsae._extras import require
+from npsae.penalties import SPARSITY
 
 EXTRA = "eval"
 # Iterations of lbfgs; the probe stops there even if not fully converged (a warning is silenced).
@@ -42,16 +43,8 @@ def protocol(n_train: int, encoding: str, standardise: bool = True) -> str:
 def encoding(config: Mapping[str, Any]) -> str:
     """How a model of options ``config`` encodes at inference (``SparseAutoencoder.encode``),
     in words."""
-    hidden, sparsity = config["hidden"], config["sparsity"]
-    if sparsity == "topk":
-        kept = config["encode_k"] or config["k"]
-        alpha = f" ({kept / config['k']:g} k, encode_k)" if config["encode_k"] else ""
-        return f"the {kept} largest {hidden} activations of each sample{alpha}"
-    if sparsity == "batchtopk":
-        return f"the {hidden} activations above BatchTopK's learned threshold"
-    if sparsity == "jumprelu":
-        return "JumpReLU's activations above their learned thresholds"
-    return f"all {config['n_hidden']} {hidden} activations"
+    words = SPARSITY[config["sparsity"]].inference_code(config)
+    return words or f"all {config['n_hidden']} {config['hidden']} activations"
 
 
 def linear_probe(

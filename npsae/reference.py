@@ -270,15 +270,36 @@ def loss_terms(recon: float, sparsity: float, decay: float, aux: float = 0.0) ->
     return terms
 
 
+def assemble_losses(
+    params: dict,
+    objective: Objective,
+    recon: float,
+    H: np.ndarray,
+    h_sum: np.ndarray,
+    aux: float,
+    sq_norm: float | None = None,
+) -> dict:
+    """The loss terms of a forward pass whose code is ``H: (m, n_hidden)`` (column sums
+    ``h_sum``), given its ``recon`` and ``aux`` terms, however a backend computed them; the
+    one assembly of the terms, which this module, ``npsae.kernels`` and the model use:
+
+        sparsity = P(H)                      the penalty's ``value``
+        decay    = (lambda / 2) ||W||^2      from ``sq_norm`` = ||W1||^2 + ||W2||^2 if given
+    """
+    lam = objective.weight_decay
+    return loss_terms(
+        recon=recon,
+        sparsity=objective.sparsity.value(h_sum, H.shape[0], params["W2"], H),
+        decay=weight_decay(params, lam) if sq_norm is None else 0.5 * lam * sq_norm,
+        aux=aux,
+    )
+
+
 def losses(params: dict, fw: Forward, objective: Objective) -> dict:
     """The loss terms of the forward pass ``fw`` (see ``loss_terms``)."""
-    m = fw.X.shape[0]
-    return loss_terms(
-        recon=RECON_LOSSES[objective.recon](fw.X_hat, fw.X),
-        sparsity=objective.sparsity.value(fw.h_sum, m, params["W2"], fw.H),
-        decay=weight_decay(params, objective.weight_decay),
-        aux=aux_loss(params, fw.Xe, fw.X, fw.H, objective),
-    )
+    recon = RECON_LOSSES[objective.recon](fw.X_hat, fw.X)
+    aux = aux_loss(params, fw.Xe, fw.X, fw.H, objective)
+    return assemble_losses(params, objective, recon, fw.H, fw.h_sum, aux)
 
 
 # ----------------------------------------------------------------- gradients, term by term
@@ -335,10 +356,12 @@ def recon_grads(params: dict, fw: Forward, objective: Objective) -> dict:
 
 def sparsity_grads(params: dict, fw: Forward, objective: Objective) -> dict:
     """Gradient of the sparsity penalty P, which depends on H through its column sums h
-    (``npsae.penalties``), so that dP/dH_ij = c_j for every sample i:
+    (``npsae.penalties``), so that dP/dH_ij = c_j for every sample i, or, for a ``per_entry``
+    penalty, on every entry, dP/dH_ij = E_ij:
 
         c   = dP/dH                   (n_hidden,)     the penalty's ``hidden_grad``
-        dZ1 = c * f'(Z1)              (m, n_hidden)
+        E   = dP/dH                   (m, n_hidden)   its ``entry_grad`` (per_entry only)
+        dZ1 = (c + E) * f'(Z1)        (m, n_hidden)
         dW1, db1 (and db2 with pre_bias): ``encoder_grads``
         dW2 = dP/dW2                  the penalty's ``decoder_grad`` (L1-decoder only)
 
@@ -347,7 +370,9 @@ def sparsity_grads(params: dict, fw: Forward, objective: Objective) -> dict:
     """
     sparsity, W2, m = objective.sparsity, params["W2"], fw.X.shape[0]
     c = sparsity.hidden_grad(fw.h_sum, m, W2)
-    dZ1 = c * ACTIVATION_GRADS[objective.hidden](fw.H)
+    E = sparsity.entry_grad(fw.H, m)
+    dH = c if E is None else c + E
+    dZ1 = dH * ACTIVATION_GRADS[objective.hidden](fw.H)
     grads = encoder_grads(params, fw, dZ1, objective)
     dW2 = sparsity.decoder_grad(fw.h_sum, m, W2)
     if dW2 is not None:

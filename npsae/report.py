@@ -169,7 +169,8 @@ def model_figures(
         "reconstructions": plotting.reconstructions(X[:n], model.reconstruct(X[:n]), n, shape),
         "encoder_filters": plotting.filters(model.params["W1"], shape, axis=1),
         "decoder_filters": plotting.filters(model.params["W2"], shape, axis=0),
-        "rho_hat": plotting.rho_hat(H, rho=config["rho"] if config["sparsity"] == "kl" else None),
+        # The target line, for a penalty that has one (KL's rho).
+        "rho_hat": plotting.rho_hat(H, rho=getattr(model.sparsity, "rho", None)),
     }
     if model.n_hidden >= 2:
         # Units 0 and 1 may well be dead; the most variable pair shows the most structure.

@@ -40,7 +40,7 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import numpy as np
 
@@ -48,6 +48,7 @@ from npsae import __version__, metrics
 from npsae._fileio import atomic_write
 from npsae.datasets import as_float, load_mnist, make_superposition
 from npsae.model import SparseAutoencoder
+from npsae.penalties import SWEEP_VARIANTS, Variant
 
 SETTINGS_FILE = "sweep.json"
 RESULTS_FILE = "results.csv"
@@ -86,74 +87,11 @@ COLUMNS = (
 )
 
 
-@dataclasses.dataclass(frozen=True)
-class Grid:
-    """A variant's default grid on one kind of data: the keyword it sweeps, its values, and
-    settings of the model that suit that data."""
+# Each penalty declares its variants and their grids (npsae.penalties); every variant decodes
+# linearly with an mse loss, so that their reconstructions compare.
+VARIANTS: dict[str, Variant] = SWEEP_VARIANTS
 
-    param: str
-    values: tuple
-    model: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-
-@dataclasses.dataclass(frozen=True)
-class Variant:
-    """A sparsity variant as a sweep trains it: the model's keywords, and its grid by kind of
-    data ("mnist", which also serves Fashion-MNIST, and "superposition")."""
-
-    model: dict[str, Any]
-    grids: dict[str, Grid]
-
-    def grid(self, kind: str) -> Grid:
-        return self.grids[kind]
-
-
-def _same(param: str, values: tuple) -> dict[str, Grid]:
-    """One grid for both kinds of data."""
-    return {"mnist": Grid(param, values), "superposition": Grid(param, values)}
-
-
-# Every variant decodes linearly with an mse loss, so that their reconstructions compare.
-VARIANTS: dict[str, Variant] = {
-    # Ng's KL: sigmoid units pulled toward a mean activation rho, which sets how many fire.
-    "kl": Variant(
-        {"hidden": "sigmoid", "sparsity": "kl", "beta": 0.1},
-        {"mnist": Grid("rho", (0.02, 0.03, 0.05, 0.1, 0.2)),
-         "superposition": Grid("rho", (0.01, 0.02, 0.05, 0.1, 0.2))},
-    ),
-    "l1": Variant(
-        {"hidden": "relu", "sparsity": "l1", "unit_norm_decoder": True},
-        {"mnist": Grid("beta", (3e-5, 1e-4, 3e-4, 6e-4, 1e-3)),
-         "superposition": Grid("beta", (1e-3, 3e-3, 6e-3, 1e-2, 2e-2))},
-    ),
-    "l1-decoder": Variant(
-        {"hidden": "relu", "sparsity": "l1-decoder"},
-        {"mnist": Grid("beta", (3e-5, 1e-4, 3e-4, 6e-4, 1e-3)),
-         "superposition": Grid("beta", (1e-3, 3e-3, 6e-3, 1e-2, 2e-2))},
-    ),
-    "topk": Variant({"hidden": "relu", "sparsity": "topk"},
-                    {"mnist": Grid("k", (5, 10, 20, 40, 80)),
-                     "superposition": Grid("k", (1, 2, 3, 4, 6))}),
-    # TopK with AuxK: the 32 largest pre-activations of the dead units model the residual.
-    "topk-auxk": Variant({"hidden": "relu", "sparsity": "topk", "aux_k": 32},
-                         {"mnist": Grid("k", (5, 10, 20, 40, 80)),
-                          "superposition": Grid("k", (1, 2, 3, 4, 6))}),
-    "batchtopk": Variant({"hidden": "relu", "sparsity": "batchtopk"},
-                         {"mnist": Grid("k", (5, 10, 20, 40, 80)),
-                          "superposition": Grid("k", (1, 2, 3, 4, 6))}),
-    # JumpReLU's knob is its L0 weight beta. On MNIST, within 10 epochs, the learned thresholds
-    # move too little from where they start for beta to set L0 (measured: bench/README.md), so
-    # there the grid is over the thresholds' start theta_init instead, with beta fixed.
-    "jumprelu": Variant(
-        {"hidden": "relu", "sparsity": "jumprelu"},
-        {"mnist": Grid("theta_init", (0.05, 0.1, 0.2, 0.3, 0.5),
-                       {"beta": 1e-3, "bandwidth": 0.5}),
-         "superposition": Grid("beta", (1e-4, 3e-4, 1e-3, 3e-3, 1e-2),
-                               {"bandwidth": 0.05, "theta_init": 0.05})},
-    ),
-}  # fmt: skip
-
-DEFAULT_VARIANTS = ("kl", "l1", "topk", "batchtopk", "jumprelu")
+DEFAULT_VARIANTS = tuple(name for name, variant in VARIANTS.items() if variant.default)
 
 
 class SweepError(ValueError):

@@ -42,6 +42,7 @@ from npsae.checkpoint import (
     read_checkpoint,
     write_checkpoint,
 )
+from npsae.config import ConfigError
 from npsae.evaluation import evaluate
 from npsae.history import History
 from npsae.metrics import ActivationStats, firing_threshold
@@ -172,15 +173,7 @@ def resume(
     Temporary files that a killed run left in ``run_dir`` are deleted first.
     """
     ckpt = read_checkpoint(run_dir) if checkpoint is None else checkpoint
-    check_writable(run_dir)
-    training = dict(ckpt.training)
-    if epochs is not None:
-        _check_positive("epochs", epochs)
-        if epochs < ckpt.epoch:
-            raise ValueError(
-                f"epochs={epochs} but {run_dir} has trained {ckpt.epoch} epochs already"
-            )
-        training["epochs"] = int(epochs)
+    training = resume_settings(ckpt, run_dir, epochs)
     rows = as_rows(X, ckpt.model.n_in)
     if len(rows) != training["n_samples"]:
         raise ValueError(
@@ -196,9 +189,35 @@ def resume(
     return ckpt.model, run.train(start=ckpt.epoch, callbacks=callbacks)
 
 
+def resume_settings(
+    checkpoint: Checkpoint, run_dir: str | os.PathLike, epochs: int | None = None
+) -> dict:
+    """The training settings that continue the run of ``checkpoint`` in ``run_dir`` up to
+    ``epochs`` (None: the number it was started with), checked: the folder is writable
+    (ValueError) and ``epochs`` is a positive integer, at least the epochs done (ConfigError,
+    naming the option, so that the command line words it as ``--epochs 2: RULE``).
+
+    The one place of these checks: ``resume`` and ``npsae train --resume`` both call it.
+    """
+    check_writable(run_dir)
+    training = dict(checkpoint.training)
+    if epochs is not None:
+        _check_positive("epochs", epochs)
+        if epochs < checkpoint.epoch:
+            done = checkpoint.epoch
+            rule = (
+                f"the run in {run_dir} has done {done} epochs already; give more to train further"
+            )
+            message = f"epochs={epochs} but {run_dir} has trained {done} epochs already"
+            raise ConfigError(message, "epochs", epochs, rule)
+        training["epochs"] = int(epochs)
+    return training
+
+
 def _check_positive(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name}={value!r} must be a positive integer")
+        rule = "must be a positive integer"
+        raise ConfigError(f"{name}={value!r} {rule}", name, value, rule)
 
 
 @dataclasses.dataclass
@@ -299,12 +318,9 @@ class _Run:
             causes.append(
                 f"the learning rate lr={lr:g} is probably too high: try one 3 to 10 times smaller"
             )
-        config = self.model.config
-        if config["sparsity"] == "kl" and config["hidden"] == "relu":
-            causes.append(
-                "KL sparsity with ReLU units is fragile (their activations are unbounded): "
-                "prefer sparsity 'l1' with ReLU, or sigmoid hidden units with KL"
-            )
+        caveat = type(self.model.sparsity).caveat(self.model.config.hidden)
+        if caveat is not None:
+            causes.append(caveat.divergence)
         message = (
             f"training diverged at epoch {epoch}, step {step}/{steps}: the {term} term of the "
             f"loss is {loss[term]}. Likely causes: " + "; ".join(causes) + "."

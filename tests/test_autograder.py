@@ -702,6 +702,27 @@ def test_wire_refuses_forged_files(tmp_path):
         wire.decode({"t": "array", "a": "a9"}, {})
 
 
+def test_the_batches_a_training_loop_gives_backward_decay_are_seen_from_its_process(tmp_path):
+    # Graded apart, a loop that shuffles once, before its epochs, is seen doing so.
+    exercises.write_solutions(tmp_path)
+    path = tmp_path / exercises.get("train").filename
+    source = path.read_text()
+    once = "    order = rng.permutation(n)\n    for _ in range(epochs):\n"
+    every = "    for _ in range(epochs):\n        order = rng.permutation(n)\n"
+    path.write_text(source.replace(every, once))
+    (found,) = exercises.check_dir(tmp_path, ["train"], seed=0, timeout=60)
+    assert "the same order every epoch" in found.message and found.score == 0
+    # What the runner writes of those calls is checked like the rest: arrays of floats only.
+    from npsae.exercises.isolation import _observation
+
+    case = tmp_path / "case-0.npz"
+    for calls, damaged in (([np.arange(3.0)], False), (["rows"], True), ("rows", True)):
+        wire.write(case, {"value": 1.0, "after": [], "calls": calls})
+        seen = _observation(case)
+        assert bool(seen.problem) == damaged, calls
+        assert damaged or seen.calls[0].tolist() == [0.0, 1.0, 2.0]
+
+
 def test_gradebook_rows_never_hold_a_formula(tmp_path):
     from npsae.exercises import reports
     from npsae.exercises.classroom import Submission

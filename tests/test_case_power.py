@@ -11,6 +11,7 @@ them.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 import warnings
@@ -28,7 +29,7 @@ from test_uncatalogued_diagnosis import (
 from npsae import exercises
 from npsae.cli import main
 from npsae.exercises.catalogue import EXERCISES
-from npsae.exercises.grading import EXPLAINERS, _float64, _matches, _outputs
+from npsae.exercises.grading import EXPLAINERS, _float64, _matches, _outputs, judge, observe
 from npsae.exercises.loader import load_function
 from npsae.exercises.scoring import EDGE, GROUPS, plan
 
@@ -140,14 +141,51 @@ def _assert_fails_every_value_case(result):
     assert result.score == 0, str(result.groups)
 
 
-def test_a_training_loop_that_never_shuffles_fails_every_case(tmp_path):
+def _train_changed(tmp_path, old: str, new: str):
+    """The solution of train with ``old`` replaced by ``new`` (the line after ``old`` too,
+    when ``new`` ends with a newline), loaded from its file beside the other solutions."""
     exercises.write_solutions(tmp_path)
     path = tmp_path / exercises.get("train").filename
     source = path.read_text()
-    assert "order = rng.permutation(n)" in source
-    path.write_text(source.replace("order = rng.permutation(n)", "order = np.arange(n)"))
-    result = exercises.check("train", load_function(path, "train"), seed=0)
-    assert "Are the samples visited in a new random order every epoch?" in result.message
+    assert old in source
+    path.write_text(source.replace(old, new))
+    return load_function(path, "train")
+
+
+def test_a_training_loop_that_never_shuffles_fails_every_case(tmp_path):
+    train = _train_changed(tmp_path, "order = rng.permutation(n)", "order = np.arange(n)")
+    result = exercises.check("train", train, seed=0)
+    assert "the samples are visited in the order of X" in result.message
+    _assert_fails_every_value_case(result)
+    # Without the order's record (a loop that computes its gradients itself), what the model
+    # learnt still shows it: the half of the data seen first in every epoch is forgotten.
+    unwatched = dataclasses.replace(
+        exercises.get("train"),
+        spec=dataclasses.replace(exercises.get("train").spec, watch=""),
+    )
+    planned = plan(unwatched, 0)
+    observations = [observe(train, p.case) for p in planned[:1]]
+    verdict = judge(unwatched.spec, planned[0].case, observations[0], None, planned[0].before)
+    assert "Are the samples visited in a new random order every epoch?" in verdict.failure[1]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "    for _ in range(epochs):\n        order = rng.permutation(n)\n",
+            "    order = rng.permutation(n)\n    for _ in range(epochs):\n",
+            "the same order every epoch",
+        ),
+        ("range(0, n, batch_size)", "range(0, n - batch_size + 1, batch_size)", "drops the last"),
+        ("order = rng.permutation(n)", "order = rng.integers(0, n, n)", "some samples twice"),
+    ],
+    ids=["shuffled-once", "last-batch-dropped", "drawn-with-replacement"],
+)
+def test_a_training_loop_that_breaks_the_stated_order_fails_every_case(tmp_path, old, new, message):
+    result = exercises.check("train", _train_changed(tmp_path, old, new), seed=0)
+    assert message in result.message, result.message
+    assert result.explainer == "judge"
     _assert_fails_every_value_case(result)
 
 

@@ -16,7 +16,7 @@ import pytest
 from test_exercise_contents import DERIVED, _contains_key, _key_expressions
 
 from npsae import exercises
-from npsae.exercises import diagnosis, grading, probes
+from npsae.exercises import diagnosis, explainers, grading, probes
 from npsae.exercises.catalogue import COURSE
 from npsae.exercises.mutants import RIGHT, matching, mutants, solution_mutants
 from npsae.exercises.scoring import assess, plan
@@ -268,7 +268,8 @@ def test_a_passing_exercise_runs_no_mutant_and_no_probe(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a passing exercise must cost nothing extra")
 
-    monkeypatch.setattr(grading, "matching", refuse)
+    monkeypatch.setattr(explainers, "matching", refuse)
+    monkeypatch.setattr(explainers, "_functions", refuse)
     monkeypatch.setattr(probes, "plan", refuse)
     right = exercises.get("kl_penalty").spec.reference
     assert exercises.check("kl_penalty", right, seed=0).passed
@@ -402,7 +403,10 @@ def test_a_factor_is_named_after_the_inputs_only_when_every_case_agrees():
 
     result = exercises.check("adam_step", adam_step)
     assert not result.passed and "shape" not in result.message, str(result)
-    assert "depends on the inputs" in result.message, str(result)
+    # Two changes, each a mutant: both are named, and the description of the values under them.
+    assert result.explainer == "pair", str(result)
+    assert "m_hat where m belongs" in result.message and "v_hat where v belongs" in result.message
+    assert "depends on the inputs" in str(result), str(result)
 
     # A true size factor still gets its name when it holds on every case, and only then.
     rng = np.random.default_rng(0)

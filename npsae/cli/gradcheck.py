@@ -6,7 +6,12 @@ import argparse
 import sys
 
 from npsae.cli import common
-from npsae.cli.train import SPARSITY_CHOICES, add_architecture_options
+from npsae.cli.train import (
+    MODEL_DEFAULTS,
+    SPARSITY_CHOICES,
+    add_architecture_options,
+    add_penalty_options,
+)
 from npsae.config import CHOICES, OPTIONS, SELECTING_SPARSITY, ConfigError, ModelConfig
 
 # Above this many entries a full check takes minutes: say how to check a sample instead.
@@ -34,11 +39,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=CHOICES["hidden"],
         default=None,
         help="hidden activation (default sigmoid; relu for the sparsities that select among "
-        "ReLU activations: topk, batchtopk, jumprelu)",
+        f"ReLU activations: {', '.join(SELECTING_SPARSITY)})",
     )
     p.add_argument("--output", choices=CHOICES["output"], default="sigmoid")
     p.add_argument("--recon", choices=CHOICES["recon"], default="mse")
-    p.add_argument("--sparsity", choices=SPARSITY_CHOICES, default="kl")
+    p.add_argument("--sparsity", choices=SPARSITY_CHOICES, default=MODEL_DEFAULTS["sparsity"])
     p.add_argument("--k", type=int, default=None, help="units kept per sample, topk/batchtopk")
     # Thresholds and a window wide enough that a small random batch has pre-activations near
     # the thresholds, whose pseudo-derivative the check then compares with its closed form.
@@ -57,6 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--eps", type=float, default=1e-6, help="finite-difference step")
     p.add_argument("--max-entries", type=int, default=None, help="check a sample of entries")
     p.add_argument("--seed", type=int, default=0, help="seeds the weights and the batch")
+    add_penalty_options(p)
     p.set_defaults(func=common.guarded("gradcheck", run))
 
 

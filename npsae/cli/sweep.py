@@ -9,10 +9,20 @@ import sys
 from pathlib import Path
 
 from npsae.cli import common
+from npsae.sweep import DATASETS, DEFAULT_VARIANTS, VARIANTS  # neither imports Numba
 
-# Written out (not imported from npsae.sweep) so that --help loads no NumPy or Numba.
-VARIANTS = ("kl", "l1", "l1-decoder", "topk", "topk-auxk", "batchtopk", "jumprelu")
-DATASETS = ("mnist", "fashion-mnist", "superposition")
+
+def _knobs() -> str:
+    """Each variant's knob, for --grid's help: ``topk: k; ...; jumprelu: theta_init on MNIST,
+    beta on superposition data``."""
+    knobs = []
+    for name, variant in VARIANTS.items():
+        mnist, superposition = (variant.grid(kind).param for kind in ("mnist", "superposition"))
+        if mnist == superposition:
+            knobs.append(f"{name}: {mnist}")
+        else:
+            knobs.append(f"{name}: {mnist} on MNIST, {superposition} on superposition data")
+    return "; ".join(knobs)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,19 +40,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("out_dir", metavar="OUT_DIR", help="folder for the runs, CSV and plot")
     p.add_argument(
         "--variants",
-        default="kl,l1,topk,batchtopk,jumprelu",
+        default=",".join(DEFAULT_VARIANTS),
         metavar="NAMES",
-        help=f"comma-separated, among {', '.join(VARIANTS)} (default "
-        "kl,l1,topk,batchtopk,jumprelu)",
+        help=f"comma-separated, among {', '.join(VARIANTS)} (default {','.join(DEFAULT_VARIANTS)})",
     )
     p.add_argument(
         "--grid",
         action="append",
         default=[],
         metavar="VARIANT=V1,V2,...",
-        help="the values of a variant's knob instead of its default grid (k for topk, "
-        "topk-auxk and batchtopk; beta for l1, l1-decoder, and jumprelu on superposition data; "
-        "theta_init for jumprelu on MNIST; rho for kl); may be repeated, e.g. --grid topk=4,8",
+        help=f"the values of a variant's knob instead of its default grid ({_knobs()}); may be "
+        "repeated, e.g. --grid topk=4,8",
     )
     p.add_argument("--dataset", choices=DATASETS, default="mnist", help="default mnist")
     p.add_argument("--n-hidden", type=int, metavar="UNITS", help="hidden units (mnist 128, "

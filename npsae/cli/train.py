@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from npsae.cli import common
 from npsae.cli.common import UsageError
 from npsae.config import CHOICES, OPTIONS, ConfigError, ModelConfig
+from npsae.penalties import SETTINGS, SPARSITY, users
 from npsae.presets import PRESETS
 
 if TYPE_CHECKING:
@@ -116,13 +117,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--sparsity",
         choices=SPARSITY_CHOICES,
-        help="sparsity: KL to rho, L1, L1 weighted by decoder norms, TopK or BatchTopK (with "
-        f"--k), JumpReLU (learned thresholds, L0 penalty beta), or none {_default('sparsity')}",
+        help=f"sparsity: {SPARSITY_HELP} {_default('sparsity')}",
     )
     p.add_argument(
         "--k",
         type=int,
-        help="hidden units TopK keeps per sample, BatchTopK on average (--sparsity topk|batchtopk)",
+        help=f"{SETTINGS['k'].help} (--sparsity {'|'.join(users('k'))})",
     )
     p.add_argument(
         "--k-schedule",
@@ -150,8 +150,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         const=True,
         help="keep every decoder row at unit length (a common companion of L1)",
     )
-    p.add_argument("--rho", type=float, help=f"KL target mean activation {_default('rho')}")
-    p.add_argument("--beta", type=float, help=f"sparsity penalty's weight {_default('beta')}")
+    for name in ("rho", "beta"):
+        p.add_argument(
+            common.flag(name), type=float, help=f"{SETTINGS[name].help} {_default(name)}"
+        )
     p.add_argument(
         "--weight-decay",
         type=float,
@@ -185,6 +187,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--quiet", action="store_true", help="print only the final results, not each epoch"
     )
+    add_penalty_options(p)
     p.set_defaults(func=common.guarded("train", run))
 
 
@@ -201,8 +204,26 @@ def _k_schedule(text: str) -> tuple[int, int]:
         ) from None
 
 
-# --sparsity's choices: the model's own list, and "none" for None.
+# --sparsity's choices: the model's own list, and "none" for None; its help, each penalty's
+# summary (npsae.penalties).
 SPARSITY_CHOICES = (*(name for name in CHOICES["sparsity"] if name), "none")
+SPARSITY_HELP = ", ".join(cls.summary for name, cls in SPARSITY.items() if name) + ", or none"
+
+
+def add_penalty_options(p: argparse.ArgumentParser) -> None:
+    """``--NAME`` for each penalty setting (``npsae.penalties.SETTINGS``) that ``p`` has no
+    option for yet, with the setting's help and default: a new penalty's settings reach the
+    command line without a line here."""
+    for name, setting in SETTINGS.items():
+        flag = common.flag(name)
+        if flag not in p._option_string_actions:
+            default = "none" if setting.default is None else f"{setting.default:g}"
+            p.add_argument(
+                flag,
+                type=setting.type,
+                metavar=setting.metavar,
+                help=f"{setting.help} (default {default}; {', '.join(users(name))})",
+            )
 
 
 class HiddenActivation(argparse.Action):
@@ -405,24 +426,19 @@ def _plan_resume(args: argparse.Namespace) -> _Plan:
             f"--resume continues the run as it was configured; drop {flags} (only --epochs, "
             "--data-root and --quiet apply), or start a new run with --out"
         )
-    from npsae._fileio import check_writable
     from npsae.checkpoint import read_checkpoint
+    from npsae.training import resume_settings
 
     try:
         ckpt = read_checkpoint(args.resume)
     except (OSError, ValueError) as err:
         raise UsageError(f"--resume {args.resume}: {err}") from err
     try:
-        check_writable(args.resume)
+        epochs = resume_settings(ckpt, args.resume, args.epochs)["epochs"]
+    except ConfigError as err:
+        raise common.config_error(err, args) from err
     except ValueError as err:
         raise UsageError(f"--resume {err}") from err
-    epochs = ckpt.training["epochs"] if args.epochs is None else args.epochs
-    common.positive_int("epochs", epochs)
-    if epochs < ckpt.epoch:
-        raise UsageError(
-            f"--epochs {epochs}: the run in {args.resume} has done {ckpt.epoch} epochs already; "
-            f"give more to train further"
-        )
     dataset = ckpt.training.get("dataset")
     if not isinstance(dataset, dict) or "name" not in dataset:
         raise UsageError(

@@ -108,9 +108,11 @@ def check(
     planned = plan(exercise, resolve_seed(seed))
 
     def probe(calls: list[tuple]) -> list:
-        return [observe(fn, Case("probe", args)) for args in calls]
+        return [observe(fn, Case("probe", args), watch) for args in calls]
 
-    return assess(exercise, planned, [observe(fn, p.case) for p in planned], probe=probe)
+    watch = exercise.spec.watch
+    observations = [observe(fn, p.case, watch) for p in planned]
+    return assess(exercise, planned, observations, probe=probe)
 
 
 def check_dir(

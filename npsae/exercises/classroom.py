@@ -154,9 +154,9 @@ def grade_submission(
         if exercise.name in missing:
             return error_result(exercise, missing[exercise.name], answers=answers)
         planned = plans[exercise.name]
-        run = run_child(
-            path, exercise.name, [p.case.args for p in planned], timeout, memory, confined
-        )
+        watch = exercise.spec.watch
+        cases = [p.case.args for p in planned]
+        run = run_child(path, exercise.name, cases, timeout, memory, confined, watch)
         if run.load_error is not None:
             return error_result(exercise, run.load_error, run.output, answers)
         # The case that was running when the process stopped says how; those after it never ran.
@@ -173,7 +173,7 @@ def grade_submission(
 
         def probe(calls: list[tuple]) -> tuple:
             return run_child(
-                path, exercise.name, calls, probe_timeout, memory, confined
+                path, exercise.name, calls, probe_timeout, memory, confined, watch
             ).observations
 
         return assess(exercise, planned, observations, run.output, answers, probe)

@@ -452,20 +452,29 @@ def _backward_decay(X, W1, b1, W2, b2, hidden, beta, lam) -> dict:
 
 
 def _decay_variant(
-    decay=1.0, decay_bias=False, l1=1.0, l1_after=False, relu_as_sigmoid=False, recon=2.0
+    decay=1.0,
+    decay_bias=False,
+    l1=1.0,
+    l1_after=False,
+    relu_as_sigmoid=False,
+    recon=2.0,
+    relu_at_0=0.0,
 ) -> Callable:
     """The backward pass with one thing changed: the decay gradient's factor ``decay`` (1 is
     lambda W), decay on the biases too, the L1 gradient's factor ``l1``, the L1 gradient added
-    after the activation derivative, the sigmoid's derivative used for ReLU units, or the mse
-    gradient's factor ``recon`` (2 is right)."""
+    after the activation derivative, the sigmoid's derivative used for ReLU units, the mse
+    gradient's factor ``recon`` (2 is right), or relu'(0) (0 is right)."""
 
     def backward(X, W1, b1, W2, b2, hidden, beta, lam):
         m, n_in = X.shape
-        H = reference.ACTIVATIONS[str(hidden)](X @ W1 + b1)
+        Z1 = X @ W1 + b1
+        H = reference.ACTIVATIONS[str(hidden)](Z1)
         X_hat = reference.sigmoid(H @ W2 + b2)
         dZ2 = recon / (m * n_in) * (X_hat - X) * X_hat * (1 - X_hat)
         grad_of = "sigmoid" if relu_as_sigmoid else str(hidden)
         f_prime = reference.ACTIVATION_GRADS[grad_of](H)
+        if grad_of == "relu":
+            f_prime = np.where(Z1 == 0, relu_at_0, f_prime)
         c = l1 * beta / m
         dH = dZ2 @ W2.T
         dZ1 = dH * f_prime + c if l1_after else (dH + c) * f_prime
@@ -505,6 +514,11 @@ _DECAY_MISTAKES = (
         {"relu_as_sigmoid": True},
     ),
     ("the factor 2 of the mse's gradient is missing", {"recon": 1.0}),
+    (
+        "relu'(0) taken as 1 (Z1 >= 0 where Z1 > 0 belongs): wrong for the units whose Z1 is "
+        "exactly 0, as the stub's relu'(0) = 0 says",
+        {"relu_at_0": 1.0},
+    ),
 )
 
 
@@ -516,9 +530,23 @@ def _decay_cases(rng: np.random.Generator) -> list[Case]:
             for dims, (beta, lam) in zip(_DIMS, settings, strict=True):
                 label = f"{_model_label(dt, *dims)}, hidden={hidden}, beta={beta}, lambda={lam}"
                 arrays = _model_arrays(rng, *dims, dt)
+                if hidden == "relu":
+                    arrays, label = _at_the_kink(*arrays), f"{label}, {_KINK}"
                 args = (*arrays, hidden, beta, lam)
                 cases.append(Case(label, args, dt, dims[0], edge=dims[0] == 1))
     return cases
+
+
+_KINK = "the last hidden unit's Z1 exactly 0 for every sample"
+
+
+def _at_the_kink(X, W1, b1, W2, b2) -> tuple:
+    """The arrays with the last hidden unit's weights and bias at 0: its Z1 is exactly 0 for
+    every sample, where the stub's relu'(0) = 0 decides its gradients (``_model_arrays`` keeps
+    every other unit off the kink)."""
+    W1, b1 = W1.copy(), b1.copy()
+    W1[:, -1] = b1[-1] = 0
+    return X, W1, b1, W2, b2
 
 
 def _decay_mistake(message: str, change: dict):

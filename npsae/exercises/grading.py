@@ -17,17 +17,11 @@ That reason gives the message; the values, the shapes and dtypes and the argumen
 each judged apart (``Verdict``), one property for each test group of ``scoring``, and what
 produced the message is named in ``Verdict.explainer`` (``EXPLAINERS``).
 
-For 4, the grader then looks for the *likely mistake*: it computes the output of every known
-mistake of the exercise (the reference's output transformed, or a deliberately buggy variant) and
-names the first one the student's output equals. Failing that, it names the one change to the
-instructor solution (``mutants``: a log in base 10, a sum for a mean, a term left out...) whose
-result is the student's on this case and on a few others; else it explains a wrong shape
-(transposed, not summed over the batch, ...), NaN entries, or, through ``diagnosis.explain``,
-what the difference looks like (a uniform factor, a sign, a transpose, an offset, an error
-confined to one row, column or output...); for a backward pass's dW1 that shows no such shape,
-``chain`` reads back the dZ1 it came from and names the error there. When even that says
-little (``Verdict.vague``),
-``scoring`` may call the student's function on probes of the public case (``probes``).
+For 4, ``explainers`` gathers every explainer's candidate explanations (a catalogued mistake
+of the exercise, a one-change mutant of the solution, two of those at once, what ``chain``
+reads back from a dW1, the shape of the difference by ``diagnosis.explain``) and ranks them:
+the first is the message. When it says little (``Verdict.vague``), ``scoring`` may call the
+student's function on probes of the public case (``probes``).
 The reference is always evaluated on float64 copies of the inputs: it is the exact answer that
 a float32 result must approach to within float32 precision.
 """
@@ -42,21 +36,19 @@ from typing import Any
 import numpy as np
 
 from npsae.exercises.chain import Hidden, hidden_error
-from npsae.exercises.diagnosis import GRADIENTS, Elsewhere, Explanation, explain, locate
-from npsae.exercises.mutants import Mutant, matching
-from npsae.exercises.runner import call
+from npsae.exercises.diagnosis import GRADIENTS, Elsewhere, Explanation, explain
+from npsae.exercises.mutants import Mutant
+from npsae.exercises.runner import call, watching
 
 # Largest allowed error, relative to the size of the expected values, per input dtype: a few
 # hundred roundings of each precision, loose enough for any sound order of operations.
 RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-8}
 
 PASSED, FAILED, NOT_IMPLEMENTED, ERROR = "passed", "failed", "not implemented", "error"
-# A backward pass's gradients in the order the error flows through them.
-_BACKWARDS = ("W2", "b2", "W1", "b1")
 # An argument changed by at most this many units in the last place was changed by rounding.
 _ROUNDING_ULPS = 4
-# A mutant explains a wrong result when it is this much closer to it than the expected one.
-_EXPLAINED = 0.05
+#: The key under which a judge finds what the spec's ``watch`` function was given.
+CALLS = "calls"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,9 +120,11 @@ class Result:
     ``score`` of ``max_score`` points, split by test group in ``groups``; ``output`` is what the
     student's code printed (its first few KB, when graded from a file) and ``answers`` the
     written questions with the student's answers. A failure's ``explainer`` names what produced
-    its message (a key of ``EXPLAINERS``: catalogue, mutant, chain, probe, diagnosis, the
-    exercise's judge or the contract's rules) and ``compared`` says what it compared, on which
-    case.
+    its message (a key of ``EXPLAINERS``: catalogue, mutant, pair, chain, probe, diagnosis,
+    the exercise's judge or the contract's rules) and ``compared`` says what it compared, on
+    which case; for wrong values, ``explanations`` holds every candidate explanation that was
+    considered, ranked (``explainers.Candidate.as_dict``: explainer, message, evidence,
+    confidence), the first the message's.
     """
 
     name: str
@@ -144,6 +138,7 @@ class Result:
     answers: tuple[Answer, ...] = ()
     explainer: str = ""
     compared: str = ""
+    explanations: tuple[dict, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -239,6 +234,9 @@ class Spec:
     ``judge``, when set, replaces the comparison with the reference's output for exercises
     whose answer is not one array of values (a trained model, a gradient check's verdict):
     ``judge(case, got, expected)`` returns None when ``got`` is right, else the message.
+    ``watch`` names a function the student's may call (a sibling exercise): the first argument
+    of each call is recorded (``runner.watching``) and the judge finds the records, one array
+    of row fingerprints per call, in ``got[CALLS]``.
 
     ``mutants()``, when set, gives the instructor solution's mutants (``mutants``): a wrong
     result that no catalogued mistake explains is compared with them. ``domain`` maps an array
@@ -258,6 +256,7 @@ class Spec:
     mutation_hint: str = "work on a copy, or build new arrays"
     seed: int = 0
     judge: Callable[[Case, dict, dict], str | None] | None = None
+    watch: str = ""
     mutants: Callable[[], Sequence[Mutant]] | None = None
     domain: Mapping[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
 
@@ -281,14 +280,16 @@ class Observation:
     """What one call of the student's function did.
 
     ``value`` is what it returned, or ``raised`` what it raised; ``after`` holds each argument as
-    it is after the call (the array arguments; None for others). ``problem`` says why there is
-    nothing to judge (the call never ended, or its result could not be read).
+    it is after the call (the array arguments; None for others); ``calls`` the fingerprints
+    of what the spec's ``watch`` function was given, one array per call. ``problem`` says why
+    there is nothing to judge (the call never ended, or its result could not be read).
     """
 
     value: Any = None
     raised: Raised | None = None
     after: tuple = ()
     problem: str = ""
+    calls: tuple = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -302,7 +303,9 @@ class Verdict:
     (no result to measure, a call that never ended). ``vague`` names the wrong output whose
     values the diagnosis could only call wrong (no named mistake, no mutant, no shape of
     error, or a single number off by an unnamed factor): probes may tell more. ``explainer``
-    names what produced the failure's message, a key of ``EXPLAINERS``."""
+    names what produced the failure's message, a key of ``EXPLAINERS``; for wrong values,
+    ``explanations`` holds every explainer's candidates, ranked (``explainers``), the first
+    the message's."""
 
     failure: tuple | None
     well_formed: bool | None = False
@@ -310,6 +313,7 @@ class Verdict:
     vague: str = ""
     right: bool = False
     explainer: str = ""
+    explanations: tuple = ()
 
 
 #: What can produce a verdict's message, and what each compares.
@@ -321,6 +325,8 @@ EXPLAINERS = {
     "catalogue": "your outputs with those of each catalogued mistake of the exercise",
     "mutant": "your outputs with those of each one-change mutant of the solution, on this case "
     "and on up to 4 others",
+    "pair": "your error with the sum of two catalogued mistakes' or mutants' errors, on this "
+    "case and on up to 4 others",
     "chain": "the dZ1 read back from your dW1 with the expected dZ1",
     "probe": "your function's response to designed variants of the public case with the "
     "reference's",
@@ -328,18 +334,20 @@ EXPLAINERS = {
 }
 
 
-def observe(fn: Callable[..., Any], case: Case) -> Observation:
-    """Call ``fn`` on ``case`` in this process. The student gets the case's own arrays (a
-    numerical gradient's f may read its x through a closure, so x must be the very array
-    perturbed); ``after`` is then those same arrays."""
+def observe(fn: Callable[..., Any], case: Case, watch: str = "") -> Observation:
+    """Call ``fn`` on ``case`` in this process, recording the calls of ``watch`` (see
+    ``Spec``). The student gets the case's own arrays (a numerical gradient's f may read its x
+    through a closure, so x must be the very array perturbed); ``after`` is then those same
+    arrays."""
     code = getattr(fn, "__code__", None)
-    seen = call(fn, case.args, code.co_filename if code is not None else "")
+    with watching(fn, watch) as calls:
+        seen = call(fn, case.args, code.co_filename if code is not None else "")
     if "raised" in seen:
         return Observation(
             raised=Raised(**{**seen["raised"], "bases": tuple(seen["raised"]["bases"])}),
             after=case.args,
         )
-    return Observation(value=seen["value"], after=case.args)
+    return Observation(value=seen["value"], after=case.args, calls=tuple(calls))
 
 
 def expected_outputs(spec: Spec, case: Case) -> dict | None:
@@ -411,6 +419,8 @@ def _judge(
     except TypeError as err:
         got, kind_error = None, str(err)
     # Each group reads one property: the values are judged whatever else is wrong.
+    if spec.watch and got is not None:
+        got = {**got, CALLS: seen.calls}
     judged = spec.judge(case, got, expected) if spec.judge and got is not None else None
     right = got is not None and (judged is None if spec.judge else _matches(got, expected, case))
     # Right to float32's precision only, on a float64 case, and every number a float32: it was
@@ -452,9 +462,14 @@ def _judge(
         return verdict(failure, explainer="rules" if failure else "")
     if not diagnose:
         return verdict((FAILED, "wrong values", ()))
+    # The explainers compare with grading's own measures, so they are imported here, late.
+    from npsae.exercises.explainers import explain_values
+
     values = [(c, g, e) for c, o, e in others if (g := _values(spec, c, o, e)) is not None]
-    message, details, vague, explainer = _diagnose(spec, got, expected, case, values)
-    return verdict((FAILED, message, details), vague=vague, explainer=explainer)
+    ranked = explain_values(spec, got, expected, case, values)
+    best = ranked[0]
+    failure = (FAILED, best.message, best.details)
+    return verdict(failure, vague=best.vague, explainer=best.explainer, explanations=ranked)
 
 
 def _values(spec: Spec, case: Case, seen: Observation, expected: dict | None) -> dict | None:
@@ -578,96 +593,6 @@ def _as_array(value: Any) -> np.ndarray | None:
     return arr.astype(np.float64)
 
 
-def _diagnose(
-    spec: Spec, got: dict, expected: dict, case: Case, others: Sequence[tuple] = ()
-) -> tuple[str, tuple[str, ...], str, str]:
-    """(message, details, vague, explainer) for values that differ from the reference's: a
-    named mistake of the exercise if one matches (explainer "catalogue"); else, after the list
-    of wrong outputs when there are several, the change to the solution that gives the
-    student's result ("mutant"), if one does, or what is wrong with the first output whose
-    error has a recognisable shape, the first if none ("diagnosis"; "chain" when dW1's error
-    is told from the dZ1 it came from). A mutant must also give the student's outputs on
-    ``others`` ((case, the student's outputs, the expected ones)). ``vague`` is that output's
-    name when nothing better than "wrong" or an unnamed factor describes it, else ""."""
-    for mistake in spec.mistakes:
-        with np.errstate(all="ignore"):
-            wrong = mistake.output(case, expected)
-        if (
-            wrong is not None
-            and not _matches(wrong, expected, case)
-            and _matches(got, wrong, case)
-            and _no_farther(got, wrong, expected, case)
-        ):
-            return mistake.message, (), "", "catalogue"
-    bad = [k for k, want in expected.items() if not _close(got[k], want, case.dtype)]
-    notes = {key: _output_note(spec, key, got, expected, case, others) for key in bad}
-    hidden = _hidden_note(spec, got, expected, case) if "W1" in bad else None
-    chained = bool(hidden and (hidden.exact or not any(notes[k].specific for k in bad)))
-    if chained:
-        notes["W1"] = Explanation(hidden.message, notes["W1"].details)
-    # In a backward pass the error flows from dZ2 to dZ1: the output nearest to it tells most.
-    nearest = sorted(bad, key=_BACKWARDS.index) if tuple(expected) == GRADIENTS else bad
-    key = next((k for k in nearest if notes[k].specific), nearest[0])
-    changes = _mutations(spec, got, expected, case, others)
-    label = ""
-    if len(expected) > 1:
-        right = [k for k in expected if k not in bad]
-        label = f"wrong: {', '.join(bad)}" + (f" (right: {', '.join(right)})" if right else "")
-        where = locate(tuple(expected), bad)
-        label += f": {where}; " if where else "; "
-    note = f"{key}: {notes[key].message}" if len(expected) > 1 else notes[key].message
-    if changes:
-        also = tuple(f"the same result also comes from: {c}" for c in changes[1:2])
-        message = f"{label}your result equals, exactly on this case, {changes[0]}"
-        return message, (*also, note, *notes[key].details), "", "mutant"
-    explainer = "chain" if chained and key == "W1" else "diagnosis"
-    return f"{label}{note}", notes[key].details, "" if notes[key].specific else key, explainer
-
-
-def _mutations(
-    spec: Spec, got: dict, expected: dict, case: Case, others: Sequence[tuple] = ()
-) -> list[str]:
-    """The descriptions of the solution's mutants whose output is the student's on ``case``,
-    and on each of ``others`` ((case, the student's outputs, the expected ones)): a mutant that
-    agrees with the student on one float32 case only may be a coincidence."""
-    if spec.mutants is None:
-        return []
-
-    def outputs(out: Any) -> dict:
-        # A mutant may compute a mask where numbers belong (a > 0 for a derivative).
-        return {
-            k: v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype == bool else v
-            for k, v in _outputs(spec, out).items()
-        }
-
-    def explains(got: dict, expected: dict, case: Case) -> Callable[[Any], bool]:
-        def same(out: Any) -> bool:
-            # Within the tolerance of the student's result, and far closer to it than the
-            # expected result is: a step of Adam may differ by less than p's tolerance.
-            mutant = outputs(out)
-            if not _matches(got, mutant, case) or not _no_farther(got, mutant, expected, case):
-                return False
-            for k, want in expected.items():
-                if _is_numeric(want) and not _close(got[k], want, case.dtype):
-                    g = _as_array(got[k])
-                    error = np.max(np.abs(g - np.asarray(want, np.float64)), initial=0.0)
-                    if np.max(np.abs(g - _as_array(mutant[k])), initial=0.0) > _EXPLAINED * error:
-                        return False
-            return True
-
-        return same
-
-    trials = [
-        (
-            _float64(case.args),
-            explains(got, expected, case),
-            lambda out: not _matches(outputs(out), expected, case),
-        ),
-        *((_float64(c.args), explains(g, e, c), None) for c, g, e in others),
-    ]
-    return matching(spec.mutants(), trials)
-
-
 def _hidden_note(spec: Spec, got: dict, expected: dict, case: Case) -> Hidden | None:
     """For a backward pass with a wrong dW1: what is wrong with the dZ1 it was computed from
     (``chain``), if that can be told from finite gradients of the right shapes."""
@@ -694,24 +619,6 @@ def _where_not_finite(bad: np.ndarray, inputs: dict[str, np.ndarray]) -> str:
         if a.shape == bad.shape and np.array_equal(bad, a == 0):
             return f" (exactly where {name} == 0: a division by 0, or a log of 0, there?)"
     return ""
-
-
-def _no_farther(got: dict, candidate: dict, expected: dict, case: Case) -> bool:
-    """Whether ``candidate`` (a mistake's or a mutant's outputs) is, on every output, at least
-    as close to the student's as the expected result is, up to rounding. Within the tolerance,
-    a mistake may match an output the student has right (an AdamW step off by lr wd p, 1e-4 of
-    p): then the student's result is not that mistake's."""
-    for k, want in expected.items():
-        g, c = _as_array(got[k]), _as_array(candidate[k])
-        w = np.asarray(want, np.float64) if _is_numeric(want) else None
-        if w is None or g is None or c is None or not (g.shape == c.shape == w.shape):
-            continue
-        if not (np.isfinite(g).all() and np.isfinite(c).all() and np.isfinite(w).all()):
-            continue
-        rounding = 8 * np.finfo(case.dtype).eps * (np.max(np.abs(w), initial=0.0) + 1e-300)
-        if np.max(np.abs(g - c), initial=0.0) > np.max(np.abs(g - w), initial=0.0) + rounding:
-            return False
-    return True
 
 
 def _output_note(

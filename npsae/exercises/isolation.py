@@ -33,6 +33,8 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
 from npsae.exercises import wire
 from npsae.exercises.casefns import CaseFunction
 from npsae.exercises.grading import Observation, Raised
@@ -75,9 +77,11 @@ def run_child(
     timeout: float = TIMEOUT,
     memory: int = MEMORY,
     sandbox: Protection | None = None,
+    watch: str = "",
 ) -> ChildRun:
     """Import ``function`` from ``path`` in a fresh interpreter and call it on each argument
-    tuple of ``cases``, sandboxed as ``sandbox`` says (default: ``protection()``)."""
+    tuple of ``cases``, sandboxed as ``sandbox`` says (default: ``protection()``), recording
+    the first argument of every call of the function ``watch`` (``runner.watching``)."""
     sandbox = protection() if sandbox is None else sandbox
     exchange = Path(tempfile.mkdtemp(prefix="npsae-grade-"))
     try:
@@ -93,6 +97,7 @@ def run_child(
                 "function": function,
                 "cases": cases,
                 "sandbox": [sandbox.landlock_abi, sandbox.seccomp],
+                "watch": watch,
             },
             CaseFunction,
         )
@@ -311,8 +316,11 @@ def _observation(path: Path) -> Observation | None:
         return damaged
     if isinstance(seen.get("unreadable"), str):
         return Observation(problem=f"returned a value the grader cannot read: {seen['unreadable']}")
-    after = seen.get("after")
-    if not isinstance(after, list):
+    after, calls = seen.get("after"), seen.get("calls", [])
+    if not isinstance(after, list) or not (
+        isinstance(calls, list)
+        and all(isinstance(c, np.ndarray) and c.dtype == np.float64 for c in calls)
+    ):
         return damaged
     raised = seen.get("raised")
     if raised is not None:
@@ -336,7 +344,7 @@ def _observation(path: Path) -> Observation | None:
         )
     if "value" not in seen:
         return damaged
-    return Observation(value=seen["value"], after=tuple(after))
+    return Observation(value=seen["value"], after=tuple(after), calls=tuple(calls))
 
 
 def _read_output(path: Path) -> str:

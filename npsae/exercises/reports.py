@@ -23,6 +23,9 @@ from npsae.exercises.protection import Protection
 MARKS = {"passed": "PASS", "failed": "FAIL", "not implemented": "TODO", "error": "ERROR"}
 #: Lines of a student's printed output shown in the text report (all of it is in the JSON).
 OUTPUT_LINES = 8
+# Candidate explanations shown under a verdict by `check --explain`: the verdict's, and the
+# runners-up a TA may weigh against it.
+EXPLANATIONS = 3
 
 
 def points(x: float) -> str:
@@ -71,6 +74,12 @@ def text(submission: Submission, explain: bool = False) -> str:
             lines.append(f"{pad}    " + ", ".join(map(str, r.groups)))
         if explain and r.explainer:
             lines.append(f"{pad}    verdict by {r.explainer}: compared {r.compared}")
+            lines += [
+                f"{pad}    {'evidence' if i == 0 else 'also considered'}: {c['explainer']} "
+                f"(confidence {c['confidence']:.2f}): "
+                + (c["evidence"] if i == 0 else c["message"])
+                for i, c in enumerate(r.explanations[:EXPLANATIONS])
+            ]
         if r.output:
             shown = r.output.splitlines()
             lines.append(f"{pad}    printed by your code:")
@@ -107,6 +116,7 @@ def _exercise_json(submission: Submission, r: Result) -> dict[str, Any]:
         "message": r.message,
         "diagnostics": list(r.diagnostics),
         "explainer": {"name": r.explainer, "compared": r.compared},
+        "explanations": list(r.explanations),
         "score": round(r.score, 6),
         "max_score": r.max_score,
         "groups": [

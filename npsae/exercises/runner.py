@@ -7,10 +7,10 @@ sandbox's level) in ``EXCHANGE/job.npz``. The runner limits its own address spac
 bytes (and the size of its files and its number of processes), makes ``npsae`` unimportable,
 confines itself (``sandbox.confine``: exactly the level asked, or the student's file is not
 run), imports the student's file and calls the function once per case. What each call did (the
-value returned or the exception raised, and the array arguments as they are afterwards) is
-written to
-``EXCHANGE/case-<i>.npz`` as soon as the call ends, so that a later hang or crash still leaves
-the finished cases. It never judges anything: the grader compares and decides.
+value returned or the exception raised, the array arguments as they are afterwards, and what
+the job's ``watch`` function was given: ``watching``) is written to ``EXCHANGE/case-<i>.npz``
+as soon as the call ends, so that a later hang or crash still leaves the finished cases. It
+never judges anything: the grader compares and decides.
 
 ``call`` is shared with the in-process grader (``exercises.check``), so that a function graded
 in a notebook and the same function graded from a file are observed the same way.
@@ -20,12 +20,13 @@ This file imports only the standard library and NumPy: it runs without npsae.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import sys
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,51 @@ def call(fn: Callable, args: tuple, where: str, catch: type = Exception) -> dict
             return {"value": fn(*args)}
     except catch as err:
         return {"raised": describe(err, where)}
+
+
+def fingerprint(rows: Any) -> np.ndarray:
+    """One number per row of ``rows``: its dot product with fixed integer weights, exact for
+    rows of 0s and 1s (sums below 2^53), so a row of X and its copy in a batch agree."""
+    rows = np.asarray(rows, dtype=np.float64)
+    rows = rows.reshape(len(rows), -1) if rows.ndim else rows.reshape(1, 1)
+    weights = (np.arange(rows.shape[1], dtype=np.int64) * 2654435761 % 1000003 + 1).astype(float)
+    return rows @ weights
+
+
+@contextlib.contextmanager
+def watching(fn: Callable, name: str) -> Iterator[list]:
+    """While the block runs, every call of a function called ``name`` that ``fn`` reaches
+    (a name of its module, or of a module loaded from its folder: a sibling exercise, however
+    imported) appends the ``fingerprint`` of its first argument to the list yielded. A
+    training loop's batches are seen this way, whatever the loop's own variables."""
+    calls: list = []
+    if not name:
+        yield calls
+        return
+    folder = os.path.dirname(getattr(getattr(fn, "__code__", None), "co_filename", "") or ".")
+    spaces = [getattr(fn, "__globals__", {})] + [
+        vars(m)
+        for m in list(sys.modules.values())
+        if os.path.dirname(getattr(m, "__file__", None) or "") == folder
+    ]
+    patched = []
+    for space in {id(s): s for s in spaces}.values():
+        original = space.get(name)
+        if callable(original) and getattr(original, "__name__", "") == name:
+
+            def watched(*args: Any, _original: Callable = original, **kwargs: Any) -> Any:
+                first = args[0] if args else next(iter(kwargs.values()), None)
+                calls.append(fingerprint(first))
+                return _original(*args, **kwargs)
+
+            watched.__name__ = name
+            space[name] = watched
+            patched.append((space, original))
+    try:
+        yield calls
+    finally:
+        for space, original in patched:
+            space[name] = original
 
 
 def describe(err: BaseException, where: str) -> dict:
@@ -179,8 +225,10 @@ def main(exchange: str, memory: int) -> None:
     wire.write(loaded, {"error": None})
     where = getattr(getattr(fn, "__code__", None), "co_filename", "")
     for i, args in enumerate(job["cases"]):
-        seen = call(fn, args, where, BaseException)
+        with watching(fn, job["watch"]) as calls:
+            seen = call(fn, args, where, BaseException)
         seen["after"] = [a if isinstance(a, np.ndarray) else None for a in args]
+        seen["calls"] = calls
         try:
             wire.write(os.path.join(exchange, f"case-{i}.npz"), seen, casefns.CaseFunction)
         except Exception as err:  # e.g. an array of Python objects: say so, as data

@@ -44,6 +44,7 @@ import numpy as np
 
 from npsae.exercises import probes as probing
 from npsae.exercises.exercise import Exercise
+from npsae.exercises.explainers import CONFIDENCE, Candidate, rank
 from npsae.exercises.grading import (
     ERROR,
     EXPLAINERS,
@@ -224,7 +225,7 @@ def assess(
     ][:_CORROBORATING]
     verdict = judge(spec, p.case, observations[failing], p.expected, p.before, others=others)
     status, message, details = verdict.failure
-    explainer = verdict.explainer
+    explainer, ranked = verdict.explainer, verdict.explanations
     common.update(explainer=explainer, compared=f"{EXPLAINERS[explainer]} ({p.heading})")
     if status == NOT_IMPLEMENTED:
         return Result(exercise.name, status, message, **common)
@@ -232,13 +233,19 @@ def assess(
         details = ()
     elif verdict.vague and probe is not None:
         found = _probe(spec, p, observations[failing], verdict.vague, probe)
-        if found:
-            common.update(explainer="probe", compared=f"{EXPLAINERS['probe']} ({p.heading})")
         if found and len(p.expected) == 1:
             # What the probes show leads; the description of the values stays below it.
             message, details = found[0], (*found[1:2], message, *details)
         elif found:  # several outputs: where the error lies stays first
             details = (*found[:2], *details)
+        if found:
+            evidence = "your function's outputs on variants of the case against the reference's"
+            probed = Candidate("probe", message, details, evidence, CONFIDENCE["probe"])
+            ranked = rank([probed, *ranked])
+            common.update(explainer="probe", compared=f"{EXPLAINERS['probe']} ({p.heading})")
+    # A verdict of the rules or the judge is the only candidate there is, and a certain one.
+    ranked = ranked or (Candidate(explainer, message, details, EXPLAINERS[explainer], 1.0),)
+    common.update(explanations=tuple(c.as_dict() for c in ranked))
     return Result(exercise.name, FAILED, message, (p.heading, *details), **common)
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from npsae.exercises.exercise import Exercise, stub_signature
-from npsae.exercises.grading import Case, Spec
+from npsae.exercises.grading import CALLS, Case, Spec
+from npsae.exercises.runner import fingerprint
 
 _PARAMS = ("X", "n_hidden", "epochs", "batch_size", "lr", "beta", "lam", "seed")
 _SHAPES = {"W1": ("n_in", "n_hidden"), "b1": ("n_hidden",), "W2": ("n_hidden", "n_in"),
@@ -95,6 +96,9 @@ def _judge(case: Case, got: dict, expected: dict) -> str | None:
                 "gradient bug?)"
             )
         params[key] = value.astype(np.float64)
+    order = _order_failure(X, case.args[2], case.args[3], got.get(CALLS, ()))
+    if order:
+        return order
     mse = _mse(params, X)
     _, bars = make_bars(1, BARS, dtype=np.float64)
     similarity = mmcs(bars, params["W2"])
@@ -117,6 +121,49 @@ def _judge(case: Case, got: dict, expected: dict) -> str | None:
             f"the model reconstructs the first half of X (horizontal bars) {ratio:.1f} times "
             "worse than the second (vertical bars): it forgot what it saw first in each epoch. "
             "Are the samples visited in a new random order every epoch?"
+        )
+    return None
+
+
+def _order_failure(X: np.ndarray, epochs: int, batch_size: int, calls: tuple) -> str | None:
+    """What is wrong with the order in which the batches given to backward_decay visit X, one
+    array of row fingerprints per call: each epoch must visit every sample once, batch_size
+    at a time (its last batch may be smaller), in a new random order. None when right, or when
+    backward_decay was never called (a loop with its own gradient: its batches are not seen)."""
+    if not calls:
+        return None
+    n = len(X)
+    sizes = [len(c) for c in calls]
+    seen, total = np.concatenate(calls), epochs * n
+    if len(seen) != total:
+        short = n % batch_size and len(seen) == epochs * (n - n % batch_size)
+        return (
+            f"over {epochs} epochs your train gave backward_decay {len(seen)} samples in all, "
+            f"not {epochs} x {n} = {total}: every epoch visits every sample once"
+            + (
+                f"; it drops the last, smaller batch of each epoch ({n % batch_size} samples, "
+                f"as {n} is not a multiple of batch_size = {batch_size})"
+                if short
+                else ""
+            )
+        )
+    if max(sizes) > batch_size:
+        return (
+            f"backward_decay was given a batch of {max(sizes)} samples; batch_size is {batch_size}"
+        )
+    epoch = seen.reshape(epochs, n)
+    own = np.sort(fingerprint(X))
+    if not all(np.array_equal(np.sort(e), own) for e in epoch):
+        return (
+            "some epoch gives backward_decay some samples twice and others never: visit every "
+            "sample once per epoch (a permutation of the rows, not draws with replacement)"
+        )
+    if np.array_equal(epoch[0], fingerprint(X)):
+        return "the samples are visited in the order of X: shuffle them, anew every epoch"
+    if all(np.array_equal(e, epoch[0]) for e in epoch[1:]):
+        return (
+            "the samples are visited in the same order every epoch: draw a new permutation at "
+            "the start of each epoch, not once before the loop"
         )
     return None
 
@@ -190,7 +237,8 @@ has one hidden unit per bar, whose decoder row W2[j] is that bar's image.
 
 Mini-batch Adam (beta1 = 0.9, beta2 = 0.999, eps = 1e-8, learning rate lr): for each of
 `epochs` epochs, visit the samples in a new random order, batch_size at a time (the last batch
-may be smaller), and take one Adam step per batch on every parameter.
+may be smaller), and take one Adam step per batch on every parameter. Every sample is visited
+once per epoch: no batch is skipped, none repeated.
 
 Args:
     X: (N, 64) float64, one image per row, pixels 0 or 1.
@@ -203,7 +251,9 @@ Returns:
 
 Graded on what the model learnt: its mse on X must fall below {MAX_MSE} and its decoder rows
 must match the 16 bars (mean best cosine similarity >= {MIN_MMCS}), within the time limit: a few
-seconds.
+seconds. And on the order of the samples: the grader records the batches your train gives
+backward_decay (the function of your backward_decay exercise, called once per batch) and
+checks that each epoch visits every sample once, in a new order.
 
 Hint: reuse your exercises (from backward_decay import backward_decay, from adam_step
 import adam_step). Start the weights small and random, e.g. normal with
@@ -219,6 +269,7 @@ Print the loss every epoch while you work: it should fall.
         mistakes=(),
         keep_dtype=False,
         judge=_judge,
+        watch="backward_decay",
     ),
     questions=(
         "What happens to the learnt filters when beta grows tenfold? When it is 0?",
