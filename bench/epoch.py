@@ -3,6 +3,7 @@
     python bench/epoch.py                 # 7 rounds, both presets, every implementation
     python bench/epoch.py --quick         # 2 rounds on 10 % of MNIST, to try the script
     python bench/epoch.py --repeats 9 --presets tutorial --impls numba torch gemm
+    python bench/epoch.py --threads 1 --cpu-time --impls numba train gemm  # on a busy machine
 
 One *round* trains one epoch with every implementation, preset after preset, so that the
 implementations share whatever else the machine is doing at that moment; the table reports the
@@ -11,6 +12,8 @@ median over rounds (and the spread, min-max). Each implementation gets one warm-
 
     numba, numpy  ``npsae.training.fit(model, X, 1, verbose=0)`` with ``npsae.optim.Adam``: the
                   whole trainer, batch gathering, uint8 -> float32 and per-epoch metrics included
+    train         the epoch of ``npsae train`` (numba): ``fit`` with the 10000 test images as
+                  validation, then the test-set summary the command prints (``cli.train``)
     torch         the same model in a plain PyTorch loop (``torch.set_num_threads``), Adam with
                   the same hyper-parameters, the same loss (recon + beta KL with the same clip
                   + weight decay), the same uint8 -> float32 conversion of each shuffled batch
@@ -42,7 +45,7 @@ THREADS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NU
 # The two models of the issue, by the names of this benchmark's tables, and the presets of
 # npsae.presets that define them: the Keras tutorial's, and the UFLDL exercise's.
 PRESETS = {"tutorial": "keras", "ufldl": "ufldl"}
-IMPLS = ("numba", "numpy", "torch", "gemm")
+IMPLS = ("numba", "numpy", "train", "torch", "gemm")
 N_IN = 784
 
 
@@ -62,13 +65,14 @@ def default_data_root() -> str:
     return os.path.join(os.path.dirname(repo), "shared", "data")
 
 
-def load_images(fraction: float = 1.0, root: str | None = None):
-    """MNIST's 60000 training images as uint8 (N, 784) (the first ``fraction`` of them)."""
+def load_images(fraction: float = 1.0, root: str | None = None, split: str = "train"):
+    """MNIST's 60000 training (or 10000 test) images as uint8 (N, 784) (the first ``fraction``
+    of them)."""
     import numpy as np
 
     from npsae.datasets import load_mnist
 
-    images, _ = load_mnist("train", root=root or default_data_root(), download=False)
+    images, _ = load_mnist(split, root=root or default_data_root(), download=False)
     images = images.reshape(len(images), -1)
     return np.ascontiguousarray(images[: int(len(images) * fraction)])
 
@@ -119,6 +123,42 @@ class NpsaeEpoch:
             seed=self.epoch,
             verbose=0,
         )
+
+
+class TrainEpoch(NpsaeEpoch):
+    """``npsae train``'s epoch: ``fit`` with the test split as validation, then the command's
+    test-set summary (printed into a string), which reuses the last validation pass."""
+
+    def __init__(self, preset: str, images, batch_size: int, test_images) -> None:
+        super().__init__(preset, "numba", images, batch_size)
+        self.test_images = test_images
+
+    def __call__(self) -> None:
+        import contextlib
+        import io
+
+        from npsae.cli.train import _print_test_results
+        from npsae.training import fit
+
+        self.epoch += 1
+        history = fit(
+            self.model,
+            self.images,
+            1,
+            batch_size=self.batch_size,
+            optimizer=self.optimizer,
+            seed=self.epoch,
+            validation=self.test_images,
+            verbose=0,
+        )
+        settings = {"batch_size": self.batch_size, "dataset": "mnist"}
+        # npsae before history.last_validation measured the test set again here (the same call
+        # without it), which is what this column compared against.
+        last = getattr(history, "last_validation", None)
+        with contextlib.redirect_stdout(io.StringIO()):
+            _print_test_results(
+                self.model, self.test_images, settings, *([] if last is None else [last])
+            )
 
 
 class GemmEpoch:
@@ -206,6 +246,10 @@ class TorchEpoch:
 def make_impl(impl: str, preset: str, images, batch_size: int, threads: int):
     if impl in ("numba", "numpy"):
         return NpsaeEpoch(preset, impl, images, batch_size)
+    if impl == "train":
+        return TrainEpoch(
+            preset, images, batch_size, load_images(len(images) / 60000, None, "test")
+        )
     if impl == "gemm":
         return GemmEpoch(preset, images, batch_size)
     return TorchEpoch(preset, images, batch_size, threads)
@@ -260,6 +304,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
+    parser.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time each epoch by the CPU time of this process instead of the wall clock: "
+        "steadier on a shared machine, and with --threads 1 the work itself",
+    )
     args = parser.parse_args(argv)
     _set_threads(args.threads)
     fraction, repeats = (0.1, 2) if args.quick else (1.0, args.repeats)
@@ -278,11 +328,12 @@ def main(argv: list[str] | None = None) -> None:
     for run in runs.values():  # warm-up: compile, allocate, fault in the pages
         run()
     times: dict[tuple[str, str], list[float]] = {key: [] for key in runs}
+    clock = time.process_time if args.cpu_time else time.perf_counter
     for r in range(repeats):
         for key, run in runs.items():
-            start = time.perf_counter()
+            start = clock()
             run()
-            times[key].append(time.perf_counter() - start)
+            times[key].append(clock() - start)
         print(f"round {r + 1}/{repeats} done", file=sys.stderr, flush=True)
 
     print_table(times, memory, len(images), args, repeats)
@@ -293,6 +344,7 @@ def print_table(times: dict, memory: dict, n_samples: int, args, repeats: int) -
     print(
         f"\n{n_samples} images, batch {args.batch_size}, {args.threads} threads, "
         f"median (min-max) of {repeats} interleaved epochs"
+        + (", CPU seconds" if args.cpu_time else "")
     )
     header = (
         f"{'preset':9} {'impl':6} {'s/epoch':>8} {'min-max':>13} {'GFLOP/s':>8} "
@@ -318,10 +370,12 @@ def print_table(times: dict, memory: dict, n_samples: int, args, repeats: int) -
 # (preset, numerator, denominator, bound, "min" or "max"): the targets of the performance issue.
 TARGETS = (
     ("tutorial", "torch", "numba", 2.5, "min"),
-    ("tutorial", "numba", "gemm", 1.6, "max"),
+    ("tutorial", "numba", "gemm", 1.3, "max"),
     ("ufldl", "torch", "numba", 2.0, "min"),
     ("tutorial", "numpy", "numba", 3.0, "min"),
     ("ufldl", "numpy", "numba", 3.0, "min"),
+    ("tutorial", "train", "numba", 1.15, "max"),
+    ("ufldl", "train", "numba", 1.15, "max"),
 )
 
 

@@ -10,10 +10,10 @@ non-negative combinations of random unit directions, the superposition picture),
 ``--threads`` threads (default 2). Implementations, each in a process of its own that lives
 for the whole run (so that one's memory does not count in another's peak):
 
-    sparse     npsae's numba backend, sparse path (``NumbaBackend(sparse=True)``): the trainer's
-               step, ``forward_backward`` + ``Adam.step`` + ``update_statistics`` + the
-               per-epoch activation statistics
-    dense      the same step with every product dense (``NumbaBackend(sparse=False)``)
+    sparse     npsae's numba backend on its sparse path (``sparse_kernels.training_path(model,
+               True)``): the trainer's step, ``forward_backward`` + ``Adam.step`` +
+               ``update_statistics`` + the per-epoch activation statistics
+    dense      the same step with every product dense (``training_path(model, False)``)
     saelens    SAELens's ``TopKTrainingSAE`` / ``BatchTopKTrainingSAE`` (PyTorch, CPU, default
                config): encode, decode, mse, backward, ``torch.optim.Adam`` step
     xw1        the one dense product Z1 = X W1 alone (NumPy/OpenBLAS, preallocated output)
@@ -88,10 +88,10 @@ def synthetic_batch(m: int, d: int, seed: int):
 def _npsae_step_fn(impl: str, sparsity: str, n: int, d: int, k: int, X):
     import numpy as np
 
-    from npsae.kernels import NumbaBackend
     from npsae.metrics import ActivationStats
     from npsae.model import SparseAutoencoder
     from npsae.optim import Adam
+    from npsae.sparse_kernels import training_path
 
     if impl == "xw1":
         W1 = np.random.default_rng(0).normal(size=(d, n)).astype(np.float32)
@@ -101,7 +101,7 @@ def _npsae_step_fn(impl: str, sparsity: str, n: int, d: int, k: int, X):
         d, n, hidden="relu", output="linear", recon="mse", sparsity=sparsity, k=k, seed=0
     )
     # The bench picks the path; a model chooses by itself (``sparse_kernels.use_sparse``).
-    model._engine = NumbaBackend(sparse=impl == "sparse")
+    training_path(model, impl == "sparse")
     optimizer = Adam()
     stats = ActivationStats(n, 0.0)
 
@@ -215,10 +215,10 @@ def curves(steps: int, n: int, m: int, d: int, k: int, dtype: str = "float32") -
     """Train the sparse and the dense path on the same batches; the largest gaps per step."""
     import numpy as np
 
-    from npsae.kernels import NumbaBackend
     from npsae.metrics import ActivationStats
     from npsae.model import SparseAutoencoder
     from npsae.optim import Adam
+    from npsae.sparse_kernels import training_path
 
     data = synthetic_batch(m * 8, d, seed=2).astype(dtype)
     runs = {}
@@ -228,7 +228,7 @@ def curves(steps: int, n: int, m: int, d: int, k: int, dtype: str = "float32") -
                 d, n, hidden="relu", output="linear", recon="mse", sparsity=sparsity, k=k,
                 seed=0, aux_k=64, dead_after=4 * m, dtype=dtype,
             )  # fmt: skip
-            model._engine = NumbaBackend(sparse=path == "sparse")
+            training_path(model, path == "sparse")
             optimizer, rows = Adam(), []
             for t in range(steps):
                 X = data[(t % 8) * m : (t % 8 + 1) * m]
@@ -263,7 +263,6 @@ def profile(n: int, sparsity: str, args) -> dict:
     import numpy as np
 
     from npsae import sparse_kernels as sk
-    from npsae.kernels import NumbaBackend
     from npsae.model import SparseAutoencoder
     from npsae.optim import Adam
 
@@ -272,7 +271,7 @@ def profile(n: int, sparsity: str, args) -> dict:
     model = SparseAutoencoder(
         d, n, hidden="relu", output="linear", recon="mse", sparsity=sparsity, k=k, seed=0
     )
-    model._engine = NumbaBackend(sparse=True)
+    sk.training_path(model, True)
     p, optimizer = model.params, Adam()
     grads = model.forward_backward(X, check=False).grads
     optimizer.step(p, grads)

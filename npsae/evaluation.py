@@ -1,17 +1,18 @@
 """How well a model codes a data set, measured in batches so that memory stays near one batch.
 
 ``evaluate(model, X)`` gives the loss terms (as ``fit`` measures them) and the MSE; ``fit`` calls
-it on the validation data after every epoch. ``measure(model, X)`` gives those and, from the
-same forward pass, the fraction of variance explained and the hidden-layer statistics L0, dead
-fraction and ``mean_rho_hat`` (``npsae.metrics``): the test-set numbers of ``npsae train`` and
-of the run report, each sample encoded once (twice with BatchTopK, see ``measure``).
+it on the validation data after every epoch but the last. ``measure(model, X)`` gives those and,
+from the same forward pass, the fraction of variance explained and the hidden-layer statistics
+L0, dead fraction and ``mean_rho_hat`` (``npsae.metrics``): the test-set numbers of ``npsae
+train`` (measured by ``fit``'s last validation pass) and of the run report, each sample encoded
+once (twice with BatchTopK, see ``measure``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from npsae.batches import as_rows
+from npsae.batches import Batches, as_rows
 from npsae.metrics import ActivationStats, VarianceExplained, firing_threshold
 from npsae.model import SparseAutoencoder
 
@@ -63,9 +64,11 @@ def _measure(
     sums = dict.fromkeys(("total", *model.terms), 0.0)
     fve = VarianceExplained(model.n_in)
     stats = ActivationStats(model.n_hidden, firing_threshold(model.config["hidden"]))
+    # The trainer's batches: picked and converted in one pass into a reused buffer.
+    batches = Batches(rows, model.dtype, batch_size)
     for lo in range(0, len(rows), batch_size):
-        chunk = rows[lo : lo + batch_size] if order is None else rows[order[lo : lo + batch_size]]
-        batch = model.as_input(chunk)
+        hi = min(lo + batch_size, len(rows))
+        batch = batches(np.arange(lo, hi) if order is None else order[lo:hi])
         terms, H, X_hat = model.forward(batch)
         for k in sums:
             sums[k] += terms[k] * len(batch)

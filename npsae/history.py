@@ -58,6 +58,9 @@ class History:
 
     def __init__(self, rows: Iterable[dict] = ()) -> None:
         self.rows: list[dict] = []
+        # What ``fit`` or ``resume`` measured (``evaluation.measure``) on the validation data
+        # after the run's last epoch; None if it ended otherwise or had none (not saved).
+        self.last_validation: dict | None = None
         for row in rows:
             self.append(row)
 

@@ -28,9 +28,11 @@ JumpReLU's training stage (``jumprelu_activation``) also records which pre-activ
 the thresholds' kernel window, the one thing its pseudo-derivative needs once Z is overwritten
 (``window_sums`` then reduces it against dL/dH). AuxK reuses the stages on the dead units.
 
-Two smaller kernels serve the training step: ``add_weight_decay_grad`` (twin of the function of
-that name in ``npsae.penalties``) and ``gather_pixels``, which builds a training batch from uint8
-images (twin of ``datasets.as_float(pixels[index])``).
+Smaller kernels serve the training step: ``add_weight_decay_grad`` (twin of the function of
+that name in ``npsae.penalties``), ``gather_pixels``, which builds a training batch from uint8
+images (twin of ``datasets.as_float(pixels[index])``), and ``add_fire_counts`` (twin of
+``metrics.fire_counts``) for the per-epoch statistics; ``batch_moments`` (twin of
+``metrics.batch_moments_reference``) serves the variance explained of a validation pass.
 
 Compiled code is cached on disk (``cache=True``) so a second process starts fast; set
 ``NPSAE_NUMBA_CACHE=0`` to turn the cache off. Numba itself falls back to a per-user cache folder
@@ -389,6 +391,49 @@ def gather_pixels(pixels: np.ndarray, index: np.ndarray, out: np.ndarray) -> np.
     """
     _gather_pixels(pixels, index, out)
     return out
+
+
+@jit
+def _add_fire_counts(H, threshold, counts):
+    for i in range(H.shape[0]):
+        for j in range(H.shape[1]):
+            counts[j] += H[i, j] > threshold
+
+
+def add_fire_counts(H: np.ndarray, threshold: float, counts: np.ndarray) -> None:
+    """counts_j += #{i : H_ij > threshold} in place, one pass over ``H: (m, n_hidden)`` into
+    ``counts: (n_hidden,)`` int64 (``metrics.fire_counts``, which the trainer's statistics add
+    up every step, without its boolean and float temporaries). The threshold is rounded to H's
+    dtype first, as NumPy compares a float32 array with a Python float."""
+    _add_fire_counts(H, H.dtype.type(threshold), counts)
+
+
+@jit
+def _batch_moments(X, X_hat, mean, m2):
+    m, n = X.shape
+    residual = 0.0
+    mean[:] = 0.0
+    for i in range(m):
+        for j in range(n):
+            x = np.float64(X[i, j])
+            d = x - np.float64(X_hat[i, j])
+            residual += d * d
+            mean[j] += x
+    mean /= m
+    m2[:] = 0.0
+    for i in range(m):
+        for j in range(n):
+            d = np.float64(X[i, j]) - mean[j]
+            m2[j] += d * d
+    return residual
+
+
+def batch_moments(X: np.ndarray, X_hat: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """(residual, mean, M2) of a batch, as ``metrics.batch_moments_reference``: X, X^ (m,
+    n_in) of one float dtype; each value is taken to float64 as it is read, so the batch is never
+    copied (the variance explained that ``npsae train`` reports on its test set)."""
+    mean, m2 = np.empty(X.shape[1]), np.empty(X.shape[1])
+    return _batch_moments(X, X_hat, mean, m2), mean, m2
 
 
 # --------------------------------------------------------------------------- the whole model

@@ -44,9 +44,8 @@ def fire_counts(H: np.ndarray, threshold: float) -> np.ndarray:
     """
     if isinstance(H, SparseCode):
         return H.fire_counts(threshold)
-    # Summing 0.0/1.0 floats down the columns is twice as fast as counting booleans along axis 0
-    # (the trainer calls this every step), and exact up to 2^53 samples.
-    return (H > threshold).astype(np.float64).sum(axis=0).astype(np.int64)
+    # The trainer adds these up every step with the compiled twin, ``kernels.add_fire_counts``.
+    return np.count_nonzero(H > threshold, axis=0).astype(np.int64)
 
 
 def l0(H: np.ndarray, threshold: float) -> float:
@@ -92,6 +91,22 @@ def fraction_variance_explained(X: np.ndarray, X_hat: np.ndarray) -> float:
 _BLOCK = 4096
 
 
+def batch_moments_reference(
+    X: np.ndarray, X_hat: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """What ``VarianceExplained.update`` adds from a batch X, X^: (m, n_in), in float64:
+
+        residual = sum_ij (x_ij - x^_ij)^2,   mean_j = (1/m) sum_i x_ij,
+        M2_j = sum_i (x_ij - mean_j)^2
+
+    (``kernels.batch_moments`` is the compiled twin the trainer uses: one float64 value at a
+    time instead of float64 copies of the batch)."""
+    X = np.asarray(X, dtype=np.float64)
+    residual = float(np.sum(np.square(X - np.asarray(X_hat, dtype=np.float64))))
+    mean = X.mean(axis=0)
+    return residual, mean, np.sum(np.square(X - mean), axis=0)
+
+
 class VarianceExplained:
     """Accumulates the fraction of variance explained batch by batch, with float64 sums.
 
@@ -113,13 +128,17 @@ class VarianceExplained:
         self.residual = 0.0
 
     def update(self, X: np.ndarray, X_hat: np.ndarray) -> None:
-        """Add a batch: X, X^ (m, n_in), any float dtype (converted one batch at a time)."""
-        X = np.asarray(X, dtype=np.float64)
+        """Add a batch: X, X^ (m, n_in), any float dtype (each value taken to float64)."""
+        X, X_hat = np.asarray(X), np.asarray(X_hat)
         if len(X) == 0:
             return
-        self.residual += float(np.sum(np.square(X - np.asarray(X_hat, dtype=np.float64))))
-        mean_b = X.mean(axis=0)
-        m2_b = np.sum(np.square(X - mean_b), axis=0)
+        if X.dtype == X_hat.dtype and X.dtype in (np.float32, np.float64):
+            from npsae.kernels import batch_moments  # Numba, loaded by the trainer anyway
+
+            residual, mean_b, m2_b = batch_moments(X, X_hat)
+        else:
+            residual, mean_b, m2_b = batch_moments_reference(X, X_hat)
+        self.residual += residual
         n, n_b = self.n_samples, len(X)
         delta = mean_b - self.mean
         self.m2 += m2_b + np.square(delta) * (n * n_b / (n + n_b))
@@ -153,7 +172,12 @@ class ActivationStats:
         """Add a batch ``H: (m, n_hidden)``; pass its column sums ``h_sum`` if already known."""
         self.n_samples += H.shape[0]
         self.h_sum += H.sum(axis=0, dtype=np.float64) if h_sum is None else h_sum
-        self.fire_counts += fire_counts(H, self.threshold)
+        if isinstance(H, SparseCode):
+            self.fire_counts += H.fire_counts(self.threshold)
+        else:
+            from npsae.kernels import add_fire_counts  # Numba, loaded by the trainer anyway
+
+            add_fire_counts(H, self.threshold, self.fire_counts)
 
     @property
     def rho_hat(self) -> np.ndarray:

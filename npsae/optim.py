@@ -4,9 +4,10 @@ Each update exists twice:
 
 * ``adam_step`` and ``sgd_step``: pure NumPy functions returning new arrays, written to be read
   (the classroom exercises grade students against them);
-* a Numba kernel per optimiser, one fused loop over each parameter array that updates the
-  moments and the parameter in place, with the same operations in the same order, so that it
-  gives bit-for-bit the reference's result (a test holds them equal).
+* a Numba kernel per optimiser, called once per step for all the parameters: one fused loop
+  over each parameter array that updates the moments and the parameter in place, with the same
+  operations in the same order, so that it gives bit-for-bit the reference's result (a test
+  holds them equal).
 
 Arithmetic happens in the parameter's dtype, and so do the moments: the hyper-parameters are
 rounded to that dtype first, as NumPy does when a Python float meets a float32 array.
@@ -22,7 +23,7 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import literal_unroll, njit
 
 from npsae._fileio import check_finite
 from npsae.config import ConfigError
@@ -84,10 +85,10 @@ def sgd_step(
 
 
 # error_model="numpy": Python's division-by-zero checks would stop LLVM vectorising the loop.
+# The scalars arrive rounded to the arrays' dtype, so every operation below is the reference's
+# operation in that dtype, in the same order.
 @njit(cache=CACHE, error_model="numpy")
-def _adam_kernel(p, g, m, v, lr, beta1, one_minus_beta1, beta2, one_minus_beta2, bc1, bc2, eps):
-    # The scalars arrive already rounded to the arrays' dtype, so every operation below is the
-    # reference's operation in that dtype, in the same order.
+def _adam_array(p, g, m, v, lr, beta1, one_minus_beta1, beta2, one_minus_beta2, bc1, bc2, eps):
     for i in range(p.size):
         m_i = beta1 * m[i] + one_minus_beta1 * g[i]
         v_i = beta2 * v[i] + one_minus_beta2 * g[i] * g[i]
@@ -97,11 +98,30 @@ def _adam_kernel(p, g, m, v, lr, beta1, one_minus_beta1, beta2, one_minus_beta2,
 
 
 @njit(cache=CACHE, error_model="numpy")
-def _sgd_kernel(p, g, velocity, lr, momentum):
+def _sgd_array(p, g, velocity, lr, momentum):
     for i in range(p.size):
         vel = momentum * velocity[i] - lr * g[i]
         velocity[i] = vel
         p[i] = p[i] + vel
+
+
+# One call per step for all the parameters (``literal_unroll`` compiles the body once per array
+# type), the scalars passed as float64 and rounded to each array's dtype inside, as NumPy rounds
+# a Python float that meets a float32 array.
+@njit(cache=CACHE, error_model="numpy")
+def _adam_kernel(arrays, lr, beta1, beta2, bc1, bc2, eps):
+    for a in literal_unroll(arrays):
+        f = a[0].dtype.type
+        b1, b2 = f(beta1), f(beta2)
+        one_minus_b1, one_minus_b2 = f(1.0 - beta1), f(1.0 - beta2)
+        _adam_array(*a, f(lr), b1, one_minus_b1, b2, one_minus_b2, f(bc1), f(bc2), f(eps))
+
+
+@njit(cache=CACHE, error_model="numpy")
+def _sgd_kernel(arrays, lr, momentum):
+    for a in literal_unroll(arrays):
+        f = a[0].dtype.type
+        _sgd_array(*a, f(lr), f(momentum))
 
 
 def _flat(a: np.ndarray, name: str) -> np.ndarray:
@@ -154,13 +174,18 @@ class Optimizer:
         """Update every array of ``params`` in place from the matching array of ``grads``."""
         self._ensure_state(params)
         self.t += 1
+        arrays = []
         for name, p in params.items():
             g = grads[name]
             if g.shape != p.shape:
                 raise ValueError(f"gradient {name!r} has shape {g.shape}, parameter {p.shape}")
-            self._update(name, _flat(p, name), np.ascontiguousarray(g, p.dtype).reshape(-1))
+            state = (self.state[slot][name].reshape(-1) for slot in self.SLOTS)
+            arrays.append((_flat(p, name), np.ascontiguousarray(g, p.dtype).reshape(-1), *state))
+        self._update(tuple(arrays))
 
-    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
+    def _update(self, arrays: tuple[tuple[np.ndarray, ...], ...]) -> None:
+        """One step on every parameter: ``arrays`` holds, per parameter, its flat (p, g) and
+        its state arrays in the order of ``SLOTS``, all updated in place."""
         raise NotImplementedError
 
     def _ensure_state(self, params: dict[str, np.ndarray]) -> None:
@@ -260,22 +285,9 @@ class Adam(Optimizer):
             "eps": self.eps,
         }
 
-    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
-        f = p.dtype.type
-        _adam_kernel(
-            p,
-            g,
-            self.state["m"][name].reshape(-1),
-            self.state["v"][name].reshape(-1),
-            f(self.lr),
-            f(self.beta1),
-            f(1 - self.beta1),
-            f(self.beta2),
-            f(1 - self.beta2),
-            f(1 - self.beta1**self.t),
-            f(1 - self.beta2**self.t),
-            f(self.eps),
-        )
+    def _update(self, arrays: tuple[tuple[np.ndarray, ...], ...]) -> None:
+        bc1, bc2 = 1 - self.beta1**self.t, 1 - self.beta2**self.t  # bias corrections
+        _adam_kernel(arrays, self.lr, self.beta1, self.beta2, bc1, bc2, self.eps)
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr:g}, beta1={self.beta1:g}, beta2={self.beta2:g}, eps={self.eps:g})"
@@ -301,10 +313,8 @@ class SGD(Optimizer):
     def config(self) -> dict:
         return {"name": self.name, "lr": self.lr, "momentum": self.momentum}
 
-    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
-        f = p.dtype.type
-        velocity = self.state["velocity"][name].reshape(-1)
-        _sgd_kernel(p, g, velocity, f(self.lr), f(self.momentum))
+    def _update(self, arrays: tuple[tuple[np.ndarray, ...], ...]) -> None:
+        _sgd_kernel(arrays, self.lr, self.momentum)
 
     def __repr__(self) -> str:
         return f"SGD(lr={self.lr:g}, momentum={self.momentum:g})"

@@ -33,7 +33,8 @@ threads): a unit's row of dW2 is contiguous, and the encoder gradient is gathere
 lines.
 
 ``npsae.kernels.NumbaBackend`` takes this path by itself for wide models (``use_sparse``);
-tests hold it equal to the dense path.
+tests hold it equal to the dense path. ``training_path(model, sparse)`` forces one path or the
+other on a model (to compare them, as ``bench/wide.py`` does).
 """
 
 from __future__ import annotations
@@ -71,6 +72,21 @@ ROWS_AGAIN = 256
 HISTOGRAM_BLOCKS = 16
 # Units whose encoder-gradient columns are gathered together: 16 float32 fill a cache line.
 UNIT_BLOCK = 16
+
+
+def training_path(model, sparse: bool | None) -> None:
+    """Make ``model``'s TopK or BatchTopK training steps take the sparse path (True), the dense
+    one (False), or the automatic choice of ``use_sparse`` (None, a new model's). Both paths
+    compute the same step; the choice is not saved with the model. ``model``: a
+    ``SparseAutoencoder`` with ``backend="numba"`` (ValueError otherwise)."""
+    from npsae.kernels import NumbaBackend
+
+    engine = model._engine
+    if not isinstance(engine, NumbaBackend):
+        raise ValueError(
+            f"only the numba backend has a sparse path; this model's is {model.backend!r}"
+        )
+    engine.sparse = sparse
 
 
 def use_sparse(k: int, n_hidden: int) -> bool:

@@ -32,6 +32,7 @@ from typing import IO, Any, Protocol
 
 import numpy as np
 
+from npsae import evaluation
 from npsae._fileio import check_writable, remove_temporaries
 from npsae.batches import Batches, as_rows
 from npsae.checkpoint import (
@@ -43,7 +44,6 @@ from npsae.checkpoint import (
     write_checkpoint,
 )
 from npsae.config import ConfigError
-from npsae.evaluation import evaluate
 from npsae.history import History
 from npsae.metrics import ActivationStats, firing_threshold
 from npsae.model import TERMS, SparseAutoencoder
@@ -102,7 +102,8 @@ def fit(
             ``np.random.default_rng([seed, epoch])``; otherwise in order.
         seed: seeds the order (the model's own seed fixed its initial weights).
         validation: data of the same kind as X; ``val_loss`` and ``val_recon`` are measured on
-            it after each epoch with ``evaluate``.
+            it after each epoch with ``evaluate``, after the last with ``measure``, whose whole
+            result the history keeps as ``last_validation``.
         callbacks: objects with ``on_epoch_end`` (see ``Callback``).
         verbose: 0 silent; >= 1 one line per epoch, plus a progress bar within the epoch when
             ``file`` is a terminal.
@@ -300,7 +301,14 @@ class _Run:
         row = {"epoch": epoch, "loss": sums["total"] / n}
         row.update({k: sums[k] / n for k in model.terms})
         if self.validation is not None:
-            val = evaluate(model, self.validation, batch_size)
+            # After the last epoch ``measure`` (a superset of ``evaluate`` from the same forward
+            # passes), kept in the history, so that the test-set summary need not run them again.
+            last = epoch == self.training["epochs"]
+            val = (evaluation.measure if last else evaluation.evaluate)(
+                model, self.validation, batch_size
+            )
+            if last:
+                self.history.last_validation = val
             row["val_loss"], row["val_recon"] = val["loss"], val["recon"]
         else:
             row["val_loss"] = row["val_recon"] = math.nan

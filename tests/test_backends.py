@@ -197,3 +197,32 @@ def test_add_weight_decay_grad_twins(dtype):
     assert abs(sq_ref - np.sum(W.astype(np.float64) ** 2)) <= RTOL[dtype] * sq_ref
     assert rel_diff(fast, ref) <= RTOL[dtype]
     assert rel_diff(fast - grad, penalties.weight_decay_grad(W, 3e-3)) <= 10 * RTOL[dtype]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_add_fire_counts_adds_metrics_fire_counts(dtype):
+    from npsae import metrics
+
+    rng = np.random.default_rng(6)
+    # 0.1 is not a float32: values at its float32 rounding must not count, as in NumPy.
+    H = rng.choice([0.0, 0.1, 0.05, 0.7], size=(300, 11)).astype(dtype)
+    counts = np.arange(11, dtype=np.int64)
+    kernels.add_fire_counts(H, 0.1, counts)
+    assert np.array_equal(counts - np.arange(11), metrics.fire_counts(H, 0.1))
+    assert np.array_equal(metrics.fire_counts(H, 0.1), (H == dtype(0.7)).sum(axis=0))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_batch_moments_twins(dtype):
+    from npsae import metrics
+
+    rng = np.random.default_rng(7)
+    X = (rng.random((70, 13)) + 1e3).astype(dtype)  # a large mean: the two-pass M2 matters
+    X_hat = (X + rng.normal(scale=0.1, size=X.shape)).astype(dtype)
+    fast, ref = kernels.batch_moments(X, X_hat), metrics.batch_moments_reference(X, X_hat)
+    for a, b in zip(fast, ref, strict=True):
+        assert rel_diff(a, b) <= 1e-12  # both sum float64 values; only the order differs
+    assert (
+        rel_diff(ref[2], ((X.astype(np.float64) - X.mean(axis=0, dtype=np.float64)) ** 2).sum(0))
+        <= 1e-12
+    )

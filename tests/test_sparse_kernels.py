@@ -278,3 +278,20 @@ def test_the_trainer_runs_a_wide_model_on_the_sparse_path():
     assert len(history) == 2
     assert 0 < history["l0"][-1] <= 1024
     assert np.isfinite(model.buffers["threshold"])
+
+
+def test_training_path_forces_either_path_and_gives_back_the_choice():
+    X = np.random.default_rng(4).normal(size=(32, 10)).astype(np.float32)
+    model = SparseAutoencoder(10, 1024, hidden="relu", output="linear", sparsity="topk", k=4)
+    codes = []
+    for sparse in (None, False, True, None):
+        sk.training_path(model, sparse)
+        codes.append(model.forward_backward(X, check=False).cache.H)
+    assert [isinstance(H, SparseCode) for H in codes] == [True, False, True, True]
+    np.testing.assert_array_equal(codes[2].toarray(), codes[1])
+    sk.training_path(model, False)
+    narrow = SparseAutoencoder(10, 64, hidden="relu", output="linear", sparsity="topk", k=4)
+    sk.training_path(narrow, True)  # forced even where the automatic choice is dense
+    assert isinstance(narrow.forward_backward(X, check=False).cache.H, SparseCode)
+    with pytest.raises(ValueError, match="only the numba backend has a sparse path"):
+        sk.training_path(model.copy(backend="numpy"), True)

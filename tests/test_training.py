@@ -11,7 +11,7 @@ import pytest
 from npsae import metrics
 from npsae._fileio import load_npz, save_npz
 from npsae.checkpoint import read_checkpoint
-from npsae.evaluation import evaluate
+from npsae.evaluation import evaluate, measure
 from npsae.history import COLUMNS, History, diagnose
 from npsae.model import SparseAutoencoder
 from npsae.optim import SGD, Adam, sgd_step
@@ -163,6 +163,28 @@ def test_history_records_every_column_and_training_lowers_the_loss():
     row = with_val.rows[0]
     assert row["val_loss"] == pytest.approx(evaluate(model, pixels(50, seed=1))["loss"])
     assert 0 < row["val_recon"] < row["val_loss"]
+
+
+def test_the_last_validation_pass_measures_what_the_test_summary_needs():
+    X, val = pixels(200), pixels(70, seed=1)
+    model = small_model()
+    h = fit(model, X, epochs=2, batch_size=32, validation=val, verbose=0)
+    assert h.last_validation == measure(model, val, 32)  # the same batches, the same numbers
+    assert h.rows[-1]["val_loss"] == h.last_validation["loss"]
+    assert h.rows[0]["val_loss"] != h.last_validation["loss"]  # epoch 1's came before training on
+    assert fit(model, X, epochs=1, verbose=0).last_validation is None
+
+
+class _StopAfterOne:
+    def on_epoch_end(self, epoch, row, model):
+        return True
+
+
+def test_a_run_stopped_early_leaves_no_last_validation():
+    h = fit(
+        small_model(), pixels(40), 3, validation=pixels(9), callbacks=[_StopAfterOne()], verbose=0
+    )
+    assert len(h) == 1 and h.last_validation is None
 
 
 def test_progress_lines_and_silence():

@@ -557,7 +557,7 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
             f"{np.mean(seconds):.2f} s per epoch"
         )
     if X_test is not None:
-        _print_test_results(model, X_test, settings)
+        _print_test_results(model, X_test, settings, history.last_validation)
     if plan.out is not None and X_test is not None:
         from npsae.report import FIGURE_SAMPLES, save_figures
 
@@ -579,11 +579,16 @@ def _execute(plan: _Plan, args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_test_results(model: SparseAutoencoder, X_test, settings: dict) -> None:
+def _print_test_results(
+    model: SparseAutoencoder, X_test, settings: dict, test: dict | None = None
+) -> None:
+    """The test-set summary; ``test``, the measures of the last epoch's validation pass (the
+    test set, in the same batches), saves measuring again."""
     from npsae import metrics
     from npsae.evaluation import measure
 
-    test = measure(model, X_test, settings["batch_size"])
+    if test is None:
+        test = measure(model, X_test, settings["batch_size"])
     print(
         f"test set ({len(X_test)} images): recon ({model.config['recon']}) "
         f"{test['recon']:.4g}, mse {test['mse']:.4g}, variance explained {test['fve']:.3f}, "

@@ -66,16 +66,30 @@ FULL_RUN = Path(_common.__file__).resolve().parent / "full_run"
 # With $k$ of the $n$ units kept per sample, every product that meets the code needs only its
 # kept entries. For a batch of $m$ samples of dimension $d$: $\hat X = H W_2$ adds, for each
 # sample, $k$ rows of $W_2$ ($m k d$ multiply-adds instead of $m n d$); $dW_2 = H^\top dZ_2$
-# gets contributions only in the kept units' rows ($m k d$); and $dH = dZ_2 W_2^\top$ is
-# needed only at the kept entries, since the selection's mask zeroes the rest (tutorial 11):
-# $m k d$ again. Only the encoder's $X W_1$ still costs $m n d$, since every unit must compete.
-# This counts operations, not seconds: npsae computes these products as dense matrix products,
-# and whether a sparse version is faster on a CPU is a question for a measurement.
+# gets contributions only in the kept units' rows ($m k d$); $dH = dZ_2 W_2^\top$ is needed
+# only at the kept entries, since the selection's mask zeroes the rest (tutorial 11): $m k d$
+# again; and so $dZ_1$ is zero outside them too, and $dW_1 = X^\top dZ_1$ adds, for each
+# sample, its input into $k$ columns of $dW_1$ ($m k d$). Only the encoder's $X W_1$ still
+# costs $m n d$, since every unit must compete.
 
 # %%
-for n, k, d in ((128, 5, 784), (128, 40, 784)):
-    print(f"n = {n}, k = {k}, d = {d}: the three decoder-side products touch m k d = "
+for n, k, d in ((128, 5, 784), (128, 40, 784), (16384, 32, 512)):
+    print(f"n = {n}, k = {k}, d = {d}: the four products that meet the code touch m k d = "
           f"{k * d} m numbers instead of m n d = {n * d} m, {n / k:.1f} times fewer")  # fmt: skip
+
+# %% [markdown]
+# Counting operations is not timing them. npsae's numba backend computes the four products
+# sparsely when the code is wide and $k / n$ small (`npsae.sparse_kernels.use_sparse`), and
+# densely otherwise. The figure below was measured by npsae's benchmark, not by this notebook:
+# `python bench/wide.py --saelens-python /path/to/venv/bin/python --rounds 3 --steps 1
+# --figure bench/wide.png` in npsae's repository (TopK and BatchTopK, $d = 512$, $k = 32$,
+# batches of 4,096 random rows, Adam, two threads of a 2-core AMD EPYC, rows per second, median
+# of 3 interleaved rounds). At 16,384 latents the sparse path trained 5,156 rows/s against the
+# dense path's 1,236 and SAELens's (PyTorch) 703, and its whole step cost 1.8 times the one
+# product $X W_1$ alone, where the four other products, computed densely, would cost four times
+# it between them.
+#
+# ![Rows per second against latents: sparse, dense, SAELens, X W1 alone](full_run/10_wide.png)
 
 # %% [markdown]
 # ## Features in superposition
