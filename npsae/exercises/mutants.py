@@ -667,9 +667,8 @@ def matching(
 ) -> list[str]:
     """The descriptions (without repeats, in order) of the mutants whose output is the ``same``
     as the student's on every trial, and ``differs`` from the expected where asked (on the
-    case that failed, the first trial). Each runs on a deep copy of the arguments (a mutant
-    may write into them); one that raises is no match, and evaluation stops after ``budget``
-    seconds."""
+    case that failed, the first trial), by ``evaluate``; one that raises is no match, and
+    evaluation stops after ``budget`` seconds."""
     start = time.perf_counter()
     found: list[str] = []
     for mutant in candidates:
@@ -680,12 +679,18 @@ def matching(
     return found
 
 
+def evaluate(mutant: Mutant, args: tuple) -> object:
+    """The mutant's output on a deep copy of ``args`` (a mutant may write into them), its
+    warnings and floating-point errors silenced."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return mutant.function(*copy.deepcopy(args))
+
+
 def _agrees(mutant: Mutant, trial: Trial) -> bool:
     args, same, differs = trial
     try:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            out = mutant.function(*copy.deepcopy(args))
+        out = evaluate(mutant, args)
         return (differs is None or differs(out)) and same(out)
     except Exception:  # a mutant that fails on this case is not the student's function
         return False
