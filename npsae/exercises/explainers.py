@@ -183,7 +183,7 @@ def describe(
     chained = bool(hidden and (hidden.exact or not any(notes[k].specific for k in bad)))
     if chained:
         notes["W1"] = Explanation(hidden.message, notes["W1"].details)
-    nearest = _nearest(expected, bad)
+    nearest = sorted(bad, key=_BACKWARDS.index) if tuple(expected) == GRADIENTS else bad
     key = next((k for k in nearest if notes[k].specific), nearest[0])
     note = f"{key}: {notes[key].message}" if len(expected) > 1 else notes[key].message
     explainer = "chain" if chained and key == "W1" else "diagnosis"
@@ -313,10 +313,6 @@ def _label(expected: dict, bad: list[str]) -> str:
     label = f"wrong: {', '.join(bad)}" + (f" (right: {', '.join(right)})" if right else "")
     where = locate(tuple(expected), bad)
     return label + (f": {where}; " if where else "; ")
-
-
-def _nearest(expected: dict, bad: list[str]) -> list[str]:
-    return sorted(bad, key=_BACKWARDS.index) if tuple(expected) == GRADIENTS else bad
 
 
 def _mutant_outputs(spec: Spec, out: Any) -> dict:

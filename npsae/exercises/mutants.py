@@ -33,7 +33,6 @@ BUDGET = 2.0
 RIGHT = "the right computation"
 STUB = "the stub's buggy code"
 
-_REDUCTIONS = {"sum": "sum", "mean": "mean"}
 _ACTIVATIONS = ("sigmoid",)
 
 
@@ -162,8 +161,8 @@ def _reduction(node: ast.expr) -> tuple[str, ast.expr] | None:
     """(kind, argument) of np.sum(x, ...) / x.sum(...) (or mean), else None."""
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
         return None
-    kind = _REDUCTIONS.get(node.func.attr)
-    if kind is None:
+    kind = node.func.attr
+    if kind not in ("sum", "mean"):
         return None
     if _is_np(node.func, node.func.attr):
         return (kind, node.args[0]) if node.args else None
