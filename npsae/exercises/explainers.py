@@ -41,7 +41,7 @@ from npsae.exercises.grading import (
     _is_numeric,
     _matches,
     _output_note,
-    _outputs,
+    output_dict,
 )
 from npsae.exercises.mutants import BUDGET, evaluate, matching
 
@@ -319,7 +319,7 @@ def _mutant_outputs(spec: Spec, out: Any) -> dict:
     # A mutant may compute a mask where numbers belong (a > 0 for a derivative).
     return {
         k: v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype == bool else v
-        for k, v in _outputs(spec, out).items()
+        for k, v in output_dict(spec, out).items()
     }
 
 

@@ -347,7 +347,7 @@ def expected_outputs(spec: Spec, case: Case) -> dict | None:
     if case.raises is not None:
         return None
     with np.errstate(all="ignore"):
-        return _outputs(spec, spec.reference(*_float64(case.args)))
+        return output_dict(spec, spec.reference(*_float64(case.args)))
 
 
 def snapshot(case: Case) -> tuple:
@@ -407,7 +407,7 @@ def _judge(
         message = f"returned {seen.value!r} instead of raising {case.raises.__name__}"
         return Verdict((FAILED, message, ()), None, not changed, explainer="rules")
     try:
-        got = _outputs(spec, seen.value)
+        got = output_dict(spec, seen.value)
     except TypeError as err:
         got, kind_error = None, str(err)
     # Each group reads one property: the values are judged whatever else is wrong.
@@ -469,7 +469,7 @@ def _values(spec: Spec, case: Case, seen: Observation, expected: dict | None) ->
     if seen.problem or seen.raised is not None or expected is None or case.raises is not None:
         return None
     try:
-        got = _outputs(spec, seen.value)
+        got = output_dict(spec, seen.value)
     except TypeError:
         return None
     return got if _form_failure(spec, got, expected, case) is None else None
@@ -497,10 +497,6 @@ def _form_failure(spec: Spec, got: dict, expected: dict, case: Case) -> tuple | 
 
 def output_dict(spec: Spec, out: Any) -> dict:
     """The student's return value as a dict name -> value; TypeError says what is wrong."""
-    return _outputs(spec, out)
-
-
-def _outputs(spec: Spec, out: Any) -> dict:
     if out is None:
         raise TypeError("returned None: did you forget the return statement?")
     if isinstance(out, Mapping) != spec.returns_dict:
