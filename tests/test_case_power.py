@@ -29,7 +29,7 @@ from test_uncatalogued_diagnosis import (
 from npsae import exercises
 from npsae.cli import main
 from npsae.exercises.catalogue import EXERCISES
-from npsae.exercises.grading import EXPLAINERS, _float64, _matches, _outputs, judge, observe
+from npsae.exercises.grading import EXPLAINERS, _float64, _matches, judge, observe, output_dict
 from npsae.exercises.loader import load_function
 from npsae.exercises.scoring import EDGE, GROUPS, plan
 
@@ -59,7 +59,7 @@ def _gives_right_values(spec, fn, case, expected) -> bool:
             out = fn(*copy.deepcopy(_float64(case.args)))
         got = {
             k: v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype == bool else v
-            for k, v in _outputs(spec, out).items()
+            for k, v in output_dict(spec, out).items()
         }
         return _matches(got, expected, case)
     except Exception:  # a function that fails on a case does not give its values

@@ -86,7 +86,7 @@ def submission_folder(folder: Path, chosen: Course) -> Path:
     uploaded a folder rather than its files)."""
     if not folder.is_dir() or any(student_files(folder, n) for n in chosen.exercises):
         return folder
-    inner = _subfolders(folder)
+    inner = student_folders(folder)
     if len(inner) == 1 and any(student_files(inner[0], n) for n in chosen.exercises):
         return inner[0]
     return folder
@@ -197,11 +197,6 @@ def _first_missing(observations: tuple) -> int | None:
 def student_folders(directory: str | os.PathLike) -> list[Path]:
     """The sub-folders of ``directory``, one per student (named by the student's id), sorted;
     hidden ones (``.git``, ``__MACOSX``) are not students."""
-    return _subfolders(directory)
-
-
-def _subfolders(directory: str | os.PathLike) -> list[Path]:
-    """The sub-folders of ``directory``, sorted, without hidden ones (``.git``, ``__MACOSX``)."""
     return sorted(
         p for p in Path(directory).iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
     )

@@ -21,10 +21,8 @@ others stay in the result for a TA to read (``check --explain``).
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -43,9 +41,9 @@ from npsae.exercises.grading import (
     _is_numeric,
     _matches,
     _output_note,
-    _outputs,
+    output_dict,
 )
-from npsae.exercises.mutants import BUDGET, matching
+from npsae.exercises.mutants import BUDGET, evaluate, matching
 
 # How far each kind of evidence goes. A function's outputs equal to the student's leave no
 # doubt; on several cases (a mutant must match on others too) almost none; two functions'
@@ -185,7 +183,7 @@ def describe(
     chained = bool(hidden and (hidden.exact or not any(notes[k].specific for k in bad)))
     if chained:
         notes["W1"] = Explanation(hidden.message, notes["W1"].details)
-    nearest = _nearest(expected, bad)
+    nearest = sorted(bad, key=_BACKWARDS.index) if tuple(expected) == GRADIENTS else bad
     key = next((k for k in nearest if notes[k].specific), nearest[0])
     note = f"{key}: {notes[key].message}" if len(expected) > 1 else notes[key].message
     explainer = "chain" if chained and key == "W1" else "diagnosis"
@@ -283,11 +281,7 @@ class _Errors:
     def adds_up(self, first: str, second: str) -> bool:
         """Whether the two mistakes' errors add up to the student's here."""
         rest = self.rest(first)
-        return (
-            rest is not None
-            and second in self.errors
-            and np.max(np.abs(rest - self.errors[second])) <= 1
-        )
+        return rest is not None and second in self.equal_to(rest, besides=first)
 
 
 def _functions(spec: Spec, case: Case, expected: dict) -> list[tuple[str, str, dict | None]]:
@@ -304,9 +298,7 @@ def _functions(spec: Spec, case: Case, expected: dict) -> list[tuple[str, str, d
         if time.perf_counter() - start > BUDGET:
             break
         try:
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                out = _mutant_outputs(spec, mutant.function(*copy.deepcopy(_float64(case.args))))
+            out = _mutant_outputs(spec, evaluate(mutant, _float64(case.args)))
         except Exception:  # a mutant that fails on this case explains nothing there
             out = None
         found.append((mutant.description, "mutant", out))
@@ -323,15 +315,11 @@ def _label(expected: dict, bad: list[str]) -> str:
     return label + (f": {where}; " if where else "; ")
 
 
-def _nearest(expected: dict, bad: list[str]) -> list[str]:
-    return sorted(bad, key=_BACKWARDS.index) if tuple(expected) == GRADIENTS else bad
-
-
 def _mutant_outputs(spec: Spec, out: Any) -> dict:
     # A mutant may compute a mask where numbers belong (a > 0 for a derivative).
     return {
         k: v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype == bool else v
-        for k, v in _outputs(spec, out).items()
+        for k, v in output_dict(spec, out).items()
     }
 
 

@@ -17,11 +17,8 @@ That reason gives the message; the values, the shapes and dtypes and the argumen
 each judged apart (``Verdict``), one property for each test group of ``scoring``, and what
 produced the message is named in ``Verdict.explainer`` (``EXPLAINERS``).
 
-For 4, ``explainers`` gathers every explainer's candidate explanations (a catalogued mistake
-of the exercise, a one-change mutant of the solution, two of those at once, what ``chain``
-reads back from a dW1, the shape of the difference by ``diagnosis.explain``) and ranks them:
-the first is the message. When it says little (``Verdict.vague``), ``scoring`` may call the
-student's function on probes of the public case (``probes``).
+For 4, ``explainers`` ranks every explainer's candidate explanations: the first is the
+message. When it says little (``Verdict.vague``), ``scoring`` may run ``probes``.
 The reference is always evaluated on float64 copies of the inputs: it is the exact answer that
 a float32 result must approach to within float32 precision.
 """
@@ -120,11 +117,9 @@ class Result:
     ``score`` of ``max_score`` points, split by test group in ``groups``; ``output`` is what the
     student's code printed (its first few KB, when graded from a file) and ``answers`` the
     written questions with the student's answers. A failure's ``explainer`` names what produced
-    its message (a key of ``EXPLAINERS``: catalogue, mutant, pair, chain, probe, diagnosis,
-    the exercise's judge or the contract's rules) and ``compared`` says what it compared, on
-    which case; for wrong values, ``explanations`` holds every candidate explanation that was
-    considered, ranked (``explainers.Candidate.as_dict``: explainer, message, evidence,
-    confidence), the first the message's.
+    its message (a key of ``EXPLAINERS``) and ``compared`` says what it compared, on which
+    case; ``explanations`` holds the candidates considered, ranked
+    (``explainers.Candidate.as_dict``), the first the message's.
     """
 
     name: str
@@ -148,18 +143,15 @@ class Result:
         return "\n".join([f"{self.name}: {self.message}", *(f"    {d}" for d in self.diagnostics)])
 
 
-def map_arrays(out: dict, fn: Callable[[Any], Any]) -> dict:
-    """``fn`` applied to every numeric value of the output dict ``out``; other values kept."""
-    return {k: fn(v) if _is_numeric(v) else v for k, v in out.items()}
-
-
 def scaled(message: str, factor: Callable[[Case], float | None]) -> Mistake:
     """The mistake of returning the expected output times ``factor(case)`` (None: not
     applicable to this case)."""
 
     def output(case: Case, expected: dict) -> dict | None:
         f = factor(case)
-        return None if f is None or f == 1 else map_arrays(expected, lambda v: np.multiply(v, f))
+        if f is None or f == 1:
+            return None
+        return {k: np.multiply(v, f) if _is_numeric(v) else v for k, v in expected.items()}
 
     return Mistake(message, output)
 
@@ -355,12 +347,12 @@ def expected_outputs(spec: Spec, case: Case) -> dict | None:
     if case.raises is not None:
         return None
     with np.errstate(all="ignore"):
-        return _outputs(spec, spec.reference(*_float64(case.args)))
+        return output_dict(spec, spec.reference(*_float64(case.args)))
 
 
 def snapshot(case: Case) -> tuple:
     """Copies of the case's array arguments, to tell later whether the student changed them."""
-    return tuple(_copy(a) for a in case.args)
+    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in case.args)
 
 
 def judge(
@@ -415,7 +407,7 @@ def _judge(
         message = f"returned {seen.value!r} instead of raising {case.raises.__name__}"
         return Verdict((FAILED, message, ()), None, not changed, explainer="rules")
     try:
-        got = _outputs(spec, seen.value)
+        got = output_dict(spec, seen.value)
     except TypeError as err:
         got, kind_error = None, str(err)
     # Each group reads one property: the values are judged whatever else is wrong.
@@ -438,7 +430,7 @@ def _judge(
         Verdict,
         well_formed=got is not None
         and not single
-        and (spec.judge is not None or _well_formed(spec, got, expected, case)),
+        and (spec.judge is not None or _form_failure(spec, got, expected, case) is None),
         unmodified=not changed,
         right=right or single,
     )
@@ -477,15 +469,10 @@ def _values(spec: Spec, case: Case, seen: Observation, expected: dict | None) ->
     if seen.problem or seen.raised is not None or expected is None or case.raises is not None:
         return None
     try:
-        got = _outputs(spec, seen.value)
+        got = output_dict(spec, seen.value)
     except TypeError:
         return None
-    return got if _well_formed(spec, got, expected, case) else None
-
-
-def _well_formed(spec: Spec, got: dict, expected: dict, case: Case) -> bool:
-    """Every numeric output has the expected shape, and arrays keep the input's dtype."""
-    return _form_failure(spec, got, expected, case) is None
+    return got if _form_failure(spec, got, expected, case) is None else None
 
 
 def _form_failure(spec: Spec, got: dict, expected: dict, case: Case) -> tuple | None:
@@ -510,10 +497,6 @@ def _form_failure(spec: Spec, got: dict, expected: dict, case: Case) -> tuple | 
 
 def output_dict(spec: Spec, out: Any) -> dict:
     """The student's return value as a dict name -> value; TypeError says what is wrong."""
-    return _outputs(spec, out)
-
-
-def _outputs(spec: Spec, out: Any) -> dict:
     if out is None:
         raise TypeError("returned None: did you forget the return statement?")
     if isinstance(out, Mapping) != spec.returns_dict:
@@ -748,10 +731,6 @@ def _how_changed(before: np.ndarray, after: Any) -> str:
         )
     changed = int(np.sum(after != before))
     return f" ({changed} of {before.size} entries)" if changed < before.size else ""
-
-
-def _copy(arg: Any) -> Any:
-    return arg.copy() if isinstance(arg, np.ndarray) else arg
 
 
 def _float64(args: tuple) -> tuple:

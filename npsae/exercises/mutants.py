@@ -33,7 +33,6 @@ BUDGET = 2.0
 RIGHT = "the right computation"
 STUB = "the stub's buggy code"
 
-_REDUCTIONS = {"sum": "sum", "mean": "mean"}
 _ACTIVATIONS = ("sigmoid",)
 
 
@@ -162,8 +161,8 @@ def _reduction(node: ast.expr) -> tuple[str, ast.expr] | None:
     """(kind, argument) of np.sum(x, ...) / x.sum(...) (or mean), else None."""
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
         return None
-    kind = _REDUCTIONS.get(node.func.attr)
-    if kind is None:
+    kind = node.func.attr
+    if kind not in ("sum", "mean"):
         return None
     if _is_np(node.func, node.func.attr):
         return (kind, node.args[0]) if node.args else None
@@ -667,9 +666,8 @@ def matching(
 ) -> list[str]:
     """The descriptions (without repeats, in order) of the mutants whose output is the ``same``
     as the student's on every trial, and ``differs`` from the expected where asked (on the
-    case that failed, the first trial). Each runs on a deep copy of the arguments (a mutant
-    may write into them); one that raises is no match, and evaluation stops after ``budget``
-    seconds."""
+    case that failed, the first trial), by ``evaluate``; one that raises is no match, and
+    evaluation stops after ``budget`` seconds."""
     start = time.perf_counter()
     found: list[str] = []
     for mutant in candidates:
@@ -680,12 +678,18 @@ def matching(
     return found
 
 
+def evaluate(mutant: Mutant, args: tuple) -> object:
+    """The mutant's output on a deep copy of ``args`` (a mutant may write into them), its
+    warnings and floating-point errors silenced."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return mutant.function(*copy.deepcopy(args))
+
+
 def _agrees(mutant: Mutant, trial: Trial) -> bool:
     args, same, differs = trial
     try:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            out = mutant.function(*copy.deepcopy(args))
+        out = evaluate(mutant, args)
         return (differs is None or differs(out)) and same(out)
     except Exception:  # a mutant that fails on this case is not the student's function
         return False

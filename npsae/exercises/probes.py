@@ -27,6 +27,7 @@ from npsae.exercises.grading import (
     Case,
     Observation,
     Spec,
+    _is_numeric,
     expected_outputs,
     output_dict,
 )
@@ -224,7 +225,7 @@ def plan(spec: Spec, case: Case) -> list[Probe]:
             expected = expected_outputs(spec, dataclasses.replace(case, args=args))
         except Exception:  # inputs the reference refuses tell nothing
             continue
-        numeric = [np.asarray(v, float) for v in expected.values() if _number(v)]
+        numeric = [np.asarray(v, float) for v in expected.values() if _is_numeric(v)]
         if numeric and all(np.isfinite(v).all() for v in numeric):
             probes.append(Probe(what, args, expected, hint, scaling))
     return probes
@@ -238,10 +239,6 @@ def _in_domain(spec: Spec, args: tuple) -> bool:
             if a.size and (np.min(a) < lo or np.max(a) > hi):
                 return False
     return True
-
-
-def _number(value) -> bool:
-    return isinstance(value, (int, float, np.number, np.ndarray)) and not isinstance(value, bool)
 
 
 def response(before, after, rtol: float) -> tuple[str, float | None]:

@@ -12,6 +12,7 @@ worth 0 automatic points, tagged "manual", that carries the student's answer for
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from npsae import __version__
@@ -121,13 +122,9 @@ def _exercise_json(submission: Submission, r: Result) -> dict[str, Any]:
         "max_score": r.max_score,
         "groups": [
             {
-                "name": g.name,
-                "passed": g.passed,
-                "total": g.total,
+                **dataclasses.asdict(g),
                 "score": round(g.score, 6),
                 "max_score": round(g.max_score, 6),
-                "hidden": g.hidden,
-                "note": g.note,
             }
             for g in r.groups
         ],

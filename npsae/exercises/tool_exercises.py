@@ -46,6 +46,10 @@ def _adam_variant(
 
 
 _ADAM = ("p", "m", "v")
+_ADAM_ARGS = (*(f"{name}: np.ndarray" for name in "pgmv"), "t: int") + tuple(
+    f"{name}: float" for name in ("lr", "beta1", "beta2", "eps")
+)
+_ADAM_RETURNS = "tuple[np.ndarray, np.ndarray, np.ndarray]"
 _ADAM_MISTAKES = (
     (
         "bias correction missing: m^ = m / (1 - beta1^t), v^ = v / (1 - beta2^t)",
@@ -89,12 +93,7 @@ ADAM_STEP = Exercise(
     name="adam_step",
     difficulty=2,
     summary="one step of the Adam optimiser, with bias correction",
-    signature=stub_signature(
-        *(f"{name}: np.ndarray" for name in ("p", "g", "m", "v")),
-        "t: int",
-        *(f"{name}: float" for name in ("lr", "beta1", "beta2", "eps")),
-        returns="tuple[np.ndarray, np.ndarray, np.ndarray]",
-    ),
+    signature=stub_signature(*_ADAM_ARGS, returns=_ADAM_RETURNS),
     doc="""
 One step of Adam (Kingma & Ba 2015, Algorithm 1) on a parameter p with gradient g.
 m and v are running averages of the gradient and of its square; they start at 0, so early
@@ -174,12 +173,7 @@ DEBUG_ADAMW = Exercise(
     difficulty=2,
     builds_on=("adam_step",),
     summary="find and fix the bug in a colleague's AdamW step (decoupled weight decay)",
-    signature=stub_signature(
-        *(f"{name}: np.ndarray" for name in ("p", "g", "m", "v")),
-        "t: int",
-        *(f"{name}: float" for name in ("lr", "beta1", "beta2", "eps", "wd")),
-        returns="tuple[np.ndarray, np.ndarray, np.ndarray]",
-    ),
+    signature=stub_signature(*_ADAM_ARGS, "wd: float", returns=_ADAM_RETURNS),
     doc="""
 AdamW (Loshchilov & Hutter, "Decoupled weight decay regularization", 2019) is Adam whose
 weight decay is DECOUPLED from the gradient: the moments m and v see only the loss's gradient
