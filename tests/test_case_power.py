@@ -254,6 +254,17 @@ def test_the_right_number_in_a_one_element_array_loses_only_the_shapes_group():
     _only_shapes_lost(result, "the right number, in an array of shape (1,): return the number")
 
 
+def test_right_values_in_another_shape_lose_only_the_shapes_group():
+    def sigmoid_flattened(Z):
+        return (1 / (1 + np.exp(-np.clip(Z, -500, 500)))).ravel()
+
+    result = exercises.check("sigmoid", sigmoid_flattened, seed=0)
+    _only_shapes_lost(result, "shape")
+    # The same numbers in another order are wrong values.
+    result = exercises.check("sigmoid", lambda Z: sigmoid_flattened(np.asarray(Z).T), seed=0)
+    assert _group(result, "public values").score == 0, str(result.groups)
+
+
 @pytest.mark.parametrize(
     ("name", "fn"),
     [

@@ -530,8 +530,10 @@ def _close(got: Any, want: Any, dtype: np.dtype) -> bool:
     if not _is_numeric(want):
         return _same(got, want)
     g, w = _as_array(got), np.asarray(want, dtype=np.float64)
-    if g is not None and w.ndim == 0 and g.size == 1:
-        g = g.reshape(())  # one number in an array: its value is judged here, its shape apart
+    if g is not None and g.shape != w.shape and g.size == w.size:
+        # The right count of numbers in another shape (one number in an array, a flattened
+        # gradient): their values are judged here, in the expected order, and the shape apart.
+        g = g.reshape(w.shape)
     if g is None or g.shape != w.shape:
         return False
     finite = np.isfinite(w)
