@@ -283,18 +283,21 @@ def assemble_losses(
     h_sum: np.ndarray,
     aux: float,
     sq_norm: float | None = None,
+    sparsity: float | None = None,
 ) -> dict:
     """The loss terms of a forward pass whose code is ``H: (m, n_hidden)`` (column sums
     ``h_sum``), given its ``recon`` and ``aux`` terms, however a backend computed them; the
     one assembly of the terms, which this module, ``npsae.kernels`` and the model use:
 
-        sparsity = P(H)                      the penalty's ``value``
+        sparsity = P(H)                      the penalty's ``value``, unless given
         decay    = (lambda / 2) ||W||^2      from ``sq_norm`` = ||W1||^2 + ||W2||^2 if given
     """
     lam = objective.weight_decay
+    if sparsity is None:
+        sparsity = objective.sparsity.value(h_sum, H.shape[0], params["W2"], H)
     return loss_terms(
         recon=recon,
-        sparsity=objective.sparsity.value(h_sum, H.shape[0], params["W2"], H),
+        sparsity=sparsity,
         decay=weight_decay(params, lam) if sq_norm is None else 0.5 * lam * sq_norm,
         aux=aux,
     )

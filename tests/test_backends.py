@@ -226,3 +226,18 @@ def test_batch_moments_twins(dtype):
         rel_diff(ref[2], ((X.astype(np.float64) - X.mean(axis=0, dtype=np.float64)) ** 2).sum(0))
         <= 1e-12
     )
+
+
+def test_kl_terms_twins_the_penalty_clipped_units_included():
+    from npsae.penalties import make_sparsity
+
+    sparsity = make_sparsity({"sparsity": "kl", "rho": 0.05, "beta": 0.3})
+    m = 40
+    # Means inside (0, 1), and at or beyond its ends, where the clip makes the gradient 0.
+    h_sum = np.concatenate([np.random.default_rng(8).random(20) * m, [0.0, m, 1.5 * m, -1.0]])
+    W2 = np.ones((h_sum.size, 3))
+    value, c = kernels.kl_terms(sparsity, h_sum, m)
+    assert value == pytest.approx(sparsity.value(h_sum, m, W2), rel=1e-12)
+    expected = sparsity.hidden_grad(h_sum, m, W2)
+    assert rel_diff(c, expected) <= 1e-12
+    assert np.array_equal(c == 0, expected == 0) and np.all(c[-4:] == 0)
