@@ -313,6 +313,21 @@ def _summed_squares(divisor: Callable[[int, int], int], power: Callable = np.squ
     return loss
 
 
+def _expanded_square(divisor: Callable[[int, int], int]) -> Mistake:
+    """(X^ - X)^2 expanded to X^^2 - 2 X^ X + X^2, in the arithmetic of the case's dtype: on a
+    close reconstruction the three terms cancel and their rounding errors are what is left."""
+
+    def output(case: Case, expected: dict) -> dict:
+        X_hat, X = case.args
+        return {"result": float(np.sum(X_hat**2 - 2 * X_hat * X + X**2) / divisor(*X.shape))}
+
+    return Mistake(
+        "(X^ - X)^2 expanded to X^^2 - 2 X^ X + X^2: when X^ is close to X the terms cancel and "
+        "rounding errors are left; subtract first, then square",
+        output,
+    )
+
+
 def _loss_mistakes(correct: str) -> tuple[Mistake, ...]:
     """The mistakes of a squared-error loss whose divisor is ``_DIVISORS[correct]``."""
     divisor = _DIVISORS[correct][0]
@@ -345,8 +360,14 @@ def _loss_mistakes(correct: str) -> tuple[Mistake, ...]:
             "then sums",
             lambda X_hat, X: float(np.mean(np.abs(X_hat - X)) ** 2),
         ),
+        _expanded_square(divisor),
         *COMMON_MISTAKES,
     )
+
+
+# The error of a close reconstruction, per dtype: small against the values (as late in
+# training), so that a loss which loses the difference to rounding shows.
+_CLOSE = {np.dtype(np.float32): 3e-4, np.dtype(np.float64): 1e-6}
 
 
 def _loss_cases(rng: np.random.Generator) -> list[Case]:
@@ -354,7 +375,7 @@ def _loss_cases(rng: np.random.Generator) -> list[Case]:
     for dt in FLOATS:
         for m, n in ((5, 7), (16, 3), (1, 4)):
             X = rng.random((m, n))
-            X_hat = np.clip(X + rng.normal(0, 0.2, (m, n)), 0, 1)
+            X_hat = np.clip(X + rng.normal(0, _CLOSE[dt], (m, n)), 0, 1)
             label = case_label(dt, X_hat=(m, n), X=(m, n))
             args = (X_hat.astype(dt), X.astype(dt))
             cases.append(Case(label, args, dt, m, edge=m == 1))
@@ -387,7 +408,8 @@ Args:
     float32 or float64.
 
 Returns:
-    A single number (a Python float).
+    A single number (a Python float), to the precision of the dtype also when X_hat is very
+    close to X (a well-trained model).
 
 Hint: sum over everything, then divide by {divisor}.
 """,
