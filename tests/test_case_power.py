@@ -338,3 +338,18 @@ def test_a_verdict_read_back_through_the_chain_names_it():
     result = exercises.check("backward", _backward_with_local_derivative_h2, seed=0)
     assert result.explainer == "chain", str(result)
     assert result.compared.startswith(EXPLAINERS["chain"])
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("np.random.default_rng(seed)", "np.random.default_rng()", "returned different parameters"),
+        ("np.random.default_rng(seed)", "np.random.default_rng(7)", "gave the same training"),
+    ],
+    ids=["unseeded", "seed-ignored"],
+)
+def test_a_training_loop_not_reproducible_from_its_seed_scores_nothing(tmp_path, old, new, message):
+    result = exercises.check("train", _train_changed(tmp_path, old, new), seed=0)
+    assert message in result.message, result.message
+    assert result.explainer == "judge"
+    assert result.score == 0, str(result.groups)
