@@ -192,7 +192,9 @@ def assess(
     disagree = _disagreements(spec, planned, observations, verdicts)
     for i, message in disagree.items():
         failure = (FAILED, message, ())
-        verdicts[i] = dataclasses.replace(verdicts[i], failure=failure, right=False, explainer="judge")
+        verdicts[i] = dataclasses.replace(
+            verdicts[i], failure=failure, right=False, explainer="judge"
+        )
     groups = _group_scores(exercise.points, planned, verdicts)
     score = round(sum(g.score for g in groups), 6)
     common = {
