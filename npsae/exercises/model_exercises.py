@@ -451,11 +451,19 @@ SSE = _loss_exercise(
 # --------------------------------------------------------------------------- KL sparsity
 
 
+# The pre-activation of a unit almost never on, and of one almost always on: rho^ about 1e-4,
+# and 1 - 1e-4 (float32: 0.995, for 1 - rho^ summed in float32 to keep its tolerance).
+_NEAR_DEAD, _NEAR_FULL = -9.2, {np.dtype(np.float32): 5.3, np.dtype(np.float64): 9.2}
+
+
 def _kl_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
     for dt in FLOATS:
         for (m, n), rho, beta in (((10, 4), 0.05, 3.0), ((3, 6), 0.2, 0.1), ((1, 5), 0.1, 0.5)):
-            H = sigmoid(rng.normal(-1, 1.5, (m, n))).astype(dt)
+            Z = rng.normal(-1, 1.5, (m, n))
+            # A sparse code's ordinary extremes: a unit nearly dead, a unit nearly saturated.
+            Z[:, 0], Z[:, 1] = rng.normal(_NEAR_DEAD, 0.3, m), rng.normal(_NEAR_FULL[dt], 0.3, m)
+            H = sigmoid(Z).astype(dt)
             label = f"{case_label(dt, H=(m, n))}, rho={rho}, beta={beta}"
             cases.append(Case(label, (H, rho, beta), dt, m, edge=m == 1))
     return cases
@@ -500,6 +508,8 @@ KL_PENALTY = Exercise(
     + """
 Args:
     H: (m, n_hidden), the sigmoid hidden activations, entries in (0, 1); float32 or float64.
+    Some units may be almost never on (rho^_j near 0) or almost always (near 1), as in any
+    sparse code: the formula holds there as written, with no clipping.
     rho: the target mean activation, in (0, 1). beta: the penalty's weight.
 
 Returns:
@@ -584,9 +594,9 @@ Hint: which axis of H runs over the samples? rho^ has one entry per hidden unit.
 )
 
 
-def _kl_grad(H, rho, beta, sign_rho=-1.0, sign_rest=1.0, scale=1.0):
+def _kl_grad(H, rho, beta, sign_rho=-1.0, sign_rest=1.0, scale=1.0, clip=0.0):
     m = H.shape[0]
-    rho_hat = H.mean(axis=0)
+    rho_hat = np.clip(H.mean(axis=0), clip, 1 - clip)
     c = beta / m * scale * (sign_rho * rho / rho_hat + sign_rest * (1 - rho) / (1 - rho_hat))
     return np.broadcast_to(c, H.shape)
 
@@ -605,6 +615,8 @@ Derive it: P depends on H_ij only through rho^_j, so use the chain rule through 
 
 Args:
     H: (m, n_hidden), the sigmoid hidden activations, entries in (0, 1); float32 or float64.
+    Some units may be almost never on (rho^_j near 0) or almost always (near 1), as in any
+    sparse code: the formula holds there as written, with no clipping.
     rho: the target mean activation, in (0, 1). beta: the penalty's weight.
 
 Returns:
@@ -642,6 +654,11 @@ your kl_penalty (perturb one H_ij by +-h).
             buggy(
                 "beta is missing: P = beta sum_j KL(rho || rho^_j)",
                 lambda H, rho, beta: _kl_grad(H, rho, beta, scale=1 / beta),
+            ),
+            buggy(
+                "rho^ was clipped: a unit almost never on (rho^ near 0) or almost always on "
+                "(near 1) gets its gradient from the formula as written",
+                lambda H, rho, beta: _kl_grad(H, rho, beta, clip=0.01),
             ),
             *COMMON_MISTAKES,
         ),
