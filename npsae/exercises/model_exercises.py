@@ -166,17 +166,26 @@ The argument is A, not z.
 #: The stub parameters of a batch and the model's parameters.
 MODEL_ARGS = tuple(f"{name}: np.ndarray" for name in ("X", "W1", "b1", "W2", "b2"))
 
+#: How far beyond 0 the saturated hidden unit of a model case reaches, either way: beyond
+#: where e^z overflows in float64 (709).
+SATURATED = 1000.0
+
 # Batch size, input width, hidden width; never two equal, so that every transposition shows.
 _DIMS = ((6, 8, 3), (1, 5, 4), (9, 4, 7))
 
 
-def _model_arrays(rng: np.random.Generator, m: int, n_in: int, n_hidden: int, dt) -> tuple:
+def _model_arrays(
+    rng: np.random.Generator, m: int, n_in: int, n_hidden: int, dt, saturate: bool = False
+) -> tuple:
     """X (m, n_in) in [0, 1), W1 (n_in, n_hidden), b1 (n_hidden,), W2 (n_hidden, n_in), b2.
 
     For m > 1, b1 puts every hidden unit's pre-activation X W1 + b1 at 0 between two samples,
     half-way through the batch: a ReLU unit is on for some samples and off for the others,
     never dead, and no sample sits at the kink. The first column of W1 is negative and the
-    second positive, so that b1, like b2, has both signs."""
+    second positive, so that b1, like b2, has both signs. With ``saturate`` (sigmoid units, no
+    weight decay to swell with W1) the first unit is saturated: its
+    pre-activation reaches beyond +-SATURATED, where e^z overflows (a sigmoid unit of a trained
+    model often sits there); a sigmoid written to overflow gives NaN on it."""
     X = rng.random((m, n_in))
     W1, W2 = rng.normal(0, 0.7, (n_in, n_hidden)), rng.normal(0, 0.7, (n_hidden, n_in))
     W1[:, 0], W1[:, 1] = -np.abs(W1[:, 0]), np.abs(W1[:, 1])
@@ -184,6 +193,10 @@ def _model_arrays(rng: np.random.Generator, m: int, n_in: int, n_hidden: int, dt
     if m > 1:
         Z = np.sort(X @ W1, axis=0)
         b1 = -(Z[m // 2 - 1] + Z[m // 2]) / 2
+    if m > 1 and saturate:
+        spread = Z[:, 0] + b1[0]
+        scale = SATURATED / min(spread[-1], -spread[0])
+        W1[:, 0], b1[0] = W1[:, 0] * scale, b1[0] * scale
     return tuple(a.astype(dt) for a in (X, W1, b1, W2, b2))
 
 
@@ -193,7 +206,13 @@ def _model_label(dt: np.dtype, m: int, n_in: int, n_hidden: int) -> str:
 
 def _forward_cases(rng: np.random.Generator) -> list[Case]:
     return [
-        Case(_model_label(dt, *dims), _model_arrays(rng, *dims, dt), dt, dims[0], edge=dims[0] == 1)
+        Case(
+            _model_label(dt, *dims),
+            _model_arrays(rng, *dims, dt, True),
+            dt,
+            dims[0],
+            edge=dims[0] == 1,
+        )
         for dt in FLOATS
         for dims in _DIMS
     ]
@@ -246,6 +265,9 @@ Args:
 
 Returns:
     X^: (m, n_in), the dtype of X.
+
+Some pre-activations are large (|X W1 + b1| up to a thousand or more, a saturated unit): your
+sigmoid must stay finite there, as in the sigmoid exercise.
 
 Hint: "@" multiplies matrices; adding b1 of shape (n_hidden,) to an (m, n_hidden) array adds it
 to every row (broadcasting). Write your sigmoid here, or import it from your sigmoid.py.
@@ -314,16 +336,16 @@ def _summed_squares(divisor: Callable[[int, int], int], power: Callable = np.squ
 
 
 def _expanded_square(divisor: Callable[[int, int], int]) -> Mistake:
-    """(X^ - X)^2 expanded to X^^2 - 2 X^ X + X^2, in the arithmetic of the case's dtype: on a
-    close reconstruction the three terms cancel and their rounding errors are what is left."""
+    """(X^ - X)^2 expanded to X^^2 - 2 X^ X + X^2, in the arithmetic of the case's dtype: on
+    entries large against X^ - X the three terms cancel and their rounding errors are left."""
 
     def output(case: Case, expected: dict) -> dict:
         X_hat, X = case.args
         return {"result": float(np.sum(X_hat**2 - 2 * X_hat * X + X**2) / divisor(*X.shape))}
 
     return Mistake(
-        "(X^ - X)^2 expanded to X^^2 - 2 X^ X + X^2: when X^ is close to X the terms cancel and "
-        "rounding errors are left; subtract first, then square",
+        "(X^ - X)^2 expanded to X^^2 - 2 X^ X + X^2: on entries large against X^ - X the terms "
+        "cancel and rounding errors are left; subtract first, then square",
         output,
     )
 
@@ -365,18 +387,18 @@ def _loss_mistakes(correct: str) -> tuple[Mistake, ...]:
     )
 
 
-# The error of a close reconstruction, per dtype: small against the values (as late in
-# training), so that a loss which loses the difference to rounding shows.
-_CLOSE = {np.dtype(np.float32): 3e-4, np.dtype(np.float64): 1e-6}
+# Where the entries of the value cases lie: far from 0 against the error X^ - X (about 0.2),
+# so that a loss which loses the difference to rounding shows, in float32 and float64 alike.
+_OFFSET = 1e5
 
 
 def _loss_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
     for dt in FLOATS:
         for m, n in ((5, 7), (16, 3), (1, 4)):
-            X = rng.random((m, n))
-            X_hat = np.clip(X + rng.normal(0, _CLOSE[dt], (m, n)), 0, 1)
-            label = case_label(dt, X_hat=(m, n), X=(m, n))
+            X = _OFFSET + rng.random((m, n))
+            X_hat = X + rng.normal(0, 0.2, (m, n))
+            label = f"{case_label(dt, X_hat=(m, n), X=(m, n))}, entries near {_OFFSET:g}"
             args = (X_hat.astype(dt), X.astype(dt))
             cases.append(Case(label, args, dt, m, edge=m == 1))
     X = rng.random((3, 5))
@@ -408,8 +430,8 @@ Args:
     float32 or float64.
 
 Returns:
-    A single number (a Python float), to the precision of the dtype also when X_hat is very
-    close to X (a well-trained model).
+    A single number (a Python float), to the precision of the dtype also when the entries
+    are large against their differences X_hat - X.
 
 Hint: sum over everything, then divide by {divisor}.
 """,
@@ -779,7 +801,7 @@ def _backward_cases(rng: np.random.Generator) -> list[Case]:
     for dt in FLOATS:
         for dims, rho, beta in zip(_DIMS, (0.1, 0.05, 0.2), (3.0, 0.5, 0.1), strict=True):
             label = f"{_model_label(dt, *dims)}, rho={rho}, beta={beta}"
-            args = (*_model_arrays(rng, *dims, dt), rho, beta)
+            args = (*_model_arrays(rng, *dims, dt, saturate=True), rho, beta)
             cases.append(Case(label, args, dt, dims[0], edge=dims[0] == 1))
     return cases
 
@@ -809,7 +831,8 @@ through the forward pass. Naming the intermediate gradients helps, dV meaning dL
     dX^, dZ2   (m, n_in)          dW2 (n_hidden, n_in), db2 (n_in,)
     dH, dZ1    (m, n_hidden)      dW1 (n_in, n_hidden), db1 (n_hidden,)
 
-H reaches L along two paths: through X^, and through the penalty.
+H reaches L along two paths: through X^, and through the penalty. Some pre-activations Z1 are
+large (up to a thousand or more, a saturated unit): your sigmoid must stay finite there.
 
 Args:
     X: (m, n_in); W1: (n_in, n_hidden), b1: (n_hidden,); W2: (n_hidden, n_in), b2: (n_in,);
