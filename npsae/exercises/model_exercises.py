@@ -387,18 +387,19 @@ def _loss_mistakes(correct: str) -> tuple[Mistake, ...]:
     )
 
 
-# Where the entries of the value cases lie: far from 0 against the error X^ - X (about 0.2),
-# so that a loss which loses the difference to rounding shows, in float32 and float64 alike.
-_OFFSET = 1e5
+# Where the entries of the value cases lie, per dtype: far from 0 against the error X^ - X
+# (about 0.2), so that a loss which loses the difference to rounding is wrong beyond even
+# float32's tolerance.
+_OFFSET = {np.dtype(np.float32): 1e4, np.dtype(np.float64): 1e7}
 
 
 def _loss_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
     for dt in FLOATS:
         for m, n in ((5, 7), (16, 3), (1, 4)):
-            X = _OFFSET + rng.random((m, n))
+            X = _OFFSET[dt] + rng.random((m, n))
             X_hat = X + rng.normal(0, 0.2, (m, n))
-            label = f"{case_label(dt, X_hat=(m, n), X=(m, n))}, entries near {_OFFSET:g}"
+            label = f"{case_label(dt, X_hat=(m, n), X=(m, n))}, entries near {_OFFSET[dt]:g}"
             args = (X_hat.astype(dt), X.astype(dt))
             cases.append(Case(label, args, dt, m, edge=m == 1))
     X = rng.random((3, 5))
