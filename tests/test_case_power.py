@@ -344,7 +344,7 @@ def test_a_verdict_read_back_through_the_chain_names_it():
     ("old", "new", "message"),
     [
         ("np.random.default_rng(seed)", "np.random.default_rng()", "returned different parameters"),
-        ("np.random.default_rng(seed)", "np.random.default_rng(7)", "gave the same training"),
+        ("np.random.default_rng(seed)", "np.random.default_rng(7)", "gave the same parameters"),
     ],
     ids=["unseeded", "seed-ignored"],
 )

@@ -273,7 +273,10 @@ def _disagreements(
         {**output_dict(spec, seen.value), CALLS: seen.calls} if v.right else None
         for seen, v in zip(observations, verdicts, strict=True)
     ]
-    messages = spec.agree([p.case for p in planned], gots)
+    try:
+        messages = spec.agree([p.case for p in planned], gots)
+    except Exception as err:  # a forged result cannot escape the check: it fails
+        messages = [f"the grader could not compare your results across cases: {err}"] * len(gots)
     return {i: m for i, m in enumerate(messages) if m and gots[i] is not None}
 
 

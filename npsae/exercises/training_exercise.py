@@ -85,33 +85,29 @@ def _train_cases(rng: np.random.Generator) -> list[Case]:
     ]
 
 
-def _same_data(a: Case, b: Case) -> bool:
-    """Whether two cases differ at most in their seed."""
-    return np.array_equal(a.args[0], b.args[0]) and a.args[1:-1] == b.args[1:-1]
-
-
 def _reproducible(cases: list[Case], gots: list[dict | None]) -> list[str | None]:
-    """Same data and seed: the very same parameters; another seed: another batch order (or,
-    for a loop whose batches are not seen, other parameters)."""
-    messages: list[str | None] = [None] * len(cases)
-    for j, b in enumerate(cases):
-        for i, a in enumerate(cases[:j]):
-            got_a, got_b = gots[i], gots[j]
-            if got_a is None or got_b is None or not _same_data(a, b):
+    """Each case against the earlier ones on the same data: the same seed must give the very
+    same parameters; another seed other parameters and another order of the batches."""
+    messages: list[str | None] = []
+    for j, (b, got_b) in enumerate(zip(cases, gots, strict=True)):
+        messages.append(None)
+        for a, got_a in zip(cases[:j], gots[:j], strict=True):
+            X, seed, other = a.args[0], a.args[-1], b.args[-1]
+            if got_a is None or got_b is None or not np.array_equal(X, b.args[0]):
                 continue
-            same = all(np.array_equal(got_a[k], got_b[k]) for k in _SHAPES)
-            if a.args[-1] == b.args[-1] and not same:
+            params = all(np.array_equal(got_a[k], got_b[k]) for k in _SHAPES)
+            order = bool(got_a[CALLS] and got_b[CALLS]) and np.array_equal(
+                *(np.hstack(g[CALLS]) for g in (got_a, got_b))
+            )
+            if seed == other and not params:
                 messages[j] = (
-                    f"trained twice with seed {a.args[-1]} on the same data, your train returned "
-                    "different parameters: seed every random choice (the initial weights and "
-                    "each epoch's order) from the seed argument, np.random.default_rng(seed)"
+                    f"trained twice with seed {seed}, your train returned different parameters: "
+                    "draw every random choice from np.random.default_rng(seed)"
                 )
-            orders = [np.concatenate(g[CALLS]) if g[CALLS] else None for g in (got_a, got_b)]
-            same_order = orders[0] is None or np.array_equal(*orders)
-            if a.args[-1] != b.args[-1] and same and same_order:
+            elif seed != other and (params or order):
                 messages[j] = (
-                    f"seeds {a.args[-1]} and {b.args[-1]} gave the same training: the seed "
-                    "argument must choose the initial weights and the order of the samples"
+                    f"seeds {seed} and {other} gave the same {'parameters' if params else 'order'}:"
+                    " the seed must choose the initial weights and the order of the samples"
                 )
     return messages
 
