@@ -206,15 +206,9 @@ def _model_label(dt: np.dtype, m: int, n_in: int, n_hidden: int) -> str:
 
 def _forward_cases(rng: np.random.Generator) -> list[Case]:
     return [
-        Case(
-            _model_label(dt, *dims),
-            _model_arrays(rng, *dims, dt, True),
-            dt,
-            dims[0],
-            edge=dims[0] == 1,
-        )
+        Case(_model_label(dt, *d), _model_arrays(rng, *d, dt, True), dt, d[0], edge=d[0] == 1)
         for dt in FLOATS
-        for dims in _DIMS
+        for d in _DIMS
     ]
 
 
