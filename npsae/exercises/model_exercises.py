@@ -183,7 +183,7 @@ def _model_arrays(
     half-way through the batch: a ReLU unit is on for some samples and off for the others,
     never dead, and no sample sits at the kink. The first column of W1 is negative and the
     second positive, so that b1, like b2, has both signs. With ``saturate`` (sigmoid units, no
-    weight decay to swell with W1) the first unit is saturated: its
+    weight decay to swell with W1) the last unit is saturated: its
     pre-activation reaches beyond +-SATURATED, where e^z overflows (a sigmoid unit of a trained
     model often sits there); a sigmoid written to overflow gives NaN on it."""
     X = rng.random((m, n_in))
@@ -194,9 +194,9 @@ def _model_arrays(
         Z = np.sort(X @ W1, axis=0)
         b1 = -(Z[m // 2 - 1] + Z[m // 2]) / 2
     if m > 1 and saturate:
-        spread = Z[:, 0] + b1[0]
+        spread = Z[:, -1] + b1[-1]
         scale = SATURATED / min(spread[-1], -spread[0])
-        W1[:, 0], b1[0] = W1[:, 0] * scale, b1[0] * scale
+        W1[:, -1], b1[-1] = W1[:, -1] * scale, b1[-1] * scale
     return tuple(a.astype(dt) for a in (X, W1, b1, W2, b2))
 
 
@@ -468,18 +468,20 @@ SSE = _loss_exercise(
 # --------------------------------------------------------------------------- KL sparsity
 
 
-# The pre-activation of a unit almost never on, and of one almost always on: rho^ about 1e-4,
-# and 1 - 1e-4 (float32: 0.995, for 1 - rho^ summed in float32 to keep its tolerance).
-_NEAR_DEAD, _NEAR_FULL = -9.2, {np.dtype(np.float32): 5.3, np.dtype(np.float64): 9.2}
+# The pre-activation of a unit almost never on (rho^ about 0.005, below where a clip of rho^
+# would start, 0.01), and of one almost always on (rho^ about 0.995).
+_NEARLY = 5.3
 
 
-def _kl_cases(rng: np.random.Generator) -> list[Case]:
+def _kl_cases(rng: np.random.Generator, extremes: bool = False) -> list[Case]:
     cases = []
     for dt in FLOATS:
         for (m, n), rho, beta in (((10, 4), 0.05, 3.0), ((3, 6), 0.2, 0.1), ((1, 5), 0.1, 0.5)):
             Z = rng.normal(-1, 1.5, (m, n))
-            # A sparse code's ordinary extremes: a unit nearly dead, a unit nearly saturated.
-            Z[:, 0], Z[:, 1] = rng.normal(_NEAR_DEAD, 0.3, m), rng.normal(_NEAR_FULL[dt], 0.3, m)
+            if extremes:  # a unit nearly dead; one nearly saturated where m < n (a sum over
+                # the samples divided by n then stays below 1)
+                Z[:, 0] = rng.normal(-_NEARLY, 0.1, m)
+                Z[:, 1] = rng.normal(_NEARLY if m < n else -1, 0.1, m)
             H = sigmoid(Z).astype(dt)
             label = f"{case_label(dt, H=(m, n))}, rho={rho}, beta={beta}"
             cases.append(Case(label, (H, rho, beta), dt, m, edge=m == 1))
@@ -525,8 +527,6 @@ KL_PENALTY = Exercise(
     + """
 Args:
     H: (m, n_hidden), the sigmoid hidden activations, entries in (0, 1); float32 or float64.
-    Some units may be almost never on (rho^_j near 0) or almost always (near 1), as in any
-    sparse code: the formula holds there as written, with no clipping.
     rho: the target mean activation, in (0, 1). beta: the penalty's weight.
 
 Returns:
@@ -645,7 +645,7 @@ your kl_penalty (perturb one H_ij by +-h).
 """,
     spec=Spec(
         reference=_kl_penalty_grad,
-        cases=_kl_cases,
+        cases=lambda rng: _kl_cases(rng, extremes=True),
         params=("H", "rho", "beta"),
         domain={"H": (0.0, 1.0)},
         mistakes=(
