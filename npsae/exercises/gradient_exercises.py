@@ -34,6 +34,7 @@ from npsae.exercises.model_exercises import (
     _DIMS,
     _GRADS,
     MODEL_ARGS,
+    OVERFLOW_HINT,
     _backward,
     _backward_cases,
     _kl_penalty_grad,
@@ -711,6 +712,7 @@ backward order, and read the lines that compute it against the maths above.
             *COMMON_MISTAKES,
         ),
         transpose_hint="a gradient has the shape of its parameter",
+        nan_hint=OVERFLOW_HINT,
     ),
     questions=(
         "Which line was wrong, and why did the code still run and return the right shapes? "

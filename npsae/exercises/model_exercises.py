@@ -170,6 +170,9 @@ MODEL_ARGS = tuple(f"{name}: np.ndarray" for name in ("X", "W1", "b1", "W2", "b2
 #: where e^z overflows in float64 (709).
 SATURATED = 1000.0
 
+#: Where a model case's NaN most likely comes from.
+OVERFLOW_HINT = "is your sigmoid finite for a saturated unit's large z (e^1000 is inf)?"
+
 # Batch size, input width, hidden width; never two equal, so that every transposition shows.
 _DIMS = ((6, 8, 3), (1, 5, 4), (9, 4, 7))
 
@@ -301,6 +304,7 @@ to every row (broadcasting). Write your sigmoid here, or import it from your sig
         ),
         transpose_hint="X (m, n_in) @ W1 (n_in, n_hidden) gives (m, n_hidden); no transposes "
         "are needed",
+        nan_hint=OVERFLOW_HINT,
     ),
     questions=(
         "Why does the output layer of an autoencoder for images in [0, 1] use a sigmoid, and "
@@ -855,6 +859,7 @@ Reuse your earlier exercises, and verify the result with your gradient_check.
             *COMMON_MISTAKES,
         ),
         transpose_hint="dW1 has the shape of W1, (n_in, n_hidden): dW1 = X^T dZ1, not dZ1^T X",
+        nan_hint=OVERFLOW_HINT,
     ),
     questions=(
         "Which of the four gradients does the KL term change, and which does it leave alone? Why?",
