@@ -349,3 +349,157 @@ def test_a_verdict_read_back_through_the_chain_names_it():
     result = exercises.check("backward", _backward_with_local_derivative_h2, seed=0)
     assert result.explainer == "chain", str(result)
     assert result.compared.startswith(EXPLAINERS["chain"])
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("np.random.default_rng(seed)", "np.random.default_rng()", "returned different parameters"),
+        ("np.random.default_rng(seed)", "np.random.default_rng(7)", "gave the same parameters"),
+    ],
+    ids=["unseeded", "seed-ignored"],
+)
+def test_a_training_loop_not_reproducible_from_its_seed_scores_nothing(tmp_path, old, new, message):
+    result = exercises.check("train", _train_changed(tmp_path, old, new), seed=0)
+    assert message in result.message, result.message
+    assert result.explainer == "judge"
+    assert result.score == 0, str(result.groups)
+
+
+# --------------------------------------------------------------------------- ordinary extremes
+
+
+def _overflowing_sigmoid(Z):
+    return np.exp(Z) / (1 + np.exp(Z))
+
+
+def _sigmoid_by_sign(Z):
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(Z >= 0, 1 / (1 + np.exp(-Z)), np.exp(Z) / (1 + np.exp(Z)))
+
+
+def _sigmoid_by_tanh(Z):
+    return 0.5 * (1 + np.tanh(Z / 2))
+
+
+def _forward_with(sigmoid):
+    def forward(X, W1, b1, W2, b2):
+        return sigmoid(sigmoid(X @ W1 + b1) @ W2 + b2)
+
+    return forward
+
+
+def _backward_with(sigmoid, linear_decoder=False):
+    """The backward pass of mse + KL (or, for the linear decoder of debug_backward, sse + KL)
+    with ``sigmoid`` for every sigmoid."""
+
+    def backward(X, W1, b1, W2, b2, rho, beta):
+        m, n_in = X.shape
+        H = sigmoid(X @ W1 + b1)
+        if linear_decoder:
+            dZ2 = (H @ W2 + b2 - X) / m
+        else:
+            X_hat = sigmoid(H @ W2 + b2)
+            dZ2 = 2 / (m * n_in) * (X_hat - X) * X_hat * (1 - X_hat)
+        rho_hat = H.mean(axis=0)
+        c = beta / m * (-rho / rho_hat + (1 - rho) / (1 - rho_hat))
+        dZ1 = (dZ2 @ W2.T + c) * H * (1 - H)
+        grads = {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": H.T @ dZ2, "b2": dZ2.sum(axis=0)}
+        return {k: v.astype(X.dtype) for k, v in grads.items()}
+
+    return backward
+
+
+def _kl_grad_clipped(H, rho, beta):
+    rho_hat = np.clip(H.mean(axis=0), 0.01, 0.99)
+    c = beta / len(H) * (-rho / rho_hat + (1 - rho) / (1 - rho_hat))
+    return np.broadcast_to(c, H.shape).astype(H.dtype)
+
+
+def _kl_grad_in_float64(H, rho, beta):
+    rho_hat = np.mean(H, axis=0, dtype=np.float64)
+    c = beta / len(H) * (rho_hat - rho) / (rho_hat * (1 - rho_hat))
+    return np.tile(c, (len(H), 1)).astype(H.dtype)
+
+
+def _adam_skipping_zero_gradients(p, g, m, v, t, lr, beta1, beta2, eps):
+    new_m = beta1 * m + (1 - beta1) * g
+    new_v = beta2 * v + (1 - beta2) * g * g
+    step = lr * new_m / (1 - beta1**t) / (np.sqrt(new_v / (1 - beta2**t)) + eps)
+    live = g != 0
+    return np.where(live, p - step, p), np.where(live, new_m, m), np.where(live, new_v, v)
+
+
+def _adam_in_place_on_copies(p, g, m, v, t, lr, beta1, beta2, eps):
+    p, m, v = p.copy(), m.copy(), v.copy()
+    m *= beta1
+    m += (1 - beta1) * g
+    v *= beta2
+    v += (1 - beta2) * np.square(g)
+    p -= lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
+    return p, m, v
+
+
+_EXPANDED = {
+    "mse": lambda X_hat, X: float(np.mean(X_hat**2 - 2 * X_hat * X + X**2)),
+    "sse": lambda X_hat, X: float(np.sum(X_hat**2 - 2 * X_hat * X + X**2) / (2 * len(X))),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "fn"),
+    [
+        ("forward", _forward_with(_overflowing_sigmoid)),
+        ("backward", _backward_with(_overflowing_sigmoid)),
+        ("debug_backward", _backward_with(_overflowing_sigmoid, linear_decoder=True)),
+        ("mse", _EXPANDED["mse"]),
+        ("sse", _EXPANDED["sse"]),
+        ("kl_penalty_grad", _kl_grad_clipped),
+        ("adam_step", _adam_skipping_zero_gradients),
+    ],
+    ids=[
+        "forward-overflow",
+        "backward-overflow",
+        "debug-backward-overflow",
+        "mse-expanded",
+        "sse-expanded",
+        "kl-grad-clipped",
+        "adam-skips-zeros",
+    ],
+)
+def test_a_mistake_seen_only_in_an_ordinary_extreme_fails_every_value_case(name, fn):
+    # A saturated unit, entries large against the error, a nearly dead or saturated unit, an
+    # exact zero gradient: regimes of real use, which every value case holds.
+    for seed in SEEDS:
+        _assert_fails_every_value_case(exercises.check(name, fn, seed=seed))
+
+
+@pytest.mark.parametrize(
+    ("name", "fn"),
+    [
+        ("forward", _forward_with(_sigmoid_by_sign)),
+        ("forward", _forward_with(_sigmoid_by_tanh)),
+        ("backward", _backward_with(_sigmoid_by_sign)),
+        ("backward", _backward_with(_sigmoid_by_tanh)),
+        ("debug_backward", _backward_with(_sigmoid_by_tanh, linear_decoder=True)),
+        ("mse", lambda X_hat, X: float(np.mean((X_hat.astype(np.float64) - X) ** 2))),
+        ("sse", lambda X_hat, X: float(np.sum(np.square(X_hat - X)) / (2 * X.shape[0]))),
+        ("kl_penalty_grad", _kl_grad_in_float64),
+        ("adam_step", _adam_in_place_on_copies),
+    ],
+    ids=[
+        "forward-by-sign",
+        "forward-by-tanh",
+        "backward-by-sign",
+        "backward-by-tanh",
+        "debug-backward-by-tanh",
+        "mse-float64",
+        "sse-square",
+        "kl-grad-float64",
+        "adam-on-copies",
+    ],
+)
+def test_a_correct_alternative_keeps_full_points_in_the_ordinary_extremes(name, fn):
+    for seed in SEEDS:
+        result = exercises.check(name, fn, seed=seed)
+        assert result.score == result.max_score, str(result)

@@ -34,6 +34,7 @@ from npsae.exercises.model_exercises import (
     _DIMS,
     _GRADS,
     MODEL_ARGS,
+    OVERFLOW_HINT,
     _backward,
     _backward_cases,
     _kl_penalty_grad,
@@ -671,6 +672,9 @@ fix it. (It uses your sigmoid_grad and kl_penalty_grad: get those right first.)
     L  = sum_ik (X^_ik - X_ik)^2 / (2 m)  +  beta sum_j KL(rho || rho^_j)
     rho^_j = (1/m) sum_i H_ij
 
+Some pre-activations Z1 are large (up to a thousand or more, a saturated unit): a sigmoid you
+write here must stay finite there.
+
 Args:
     X: (m, n_in); W1: (n_in, n_hidden), b1: (n_hidden,); W2: (n_hidden, n_in), b2: (n_in,);
     all float32 or all float64. rho: the target mean activation; beta: the KL weight.
@@ -708,6 +712,7 @@ backward order, and read the lines that compute it against the maths above.
             *COMMON_MISTAKES,
         ),
         transpose_hint="a gradient has the shape of its parameter",
+        nan_hint=OVERFLOW_HINT,
     ),
     questions=(
         "Which line was wrong, and why did the code still run and return the right shapes? "

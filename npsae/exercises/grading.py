@@ -228,7 +228,10 @@ class Spec:
     ``judge(case, got, expected)`` returns None when ``got`` is right, else the message.
     ``watch`` names a function the student's may call (a sibling exercise): the first argument
     of each call is recorded (``runner.watching``) and the judge finds the records, one array
-    of row fingerprints per call, in ``got[CALLS]``.
+    of row fingerprints per call, in ``got[CALLS]``. ``agree(cases, gots)``, when set, judges
+    the cases together (a property no single call shows: the same seed gives the same result):
+    ``gots`` holds each case's outputs (with ``got[CALLS]``), None where the case already
+    failed; it returns a message or None per case.
 
     ``mutants()``, when set, gives the instructor solution's mutants (``mutants``): a wrong
     result that no catalogued mistake explains is compared with them. ``domain`` maps an array
@@ -249,6 +252,7 @@ class Spec:
     seed: int = 0
     judge: Callable[[Case, dict, dict], str | None] | None = None
     watch: str = ""
+    agree: Callable[[Sequence[Case], Sequence[dict | None]], Sequence[str | None]] | None = None
     mutants: Callable[[], Sequence[Mutant]] | None = None
     domain: Mapping[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
 

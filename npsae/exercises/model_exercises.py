@@ -166,17 +166,29 @@ The argument is A, not z.
 #: The stub parameters of a batch and the model's parameters.
 MODEL_ARGS = tuple(f"{name}: np.ndarray" for name in ("X", "W1", "b1", "W2", "b2"))
 
+#: How far beyond 0 the saturated hidden unit of a model case reaches, either way: beyond
+#: where e^z overflows in float64 (709).
+SATURATED = 1000.0
+
+#: Where a model case's NaN most likely comes from.
+OVERFLOW_HINT = "is your sigmoid finite for a saturated unit's large z (e^1000 is inf)?"
+
 # Batch size, input width, hidden width; never two equal, so that every transposition shows.
 _DIMS = ((6, 8, 3), (1, 5, 4), (9, 4, 7))
 
 
-def _model_arrays(rng: np.random.Generator, m: int, n_in: int, n_hidden: int, dt) -> tuple:
+def _model_arrays(
+    rng: np.random.Generator, m: int, n_in: int, n_hidden: int, dt, saturate: bool = False
+) -> tuple:
     """X (m, n_in) in [0, 1), W1 (n_in, n_hidden), b1 (n_hidden,), W2 (n_hidden, n_in), b2.
 
     For m > 1, b1 puts every hidden unit's pre-activation X W1 + b1 at 0 between two samples,
     half-way through the batch: a ReLU unit is on for some samples and off for the others,
     never dead, and no sample sits at the kink. The first column of W1 is negative and the
-    second positive, so that b1, like b2, has both signs."""
+    second positive, so that b1, like b2, has both signs. With ``saturate`` (sigmoid units, no
+    weight decay to swell with W1) the last unit is saturated: its
+    pre-activation reaches beyond +-SATURATED, where e^z overflows (a sigmoid unit of a trained
+    model often sits there); a sigmoid written to overflow gives NaN on it."""
     X = rng.random((m, n_in))
     W1, W2 = rng.normal(0, 0.7, (n_in, n_hidden)), rng.normal(0, 0.7, (n_hidden, n_in))
     W1[:, 0], W1[:, 1] = -np.abs(W1[:, 0]), np.abs(W1[:, 1])
@@ -184,6 +196,10 @@ def _model_arrays(rng: np.random.Generator, m: int, n_in: int, n_hidden: int, dt
     if m > 1:
         Z = np.sort(X @ W1, axis=0)
         b1 = -(Z[m // 2 - 1] + Z[m // 2]) / 2
+    if m > 1 and saturate:
+        spread = Z[:, -1] + b1[-1]
+        scale = SATURATED / min(spread[-1], -spread[0])
+        W1[:, -1], b1[-1] = W1[:, -1] * scale, b1[-1] * scale
     return tuple(a.astype(dt) for a in (X, W1, b1, W2, b2))
 
 
@@ -193,9 +209,9 @@ def _model_label(dt: np.dtype, m: int, n_in: int, n_hidden: int) -> str:
 
 def _forward_cases(rng: np.random.Generator) -> list[Case]:
     return [
-        Case(_model_label(dt, *dims), _model_arrays(rng, *dims, dt), dt, dims[0], edge=dims[0] == 1)
+        Case(_model_label(dt, *d), _model_arrays(rng, *d, dt, True), dt, d[0], edge=d[0] == 1)
         for dt in FLOATS
-        for dims in _DIMS
+        for d in _DIMS
     ]
 
 
@@ -247,6 +263,9 @@ Args:
 Returns:
     X^: (m, n_in), the dtype of X.
 
+Some pre-activations are large (|X W1 + b1| up to a thousand or more, a saturated unit): your
+sigmoid must stay finite there, as in the sigmoid exercise.
+
 Hint: "@" multiplies matrices; adding b1 of shape (n_hidden,) to an (m, n_hidden) array adds it
 to every row (broadcasting). Write your sigmoid here, or import it from your sigmoid.py.
 """,
@@ -285,6 +304,7 @@ to every row (broadcasting). Write your sigmoid here, or import it from your sig
         ),
         transpose_hint="X (m, n_in) @ W1 (n_in, n_hidden) gives (m, n_hidden); no transposes "
         "are needed",
+        nan_hint=OVERFLOW_HINT,
     ),
     questions=(
         "Why does the output layer of an autoencoder for images in [0, 1] use a sigmoid, and "
@@ -311,6 +331,21 @@ def _summed_squares(divisor: Callable[[int, int], int], power: Callable = np.squ
         return float(np.sum(power(X_hat - X)) / divisor(*X.shape))
 
     return loss
+
+
+def _expanded_square(divisor: Callable[[int, int], int]) -> Mistake:
+    """(X^ - X)^2 expanded to X^^2 - 2 X^ X + X^2, in the arithmetic of the case's dtype: on
+    entries large against X^ - X the three terms cancel and their rounding errors are left."""
+
+    def output(case: Case, expected: dict) -> dict:
+        X_hat, X = case.args
+        return {"result": float(np.sum(X_hat**2 - 2 * X_hat * X + X**2) / divisor(*X.shape))}
+
+    return Mistake(
+        "(X^ - X)^2 expanded to X^^2 - 2 X^ X + X^2: on entries large against X^ - X the terms "
+        "cancel and rounding errors are left; subtract first, then square",
+        output,
+    )
 
 
 def _loss_mistakes(correct: str) -> tuple[Mistake, ...]:
@@ -345,17 +380,24 @@ def _loss_mistakes(correct: str) -> tuple[Mistake, ...]:
             "then sums",
             lambda X_hat, X: float(np.mean(np.abs(X_hat - X)) ** 2),
         ),
+        _expanded_square(divisor),
         *COMMON_MISTAKES,
     )
+
+
+# Where the entries of the value cases lie, per dtype: far from 0 against the error X^ - X
+# (about 0.2), so that a loss which loses the difference to rounding is wrong beyond even
+# float32's tolerance.
+_OFFSET = {np.dtype(np.float32): 1e4, np.dtype(np.float64): 1e7}
 
 
 def _loss_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
     for dt in FLOATS:
         for m, n in ((5, 7), (16, 3), (1, 4)):
-            X = rng.random((m, n))
-            X_hat = np.clip(X + rng.normal(0, 0.2, (m, n)), 0, 1)
-            label = case_label(dt, X_hat=(m, n), X=(m, n))
+            X = _OFFSET[dt] + rng.random((m, n))
+            X_hat = X + rng.normal(0, 0.2, (m, n))
+            label = f"{case_label(dt, X_hat=(m, n), X=(m, n))}, entries near {_OFFSET[dt]:g}"
             args = (X_hat.astype(dt), X.astype(dt))
             cases.append(Case(label, args, dt, m, edge=m == 1))
     X = rng.random((3, 5))
@@ -387,7 +429,8 @@ Args:
     float32 or float64.
 
 Returns:
-    A single number (a Python float).
+    A single number (a Python float), to the precision of the dtype also when the entries
+    are large against their differences X_hat - X.
 
 Hint: sum over everything, then divide by {divisor}.
 """,
@@ -429,11 +472,21 @@ SSE = _loss_exercise(
 # --------------------------------------------------------------------------- KL sparsity
 
 
-def _kl_cases(rng: np.random.Generator) -> list[Case]:
+# The pre-activation of a unit almost never on (rho^ about 0.005, below where a clip of rho^
+# would start, 0.01), and of one almost always on (rho^ about 0.995).
+_NEARLY = 5.3
+
+
+def _kl_cases(rng: np.random.Generator, extremes: bool = False) -> list[Case]:
     cases = []
     for dt in FLOATS:
         for (m, n), rho, beta in (((10, 4), 0.05, 3.0), ((3, 6), 0.2, 0.1), ((1, 5), 0.1, 0.5)):
-            H = sigmoid(rng.normal(-1, 1.5, (m, n))).astype(dt)
+            Z = rng.normal(-1, 1.5, (m, n))
+            if extremes:  # a unit nearly dead; one nearly saturated where m < n (a sum over
+                # the samples divided by n then stays below 1)
+                Z[:, 0] = rng.normal(-_NEARLY, 0.1, m)
+                Z[:, 1] = rng.normal(_NEARLY if m < n else -1, 0.1, m)
+            H = sigmoid(Z).astype(dt)
             label = f"{case_label(dt, H=(m, n))}, rho={rho}, beta={beta}"
             cases.append(Case(label, (H, rho, beta), dt, m, edge=m == 1))
     return cases
@@ -562,9 +615,9 @@ Hint: which axis of H runs over the samples? rho^ has one entry per hidden unit.
 )
 
 
-def _kl_grad(H, rho, beta, sign_rho=-1.0, sign_rest=1.0, scale=1.0):
+def _kl_grad(H, rho, beta, sign_rho=-1.0, sign_rest=1.0, scale=1.0, clip=0.0):
     m = H.shape[0]
-    rho_hat = H.mean(axis=0)
+    rho_hat = np.clip(H.mean(axis=0), clip, 1 - clip)
     c = beta / m * scale * (sign_rho * rho / rho_hat + sign_rest * (1 - rho) / (1 - rho_hat))
     return np.broadcast_to(c, H.shape)
 
@@ -583,6 +636,8 @@ Derive it: P depends on H_ij only through rho^_j, so use the chain rule through 
 
 Args:
     H: (m, n_hidden), the sigmoid hidden activations, entries in (0, 1); float32 or float64.
+    Some units may be almost never on (rho^_j near 0) or almost always (near 1), as in any
+    sparse code: the formula holds there as written, with no clipping.
     rho: the target mean activation, in (0, 1). beta: the penalty's weight.
 
 Returns:
@@ -594,7 +649,7 @@ your kl_penalty (perturb one H_ij by +-h).
 """,
     spec=Spec(
         reference=_kl_penalty_grad,
-        cases=_kl_cases,
+        cases=lambda rng: _kl_cases(rng, extremes=True),
         params=("H", "rho", "beta"),
         domain={"H": (0.0, 1.0)},
         mistakes=(
@@ -620,6 +675,11 @@ your kl_penalty (perturb one H_ij by +-h).
             buggy(
                 "beta is missing: P = beta sum_j KL(rho || rho^_j)",
                 lambda H, rho, beta: _kl_grad(H, rho, beta, scale=1 / beta),
+            ),
+            buggy(
+                "rho^ was clipped: a unit almost never on (rho^ near 0) or almost always on "
+                "(near 1) gets its gradient from the formula as written",
+                lambda H, rho, beta: _kl_grad(H, rho, beta, clip=0.01),
             ),
             *COMMON_MISTAKES,
         ),
@@ -740,7 +800,7 @@ def _backward_cases(rng: np.random.Generator) -> list[Case]:
     for dt in FLOATS:
         for dims, rho, beta in zip(_DIMS, (0.1, 0.05, 0.2), (3.0, 0.5, 0.1), strict=True):
             label = f"{_model_label(dt, *dims)}, rho={rho}, beta={beta}"
-            args = (*_model_arrays(rng, *dims, dt), rho, beta)
+            args = (*_model_arrays(rng, *dims, dt, saturate=True), rho, beta)
             cases.append(Case(label, args, dt, dims[0], edge=dims[0] == 1))
     return cases
 
@@ -770,7 +830,8 @@ through the forward pass. Naming the intermediate gradients helps, dV meaning dL
     dX^, dZ2   (m, n_in)          dW2 (n_hidden, n_in), db2 (n_in,)
     dH, dZ1    (m, n_hidden)      dW1 (n_in, n_hidden), db1 (n_hidden,)
 
-H reaches L along two paths: through X^, and through the penalty.
+H reaches L along two paths: through X^, and through the penalty. Some pre-activations Z1 are
+large (up to a thousand or more, a saturated unit): your sigmoid must stay finite there.
 
 Args:
     X: (m, n_in); W1: (n_in, n_hidden), b1: (n_hidden,); W2: (n_hidden, n_in), b2: (n_in,);
@@ -798,6 +859,7 @@ Reuse your earlier exercises, and verify the result with your gradient_check.
             *COMMON_MISTAKES,
         ),
         transpose_hint="dW1 has the shape of W1, (n_in, n_hidden): dW1 = X^T dZ1, not dZ1^T X",
+        nan_hint=OVERFLOW_HINT,
     ),
     questions=(
         "Which of the four gradients does the KL term change, and which does it leave alone? Why?",

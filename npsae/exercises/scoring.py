@@ -46,6 +46,7 @@ from npsae.exercises import probes as probing
 from npsae.exercises.exercise import Exercise
 from npsae.exercises.explainers import CONFIDENCE, Candidate, rank
 from npsae.exercises.grading import (
+    CALLS,
     ERROR,
     EXPLAINERS,
     FAILED,
@@ -188,6 +189,12 @@ def assess(
         judge(spec, p.case, seen, p.expected, p.before, diagnose=False)
         for p, seen in zip(planned, observations, strict=True)
     ]
+    disagree = _disagreements(spec, planned, observations, verdicts)
+    for i, message in disagree.items():
+        failure = (FAILED, message, ())
+        verdicts[i] = dataclasses.replace(
+            verdicts[i], failure=failure, right=False, explainer="judge"
+        )
     groups = _group_scores(exercise.points, planned, verdicts)
     score = round(sum(g.score for g in groups), 6)
     common = {
@@ -223,7 +230,11 @@ def assess(
         for i, (q, seen) in enumerate(zip(planned, observations, strict=True))
         if i != failing and q.case.raises is None
     ][:_CORROBORATING]
-    verdict = judge(spec, p.case, observations[failing], p.expected, p.before, others=others)
+    verdict = (
+        verdicts[failing]
+        if failing in disagree
+        else judge(spec, p.case, observations[failing], p.expected, p.before, others=others)
+    )
     status, message, details = verdict.failure
     explainer, ranked = verdict.explainer, verdict.explanations
     common.update(explainer=explainer, compared=f"{EXPLAINERS[explainer]} ({p.heading})")
@@ -247,6 +258,26 @@ def assess(
     ranked = ranked or (Candidate(explainer, message, details, EXPLAINERS[explainer], 1.0),)
     common.update(explanations=tuple(c.as_dict() for c in ranked))
     return Result(exercise.name, FAILED, message, (p.heading, *details), **common)
+
+
+def _disagreements(
+    spec: Spec,
+    planned: Sequence[Planned],
+    observations: Sequence[Observation],
+    verdicts: Sequence[Verdict],
+) -> dict[int, str]:
+    """The messages of ``spec.agree`` on the cases judged right one by one, by case index."""
+    if spec.agree is None:
+        return {}
+    gots = [
+        {**output_dict(spec, seen.value), CALLS: seen.calls} if v.right else None
+        for seen, v in zip(observations, verdicts, strict=True)
+    ]
+    try:
+        messages = spec.agree([p.case for p in planned], gots)
+    except Exception as err:  # a forged result cannot escape the check: it fails
+        messages = [f"the grader could not compare your results across cases: {err}"] * len(gots)
+    return {i: m for i, m in enumerate(messages) if m and gots[i] is not None}
 
 
 #: Calls the student's function on argument tuples: an Observation per call, None if it

@@ -29,12 +29,16 @@ def _adam(p, g, m, v, t, lr, beta1, beta2, eps):
 
 
 def _adam_variant(
-    correct_m=True, correct_v=True, dt=0, eps_inside=False, square=True, ascend=False
+    correct_m=True, correct_v=True, dt=0, eps_inside=False, square=True, ascend=False, skip=False
 ) -> Callable:
     """Adam with one thing changed: no bias correction of m or v, the step count off by ``dt``,
-    eps inside the square root, g instead of g^2 in v, or a step up the gradient."""
+    eps inside the square root, g instead of g^2 in v, a step up the gradient, or the entries
+    where g = 0 skipped."""
 
     def adam(p, g, m, v, t, lr, beta1, beta2, eps):
+        if skip:
+            p1, m1, v1 = _adam_variant()(p, g, m, v, t, lr, beta1, beta2, eps)
+            return tuple(np.where(g == 0, old, new) for old, new in ((p, p1), (m, m1), (v, v1)))
         m = beta1 * m + (1 - beta1) * g
         v = beta2 * v + (1 - beta2) * (g * g if square else g)
         m_hat = m / (1 - beta1 ** (t + dt)) if correct_m else m
@@ -62,6 +66,11 @@ _ADAM_MISTAKES = (
     ("eps inside the square root: p = p - lr m^ / (sqrt(v^) + eps)", {"eps_inside": True}),
     ("v must average the squared gradient: v = beta2 v + (1 - beta2) g^2", {"square": False}),
     ("the step went up the gradient: p = p - lr m^ / (sqrt(v^) + eps)", {"ascend": True}),
+    (
+        "entries where g = 0 were left alone: m still decays there, and p still moves by "
+        "lr m^ / (sqrt(v^) + eps)",
+        {"skip": True},
+    ),
 )
 
 
@@ -70,11 +79,13 @@ def _adam_cases(rng: np.random.Generator) -> list[Case]:
     # Value cases: a few steps in, where the bias corrections are large and change fast with t
     # (near t = 10 their effects on the step cancel), moments of the size t - 1 steps of a
     # unit gradient leave, lr large enough and eps not small against sqrt(v^) ~ 1: a mistake in
-    # any term moves p beyond float32's tolerance.
+    # any term moves p beyond float32's tolerance. A few gradient entries are exactly 0 (a unit
+    # that did not fire on the batch), where m still decays and p still moves.
     settings = (((4, 5), 2, 0.1, 0.05), ((7,), 5, 0.2, 0.02), ((2, 3, 2), 3, 0.05, 0.1))
     for dt in FLOATS:
         for shape, t, lr, eps in settings:
             p, g = rng.normal(0, 1, shape), rng.normal(0, 1, shape)
+            g.flat[2::3] = 0
             m = both_signs(rng.normal(0, 1, shape)) * (1 - 0.9 ** (t - 1))
             v = rng.uniform(0, 2, shape) * (1 - 0.999 ** (t - 1))
             arrays = tuple(a.astype(dt) for a in (p, g, m, v))
@@ -108,6 +119,7 @@ averages are too small, which the bias correction undoes. For step number t = 1,
 Args:
     p, g, m, v: arrays of one shape, all float32 or all float64.
     t: this step's number, 1 at the first step. lr, beta1, beta2, eps: the hyper-parameters.
+    Entries of g may be exactly 0: the update applies to them too.
 
 Returns:
     The new (p, m, v), in the dtype of p. Do not change the arrays passed in: return new ones.

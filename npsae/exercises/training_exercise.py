@@ -64,17 +64,52 @@ def _halves(n: int, seed: int) -> np.ndarray:
 
 
 def _train_cases(rng: np.random.Generator) -> list[Case]:
-    cases = []
-    for seed in rng.integers(0, 2**31, 2):
-        X = _halves(N_SAMPLES, int(seed))
-        args = (X, *(SETTINGS[k] for k in _PARAMS[1:-1]), int(seed) % 1000)
-        label = (
-            f"{N_SAMPLES} bars images of {BARS} x {BARS} (data seed {seed}), the first half "
-            "with horizontal bars only, the second with vertical bars only, "
-            + ", ".join(f"{k}={v}" for k, v in SETTINGS.items())
+    """One data set trained three times: with a seed, with the same seed again (the very same
+    parameters are expected) and with the next seed (another order of the batches)."""
+    data_seed = int(rng.integers(0, 2**31))
+    X = _halves(N_SAMPLES, data_seed)
+    label = (
+        f"{N_SAMPLES} bars images of {BARS} x {BARS} (data seed {data_seed}), the first half "
+        "with horizontal bars only, the second with vertical bars only, "
+        + ", ".join(f"{k}={v}" for k, v in SETTINGS.items())
+    )
+    seed = data_seed % 1000
+    again = ", seed={}{}"
+    return [
+        Case(label + again.format(s, note), (X, *(SETTINGS[k] for k in _PARAMS[1:-1]), s))
+        for s, note in (
+            (seed, ""),
+            (seed, " again: the same parameters as with this seed before"),
+            (seed + 1, ": another order of the samples than with seed " + str(seed)),
         )
-        cases.append(Case(label, args))
-    return cases
+    ]
+
+
+def _reproducible(cases: list[Case], gots: list[dict | None]) -> list[str | None]:
+    """Each case against the earlier ones on the same data: the same seed must give the very
+    same parameters; another seed other parameters and another order of the batches."""
+    messages: list[str | None] = []
+    for j, (b, got_b) in enumerate(zip(cases, gots, strict=True)):
+        messages.append(None)
+        for a, got_a in zip(cases[:j], gots[:j], strict=True):
+            X, seed, other = a.args[0], a.args[-1], b.args[-1]
+            if got_a is None or got_b is None or not np.array_equal(X, b.args[0]):
+                continue
+            params = all(np.array_equal(got_a[k], got_b[k]) for k in _SHAPES)
+            order = bool(got_a[CALLS] and got_b[CALLS]) and np.array_equal(
+                *(np.hstack(g[CALLS]) for g in (got_a, got_b))
+            )
+            if seed == other and not params:
+                messages[j] = (
+                    f"trained twice with seed {seed}, your train returned different parameters: "
+                    "draw every random choice from np.random.default_rng(seed)"
+                )
+            elif seed != other and (params or order):
+                messages[j] = (
+                    f"seeds {seed} and {other} gave the same {'parameters' if params else 'order'}:"
+                    " the seed must choose the initial weights and the order of the samples"
+                )
+    return messages
 
 
 def _judge(case: Case, got: dict, expected: dict) -> str | None:
@@ -243,7 +278,9 @@ once per epoch: no batch is skipped, none repeated.
 Args:
     X: (N, 64) float64, one image per row, pixels 0 or 1.
     n_hidden: the number of hidden units. epochs, batch_size, lr: the schedule.
-    beta: the L1 weight; lam: the weight decay. seed: seed every random choice with it.
+    beta: the L1 weight; lam: the weight decay. seed: seed every random choice with it: the
+    grader trains twice with one seed (the very same parameters are expected) and once with
+    another (another order of the samples is expected).
 
 Returns:
     The trained parameters {{"W1": (64, n_hidden), "b1": (n_hidden,),
@@ -270,6 +307,7 @@ Print the loss every epoch while you work: it should fall.
         keep_dtype=False,
         judge=_judge,
         watch="backward_decay",
+        agree=_reproducible,
     ),
     questions=(
         "What happens to the learnt filters when beta grows tenfold? When it is 0?",
