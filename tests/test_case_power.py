@@ -152,6 +152,20 @@ def _train_changed(tmp_path, old: str, new: str):
     return load_function(path, "train")
 
 
+def test_a_training_loop_that_shuffles_its_x_in_place_loses_only_the_unmodified_group(tmp_path):
+    # Every case gets its own copy of the data, so the change cannot leak into the next case
+    # (which trains with the same seed and must give the same parameters).
+    train = _train_changed(
+        tmp_path, "order = rng.permutation(n)", "rng.shuffle(X)\n        order = np.arange(n)"
+    )
+    result = exercises.check("train", train, seed=0)
+    assert "left its argument X changed" in result.message, result.message
+    unmodified = _group(result, "inputs left unmodified")
+    assert unmodified.passed == 0
+    others = [g for g in result.groups if g is not unmodified]
+    assert all(g.passed == g.total and g.score == g.max_score for g in others), others
+
+
 def test_a_training_loop_that_never_shuffles_fails_every_case(tmp_path):
     train = _train_changed(tmp_path, "order = rng.permutation(n)", "order = np.arange(n)")
     result = exercises.check("train", train, seed=0)

@@ -76,7 +76,9 @@ def _train_cases(rng: np.random.Generator) -> list[Case]:
     seed = data_seed % 1000
     again = ", seed={}{}"
     return [
-        Case(label + again.format(s, note), (X, *(SETTINGS[k] for k in _PARAMS[1:-1]), s))
+        # A copy each: a loop that changes its X (which the unmodified group scores) must not
+        # change the data of the next case.
+        Case(label + again.format(s, note), (X.copy(), *(SETTINGS[k] for k in _PARAMS[1:-1]), s))
         for s, note in (
             (seed, ""),
             (seed, " again: the same parameters as with this seed before"),
