@@ -462,7 +462,8 @@ def _judge(
     from npsae.exercises.explainers import explain_values
 
     values = [(c, g, e) for c, o, e in others if (g := _values(spec, c, o, e)) is not None]
-    ranked = explain_values(spec, got, expected, case, values)
+    with np.errstate(all="ignore"):  # a student's NaN or inf is evidence, not a warning
+        ranked = explain_values(spec, got, expected, case, values)
     best = ranked[0]
     failure = (FAILED, best.message, best.details)
     return verdict(failure, vague=best.vague, explainer=best.explainer, explanations=ranked)
