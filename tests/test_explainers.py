@@ -96,9 +96,10 @@ def test_one_mistake_gets_one_explanation(tmp_path):
 
 
 def test_a_verdict_of_the_rules_is_its_own_only_candidate(tmp_path):
-    # Right values in an argument left changed: the contract's rules say so, nothing to rank.
-    result = _grade(tmp_path, ("    return {", "    X[0, 0] = 5.0\n    return {"))
-    assert result.explainer == "rules" and "left its argument X changed" in result.message
+    # Right values in an argument left changed (b1 is not read after Z1): the contract's
+    # rules say so, nothing to rank.
+    result = _grade(tmp_path, ("    return {", "    b1[0] = 5.0\n    return {"))
+    assert result.explainer == "rules" and "left its argument b1 changed" in result.message
     assert result.explanations == (
         {
             "explainer": "rules",
@@ -107,6 +108,16 @@ def test_a_verdict_of_the_rules_is_its_own_only_candidate(tmp_path):
             "confidence": 1.0,
         },
     )
+
+
+def test_an_argument_left_changed_and_wrong_values_are_both_named(tmp_path):
+    # X changed before the gradients that read it: two faults, each its own group's.
+    result = _grade(tmp_path, ("    return {", "    X[0, 0] = 5.0\n    return {"))
+    assert result.message.startswith("left its argument X changed")
+    assert "; and its values are wrong: " in result.message
+    assert "W1: only row 0 is wrong" in result.message
+    assert [e["explainer"] for e in result.explanations][0] == "rules"
+    assert len(result.explanations) > 1
 
 
 def test_rank_orders_by_confidence_and_keeps_the_explainers_order_among_equals():

@@ -442,7 +442,15 @@ def _judge(
         i = spec.params.index(changed)
         how = _how_changed(before[i], seen.after[i])
         message = f"left its argument {changed} changed{how}: {spec.mutation_hint}"
-        return verdict((FAILED, message, ()), explainer="rules")
+        if right or single or got is None or spec.judge is not None or not diagnose:
+            return verdict((FAILED, message, ()), explainer="rules")
+        # Two faults, each scored by its own group: both are named, the input's first.
+        from npsae.exercises.explainers import Candidate  # late, as in _explain_values
+
+        ranked = _explain_values(spec, got, expected, case, others)
+        rules = Candidate("rules", message, (), EXPLAINERS["rules"], 1.0)
+        failure = (FAILED, f"{message}; and its values are wrong: {ranked[0].message}", ())
+        return verdict(failure, explainer="rules", explanations=(rules, *ranked))
     if got is None:
         return verdict((FAILED, kind_error, ()), explainer="rules")
     if spec.judge is not None:
@@ -458,15 +466,26 @@ def _judge(
         return verdict(failure, explainer="rules" if failure else "")
     if not diagnose:
         return verdict((FAILED, "wrong values", ()))
+    ranked = _explain_values(spec, got, expected, case, others)
+    best = ranked[0]
+    failure = (FAILED, best.message, best.details)
+    return verdict(failure, vague=best.vague, explainer=best.explainer, explanations=ranked)
+
+
+def _explain_values(
+    spec: Spec,
+    got: dict,
+    expected: dict,
+    case: Case,
+    others: Sequence[tuple[Case, Observation, dict | None]],
+) -> tuple:
+    """Every explainer's candidates for wrong values on ``case``, ranked (``explainers``)."""
     # The explainers compare with grading's own measures, so they are imported here, late.
     from npsae.exercises.explainers import explain_values
 
     values = [(c, g, e) for c, o, e in others if (g := _values(spec, c, o, e)) is not None]
     with np.errstate(all="ignore"):  # a student's NaN or inf is evidence, not a warning
-        ranked = explain_values(spec, got, expected, case, values)
-    best = ranked[0]
-    failure = (FAILED, best.message, best.details)
-    return verdict(failure, vague=best.vague, explainer=best.explainer, explanations=ranked)
+        return explain_values(spec, got, expected, case, values)
 
 
 def _values(spec: Spec, case: Case, seen: Observation, expected: dict | None) -> dict | None:
