@@ -268,6 +268,12 @@ def test_the_right_number_in_a_one_element_array_loses_only_the_shapes_group():
     _only_shapes_lost(result, "the right number, in an array of shape (1,): return the number")
 
 
+def test_wrong_values_in_the_wrong_dtype_are_both_named():
+    result = exercises.check("sigmoid", lambda Z: _sigmoid_in_float64(-np.asarray(Z)), seed=0)
+    assert result.score == 0
+    assert "; and float64 result for float32 input" in result.message, result.message
+
+
 def test_right_values_in_another_shape_lose_only_the_shapes_group():
     def sigmoid_flattened(Z):
         return (1 / (1 + np.exp(-np.clip(Z, -500, 500)))).ravel()

@@ -469,6 +469,10 @@ def _judge(
     ranked = _explain_values(spec, got, expected, case, others)
     best = ranked[0]
     failure = (FAILED, best.message, best.details)
+    # A wrong dtype too: a second fault, the shapes group's, named after the values' one.
+    dtype = _dtype_failure(spec, got, case)
+    if dtype is not None:
+        failure = (FAILED, f"{best.message}; and {dtype[1]}", best.details)
     return verdict(failure, vague=best.vague, explainer=best.explainer, explanations=ranked)
 
 
